@@ -1,0 +1,1 @@
+"""Pixel-SAIL reference implementation (PyTorch): model, tokenizer, preprocessing, losses."""
