@@ -1,0 +1,206 @@
+// Runs the four exported graphs with onnxruntime-node and implements the reference inference flow:
+// image block prefill (bidirectional) → cached KV + upsampled pixel features; then per question a causal
+// text prefill and greedy decoding with the KV cache; [SEG] hidden states → mask logits.
+import * as ort from 'onnxruntime-node';
+import type { GraphName, ModelDir } from './modelDir';
+import { GRAPH_NAMES } from './modelDir';
+import { attentionMask, Grid, imageBlockLength, NO_PROMPT, NON_VISION, positionIds } from './sequence';
+
+export type ExecutionProvider = 'cuda' | 'cpu';
+
+export interface KvCache {
+  /** present_key_i / present_value_i tensors, [1, kvHeads, T, headDim] each, layer-major. */
+  tensors: ort.Tensor[];
+  length: number;
+}
+
+export interface ImageState {
+  grid: Grid;
+  cache: KvCache;
+  /** Post-norm last hidden of the patch tokens, [gh, gw, H]. */
+  visionHidden: ort.Tensor;
+  /** Upsampler output, [upsample·gh, upsample·gw, D]. */
+  pixelFeatures: ort.Tensor;
+}
+
+export interface DecodeResult {
+  lastLogits: Float32Array;
+  hidden: Float32Array; // [S, H]
+  cache: KvCache;
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  answerPrefix?: number[];
+  onToken?: (id: number) => void;
+  shouldStop?: () => boolean;
+}
+
+export interface GenerateResult {
+  tokenIds: number[];
+  /** Hidden state of every [SEG] where it is the input token, [Q·H]. */
+  segHidden: Float32Array;
+  segCount: number;
+  cache: KvCache;
+  stoppedBy: 'stop-token' | 'max-tokens' | 'cancelled';
+}
+
+export interface RunnerOptions {
+  executionProviders: ExecutionProvider[];
+  intraOpNumThreads?: number;
+}
+
+function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
+  const data = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]);
+  return new ort.Tensor('int64', data, dims);
+}
+
+export class ModelRunner {
+  private constructor(
+    readonly model: ModelDir,
+    private readonly sessions: Record<GraphName, ort.InferenceSession>,
+  ) {}
+
+  static async create(model: ModelDir, options: RunnerOptions): Promise<ModelRunner> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: options.executionProviders,
+      graphOptimizationLevel: 'all',
+      ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+    };
+    const sessions = {} as Record<GraphName, ort.InferenceSession>;
+    for (const name of GRAPH_NAMES) {
+      sessions[name] = await ort.InferenceSession.create(model.graphPath(name), sessionOptions);
+      const spec = model.config.graphs[name];
+      for (const input of spec.inputs) {
+        if (!sessions[name].inputNames.includes(input)) throw new Error(`${spec.file} has no input named ${input} (config.json names it)`);
+      }
+      for (const output of spec.outputs) {
+        if (!sessions[name].outputNames.includes(output)) throw new Error(`${spec.file} has no output named ${output} (config.json names it)`);
+      }
+    }
+    return new ModelRunner(model, sessions);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(GRAPH_NAMES.map((n) => this.sessions[n].release()));
+  }
+
+  private get sizes() {
+    return this.model.config.model;
+  }
+
+  emptyCache(): KvCache {
+    const { num_hidden_layers: layers, num_key_value_heads: kvh } = this.sizes;
+    const tensors: ort.Tensor[] = [];
+    for (let i = 0; i < 2 * layers; i++) tensors.push(new ort.Tensor('float32', new Float32Array(0), [1, kvh, 0, this.model.headDim]));
+    return { tensors, length: 0 };
+  }
+
+  /** inputs_embeds for token ids, with patch and visual-prompt contributions at patch positions. */
+  async embed(ids: number[], patches: Float32Array | null, patchIndices: number[], promptSlots: number[]): Promise<ort.Tensor> {
+    const p2 = 3 * this.sizes.patch_size ** 2;
+    const n = patches ? patches.length / p2 : 0;
+    const out = await this.sessions.embed.run({
+      input_ids: int64(ids, [1, ids.length]),
+      vision_patches: new ort.Tensor('float32', patches ?? new Float32Array(0), [n, p2]),
+      vision_patch_indices: int64(patchIndices, [1, ids.length]),
+      vp_token_indices: int64(promptSlots, [1, ids.length]),
+    });
+    return out.inputs_embeds;
+  }
+
+  /** One decoder pass over S new positions on top of `cache`. */
+  async decode(embeds: ort.Tensor, cache: KvCache, grid: Grid, bidirectionalBlock = 0): Promise<DecodeResult> {
+    const s = embeds.dims[1];
+    const spec = this.model.config.graphs.decoder;
+    const feeds: Record<string, ort.Tensor> = {
+      inputs_embeds: embeds,
+      attention_mask: new ort.Tensor('float32', attentionMask(s, cache.length, bidirectionalBlock), [1, 1, s, cache.length + s]),
+      position_ids: new ort.Tensor('int64', positionIds(cache.length, s, grid), [3, 1, s]),
+    };
+    spec.inputs.slice(3).forEach((name, i) => (feeds[name] = cache.tensors[i]));
+    const out = await this.sessions.decoder.run(feeds);
+    return {
+      lastLogits: out.logits.data as Float32Array,
+      hidden: out.last_hidden.data as Float32Array,
+      cache: { tensors: spec.outputs.slice(2).map((name) => out[name]), length: cache.length + s },
+    };
+  }
+
+  /**
+   * Prefills `<vision> <vpatch>×N </vision>` with full attention inside the block and runs the upsampler.
+   * `slots` gives each patch's prompt slot (−2 = none); they change the patch embeddings, so a cached
+   * state belongs to one (image, prompt set) pair.
+   */
+  async prefillImage(patches: Float32Array, grid: Grid, slots?: ArrayLike<number>): Promise<ImageState> {
+    const n = grid.gh * grid.gw;
+    const ids = this.model.config.model.token_ids;
+    const block = imageBlockLength(grid);
+    const tokenIds = [ids['<vision>'], ...new Array<number>(n).fill(ids['<vpatch>']), ids['</vision>']];
+    const patchIndices = [NON_VISION, ...Array.from({ length: n }, (_, i) => i), NON_VISION];
+    const promptSlots = [NON_VISION, ...(slots ? Array.from(slots) : new Array<number>(n).fill(NO_PROMPT)), NON_VISION];
+    if (promptSlots.length !== block) throw new Error(`expected ${n} patch prompt slots, got ${promptSlots.length - 2}`);
+    const embeds = await this.embed(tokenIds, patches, patchIndices, promptSlots);
+    const result = await this.decode(embeds, this.emptyCache(), grid, block);
+    const h = this.sizes.hidden_size;
+    const visionHidden = new ort.Tensor('float32', result.hidden.slice(h, (n + 1) * h), [grid.gh, grid.gw, h]);
+    const up = await this.sessions.upsampler.run({ vision_hidden: visionHidden });
+    return { grid, cache: result.cache, visionHidden, pixelFeatures: up.pixel_features };
+  }
+
+  /** Text tokens on top of a cache (no patches). */
+  async step(ids: number[], cache: KvCache, grid: Grid): Promise<DecodeResult> {
+    const minus = new Array<number>(ids.length).fill(NON_VISION);
+    const embeds = await this.embed(ids, null, minus, minus);
+    return this.decode(embeds, cache, grid);
+  }
+
+  /** Greedy decoding of one answer. The starting cache is not modified (follow-ups reuse it). */
+  async generate(promptIds: number[], start: KvCache, grid: Grid, options: GenerateOptions): Promise<GenerateResult> {
+    const tokenIds = this.model.config.model.token_ids;
+    const segId = tokenIds['[SEG]'];
+    const stopIds = new Set(this.model.config.chat.stop_tokens.map((t) => tokenIds[t]));
+    const h = this.sizes.hidden_size;
+    const input = [...promptIds, ...(options.answerPrefix ?? [])];
+    const segRows: Float32Array[] = [];
+    let r = await this.step(input, start, grid);
+    input.forEach((id, i) => id === segId && segRows.push(r.hidden.slice(i * h, (i + 1) * h)));
+    const out: number[] = [];
+    let next = argmax(r.lastLogits);
+    let stoppedBy: GenerateResult['stoppedBy'] = 'stop-token';
+    while (!stopIds.has(next)) {
+      if (out.length >= options.maxNewTokens) {
+        stoppedBy = 'max-tokens';
+        break;
+      }
+      if (options.shouldStop?.()) {
+        stoppedBy = 'cancelled';
+        break;
+      }
+      out.push(next);
+      options.onToken?.(next);
+      r = await this.step([next], r.cache, grid);
+      if (next === segId) segRows.push(r.hidden.slice(0, h));
+      next = argmax(r.lastLogits);
+    }
+    const segHidden = new Float32Array(segRows.length * h);
+    segRows.forEach((row, i) => segHidden.set(row, i * h));
+    return { tokenIds: out, segHidden, segCount: segRows.length, cache: r.cache, stoppedBy };
+  }
+
+  /** [Q, H] [SEG] hidden states × pixel features → mask logits [Q, ph, pw]. */
+  async maskLogits(segHidden: Float32Array, count: number, pixelFeatures: ort.Tensor): Promise<ort.Tensor> {
+    const out = await this.sessions.mask_head.run({
+      seg_hidden: new ort.Tensor('float32', segHidden, [count, this.sizes.hidden_size]),
+      pixel_features: pixelFeatures,
+    });
+    return out.mask_logits;
+  }
+}
+
+export function argmax(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}

@@ -1,0 +1,97 @@
+// Checks a model directory's ONNX graphs against the PyTorch parity fixtures written by export.py, through
+// the engine's own preprocessing, tokenizer and runner. Prints one JSON report; exit code 1 on a mismatch.
+//   node dist/parity.js MODEL_DIR [--tol 1e-4]
+import * as path from 'node:path';
+import { loadImageForModel, loadMask } from '../engine/imageLoader';
+import { loadModelDir } from '../engine/modelDir';
+import { ModelRunner } from '../engine/modelRunner';
+import { patchify } from '../engine/preprocess';
+import { positionIds } from '../engine/sequence';
+import { TextCodec } from '../engine/tokenizer';
+import { promptSlots } from '../engine/visualPrompts';
+import { decodeF32, maxAbsDiff, readFixtures } from './fixtures';
+
+export interface ParityReport {
+  model: string;
+  tolerance: number;
+  diffs: Record<string, number>;
+  exact: Record<string, boolean>;
+  ok: boolean;
+}
+
+export async function checkParity(modelDir: string, tolerance: number): Promise<ParityReport> {
+  const model = loadModelDir(modelDir);
+  const { dir, fixtures: fx } = readFixtures(model.dir);
+  const rules = model.config.image;
+  const diffs: Record<string, number> = {};
+  const exact: Record<string, boolean> = {};
+  const sameList = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+
+  const codec = new TextCodec(model);
+  fx.tokenizer.forEach((t, i) => (exact[`tokenizer[${i}]`] = sameList(codec.encode(t.text), t.ids)));
+  exact.promptIds = sameList(codec.userTurn(fx.generate.prompt), fx.generate.prompt_ids);
+
+  const img = await loadImageForModel(path.join(dir, fx.image.file), rules.patch_size, rules.max_long_side);
+  const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, rules);
+  exact.grid = grid.gh === fx.image.gh && grid.gw === fx.image.gw;
+  diffs.visionPatches = maxAbsDiff(patches, decodeF32(fx.vision_patches));
+
+  const masks = await Promise.all(fx.prompt_masks.map(async (m) => ({ ...(await loadMask(path.join(dir, m.file))), slot: m.slot })));
+  const slots = promptSlots(masks, img.modelWidth, img.modelHeight, rules.patch_size);
+  exact.promptSlots = sameList(slots, fx.slot_ids);
+  const block = fx.image_block;
+  const pos = positionIds(0, block.input_ids.length, grid);
+  exact.positionIds = sameList(Array.from(pos, Number), block.position_ids.flat());
+
+  const runner = await ModelRunner.create(model, { executionProviders: ['cpu'] });
+  try {
+    const embeds = await runner.embed(block.input_ids, patches, block.vision_patch_indices, block.vp_token_indices);
+    diffs.inputsEmbeds = maxAbsDiff(embeds.data as Float32Array, decodeF32(block.inputs_embeds));
+    const state = await runner.prefillImage(patches, grid, slots);
+    diffs.visionHidden = maxAbsDiff(state.visionHidden.data as Float32Array, decodeF32(fx.vision_hidden));
+    diffs.pixelFeatures = maxAbsDiff(state.pixelFeatures.data as Float32Array, decodeF32(fx.pixel_features));
+    const direct = await runner.decode(embeds, runner.emptyCache(), grid, block.input_ids.length);
+    diffs.imageBlockHidden = maxAbsDiff(direct.hidden, decodeF32(block.last_hidden));
+    diffs.imageBlockLogits = maxAbsDiff(direct.lastLogits, decodeF32(block.last_logits));
+
+    const gen = await runner.generate(fx.generate.prompt_ids, state.cache, grid, { maxNewTokens: fx.generate.max_new_tokens });
+    exact.generatedIds = sameList(gen.tokenIds, fx.generate.output_ids);
+
+    const prompt = fx.generate.prompt_ids;
+    const forced = await runner.generate(prompt, state.cache, grid, { maxNewTokens: 0, answerPrefix: fx.forced_seg.input_ids.slice(prompt.length) });
+    diffs.segHidden = maxAbsDiff(forced.segHidden, decodeF32(fx.forced_seg.seg_hidden));
+    const logits = await runner.maskLogits(forced.segHidden, forced.segCount, state.pixelFeatures);
+    diffs.maskLogits = maxAbsDiff(logits.data as Float32Array, decodeF32(fx.forced_seg.mask_logits));
+  } finally {
+    await runner.release();
+  }
+  const ok = Object.values(diffs).every((d) => d <= tolerance) && Object.values(exact).every(Boolean);
+  return { model: model.dir, tolerance, diffs, exact, ok };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const dir = argv[0];
+  if (!dir || dir.startsWith('-')) {
+    process.stderr.write('usage: node dist/parity.js MODEL_DIR [--tol 1e-4]\n');
+    return 2;
+  }
+  const tolIndex = argv.indexOf('--tol');
+  const tolerance = tolIndex >= 0 ? Number(argv[tolIndex + 1]) : 1e-4;
+  if (!(tolerance > 0)) {
+    process.stderr.write('--tol must be a positive number\n');
+    return 2;
+  }
+  const report = await checkParity(dir, tolerance);
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  return report.ok ? 0 : 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`parity: ${(err as Error).message}\n`);
+      process.exit(2);
+    },
+  );
+}
