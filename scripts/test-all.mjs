@@ -1,0 +1,45 @@
+// `npm test`: builds, then runs every layer — mocha unit tests on Node, the integration suite inside a real
+// VS Code extension host, and pytest for training/ — and ends with the plain "N passed, N failed" line.
+import { spawn } from 'node:child_process';
+
+function run(name, cmd, args) {
+  return new Promise((resolve) => {
+    console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    let out = '';
+    const tee = (stream, sink) => stream.on('data', (d) => { out += d; sink.write(d); });
+    tee(child.stdout, process.stdout);
+    tee(child.stderr, process.stderr);
+    child.on('close', (code) => resolve({ name, code: code ?? 1, out }));
+  });
+}
+
+const num = (re, text) => { const m = text.match(re); return m ? Number(m[1]) : 0; };
+const counts = {
+  mocha: (t) => ({ passed: num(/(\d+) passing/, t), failed: num(/(\d+) failing/, t), skipped: num(/(\d+) pending/, t) }),
+  vscode: (t) => { const m = [...t.matchAll(/^(\d+) passed, (\d+) failed/gm)].pop(); return { passed: m ? +m[1] : 0, failed: m ? +m[2] : 0, skipped: 0 }; },
+  pytest: (t) => { const tail = t.split('\n').filter((l) => /passed|failed|error|skipped/.test(l)).pop() ?? '';
+    return { passed: num(/(\d+) passed/, tail), failed: num(/(\d+) failed/, tail) + num(/(\d+) error/, tail), skipped: num(/(\d+) skipped/, tail) }; },
+};
+
+const build = await run('build', 'node', ['scripts/build.mjs']);
+if (build.code !== 0) {
+  console.log('\nbuild failed\n0 passed, 1 failed');
+  process.exit(1);
+}
+const results = [
+  { ...(await run('unit (mocha)', 'npx', ['mocha'])), kind: 'mocha' },
+  { ...(await run('integration (VS Code host)', 'node', ['scripts/run-vscode-tests.mjs'])), kind: 'vscode' },
+  { ...(await run('python (pytest)', 'node', ['scripts/run-pytest.mjs'])), kind: 'pytest' },
+];
+let passed = 0, failed = 0, skipped = 0;
+console.log('\n=== summary');
+for (const r of results) {
+  const c = counts[r.kind](r.out);
+  // A layer that exits non-zero without reporting a failed test still fails the run.
+  if (r.code !== 0 && c.failed === 0) c.failed = 1;
+  passed += c.passed; failed += c.failed; skipped += c.skipped;
+  console.log(`${r.name}: ${c.passed} passed, ${c.failed} failed${c.skipped ? `, ${c.skipped} skipped` : ''} (exit ${r.code})`);
+}
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

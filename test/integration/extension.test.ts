@@ -1,0 +1,36 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+
+const EXTENSION_ID = 'pixel-sail.pixel-sail';
+
+describe('Pixel-SAIL extension in a real VS Code host', () => {
+  it('activates', async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext, 'extension is installed in the development host');
+    await ext.activate();
+    assert.ok(ext.isActive);
+    console.log(`vscode ${vscode.version} appHost ${vscode.env.appHost} node ${process.version}`);
+  });
+
+  it('contributes its commands', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    for (const c of ['pixelSail.showModelInfo', 'pixelSail.segmentWithPrompt']) assert.ok(commands.includes(c), c);
+  });
+
+  it('runs Show Model Info, which forks the engine process and reads the shipped model', async () => {
+    const info = (await vscode.commands.executeCommand('pixelSail.showModelInfo')) as { name: string; pid: number } | undefined;
+    assert.ok(info, 'the command returned model info');
+    assert.equal(info.name, 'tiny-random');
+    assert.notEqual(info.pid, process.pid, 'the engine runs in a child process');
+  });
+
+  it('opens an image in the Pixel-SAIL editor from Segment with Prompt', async () => {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, 'a workspace folder is open');
+    const uri = vscode.Uri.joinPath(folder.uri, 'sample.png');
+    await vscode.commands.executeCommand('pixelSail.segmentWithPrompt', uri);
+    const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+    assert.ok(tab?.input instanceof vscode.TabInputCustom, 'a custom editor tab is active');
+    assert.equal((tab.input as vscode.TabInputCustom).viewType, 'pixelSail.imageEditor');
+  });
+});
