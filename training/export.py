@@ -355,8 +355,8 @@ def main(argv=None) -> int:
         export_model_dir(model, tok, tok_doc, args.out, name, fixtures=not args.no_fixtures)
     except UsageError as exc:
         fail(str(exc))
-    except PermissionError as exc:
-        fail(f"cannot write {args.out}: {exc.strerror}")
+    except OSError as exc:
+        fail(f"cannot write {args.out}: {exc.strerror or exc}")
     print(f"exported {args.out}")
     return 0
 

@@ -149,7 +149,7 @@ class TransformerBody(nn.Module):
         self.layers = nn.ModuleList([DecoderLayer(config) for _ in range(config.num_hidden_layers)])
         self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.rotary_emb = MultimodalRotaryEmbedding(config)
-        self.register_buffer("prompt_token_ids", torch.tensor(config.prompt_token_ids or [0] * config.num_prompt_slots,
+        self.register_buffer("prompt_token_ids", torch.tensor(config.prompt_token_ids,
                                                              dtype=torch.long), persistent=False)
 
     def embed(self, input_ids: torch.Tensor, vision_patches: torch.Tensor, vision_patch_indices: torch.Tensor,
