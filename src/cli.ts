@@ -1,1 +1,152 @@
-export {};
+// `pixel-sail` command-line tool: the same engine the extension runs, for scripts and batch users.
+//   pixel-sail segment IMAGE --text "EXPR" [--out MASK.png] [--json]
+//   pixel-sail describe IMAGE --region SPEC [--json]
+//   pixel-sail ask IMAGE --text "QUESTION" [--region SPEC]... [--json]
+//   common: --model DIR  --device auto|cpu|cuda
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { DeviceSetting, Engine, EngineAnswer, EngineError } from './engine/engine';
+import { defaultModelPath, ModelDirError } from './engine/modelDir';
+import { parseRegionSpec, RegionSpecError } from './engine/regions';
+import { decodeRle } from './masks/rle';
+
+const USAGE = `usage:
+  pixel-sail segment IMAGE --text "EXPRESSION" [--out MASK.png] [--json]
+  pixel-sail describe IMAGE --region SPEC [--json]
+  pixel-sail ask IMAGE --text "QUESTION" [--region SPEC]... [--json]
+options:
+  --model DIR              model directory (default: the shipped model)
+  --device auto|cpu|cuda   execution provider (default: auto)
+  --max-tokens N           answer length limit
+region SPEC: box:x,y,w,h | point:x,y[,neg][;x,y...] | scribble:x1,y1;x2,y2;...[@width] | mask:FILE.png
+  in questions the regions are <region1>, <region2>, ... in the order given`;
+
+class UsageError extends Error {}
+
+interface Args {
+  command: string;
+  image: string;
+  text?: string;
+  regions: string[];
+  out?: string;
+  json: boolean;
+  model?: string;
+  device: DeviceSetting;
+  maxTokens?: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h') throw new UsageError('');
+  if (!['segment', 'describe', 'ask'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  const args: Args = { command, image: '', regions: [], json: false, device: 'auto' };
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    const value = () => {
+      if (i + 1 >= rest.length) throw new UsageError(`${a} needs a value`);
+      return rest[++i];
+    };
+    switch (a) {
+      case '--text': args.text = value(); break;
+      case '--region': args.regions.push(value()); break;
+      case '--out': args.out = value(); break;
+      case '--json': args.json = true; break;
+      case '--model': args.model = value(); break;
+      case '--device': {
+        const d = value();
+        if (!['auto', 'cpu', 'cuda'].includes(d)) throw new UsageError(`--device must be auto, cpu or cuda, got ${JSON.stringify(d)}`);
+        args.device = d as DeviceSetting;
+        break;
+      }
+      case '--max-tokens': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-tokens must be a positive integer');
+        args.maxTokens = n;
+        break;
+      }
+      default:
+        if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
+        if (args.image) throw new UsageError(`unexpected argument ${JSON.stringify(a)}`);
+        args.image = a;
+    }
+  }
+  if (!args.image) throw new UsageError('IMAGE is required');
+  if ((command === 'segment' || command === 'ask') && !args.text) throw new UsageError(`${command} needs --text`);
+  if (command === 'describe' && args.regions.length !== 1) throw new UsageError('describe needs exactly one --region');
+  if (command === 'segment' && args.regions.length) throw new UsageError('segment takes no --region (use ask)');
+  return args;
+}
+
+async function writeMaskPng(answer: EngineAnswer, file: string): Promise<void> {
+  const first = answer.masks[0];
+  const [h, w] = first ? first.rle.size : [0, 0];
+  if (!first) return;
+  const m = decodeRle(first.rle);
+  const px = Buffer.alloc(w * h);
+  for (let i = 0; i < m.length; i++) px[i] = m[i] ? 255 : 0;
+  const tmp = `${file}.tmp-${process.pid}`;
+  await sharp(px, { raw: { width: w, height: h, channels: 1 } }).png().toFile(tmp);
+  fs.renameSync(tmp, file);
+}
+
+function progress(label: string): { stop(): void } {
+  if (!process.stderr.isTTY) return { stop() {} };
+  const t0 = Date.now();
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let i = 0;
+  let shown = false;
+  const timer = setInterval(() => {
+    if (Date.now() - t0 < 1000) return; // only for work that takes over a second
+    shown = true;
+    process.stderr.write(`\r${frames[i++ % frames.length]} ${label} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  }, 100);
+  return { stop() { clearInterval(timer); if (shown) process.stderr.write('\r\x1b[K'); } };
+}
+
+export async function main(argv: string[], packageRoot: string): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    const msg = (e as Error).message;
+    process.stderr.write(msg ? `pixel-sail: ${msg}\n${USAGE}\n` : `${USAGE}\n`);
+    return msg ? 2 : 0;
+  }
+  const spinner = progress(args.command === 'segment' ? 'segmenting' : 'thinking');
+  let engine: Engine | undefined;
+  try {
+    const regions = args.regions.map(parseRegionSpec);
+    engine = await Engine.open(args.model ?? defaultModelPath(packageRoot), args.device);
+    if (engine.device.fallbackReason && !args.json) process.stderr.write(`pixel-sail: running on CPU (${engine.device.fallbackReason})\n`);
+    const opts = { maxNewTokens: args.maxTokens };
+    const answer =
+      args.command === 'segment' ? await engine.segment(args.image, args.text!, opts)
+        : args.command === 'describe' ? await engine.describe(args.image, regions[0], opts)
+          : await engine.ask(args.image, args.text!, regions, opts);
+    spinner.stop();
+    if (args.out) {
+      if (!answer.masks.length) process.stderr.write('pixel-sail: no mask in the answer; nothing written to --out\n');
+      else await writeMaskPng(answer, path.resolve(args.out));
+    }
+    if (args.json) {
+      process.stdout.write(JSON.stringify({ answer: answer.answer, masks: answer.masks, device: answer.device, timingsMs: answer.timingsMs }) + '\n');
+    } else {
+      process.stdout.write(`${answer.answer}\n`);
+      answer.masks.forEach((m, i) => process.stdout.write(`mask ${i + 1}: area ${m.area} px, bbox [${m.bbox.join(', ')}]\n`));
+      process.stdout.write(`device: ${answer.device}${engine.device.fallbackReason ? ' (fallback)' : ''}, ${answer.timingsMs.total} ms\n`);
+    }
+    return 0;
+  } catch (e) {
+    spinner.stop();
+    const known = e instanceof EngineError || e instanceof ModelDirError || e instanceof RegionSpecError;
+    process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
+    return known ? 1 : 3;
+  } finally {
+    await engine?.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), path.resolve(__dirname, '..')).then((code) => process.exit(code));
+}

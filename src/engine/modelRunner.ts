@@ -48,6 +48,7 @@ export interface GenerateResult {
 export interface RunnerOptions {
   executionProviders: ExecutionProvider[];
   intraOpNumThreads?: number;
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
 function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
@@ -66,6 +67,7 @@ export class ModelRunner {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: options.executionProviders,
       graphOptimizationLevel: 'all',
+      ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
       ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
     };
     const sessions = {} as Record<GraphName, ort.InferenceSession>;
