@@ -31,6 +31,17 @@ CHAT_LAYOUT = {
 }
 
 
+# Shapes of the paper's models (public Qwen2.5 configs; the vocabulary size comes from the checkpoint).
+PRESETS = {
+    "0.5b": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                 num_key_value_heads=2, rope_theta=1000000.0, tie_word_embeddings=True, max_long_side=1024,
+                 seg_hidden_states=512),
+    "3b": dict(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
+               num_key_value_heads=2, rope_theta=1000000.0, tie_word_embeddings=True, max_long_side=1024,
+               seg_hidden_states=512),
+}
+
+
 @dataclass
 class PixelSailConfig:
     vocab_size: int = 2048
@@ -98,6 +109,12 @@ class PixelSailConfig:
     def from_dict(cls, data: dict) -> "PixelSailConfig":
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> "PixelSailConfig":
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
 
     @classmethod
     def from_json(cls, path: str) -> "PixelSailConfig":

@@ -122,3 +122,16 @@ def test_kv_cache_decoding_equals_full_recomputation(tiny):
             rows.append(h)
             length += 1
     assert torch.allclose(torch.cat(rows, 1), full_hidden, atol=1e-5)
+
+
+def test_paper_shapes_build_with_the_reference_head_layout():
+    ids = {f"<Prompt{k}>": k for k in range(15)}
+    half = PixelSailConfig.preset("0.5b", vocab_size=64, num_hidden_layers=1, token_ids=ids)
+    assert half.head_dim == 64 and half.upsampler_channels == 896 and not half.has_pre_projector
+    assert half.mrope_section == [0, 16, 16]
+    model = PixelSail(half)
+    assert model.image_feature_pre_projector is None
+    assert model.upsample_blocks[0][0].weight.shape == (896, 896, 2, 2)
+    assert model.seg_token_projector[2].weight.shape == (512, 896)
+    three = PixelSailConfig.preset("3b", vocab_size=64, num_hidden_layers=1, token_ids=ids)
+    assert three.head_dim == 128 and three.upsampler_channels == 1024 and three.has_pre_projector
