@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { DeviceSetting, Engine, EngineAnswer, EngineError } from './engine/engine';
+import { Engine, EngineError } from './engine/engine';
+import type { DeviceSetting, EngineAnswer, EngineTask } from './engine/protocol';
 import { defaultModelPath, ModelDirError } from './engine/modelDir';
 import { parseRegionSpec, RegionSpecError } from './engine/regions';
 import { decodeRle } from './masks/rle';
@@ -117,13 +118,14 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
   let engine: Engine | undefined;
   try {
     const regions = args.regions.map(parseRegionSpec);
-    engine = await Engine.open(args.model ?? defaultModelPath(packageRoot), args.device);
+    engine = await Engine.open(args.model ?? defaultModelPath(packageRoot), { device: args.device });
     if (engine.device.fallbackReason && !args.json) process.stderr.write(`pixel-sail: running on CPU (${engine.device.fallbackReason})\n`);
-    const opts = { maxNewTokens: args.maxTokens };
-    const answer =
-      args.command === 'segment' ? await engine.segment(args.image, args.text!, opts)
-        : args.command === 'describe' ? await engine.describe(args.image, regions[0], opts)
-          : await engine.ask(args.image, args.text!, regions, opts);
+    const base = { image: args.image, maxNewTokens: args.maxTokens };
+    const task: EngineTask =
+      args.command === 'segment' ? { ...base, kind: 'segment', text: args.text! }
+        : args.command === 'describe' ? { ...base, kind: 'describe', region: regions[0] }
+          : { ...base, kind: 'ask', text: args.text!, regions };
+    const answer = await engine.run(task);
     spinner.stop();
     if (args.out) {
       if (!answer.masks.length) process.stderr.write('pixel-sail: no mask in the answer; nothing written to --out\n');
@@ -139,7 +141,7 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
     return 0;
   } catch (e) {
     spinner.stop();
-    const known = e instanceof EngineError || e instanceof ModelDirError || e instanceof RegionSpecError;
+    const known = e instanceof EngineError || e instanceof ModelDirError || e instanceof RegionSpecError || (e as Error).name === 'EngineRequestError';
     process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
     return known ? 1 : 3;
   } finally {

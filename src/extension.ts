@@ -1,12 +1,19 @@
-// Extension entry point: registers the commands and the image editor.
+// Extension entry point: registers the commands, the image editor and the engine service.
 import * as vscode from 'vscode';
 import { registerShowModelInfo } from './commands/showModelInfo';
+import { EngineService } from './engineService';
 import { ImageEditorProvider } from './views/imageEditorProvider';
-import { resolveModelPath } from './settings';
 
-export function activate(context: vscode.ExtensionContext) {
+export interface PixelSailApi {
+  /** The engine client (used by tests and by other extensions that want masks). */
+  engine(): import('./engine/engineClient').EngineClient;
+}
+
+export function activate(context: vscode.ExtensionContext): PixelSailApi {
+  const engine = new EngineService(context);
   context.subscriptions.push(
-    registerShowModelInfo(context),
+    engine,
+    registerShowModelInfo(engine),
     ImageEditorProvider.register(context),
     vscode.commands.registerCommand('pixelSail.segmentWithPrompt', (uri?: vscode.Uri) => {
       const target = uri ?? vscode.window.activeTextEditor?.document.uri;
@@ -17,7 +24,7 @@ export function activate(context: vscode.ExtensionContext) {
       return vscode.commands.executeCommand('vscode.openWith', target, ImageEditorProvider.viewType);
     }),
   );
-  return { modelPath: () => resolveModelPath(context) };
+  return { engine: () => engine.get() };
 }
 
 export function deactivate() {}

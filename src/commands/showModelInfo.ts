@@ -1,14 +1,15 @@
 import * as vscode from 'vscode';
-import { requestModelInfo, InfoResult } from '../engine/engineProcess';
-import { resolveModelPath } from '../settings';
+import type { ReadyInfo } from '../engine/engineClient';
+import type { EngineService } from '../engineService';
 
-/** Pixel-SAIL: Show Model Info — asks the engine child process which model it loads. */
-export function registerShowModelInfo(context: vscode.ExtensionContext): vscode.Disposable {
-  return vscode.commands.registerCommand('pixelSail.showModelInfo', async (): Promise<InfoResult | undefined> => {
-    const worker = vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath;
+/** Pixel-SAIL: Show Model Info — starts the engine process if needed and says which model runs where. */
+export function registerShowModelInfo(engine: EngineService): vscode.Disposable {
+  return vscode.commands.registerCommand('pixelSail.showModelInfo', async (): Promise<ReadyInfo | undefined> => {
     try {
-      const info = await requestModelInfo(worker, resolveModelPath(context));
-      void vscode.window.showInformationMessage(`Pixel-SAIL model "${info.name}" (hidden size ${info.hidden}) loaded by engine process ${info.pid}.`);
+      const info = await engine.get().start();
+      const where = info.device.provider === 'cuda' ? 'CUDA' : 'CPU';
+      const why = info.device.fallbackReason ? ` Not on CUDA: ${info.device.fallbackReason}` : '';
+      void vscode.window.showInformationMessage(`Pixel-SAIL model "${info.model.name}" runs on ${where} in engine process ${info.pid}.${why}`);
       return info;
     } catch (e) {
       void vscode.window.showErrorMessage(`Pixel-SAIL: ${(e as Error).message}`);

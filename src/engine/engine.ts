@@ -1,61 +1,52 @@
-// The engine's tasks on top of the runner: segment (text → masks), describe (region → caption) and ask
-// (question about regions → text and masks). One instance holds one model; the worker process and the
-// CLI both drive it.
+// The engine's tasks on top of the runner: segment (text → masks), segmentRegions (clicks/boxes/scribbles →
+// mask), describe (region → caption) and ask (question about regions → text and masks, multi-turn).
+// Image states are cached per (image content, prompt set) in a byte-bounded LRU, so follow-up questions
+// skip the image block and the upsampler. The worker process and the CLI both drive this class.
+import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadImageForModel, loadMask } from './imageLoader';
+import { DEFAULT_MAX_IMAGE_PIXELS, ImageInputError, loadImageForModel, loadMask } from './imageLoader';
+import { LruCache } from './lruCache';
 import { loadModelDir, ModelDir } from './modelDir';
-import { ExecutionProvider, ImageState, ModelRunner } from './modelRunner';
+import { ImageState, KvCache, ModelRunner } from './modelRunner';
 import { logitsToMask } from './postprocess';
 import { patchify } from './preprocess';
-import { parseRegionSpec, rasterizeRegion, RegionSpec } from './regions';
+import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, MaskResult, ModelSummary } from './protocol';
+import { rasterizeRegion, RegionSpec } from './regions';
+import type { Grid } from './sequence';
 import { TextCodec } from './tokenizer';
 import { promptSlots, PromptMask } from './visualPrompts';
-import { encodeMask, maskBbox, Rle } from '../masks/rle';
+import { encodeMask, maskBbox } from '../masks/rle';
 
-export type DeviceSetting = 'auto' | 'cuda' | 'cpu';
-
-export interface DeviceInfo {
-  requested: DeviceSetting;
-  provider: ExecutionProvider;
-  /** Why the engine is not on CUDA although it was asked to try. */
-  fallbackReason?: string;
+export class EngineError extends Error {
+  constructor(message: string, readonly code: 'bad-input' | 'model' = 'bad-input') {
+    super(message);
+  }
 }
 
-export interface MaskResult {
-  rle: Rle;
-  area: number;
-  bbox: [number, number, number, number];
-}
-
-export interface EngineAnswer {
-  answer: string;
-  masks: MaskResult[];
-  device: string;
-  timingsMs: Record<string, number>;
+export interface EngineOptions {
+  device?: DeviceSetting;
+  cacheBudgetMb?: number;
+  maxImagePixels?: number;
+  threads?: number;
 }
 
 export interface TaskOptions {
-  maxNewTokens?: number;
   onToken?: (text: string) => void;
   shouldStop?: () => boolean;
 }
 
-export class EngineError extends Error {}
+interface PreparedImage {
+  width: number;
+  height: number;
+  grid: Grid;
+  state: ImageState;
+  bytes: number;
+}
 
-export async function openRunner(model: ModelDir, device: DeviceSetting): Promise<{ runner: ModelRunner; device: DeviceInfo }> {
-  if (device === 'cpu') return { runner: await ModelRunner.create(model, { executionProviders: ['cpu'] }), device: { requested: device, provider: 'cpu' } };
-  try {
-    const missing = missingCudaProvider();
-    if (missing) throw new Error(missing);
-    const runner = await ModelRunner.create(model, { executionProviders: ['cuda'], logSeverityLevel: 4 });
-    return { runner, device: { requested: device, provider: 'cuda' } };
-  } catch (e) {
-    const reason = `CUDA execution provider unavailable: ${(e as Error).message.split('\n')[0]}`;
-    if (device === 'cuda') throw new EngineError(`${reason}. Set pixelSail.device (or --device) to auto or cpu to run on the CPU.`);
-    const runner = await ModelRunner.create(model, { executionProviders: ['cpu'] });
-    return { runner, device: { requested: device, provider: 'cpu', fallbackReason: reason } };
-  }
+interface Conversation {
+  image: PreparedImage;
+  cache: KvCache;
 }
 
 /** onnxruntime-node keeps its CUDA provider libraries beside the native binding; installs that skipped the
@@ -75,121 +66,216 @@ export function missingCudaProvider(): string | undefined {
   return undefined;
 }
 
+export async function openRunner(model: ModelDir, device: DeviceSetting, threads?: number): Promise<{ runner: ModelRunner; device: DeviceInfo }> {
+  const cpu = async () => ModelRunner.create(model, { executionProviders: ['cpu'], intraOpNumThreads: threads });
+  if (device === 'cpu') return { runner: await cpu(), device: { requested: device, provider: 'cpu' } };
+  try {
+    const missing = missingCudaProvider();
+    if (missing) throw new Error(missing);
+    const runner = await ModelRunner.create(model, { executionProviders: ['cuda'], logSeverityLevel: 4 });
+    return { runner, device: { requested: device, provider: 'cuda' } };
+  } catch (e) {
+    const reason = `CUDA execution provider unavailable: ${(e as Error).message.split('\n')[0]}`;
+    if (device === 'cuda') throw new EngineError(`${reason}. Set pixelSail.device (or --device) to auto or cpu to run on the CPU.`, 'model');
+    return { runner: await cpu(), device: { requested: device, provider: 'cpu', fallbackReason: reason } };
+  }
+}
+
+const tensorBytes = (t: { data: unknown }) => (t.data as Float32Array).byteLength;
+const cacheBytes = (c: KvCache) => c.tensors.reduce((s, t) => s + tensorBytes(t), 0);
+
 export class Engine {
+  private readonly images: LruCache<PreparedImage>;
+  private readonly conversations: LruCache<Conversation>;
+
   private constructor(
     readonly model: ModelDir,
     readonly runner: ModelRunner,
     readonly codec: TextCodec,
     readonly device: DeviceInfo,
-  ) {}
+    private readonly maxImagePixels: number,
+    cacheBudgetMb: number,
+  ) {
+    this.images = new LruCache(cacheBudgetMb * 0.75 * 2 ** 20);
+    this.conversations = new LruCache(cacheBudgetMb * 0.25 * 2 ** 20);
+  }
 
-  static async open(modelPath: string, device: DeviceSetting = 'auto'): Promise<Engine> {
+  static async open(modelPath: string, options: EngineOptions = {}): Promise<Engine> {
     const model = loadModelDir(modelPath);
-    const opened = await openRunner(model, device);
-    return new Engine(model, opened.runner, new TextCodec(model), opened.device);
+    const opened = await openRunner(model, options.device ?? 'auto', options.threads);
+    return new Engine(model, opened.runner, new TextCodec(model), opened.device, options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS, options.cacheBudgetMb ?? 512);
   }
 
   async close(): Promise<void> {
     await this.runner.release();
   }
 
+  summary(): ModelSummary {
+    const m = this.model.config.model;
+    return { name: this.model.config.name, dir: this.model.dir, hiddenSize: m.hidden_size, layers: m.num_hidden_layers, maxLongSide: m.max_long_side, promptSlots: m.num_prompt_slots };
+  }
+
+  cacheStats(): { entries: number; bytes: number } {
+    return { entries: this.images.size + this.conversations.size, bytes: this.images.bytes + this.conversations.bytes };
+  }
+
   private get rules() {
     return this.model.config.image;
   }
 
-  private async prepare(imagePath: string, regions: RegionSpec[]) {
-    if (!fs.existsSync(imagePath)) throw new EngineError(`image not found: ${imagePath}`);
-    const maxRegions = this.model.config.model.num_prompt_slots;
-    if (regions.length > maxRegions) throw new EngineError(`at most ${maxRegions} regions can be prompted at once, got ${regions.length}`);
-    let img;
-    try {
-      img = await loadImageForModel(imagePath, this.rules.patch_size, this.rules.max_long_side);
-    } catch (e) {
-      throw new EngineError(`cannot read ${imagePath} as an image: ${(e as Error).message}`);
-    }
-    const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, this.rules);
-    const radius = (this.rules.patch_size / 2) * (img.width / img.modelWidth);
+  private async readRegionMasks(regions: RegionSpec[], width: number, height: number, radius: number): Promise<{ masks: PromptMask[]; key: string }> {
     const masks: PromptMask[] = [];
+    const key = createHash('sha1');
     for (let k = 0; k < regions.length; k++) {
       const r = regions[k];
       if (r.kind === 'mask') {
-        const m = await loadMask(r.file).catch((e) => {
+        let bytes: Buffer;
+        try {
+          bytes = fs.readFileSync(r.file);
+        } catch {
+          throw new EngineError(`region mask not found: ${r.file}`);
+        }
+        const m = await loadMask(bytes).catch((e) => {
           throw new EngineError(`cannot read region mask ${r.file}: ${(e as Error).message}`);
         });
-        if (m.width !== img.width || m.height !== img.height) {
-          throw new EngineError(`region mask ${r.file} is ${m.width}×${m.height}, the image is ${img.width}×${img.height}`);
-        }
+        if (m.width !== width || m.height !== height) throw new EngineError(`region mask ${r.file} is ${m.width}×${m.height}, the image is ${width}×${height}`);
+        key.update(createHash('sha1').update(bytes).digest());
         masks.push({ ...m, slot: k });
       } else {
-        masks.push({ width: img.width, height: img.height, data: rasterizeRegion(r, img.width, img.height, radius), slot: k });
+        masks.push({ width, height, data: rasterizeRegion(r, width, height, radius), slot: k });
+        key.update(JSON.stringify(r));
       }
     }
-    const slots = masks.length ? promptSlots(masks, img.modelWidth, img.modelHeight, this.rules.patch_size) : undefined;
-    return { img, patches, grid, slots };
+    return { masks, key: key.digest('hex') };
   }
 
-  private async run(imagePath: string, regions: RegionSpec[], prompt: string, opts: TaskOptions, segFallback: boolean): Promise<EngineAnswer> {
+  /** Decodes the image, prefills its block with the prompts, upsamples — or returns the cached state. */
+  async prepare(imagePath: string, regions: RegionSpec[]): Promise<{ image: PreparedImage; cacheHit: boolean; loadMs: number; prefillMs: number }> {
+    const maxRegions = this.model.config.model.num_prompt_slots;
+    if (regions.length > maxRegions) throw new EngineError(`at most ${maxRegions} regions can be prompted at once, got ${regions.length}`);
+    const t0 = performance.now();
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(imagePath);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new EngineError(code === 'ENOENT' ? `image not found: ${imagePath}` : `cannot read ${imagePath}: ${(e as Error).message}`);
+    }
+    const imageHash = createHash('sha1').update(bytes).digest('hex');
+    let img;
+    try {
+      img = await loadImageForModel(bytes, this.rules.patch_size, this.rules.max_long_side, this.maxImagePixels);
+    } catch (e) {
+      throw new EngineError(`cannot use ${path.basename(imagePath)}: ${e instanceof ImageInputError ? e.message : (e as Error).message}`);
+    }
+    const radius = (this.rules.patch_size / 2) * (img.width / img.modelWidth);
+    const { masks, key: promptKey } = await this.readRegionMasks(regions, img.width, img.height, radius);
+    const key = `${imageHash}:${promptKey}`;
+    const loadMs = performance.now() - t0;
+    const cached = this.images.get(key);
+    if (cached) return { image: cached, cacheHit: true, loadMs, prefillMs: 0 };
+    const t1 = performance.now();
+    const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, this.rules);
+    const slots = masks.length ? promptSlots(masks, img.modelWidth, img.modelHeight, this.rules.patch_size) : undefined;
+    const state = await this.runner.prefillImage(patches, grid, slots);
+    const size = cacheBytes(state.cache) + tensorBytes(state.pixelFeatures) + tensorBytes(state.visionHidden);
+    const image: PreparedImage = { width: img.width, height: img.height, grid, state, bytes: size };
+    this.images.set(key, image, size);
+    return { image, cacheHit: false, loadMs, prefillMs: performance.now() - t1 };
+  }
+
+  private async masksFor(image: PreparedImage, segHidden: Float32Array, count: number): Promise<MaskResult[]> {
+    if (count === 0) return [];
+    const logits = await this.runner.maskLogits(segHidden, count, image.state.pixelFeatures);
+    const [q, ph, pw] = logits.dims;
+    const data = logits.data as Float32Array;
+    const out: MaskResult[] = [];
+    for (let i = 0; i < q; i++) {
+      const m = logitsToMask(data, i * ph * pw, ph, pw, image.height, image.width);
+      let area = 0;
+      for (let j = 0; j < m.length; j++) area += m[j];
+      out.push({ rle: encodeMask(m, image.height, image.width), area, bbox: maskBbox(m, image.height, image.width) });
+    }
+    return out;
+  }
+
+  private async answer(imagePath: string, regions: RegionSpec[], prompt: string, maxNewTokens: number, opts: TaskOptions,
+    mode: { segFallback: boolean; conversationId?: string }): Promise<EngineAnswer> {
     const t0 = performance.now();
     const timings: Record<string, number> = {};
-    const mark = (name: string, since: number) => (timings[name] = Math.round((performance.now() - since) * 100) / 100);
-    const prep = await this.prepare(imagePath, regions);
-    mark('load', t0);
-    const t1 = performance.now();
-    const state: ImageState = await this.runner.prefillImage(prep.patches, prep.grid, prep.slots);
-    mark('imagePrefill', t1);
+    const round = (v: number) => Math.round(v * 100) / 100;
+    let conversation = mode.conversationId ? this.conversations.get(mode.conversationId) : undefined;
+    if (mode.conversationId && !conversation) throw new EngineError('this conversation has expired from the cache; ask again without the conversation id');
+    let image: PreparedImage;
+    let start: KvCache;
+    let promptIds = this.codec.userTurn(prompt);
+    if (conversation) {
+      image = conversation.image;
+      start = conversation.cache;
+      timings.cacheHit = 1;
+    } else {
+      const prep = await this.prepare(imagePath, regions);
+      image = prep.image;
+      start = image.state.cache;
+      timings.load = round(prep.loadMs);
+      timings.imagePrefill = round(prep.prefillMs);
+      timings.cacheHit = prep.cacheHit ? 1 : 0;
+    }
+    if (conversation) {
+      // The previous answer ended at a stop token that was never fed: close the turn as training did.
+      promptIds = [...this.codec.encode(this.model.config.chat.answer_suffix), ...promptIds];
+    }
     const t2 = performance.now();
-    const maxNewTokens = opts.maxNewTokens ?? 64;
-    let gen = await this.runner.generate(this.codec.userTurn(prompt), state.cache, prep.grid, {
+    let gen = await this.runner.generate(promptIds, start, image.grid, {
       maxNewTokens,
       onToken: opts.onToken ? (id) => opts.onToken!(this.codec.decode([id])) : undefined,
       shouldStop: opts.shouldStop,
     });
+    if (gen.stoppedBy === 'cancelled') throw new EngineError('cancelled');
     let answer = this.codec.decode(gen.tokenIds);
     const noTarget = answer.includes(this.model.config.prompts.noTargetMarker);
-    if (segFallback && gen.segCount === 0 && !noTarget && gen.stoppedBy !== 'cancelled') {
+    if (mode.segFallback && gen.segCount === 0 && !noTarget) {
       // The reference's fallback: answer "It is [SEG]." and read the mask from that prefill.
       const prefix = this.model.config.prompts.segmentAnswerPrefix;
-      gen = await this.runner.generate(this.codec.userTurn(prompt), state.cache, prep.grid, { maxNewTokens: 0, answerPrefix: this.codec.encode(prefix) });
+      gen = await this.runner.generate(promptIds, start, image.grid, { maxNewTokens: 0, answerPrefix: this.codec.encode(prefix) });
       answer = prefix;
+      timings.fallback = 1;
     }
-    mark('generate', t2);
+    timings.generate = round(performance.now() - t2);
+    timings.generatedTokens = gen.tokenIds.length;
     const t3 = performance.now();
-    const masks: MaskResult[] = [];
-    if (gen.segCount > 0 && !noTarget) {
-      const logits = await this.runner.maskLogits(gen.segHidden, gen.segCount, state.pixelFeatures);
-      const [q, ph, pw] = logits.dims;
-      const data = logits.data as Float32Array;
-      for (let i = 0; i < q; i++) {
-        const m = logitsToMask(data, i * ph * pw, ph, pw, prep.img.height, prep.img.width);
-        const rle = encodeMask(m, prep.img.height, prep.img.width);
-        const area = m.reduce((s, v) => s + v, 0);
-        masks.push({ rle, area, bbox: maskBbox(m, prep.img.height, prep.img.width) });
+    const masks = noTarget ? [] : await this.masksFor(image, gen.segHidden, gen.segCount);
+    timings.masks = round(performance.now() - t3);
+    timings.total = round(performance.now() - t0);
+    const conversationId = mode.conversationId ?? randomUUID();
+    this.conversations.set(conversationId, { image, cache: gen.cache }, cacheBytes(gen.cache) + image.bytes);
+    return { answer, masks, device: this.device.provider, timingsMs: timings, conversationId };
+  }
+
+  run(task: EngineTask, opts: TaskOptions = {}): Promise<EngineAnswer> {
+    const prompts = this.model.config.prompts;
+    switch (task.kind) {
+      case 'segment': {
+        const text = task.text.trim();
+        if (!text) throw new EngineError('the text prompt is empty');
+        return this.answer(task.image, [], prompts.segment.replace('{expression}', text), task.maxNewTokens ?? 32, opts, { segFallback: true });
+      }
+      case 'segmentRegions': {
+        if (!task.regions.length) throw new EngineError('no region given');
+        const names = task.regions.map((_, k) => `<Prompt${k}>`).join(' and ');
+        return this.answer(task.image, task.regions, prompts.segment.replace('{expression}', names), task.maxNewTokens ?? 32, opts, { segFallback: true });
+      }
+      case 'describe':
+        return this.answer(task.image, [task.region], prompts.caption.replace('{region}', '<Prompt0>'), task.maxNewTokens ?? 128, opts, { segFallback: false });
+      case 'ask': {
+        if (!task.text.trim()) throw new EngineError('the question is empty');
+        const text = task.text.replace(/<region(\d+)>/g, (whole, k) => {
+          const i = Number(k);
+          if (i < 1 || i > task.regions.length) throw new EngineError(`${whole} is used but only ${task.regions.length} region(s) were given`);
+          return `<Prompt${i - 1}>`;
+        });
+        return this.answer(task.image, task.regions, text, task.maxNewTokens ?? 128, opts, { segFallback: false, conversationId: task.conversationId });
       }
     }
-    mark('masks', t3);
-    mark('total', t0);
-    timings.generatedTokens = gen.tokenIds.length;
-    return { answer, masks, device: this.device.provider, timingsMs: timings };
-  }
-
-  segment(imagePath: string, expression: string, opts: TaskOptions = {}): Promise<EngineAnswer> {
-    if (!expression.trim()) throw new EngineError('the text prompt is empty');
-    return this.run(imagePath, [], this.model.config.prompts.segment.replace('{expression}', expression.trim()), opts, true);
-  }
-
-  describe(imagePath: string, region: RegionSpec, opts: TaskOptions = {}): Promise<EngineAnswer> {
-    return this.run(imagePath, [region], this.model.config.prompts.caption.replace('{region}', '<Prompt0>'), { maxNewTokens: 128, ...opts }, false);
-  }
-
-  ask(imagePath: string, question: string, regions: RegionSpec[], opts: TaskOptions = {}): Promise<EngineAnswer> {
-    if (!question.trim()) throw new EngineError('the question is empty');
-    const text = question.replace(/<region(\d+)>/g, (whole, k) => {
-      const i = Number(k);
-      if (i < 1 || i > regions.length) throw new EngineError(`${whole} is used but only ${regions.length} region(s) were given`);
-      return `<Prompt${i - 1}>`;
-    });
-    return this.run(imagePath, regions, text, { maxNewTokens: 128, ...opts }, false);
   }
 }
-
-export { parseRegionSpec };

@@ -1,5 +1,7 @@
-// Decoding images with sharp into 8-bit RGB at the model's resize rule.
-import sharp from 'sharp';
+// Decoding images with sharp into 8-bit RGB at the model's resize rule. EXIF orientation is applied;
+// grey, alpha, 16-bit, CMYK and palette images all end as 8-bit sRGB. Inputs above a pixel limit are
+// refused from their header, before any pixel is decoded; large JPEGs are shrunk while decoding.
+import sharp, { Metadata } from 'sharp';
 import { resizedSize } from './preprocess';
 
 export interface DecodedImage {
@@ -12,26 +14,62 @@ export interface DecodedImage {
   modelHeight: number;
 }
 
-export async function loadImageForModel(input: string | Buffer, patch: number, maxLongSide: number): Promise<DecodedImage> {
-  const base = sharp(input, { failOn: 'error' }).rotate();
-  const meta = await base.clone().metadata();
-  let width = meta.width ?? 0;
-  let height = meta.height ?? 0;
-  if ((meta.orientation ?? 1) >= 5) [width, height] = [height, width];
-  const size = resizedSize(width, height, patch, maxLongSide);
-  let pipeline = base.clone().toColourspace('srgb').removeAlpha();
-  if (size.width !== width || size.height !== height) {
-    pipeline = pipeline.resize(size.width, size.height, { fit: 'fill', kernel: 'linear' });
-  }
-  const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
-  return { width, height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), modelWidth: info.width, modelHeight: info.height };
+export class ImageInputError extends Error {}
+
+export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
+
+function describeSharpError(e: unknown): string {
+  const msg = (e as Error).message ?? String(e);
+  if (/unsupported image format|Input buffer contains unsupported/i.test(msg)) return 'not an image in a format sharp reads (PNG, JPEG, WebP, TIFF, GIF, AVIF, SVG)';
+  if (/empty|zero length|Input file is missing/i.test(msg)) return 'the file is empty';
+  if (/premature end|truncated|Read error|corrupt|not enough data|unexpected end|IDAT|CRC/i.test(msg)) return `the image data is damaged or truncated (${msg.split('\n')[0]})`;
+  return msg.split('\n')[0];
 }
 
-/** A single-channel mask image (any format sharp reads) → booleans at its own size. */
+export async function imageSize(input: Buffer, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Promise<{ width: number; height: number }> {
+  if (input.length === 0) throw new ImageInputError('the file is empty (0 bytes)');
+  let meta: Metadata;
+  try {
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new ImageInputError(describeSharpError(e));
+  }
+  let width = meta.width ?? 0;
+  let height = meta.height ?? 0;
+  if (!width || !height) throw new ImageInputError('the image has no size');
+  if (width * height > maxPixels) {
+    throw new ImageInputError(`the image is ${width}×${height} (${((width * height) / 1e6).toFixed(0)} megapixels), above the limit of ${(maxPixels / 1e6).toFixed(0)} megapixels`);
+  }
+  if ((meta.orientation ?? 1) >= 5) [width, height] = [height, width];
+  return { width, height };
+}
+
+export async function loadImageForModel(input: Buffer, patch: number, maxLongSide: number, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Promise<DecodedImage> {
+  const { width, height } = await imageSize(input, maxPixels);
+  const size = resizedSize(width, height, patch, maxLongSide);
+  try {
+    let pipeline = sharp(input, { failOn: 'error', limitInputPixels: maxPixels }).rotate().toColourspace('srgb').removeAlpha();
+    if (size.width !== width || size.height !== height) {
+      pipeline = pipeline.resize(size.width, size.height, { fit: 'fill', kernel: 'linear' });
+    }
+    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== size.width || info.height !== size.height) {
+      throw new Error(`unexpected decoded layout ${info.width}×${info.height}×${info.channels}`);
+    }
+    return { width, height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), modelWidth: info.width, modelHeight: info.height };
+  } catch (e) {
+    throw new ImageInputError(describeSharpError(e));
+  }
+}
+
+/** A mask image (any format sharp reads) → 0/1 at its own size (grey ≥ 128 or opaque alpha counts as set). */
 export async function loadMask(input: string | Buffer): Promise<{ width: number; height: number; data: Uint8Array }> {
-  const { data, info } = await sharp(input, { failOn: 'error' }).rotate().greyscale().raw().toBuffer({ resolveWithObject: true });
-  const out = new Uint8Array(info.width * info.height);
-  for (let i = 0; i < out.length; i++) out[i] = data[i * info.channels] >= 128 ? 1 : 0;
-  return { width: info.width, height: info.height, data: out };
+  try {
+    const { data, info } = await sharp(input, { failOn: 'error' }).rotate().flatten({ background: '#000000' }).greyscale().raw().toBuffer({ resolveWithObject: true });
+    const out = new Uint8Array(info.width * info.height);
+    for (let i = 0; i < out.length; i++) out[i] = data[i * info.channels] >= 128 ? 1 : 0;
+    return { width: info.width, height: info.height, data: out };
+  } catch (e) {
+    throw new ImageInputError(describeSharpError(e));
+  }
 }

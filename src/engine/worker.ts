@@ -1,14 +1,82 @@
-// Engine child process (filled in by the engine issue): loads a model directory and answers requests
-// over the IPC channel. For now it answers `info` so the process boundary is exercised end to end.
-import { loadModelDir } from './modelDir';
+// The engine worker: a child process that owns the model and answers one task at a time over IPC.
+// Its configuration arrives in an environment variable so a failing model load is reported before any
+// request is accepted. Cancellation is checked between decode steps.
+import { Engine, EngineError } from './engine';
+import { ModelDirError } from './modelDir';
+import type { FromWorker, ToWorker, WorkerConfig } from './protocol';
+import { WORKER_CONFIG_ENV } from './protocol';
+import { RegionSpecError } from './regions';
 
-process.on('message', (msg: { id: number; type: string; modelPath?: string }) => {
-  if (msg.type === 'info') {
-    try {
-      const model = loadModelDir(msg.modelPath ?? '');
-      process.send?.({ id: msg.id, ok: true, result: { name: model.config.name, hidden: model.config.model.hidden_size } });
-    } catch (e) {
-      process.send?.({ id: msg.id, ok: false, error: (e as Error).message });
-    }
+const send = (msg: FromWorker) => process.send?.(msg);
+
+function stats(engine: Engine) {
+  const mem = process.memoryUsage();
+  const cache = engine.cacheStats();
+  return {
+    rssMb: Math.round(mem.rss / 2 ** 20),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    cacheEntries: cache.entries,
+    cacheMb: Math.round(cache.bytes / 2 ** 20),
+  };
+}
+
+async function main() {
+  let config: WorkerConfig;
+  try {
+    config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '');
+  } catch {
+    send({ type: 'fatal', message: `worker started without a valid ${WORKER_CONFIG_ENV}` });
+    process.exit(1);
   }
-});
+  let engine: Engine;
+  try {
+    engine = await Engine.open(config.modelPath, config);
+  } catch (e) {
+    send({ type: 'fatal', message: (e as Error).message });
+    process.exit(1);
+  }
+  const cancelled = new Set<number>();
+  const queue: Extract<ToWorker, { type: 'run' }>[] = [];
+  let busy = false;
+
+  const pump = async () => {
+    if (busy) return;
+    const next = queue.shift();
+    if (!next) return;
+    busy = true;
+    const { id, task } = next;
+    try {
+      if (cancelled.has(id)) throw new EngineError('cancelled');
+      const answer = await engine.run(task, {
+        onToken: (text) => send({ type: 'token', id, text }),
+        shouldStop: () => cancelled.has(id),
+      });
+      send({ type: 'result', id, answer });
+    } catch (e) {
+      const message = (e as Error).message;
+      const code = message === 'cancelled' ? 'cancelled'
+        : e instanceof EngineError || e instanceof RegionSpecError ? 'bad-input'
+          : e instanceof ModelDirError ? 'model' : 'internal';
+      send({ type: 'error', id, message, code });
+    } finally {
+      cancelled.delete(id);
+      busy = false;
+      void pump();
+    }
+  };
+
+  process.on('message', (msg: ToWorker) => {
+    if (msg.type === 'run') {
+      queue.push(msg);
+      void pump();
+    } else if (msg.type === 'cancel') {
+      cancelled.add(msg.id);
+    } else if (msg.type === 'stats') {
+      send({ type: 'stats', id: msg.id, stats: stats(engine) });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready', device: engine.device, model: engine.summary() });
+}
+
+void main();

@@ -1,6 +1,7 @@
 // Checks a model directory's ONNX graphs against the PyTorch parity fixtures written by export.py, through
 // the engine's own preprocessing, tokenizer and runner. Prints one JSON report; exit code 1 on a mismatch.
 //   node dist/parity.js MODEL_DIR [--tol 1e-4]
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadImageForModel, loadMask } from '../engine/imageLoader';
 import { loadModelDir } from '../engine/modelDir';
@@ -31,7 +32,7 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
   fx.tokenizer.forEach((t, i) => (exact[`tokenizer[${i}]`] = sameList(codec.encode(t.text), t.ids)));
   exact.promptIds = sameList(codec.userTurn(fx.generate.prompt), fx.generate.prompt_ids);
 
-  const img = await loadImageForModel(path.join(dir, fx.image.file), rules.patch_size, rules.max_long_side);
+  const img = await loadImageForModel(fs.readFileSync(path.join(dir, fx.image.file)), rules.patch_size, rules.max_long_side);
   const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, rules);
   exact.grid = grid.gh === fx.image.gh && grid.gw === fx.image.gw;
   diffs.visionPatches = maxAbsDiff(patches, decodeF32(fx.vision_patches));

@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import type { ReadyInfo } from '../../src/engine/engineClient';
+import type { PixelSailApi } from '../../src/extension';
 
 const EXTENSION_ID = 'pixel-sail.pixel-sail';
 
@@ -17,11 +19,25 @@ describe('Pixel-SAIL extension in a real VS Code host', () => {
     for (const c of ['pixelSail.showModelInfo', 'pixelSail.segmentWithPrompt']) assert.ok(commands.includes(c), c);
   });
 
-  it('runs Show Model Info, which forks the engine process and reads the shipped model', async () => {
-    const info = (await vscode.commands.executeCommand('pixelSail.showModelInfo')) as { name: string; pid: number } | undefined;
+  it('runs Show Model Info, which forks the engine process and reports where the model runs', async () => {
+    const info = (await vscode.commands.executeCommand('pixelSail.showModelInfo')) as ReadyInfo | undefined;
     assert.ok(info, 'the command returned model info');
-    assert.equal(info.name, 'tiny-random');
+    assert.equal(info.model.name, 'tiny-random');
     assert.notEqual(info.pid, process.pid, 'the engine runs in a child process');
+    assert.equal(info.device.provider, 'cpu');
+    assert.match(info.device.fallbackReason ?? '', /CUDA/, 'auto explains why it is not on CUDA');
+  });
+
+  it('gets a mask back from the engine process forked by the extension', async () => {
+    const api = vscode.extensions.getExtension<PixelSailApi>(EXTENSION_ID)!.exports;
+    const folder = vscode.workspace.workspaceFolders![0];
+    const image = vscode.Uri.joinPath(folder.uri, 'sample.png').fsPath;
+    const answer = await api.engine().request({ kind: 'segment', image, text: 'the red box' });
+    assert.equal(answer.masks.length, 1);
+    const [h, w] = answer.masks[0].rle.size;
+    assert.deepEqual([w, h], [80, 48], 'the mask has the original image size');
+    assert.equal(typeof answer.masks[0].rle.counts, 'string');
+    assert.equal(answer.device, 'cpu');
   });
 
   it('opens an image in the Pixel-SAIL editor from Segment with Prompt', async () => {

@@ -1,0 +1,248 @@
+// The engine client: forks the worker (child_process.fork), queues requests with priorities (interactive
+// before batch), sends one at a time, supports cancellation (a newer request with the same cancelKey
+// supersedes an older one) and per-request timeouts, and restarts the worker when it dies — failing the
+// request in flight with a clear message and carrying on with the rest.
+import { ChildProcess, fork } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { DeviceInfo, EngineAnswer, EngineTask, ErrorCode, FromWorker, ModelSummary, Priority, ToWorker, WorkerConfig, WorkerStats } from './protocol';
+import { WORKER_CONFIG_ENV } from './protocol';
+
+export class EngineRequestError extends Error {
+  constructor(message: string, readonly code: ErrorCode | 'crashed' | 'timeout' | 'unavailable') {
+    super(message);
+    this.name = 'EngineRequestError';
+  }
+}
+
+export interface RequestOptions {
+  priority?: Priority;
+  /** A newer request with the same key cancels this one (e.g. one per editor: a new click wins). */
+  cancelKey?: string;
+  timeoutMs?: number;
+  onToken?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  id: number;
+  task: EngineTask;
+  options: RequestOptions;
+  resolve: (a: EngineAnswer) => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+  seq: number;
+  done?: boolean;
+}
+
+export interface ClientOptions {
+  workerPath: string;
+  config: WorkerConfig;
+  defaultTimeoutMs?: number;
+  /** Give up restarting after this many crashes within a minute. */
+  maxRestartsPerMinute?: number;
+}
+
+export interface ReadyInfo {
+  device: DeviceInfo;
+  model: ModelSummary;
+  pid: number;
+}
+
+const KILL_GRACE_MS = 5000;
+
+export class EngineClient extends EventEmitter {
+  private child?: ChildProcess;
+  private starting?: Promise<ReadyInfo>;
+  private info?: ReadyInfo;
+  private queue: Pending[] = [];
+  private inFlight?: Pending;
+  private nextId = 1;
+  private seq = 0;
+  private crashes: number[] = [];
+  private disposed = false;
+  private statsWaiters = new Map<number, (s: WorkerStats) => void>();
+  private killTimer?: NodeJS.Timeout;
+
+  constructor(private readonly options: ClientOptions) {
+    super();
+  }
+
+  get ready(): ReadyInfo | undefined {
+    return this.info;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the worker (once); resolves when the model is loaded. */
+  start(): Promise<ReadyInfo> {
+    if (this.disposed) return Promise.reject(new EngineRequestError('the engine has been shut down', 'unavailable'));
+    this.starting ??= new Promise<ReadyInfo>((resolve, reject) => {
+      const child = fork(this.options.workerPath, [], {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(this.options.config) },
+      });
+      this.child = child;
+      let stderr = '';
+      child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+      child.stdout?.on('data', () => {});
+      let settled = false;
+      child.on('message', (msg: FromWorker) => {
+        if (msg.type === 'ready') {
+          settled = true;
+          this.info = { device: msg.device, model: msg.model, pid: child.pid ?? -1 };
+          this.emit('ready', this.info);
+          resolve(this.info);
+          this.pump();
+        } else if (msg.type === 'fatal') {
+          settled = true;
+          reject(new EngineRequestError(msg.message, 'model'));
+        } else {
+          this.onMessage(msg);
+        }
+      });
+      child.on('exit', (code, signal) => {
+        const why = signal ? `signal ${signal}` : `exit code ${code}`;
+        if (!settled) {
+          settled = true;
+          reject(new EngineRequestError(`the engine process stopped while loading the model (${why})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`, 'crashed'));
+        }
+        this.onExit(child, why);
+      });
+    });
+    this.starting.catch(() => {
+      // A start that failed is retried by the next request.
+      this.starting = undefined;
+      this.child = undefined;
+    });
+    return this.starting;
+  }
+
+  request(task: EngineTask, options: RequestOptions = {}): Promise<EngineAnswer> {
+    if (this.disposed) return Promise.reject(new EngineRequestError('the engine has been shut down', 'unavailable'));
+    return new Promise<EngineAnswer>((resolve, reject) => {
+      const p: Pending = { id: this.nextId++, task, options, resolve, reject, seq: this.seq++ };
+      if (options.cancelKey) {
+        for (const old of [...this.queue, ...(this.inFlight ? [this.inFlight] : [])]) {
+          if (old.options.cancelKey === options.cancelKey && !old.done) this.cancel(old, 'superseded by a newer request');
+        }
+      }
+      if (options.signal) {
+        if (options.signal.aborted) return reject(new EngineRequestError('cancelled', 'cancelled'));
+        options.signal.addEventListener('abort', () => this.cancel(p, 'cancelled'), { once: true });
+      }
+      const timeout = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 120000;
+      p.timer = setTimeout(() => this.timeout(p, timeout), timeout);
+      this.queue.push(p);
+      // Interactive requests go first; FIFO within a priority.
+      const rank = (q: Pending) => (q.options.priority === 'batch' ? 1 : 0);
+      this.queue.sort((a, b) => rank(a) - rank(b) || a.seq - b.seq);
+      this.start().then(() => this.pump(), (e) => this.failAll(e));
+    });
+  }
+
+  stats(): Promise<WorkerStats> {
+    return this.start().then(() => new Promise((resolve) => {
+      const id = this.nextId++;
+      this.statsWaiters.set(id, resolve);
+      this.send({ type: 'stats', id });
+    }));
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.failAll(new EngineRequestError('the engine has been shut down', 'unavailable'));
+    this.child?.kill();
+    this.child = undefined;
+  }
+
+  private send(msg: ToWorker) {
+    if (this.child?.connected) this.child.send(msg);
+  }
+
+  private pump() {
+    if (this.inFlight || !this.info || !this.child?.connected) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.inFlight = next;
+    this.send({ type: 'run', id: next.id, task: next.task });
+  }
+
+  /** Rejects once; a request the worker is still running stays "in flight" until the worker lets go of it. */
+  private finish(p: Pending, outcome: { answer?: EngineAnswer; error?: Error }) {
+    if (p.done) return;
+    p.done = true;
+    clearTimeout(p.timer);
+    this.queue = this.queue.filter((q) => q !== p);
+    if (outcome.error) p.reject(outcome.error);
+    else p.resolve(outcome.answer!);
+  }
+
+  private cancel(p: Pending, why: string, code: 'cancelled' | 'timeout' = 'cancelled') {
+    if (this.inFlight === p && !p.done) this.send({ type: 'cancel', id: p.id });
+    this.finish(p, { error: new EngineRequestError(why, code) });
+  }
+
+  private timeout(p: Pending, ms: number) {
+    const running = this.inFlight === p;
+    this.cancel(p, `the engine did not answer within ${Math.round(ms / 1000)} s`, 'timeout');
+    if (running) {
+      // A worker stuck in native code cannot see the cancel: replace it after a grace period.
+      this.killTimer = setTimeout(() => {
+        if (this.inFlight === p) this.child?.kill('SIGKILL');
+      }, KILL_GRACE_MS);
+    }
+  }
+
+  private onMessage(msg: FromWorker) {
+    if (msg.type === 'stats') {
+      this.statsWaiters.get(msg.id)?.(msg.stats);
+      this.statsWaiters.delete(msg.id);
+      return;
+    }
+    if (msg.type !== 'token' && msg.type !== 'result' && msg.type !== 'error') return;
+    const p = this.inFlight;
+    if (!p || p.id !== msg.id) return;
+    if (msg.type === 'token') {
+      if (!p.done) p.options.onToken?.(msg.text);
+      return;
+    }
+    this.inFlight = undefined;
+    clearTimeout(this.killTimer);
+    if (msg.type === 'result') this.finish(p, { answer: msg.answer });
+    else this.finish(p, { error: new EngineRequestError(msg.message, msg.code) });
+    this.pump();
+  }
+
+  private onExit(child: ChildProcess, why: string) {
+    if (child !== this.child) return;
+    this.child = undefined;
+    this.starting = undefined;
+    this.info = undefined;
+    clearTimeout(this.killTimer);
+    const p = this.inFlight;
+    this.inFlight = undefined;
+    if (this.disposed) return;
+    if (p) {
+      this.finish(p, { error: new EngineRequestError(`the engine process stopped unexpectedly (${why}) while working on this request; it has been restarted — try again`, 'crashed') });
+    }
+    const now = Date.now();
+    this.crashes = this.crashes.filter((t) => now - t < 60000).concat(now);
+    this.emit('exit', why);
+    if (this.crashes.length > (this.options.maxRestartsPerMinute ?? 3)) {
+      this.failAll(new EngineRequestError(`the engine process keeps stopping (${why}); not restarting it again`, 'crashed'));
+      return;
+    }
+    if (this.queue.length) {
+      this.start().then(() => this.pump(), (e) => this.failAll(e));
+    }
+  }
+
+  private failAll(e: Error) {
+    const all = [...this.queue, ...(this.inFlight ? [this.inFlight] : [])];
+    this.queue = [];
+    this.inFlight = undefined;
+    for (const p of all) this.finish(p, { error: e });
+  }
+}
