@@ -1,0 +1,69 @@
+// Binary masks → COCO polygons: d3-contour traces the 0.5 iso-line on the pixel grid (pixel corners at
+// integer coordinates, as COCO expects) and simplify-js reduces the vertices with a tolerance in pixels.
+// COCO polygons cannot express holes, so only outer rings are kept; rings with fewer than 3 points are
+// dropped (pycocotools and detectron2 reject them).
+import { contours } from 'd3-contour';
+import simplify from 'simplify-js';
+
+export interface PolygonOptions {
+  /** Douglas–Peucker tolerance in pixels; 0 keeps every contour vertex. */
+  tolerance?: number;
+  /** Drop rings whose area is below this many pixels. */
+  minArea?: number;
+}
+
+function ringArea(ring: number[][]): number {
+  let a = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) a += (ring[j][0] + ring[i][0]) * (ring[j][1] - ring[i][1]);
+  return Math.abs(a / 2);
+}
+
+/** Douglas–Peucker on a closed ring: split it at two far-apart vertices and simplify each chain, so no
+ *  anchor sits in the middle of an edge (simplify-js works on open polylines). */
+function simplifyRing(ring: number[][], tolerance: number): number[][] {
+  if (ring.length < 4) return ring;
+  let a = 0;
+  for (let i = 1; i < ring.length; i++) if (ring[i][0] < ring[a][0] || (ring[i][0] === ring[a][0] && ring[i][1] < ring[a][1])) a = i;
+  let b = a;
+  let best = -1;
+  for (let i = 0; i < ring.length; i++) {
+    const d = (ring[i][0] - ring[a][0]) ** 2 + (ring[i][1] - ring[a][1]) ** 2;
+    if (d > best) { best = d; b = i; }
+  }
+  const rotated = [...ring.slice(a), ...ring.slice(0, a)];
+  const split = (b - a + ring.length) % ring.length;
+  const pts = rotated.map(([x, y]) => ({ x, y }));
+  const first = simplify(pts.slice(0, split + 1), tolerance, true);
+  const second = simplify([...pts.slice(split), pts[0]], tolerance, true);
+  return [...first, ...second.slice(1, -1)].map((p) => [p.x, p.y]);
+}
+
+/** Row-major 0/1 mask → list of flat [x1, y1, x2, y2, …] rings (COCO `segmentation` polygons). */
+export function maskToPolygons(mask: Uint8Array, height: number, width: number, options: PolygonOptions = {}): number[][] {
+  const tolerance = options.tolerance ?? 1;
+  const minArea = options.minArea ?? 1;
+  // Pad by one pixel so shapes touching the border close inside the grid.
+  const pw = width + 2, ph = height + 2;
+  const values = new Float64Array(pw * ph);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) values[(y + 1) * pw + x + 1] = mask[y * width + x] ? 1 : 0;
+  const [shape] = contours().size([pw, ph]).smooth(false).thresholds([0.5])(Array.from(values));
+  const out: number[][] = [];
+  for (const polygon of shape.coordinates) {
+    const outer = polygon[0].map(([x, y]) => [Math.min(Math.max(x - 1, 0), width), Math.min(Math.max(y - 1, 0), height)]);
+    if (ringArea(outer) < minArea) continue;
+    const open = outer.length > 1 && outer[0][0] === outer[outer.length - 1][0] && outer[0][1] === outer[outer.length - 1][1] ? outer.slice(0, -1) : outer;
+    const ring = tolerance > 0 ? simplifyRing(open, tolerance) : open;
+    if (ring.length < 3) continue;
+    out.push(ring.flat());
+  }
+  return out;
+}
+
+/** Area of polygons by the shoelace formula (for checks; COCO `area` comes from the mask itself). */
+export function polygonsArea(polygons: number[][]): number {
+  return polygons.reduce((s, flat) => {
+    const ring: number[][] = [];
+    for (let i = 0; i < flat.length; i += 2) ring.push([flat[i], flat[i + 1]]);
+    return s + ringArea(ring);
+  }, 0);
+}

@@ -1,0 +1,84 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { maskToPolygons, polygonsArea } from '../../src/masks/polygons';
+import { decodeRle, encodeMask, maskBbox, Rle, rleArea, stringToCounts } from '../../src/masks/rle';
+
+const repo = path.resolve(__dirname, '../../..');
+
+function rect(h: number, w: number, x0: number, y0: number, rw: number, rh: number): Uint8Array {
+  const m = new Uint8Array(h * w);
+  for (let y = y0; y < y0 + rh; y++) for (let x = x0; x < x0 + rw; x++) m[y * w + x] = 1;
+  return m;
+}
+
+describe('COCO RLE', () => {
+  it('decodes and re-encodes all 734 strings made by the official COCO toolkit identically', () => {
+    const refs = JSON.parse(fs.readFileSync(path.join(repo, 'test/data/coco/cocoapi_fakesegm100_results.json'), 'utf8')) as { segmentation: Rle }[];
+    assert.equal(refs.length, 734);
+    for (const r of refs) {
+      const [h, w] = r.segmentation.size;
+      const mask = decodeRle(r.segmentation);
+      const again = encodeMask(mask, h, w);
+      assert.equal(again.counts, r.segmentation.counts);
+      assert.equal(rleArea(again), mask.reduce((s, v) => s + v, 0));
+    }
+  });
+
+  it('counts column-major runs starting with zeros', () => {
+    const m = rect(3, 4, 1, 1, 2, 1);
+    const rle = encodeMask(m, 3, 4);
+    assert.deepEqual(stringToCounts(rle.counts), [4, 1, 2, 1, 4]);
+    assert.deepEqual(rle.size, [3, 4]);
+    const full = new Uint8Array(4).fill(1);
+    assert.deepEqual(stringToCounts(encodeMask(full, 2, 2).counts), [0, 4]);
+  });
+
+  it('rejects a string that does not cover the image', () => {
+    assert.throws(() => decodeRle({ size: [10, 10], counts: '52' }), /covers/);
+  });
+
+  it('computes area and bbox of known shapes', () => {
+    const m = rect(20, 30, 5, 7, 10, 4);
+    assert.deepEqual(maskBbox(m, 20, 30), [5, 7, 10, 4]);
+    assert.equal(rleArea(encodeMask(m, 20, 30)), 40);
+    assert.deepEqual(maskBbox(new Uint8Array(6), 2, 3), [0, 0, 0, 0]);
+  });
+});
+
+describe('polygons', () => {
+  it('traces a rectangle along pixel edges', () => {
+    const polys = maskToPolygons(rect(20, 30, 5, 7, 10, 4), 20, 30, { tolerance: 0 });
+    assert.equal(polys.length, 1);
+    const xs = polys[0].filter((_, i) => i % 2 === 0), ys = polys[0].filter((_, i) => i % 2 === 1);
+    assert.deepEqual([Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)], [5, 7, 15, 11]);
+    // Marching squares cut each corner by half a pixel: at most 4 × 0.125 px² lost.
+    assert.ok(Math.abs(polygonsArea(polys) - 40) <= 0.5 + 1e-9, String(polygonsArea(polys)));
+  });
+
+  it('gives one ring per component, closes shapes at the border, drops holes', () => {
+    const m = rect(20, 20, 0, 0, 6, 6);
+    const b = rect(20, 20, 10, 10, 8, 8);
+    for (let i = 0; i < m.length; i++) m[i] |= b[i];
+    m[13 * 20 + 13] = 0; // a hole
+    const polys = maskToPolygons(m, 20, 20);
+    assert.equal(polys.length, 2);
+    assert.ok(polys.every((p) => p.length >= 6 && p.length % 2 === 0));
+    assert.ok(polys.some((p) => p.includes(0)), 'border shape starts at 0');
+  });
+
+  it('approximates a disk within a few percent and simplifies with the detail parameter', () => {
+    const h = 100, w = 100, m = new Uint8Array(h * w);
+    let area = 0;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if ((x + 0.5 - 50) ** 2 + (y + 0.5 - 50) ** 2 <= 30 ** 2) { m[y * w + x] = 1; area++; }
+    const fine = maskToPolygons(m, h, w, { tolerance: 0 });
+    const coarse = maskToPolygons(m, h, w, { tolerance: 1 });
+    assert.ok(Math.abs(polygonsArea(fine) - area) / area < 0.01);
+    assert.ok(coarse[0].length < fine[0].length / 4, `${coarse[0].length} vs ${fine[0].length}`);
+    assert.ok(Math.abs(polygonsArea(coarse) - area) / area < 0.03);
+  });
+
+  it('returns nothing for an empty mask', () => {
+    assert.deepEqual(maskToPolygons(new Uint8Array(100), 10, 10), []);
+  });
+});
