@@ -252,7 +252,7 @@ export class Engine {
     return { answer, masks, device: this.device.provider, timingsMs: timings, conversationId };
   }
 
-  run(task: EngineTask, opts: TaskOptions = {}): Promise<EngineAnswer> {
+  async run(task: EngineTask, opts: TaskOptions = {}): Promise<EngineAnswer> {
     const prompts = this.model.config.prompts;
     switch (task.kind) {
       case 'segment': {

@@ -1,0 +1,176 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { Engine, EngineError, missingCudaProvider } from '../../src/engine/engine';
+import { loadImageForModel } from '../../src/engine/imageLoader';
+import { patchify } from '../../src/engine/preprocess';
+
+const repo = path.resolve(__dirname, '../../..');
+const modelDir = path.join(repo, 'models/tiny-random');
+const sample = path.join(modelDir, 'parity/image.png');
+
+describe('engine (in process, tiny random model)', function () {
+  let engine: Engine;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-engine-'));
+  before(async () => {
+    engine = await Engine.open(modelDir, { device: 'cpu', cacheBudgetMb: 64 });
+  });
+  after(async () => engine.close());
+
+  it('returns a mask at the original size for a text prompt', async () => {
+    const a = await engine.run({ kind: 'segment', image: sample, text: 'the red box' });
+    assert.equal(a.masks.length, 1);
+    assert.deepEqual(a.masks[0].rle.size, [48, 80]);
+    assert.equal(a.device, 'cpu');
+    assert.ok(a.timingsMs.total > 0);
+  });
+
+  it('answers from the cache on a second question about the same image, with the same masks', async () => {
+    const image = path.join(tmp, 'tinted.png');
+    await sharp(sample).tint('#80c0ff').toFile(image); // content not seen before
+    const miss = await engine.run({ kind: 'segment', image, text: 'the blue circle' });
+    const hit = await engine.run({ kind: 'segment', image, text: 'the blue circle' });
+    assert.equal(miss.timingsMs.cacheHit, 0);
+    assert.equal(hit.timingsMs.cacheHit, 1);
+    assert.deepEqual(hit.masks, miss.masks);
+    assert.equal(hit.answer, miss.answer);
+  });
+
+  it('keys the cache on the prompt set too', async () => {
+    const a = await engine.run({ kind: 'describe', image: sample, region: { kind: 'box', x: 0, y: 0, w: 20, h: 20 }, maxNewTokens: 4 });
+    const b = await engine.run({ kind: 'describe', image: sample, region: { kind: 'box', x: 40, y: 20, w: 30, h: 20 }, maxNewTokens: 4 });
+    assert.equal(a.timingsMs.cacheHit, 0);
+    assert.equal(b.timingsMs.cacheHit, 0);
+  });
+
+  it('decodes with the KV cache exactly as a full recomputation does', async () => {
+    const img = await loadImageForModel(fs.readFileSync(sample), 16, engine.model.config.image.max_long_side);
+    const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, engine.model.config.image);
+    const state = await engine.runner.prefillImage(patches, grid);
+    const ids = engine.codec.userTurn('Please segment the red box in this image.');
+    const all = await engine.runner.step(ids, state.cache, grid);
+    let cache = state.cache;
+    const h = engine.model.config.model.hidden_size;
+    let worst = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const one = await engine.runner.step([ids[i]], cache, grid);
+      cache = one.cache;
+      for (let j = 0; j < h; j++) worst = Math.max(worst, Math.abs(one.hidden[j] - all.hidden[i * h + j]));
+    }
+    assert.ok(worst < 1e-4, `max diff ${worst}`);
+    assert.equal(cache.length, all.cache.length);
+  });
+
+  it('segments from clicks, boxes and scribbles', async () => {
+    for (const region of [
+      { kind: 'points' as const, points: [{ x: 20, y: 15, positive: true }, { x: 60, y: 30, positive: false }] },
+      { kind: 'box' as const, x: 45, y: 15, w: 25, h: 25 },
+      { kind: 'scribble' as const, points: [{ x: 10, y: 10 }, { x: 35, y: 25 }], width: 4 },
+    ]) {
+      const a = await engine.run({ kind: 'segmentRegions', image: sample, regions: [region] });
+      assert.equal(a.masks.length, 1, region.kind);
+    }
+  });
+
+  it('continues a conversation on the cached image state', async () => {
+    const first = await engine.run({ kind: 'ask', image: sample, text: 'What is <region1>?', regions: [{ kind: 'box', x: 10, y: 8, w: 30, h: 22 }], maxNewTokens: 4 });
+    assert.ok(first.conversationId);
+    const next = await engine.run({ kind: 'ask', image: sample, text: 'And its colour?', regions: [], conversationId: first.conversationId, maxNewTokens: 4 });
+    assert.equal(next.timingsMs.cacheHit, 1);
+    await assert.rejects(engine.run({ kind: 'ask', image: sample, text: 'x', regions: [], conversationId: 'nope' }), /expired/);
+  });
+
+  it('refuses more than 15 regions and unknown region names', async () => {
+    const regions = Array.from({ length: 16 }, (_, i) => ({ kind: 'box' as const, x: i, y: 0, w: 4, h: 4 }));
+    await assert.rejects(engine.run({ kind: 'ask', image: sample, text: 'hi', regions }), /at most 15 regions/);
+    await assert.rejects(engine.run({ kind: 'ask', image: sample, text: 'What is <region2>?', regions: [regions[0]] }), /<region2> is used but only 1/);
+  });
+
+  it('streams tokens and stops when cancelled', async () => {
+    const seen: string[] = [];
+    let n = 0;
+    await assert.rejects(
+      engine.run({ kind: 'describe', image: sample, region: { kind: 'box', x: 0, y: 0, w: 9, h: 9 }, maxNewTokens: 50 }, { onToken: (t) => seen.push(t), shouldStop: () => ++n > 3 }),
+      (e: Error) => e instanceof EngineError && e.message === 'cancelled',
+    );
+    assert.equal(seen.length, 3);
+  });
+
+  it('says why it is not on CUDA, and refuses cuda when it cannot load', async () => {
+    const reason = missingCudaProvider();
+    if (!reason) return; // a machine with the CUDA provider installed
+    const auto = await Engine.open(modelDir, { device: 'auto' });
+    assert.equal(auto.device.provider, 'cpu');
+    assert.match(auto.device.fallbackReason!, /libonnxruntime_providers_cuda/);
+    await auto.close();
+    await assert.rejects(Engine.open(modelDir, { device: 'cuda' }), /CUDA execution provider unavailable/);
+  });
+
+  it('writes nothing and fails clearly on a model directory without a graph', async () => {
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-broken-'));
+    for (const f of fs.readdirSync(modelDir)) if (fs.statSync(path.join(modelDir, f)).isFile()) fs.copyFileSync(path.join(modelDir, f), path.join(broken, f));
+    fs.unlinkSync(path.join(broken, 'decoder.onnx'));
+    await assert.rejects(Engine.open(broken), /missing the decoder graph decoder\.onnx/);
+  });
+
+  describe('image inputs', () => {
+    const write = (name: string, data: Buffer | string) => {
+      const p = path.join(tmp, name);
+      fs.writeFileSync(p, data);
+      return p;
+    };
+    const seg = (image: string) => engine.run({ kind: 'segment', image, text: 'the object' });
+
+    it('refuses a missing file, a 0-byte file, a text file named .jpg and a truncated PNG clearly', async () => {
+      await assert.rejects(seg(path.join(tmp, 'absent.png')), /image not found/);
+      await assert.rejects(seg(write('empty.png', Buffer.alloc(0))), /empty/);
+      await assert.rejects(seg(write('notes.jpg', 'just some text, not a picture\n')), /not an image/);
+      const png = fs.readFileSync(sample);
+      await assert.rejects(seg(write('truncated.png', png.subarray(0, Math.floor(png.length / 2)))), /damaged or truncated/);
+    });
+
+    it('refuses a 30000×30000 image from its header, before decoding it', async () => {
+      // A real PNG header (IHDR) for 30000×30000 followed by a tiny, valid-looking stream.
+      const big = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#fff' } }).png().toBuffer();
+      const ihdr = big.indexOf('IHDR');
+      const forged = Buffer.from(big);
+      forged.writeUInt32BE(30000, ihdr + 4);
+      forged.writeUInt32BE(30000, ihdr + 8);
+      const t0 = Date.now();
+      await assert.rejects(seg(write('huge.png', forged)), /30000×30000 \(900 megapixels\), above the limit/);
+      assert.ok(Date.now() - t0 < 5000);
+    });
+
+    it('decodes a large JPEG by shrinking on load', async () => {
+      const jpg = await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#3060c0' } }).jpeg().toBuffer();
+      const a = await seg(write('large.jpg', jpg));
+      assert.deepEqual(a.masks[0].rle.size, [4000, 6000]);
+    });
+
+    it('applies EXIF orientation', async () => {
+      const jpg = await sharp({ create: { width: 64, height: 32, channels: 3, background: '#f00' } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+      const a = await seg(write('rotated.jpg', jpg));
+      assert.deepEqual(a.masks[0].rle.size, [64, 32], 'height and width swapped by the 90° orientation');
+    });
+
+    it('converts CMYK, 16-bit, grey, palette and alpha images to 8-bit RGB', async () => {
+      const base = () => sharp({ create: { width: 48, height: 32, channels: 4, background: { r: 200, g: 30, b: 40, alpha: 0.5 } } });
+      const cases: [string, Buffer][] = [
+        ['cmyk.jpg', await base().removeAlpha().toColourspace('cmyk').jpeg().toBuffer()],
+        ['deep.png', await base().toColourspace('rgb16').png().toBuffer()],
+        ['grey.png', await base().greyscale().png().toBuffer()],
+        ['palette.png', await base().png({ palette: true }).toBuffer()],
+        ['alpha.png', await base().png().toBuffer()],
+      ];
+      for (const [name, data] of cases) {
+        const img = await loadImageForModel(data, 16, 1024);
+        assert.equal(img.rgb.length, 48 * 32 * 3, name);
+        if (name !== 'grey.png') assert.ok(img.rgb[0] > img.rgb[1] + 50, `${name} stays red: ${img.rgb.slice(0, 3)}`);
+        const a = await seg(write(name, data));
+        assert.deepEqual(a.masks[0].rle.size, [32, 48], name);
+      }
+    });
+  });
+});
