@@ -1,0 +1,88 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { EngineClient, EngineRequestError } from '../../src/engine/engineClient';
+import type { EngineTask } from '../../src/engine/protocol';
+
+const repo = path.resolve(__dirname, '../../..');
+const workerPath = path.join(repo, 'dist/worker.js');
+const modelPath = path.join(repo, 'models/tiny-random');
+const image = path.join(modelPath, 'parity/image.png');
+const config = { modelPath, device: 'cpu' as const, cacheBudgetMb: 64, maxImagePixels: 1e8 };
+const segment: EngineTask = { kind: 'segment', image, text: 'the red box' };
+// The random model never emits a stop token, so a long answer keeps the worker busy for a while.
+const slow: EngineTask = { kind: 'describe', image, region: { kind: 'box', x: 0, y: 0, w: 30, h: 30 }, maxNewTokens: 4000 };
+
+describe('engine client and worker process', function () {
+  let client: EngineClient;
+  beforeEach(() => (client = new EngineClient({ workerPath, config })));
+  afterEach(() => client.dispose());
+
+  it('starts the worker, reports the device and answers', async () => {
+    const info = await client.start();
+    assert.notEqual(info.pid, process.pid);
+    assert.equal(info.device.provider, 'cpu');
+    assert.equal(info.model.name, 'tiny-random');
+    const a = await client.request(segment);
+    assert.equal(a.masks.length, 1);
+    const stats = await client.stats();
+    assert.ok(stats.peakRssMb > 0 && stats.cacheEntries >= 1);
+  });
+
+  it('fails the request in flight clearly when the worker is killed, then restarts and carries on', async () => {
+    await client.start();
+    const firstPid = client.pid!;
+    let tokens = 0;
+    const doomed = client.request(slow, { onToken: () => {
+      if (++tokens === 5) process.kill(firstPid, 'SIGKILL');
+    } });
+    await assert.rejects(doomed, (e: Error) => e instanceof EngineRequestError && e.code === 'crashed' && /stopped unexpectedly \(signal SIGKILL\)/.test(e.message));
+    const next = await client.request(segment);
+    assert.equal(next.masks.length, 1);
+    assert.notEqual(client.pid, firstPid);
+  });
+
+  it('runs interactive requests before queued batch requests', async () => {
+    await client.start();
+    const order: string[] = [];
+    const track = (name: string, p: Promise<unknown>) => p.then(() => order.push(name));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const busy = track('busy', client.request({ ...slow, maxNewTokens: 200 }, { priority: 'batch', onToken: () => started() }));
+    await running; // the worker is busy; the next three wait in the queue
+    const b1 = track('batch1', client.request(segment, { priority: 'batch' }));
+    const b2 = track('batch2', client.request(segment, { priority: 'batch' }));
+    const i1 = track('interactive', client.request(segment, { priority: 'interactive' }));
+    await Promise.all([busy, b1, b2, i1]);
+    assert.deepEqual(order, ['busy', 'interactive', 'batch1', 'batch2']);
+  });
+
+  it('lets a newer request with the same cancel key supersede the stale one', async () => {
+    await client.start();
+    const stale = client.request(slow, { cancelKey: 'editor-1' });
+    await new Promise((r) => setTimeout(r, 50));
+    const fresh = client.request(segment, { cancelKey: 'editor-1' });
+    await assert.rejects(stale, (e: Error) => e instanceof EngineRequestError && e.code === 'cancelled');
+    const t0 = Date.now();
+    assert.equal((await fresh).masks.length, 1);
+    assert.ok(Date.now() - t0 < 20000, 'the stale request was stopped, not run to its end');
+  });
+
+  it('times out a request and keeps serving the next', async () => {
+    await client.start();
+    await assert.rejects(client.request(slow, { timeoutMs: 200 }), (e: Error) => e instanceof EngineRequestError && e.code === 'timeout');
+    assert.equal((await client.request(segment)).masks.length, 1);
+  });
+
+  it('reports bad input from the worker without restarting it', async () => {
+    await client.start();
+    const pid = client.pid;
+    await assert.rejects(client.request({ ...segment, image: '/nonexistent.png' }), (e: Error) => e instanceof EngineRequestError && e.code === 'bad-input' && /image not found/.test(e.message));
+    assert.equal(client.pid, pid);
+  });
+
+  it('fails clearly when the model directory is invalid', async () => {
+    const bad = new EngineClient({ workerPath, config: { ...config, modelPath: '/nonexistent/model' } });
+    await assert.rejects(bad.request(segment), /model directory not found/);
+    bad.dispose();
+  });
+});
