@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FORMAT = "pixel-sail-onnx"
 FORMAT_VERSION = 1
 OPSET = 17
@@ -349,10 +350,13 @@ def main(argv=None) -> int:
     try:
         if args.random:
             model, tok, tok_doc = build_random_model(args.seed)
+            source = {"random_seed": args.seed}
         else:
             model, tok, tok_doc = load_checkpoint(args.checkpoint)
+            source = {"checkpoint": os.path.relpath(os.path.abspath(args.checkpoint), REPO)}
         name = args.name or os.path.basename(os.path.abspath(args.out))
-        export_model_dir(model, tok, tok_doc, args.out, name, fixtures=not args.no_fixtures)
+        # Where the PyTorch weights come from, so the benchmark can run the same model in PyTorch.
+        export_model_dir(model, tok, tok_doc, args.out, name, fixtures=not args.no_fixtures, extra={"source": source})
     except UsageError as exc:
         fail(str(exc))
     except OSError as exc:
