@@ -59,6 +59,8 @@ class PixelSailConfig:
     # pre-projector mapping H -> C) keeps the stride-2 upsampler affordable on a CPU.
     upsampler_channels: Optional[int] = None
     num_upsample_blocks: int = 3
+    # "learned": the paper's upsampler; "bilinear": the ablation baseline (patch features upsampled bilinearly).
+    upsampler: str = "learned"
     seg_hidden_states: int = 512
     num_prompt_slots: int = NUM_PROMPT_SLOTS
     token_ids: Dict[str, int] = field(default_factory=dict)
@@ -72,6 +74,8 @@ class PixelSailConfig:
             raise ValueError("head_dim must be divisible by 4 (two rotary sections of head_dim/4)")
         if self.upsampler_channels is None:
             self.upsampler_channels = min(self.hidden_size, 1024)
+        if self.upsampler not in ("learned", "bilinear"):
+            raise ValueError("upsampler must be 'learned' or 'bilinear'")
         if self.max_long_side % self.patch_size:
             raise ValueError("max_long_side must be a multiple of patch_size")
 

@@ -233,7 +233,8 @@ class PixelSail(nn.Module):
             self.image_feature_pre_projector = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, c), nn.Dropout(0.0))
         else:
             self.image_feature_pre_projector = None
-        self.upsample_blocks = nn.ModuleList([upsample_block(c) for _ in range(config.num_upsample_blocks)])
+        blocks = config.num_upsample_blocks if config.upsampler == "learned" else 0
+        self.upsample_blocks = nn.ModuleList([upsample_block(c) for _ in range(blocks)])
         self.image_feature_projector = nn.Sequential(nn.Linear(c, c), nn.ReLU(), nn.Linear(c, d), nn.Dropout(0.0))
         self.seg_token_projector = nn.Sequential(nn.Linear(h, c), nn.ReLU(), nn.Linear(c, d), nn.Dropout(0.0))
 
@@ -253,6 +254,8 @@ class PixelSail(nn.Module):
         if self.image_feature_pre_projector is not None:
             x = self.image_feature_pre_projector(x)
         x = x.permute(0, 3, 1, 2)
+        if self.config.upsampler == "bilinear":
+            x = F.interpolate(x, scale_factor=float(self.config.upsample_factor), mode="bilinear", align_corners=False)
         for block in self.upsample_blocks:
             x = block(x)
         return self.image_feature_projector(x.permute(0, 2, 3, 1))

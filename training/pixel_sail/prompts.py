@@ -24,6 +24,16 @@ SEGMENT_TEMPLATES = [
 SEGMENT_ANSWERS = ["It is [SEG].", "Sure, [SEG].", "Sure, it is [SEG].", "Sure, the segmentation result is [SEG].", "[SEG]."]
 
 
+def mcq_question(region: str, question: str, choices) -> str:
+    """The PerBench MCQ prompt with the options spelled out as "A. x B. y ..."."""
+    options = " ".join(f"{chr(65 + i)}. {c}" for i, c in enumerate(choices))
+    return MCQ_PROMPT.format(region=region, question=f"{question} Options: {options}. ")
+
+
+def mcq_answer(choices, answer: str) -> str:
+    return f"{chr(65 + list(choices).index(answer))}. {answer}"
+
+
 def engine_prompts() -> dict:
     """Prompt templates the engine uses, written to config.json."""
     return {

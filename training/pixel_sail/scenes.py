@@ -223,7 +223,7 @@ def phrase(obj: SceneObject, attrs: Sequence[str]) -> str:
         words.append(obj.size)
     if "colour" in attrs:
         words.append(obj.colour)
-    if "pattern" in attrs and obj.pattern != "plain":
+    if "pattern" in attrs:
         words.append(obj.pattern)
     words.append(obj.shape)
     return " ".join(words)
@@ -241,8 +241,12 @@ def unique_description(scene: Scene, idx: int, rng: np.random.Generator) -> Opti
     """The shortest attribute phrase that picks out object idx alone (random among the shortest)."""
     target = scene.objects[idx]
     for n_attr in range(4):
-        options = [a for a in ATTR_SETS if len(a) == n_attr and not ("pattern" in a and target.pattern == "plain")]
-        rng.shuffle(options)
+        # "plain" is said only when it is what tells two objects apart.
+        options = [a for a in ATTR_SETS if len(a) == n_attr]
+        options.sort(key=lambda a: "pattern" in a and target.pattern == "plain")
+        plain_last = [a for a in options if not ("pattern" in a and target.pattern == "plain")]
+        rng.shuffle(plain_last)
+        options = plain_last + [a for a in options if a not in plain_last]
         for attrs in options:
             if sum(matches(o, target, attrs) for o in scene.objects) == 1:
                 return "the " + phrase(target, attrs)

@@ -24,6 +24,8 @@ def _ordinal_expression(scene: Scene, idx: int, rng: np.random.Generator) -> Opt
     target = scene.objects[idx]
     attrs = ("colour", "size", "pattern")
     group = [i for i, o in enumerate(scene.objects) if all(getattr(o, a) == getattr(target, a) for a in attrs) and o.shape == target.shape]
+    if len(group) < 2:
+        return None
     p = phrase(target, attrs)
     xs = {i: scene.objects[i].centroid()[0] for i in group}
     ys = {i: scene.objects[i].centroid()[1] for i in group}
@@ -107,14 +109,14 @@ def res_tasks(scene: Scene, ann_ids: Sequence[int], rng: np.random.Generator) ->
     return tasks
 
 
-def caption_task(scene: Scene, ann_ids: Sequence[int], rng: np.random.Generator) -> dict:
-    idx = int(rng.integers(len(scene.objects)))
+def caption_task(scene: Scene, ann_ids: Sequence[int], rng: np.random.Generator, idx: Optional[int] = None) -> dict:
+    idx = int(rng.integers(len(scene.objects))) if idx is None else idx
     return {"type": "caption", "region_id": ann_ids[idx], "caption": caption(scene, idx),
             "visual_prompt": visual_prompt(scene.objects[idx], rng)}
 
 
-def mcq_task(scene: Scene, ann_ids: Sequence[int], rng: np.random.Generator) -> dict:
-    idx = int(rng.integers(len(scene.objects)))
+def mcq_task(scene: Scene, ann_ids: Sequence[int], rng: np.random.Generator, idx: Optional[int] = None) -> dict:
+    idx = int(rng.integers(len(scene.objects))) if idx is None else idx
     obj = scene.objects[idx]
     kind = str(rng.choice(["colour", "shape", "size", "pattern", "position"]))
     if kind == "colour":
@@ -135,10 +137,10 @@ def mcq_task(scene: Scene, ann_ids: Sequence[int], rng: np.random.Generator) -> 
             "answer": truth, "visual_prompt": visual_prompt(obj, rng)}
 
 
-def vtres_task(scene: Scene, ann_ids: Sequence[int], rng: np.random.Generator) -> Optional[dict]:
+def vtres_task(scene: Scene, ann_ids: Sequence[int], rng: np.random.Generator, prompt_idx: Optional[int] = None) -> Optional[dict]:
     n = len(scene.objects)
     candidates = []
-    for p in range(n):
+    for p in (range(n) if prompt_idx is None else [prompt_idx]):
         prompt = scene.objects[p]
         others = [i for i in range(n) if i != p]
         same_colour = [i for i in others if scene.objects[i].colour == prompt.colour]

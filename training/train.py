@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Train a small Pixel-SAIL on generated scenes (co-training of every task the product serves).
+
+  python3 training/train.py --out training/runs/default --minutes 110            # CPU, resumable
+  python3 training/train.py --out training/runs/default --minutes 30 --resume    # continue where it stopped
+
+The paper's three techniques are switches, so their effect can be measured:
+  --upsampler {learned,bilinear}   learnable upsampler vs bilinearly upsampled patch features
+  --no-prompt-injection            drop the visual-prompt embedding (regions invisible to the model)
+  --distill DIR                    vision-expert distillation from cached teacher maps (training/distill_cache.py)
+
+Training scenes come from the generator's *train* stream (the same seeds as generate.py --split train), so
+no evaluation scene (val/test streams) is ever seen. Progress goes to OUT/log.jsonl; checkpoints to
+OUT/checkpoint.pt (atomic), with the data position and RNG state, so a resumed run continues exactly.
+Uses a CUDA GPU when one is present.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from typing import Iterator, List
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from pixel_sail.config import PixelSailConfig  # noqa: E402
+from pixel_sail.data import SequenceBuilder, collate, scene_samples  # noqa: E402
+from pixel_sail.losses import DistillationHead, lm_loss, mask_loss  # noqa: E402
+from pixel_sail.model import PixelSail  # noqa: E402
+from pixel_sail.tokenizer import Tokenizer, special_token_ids, tokenizer_json, train_bpe  # noqa: E402
+
+TRAIN_STREAM = 1  # generate.py's split code for "train"
+
+
+def scene_rng(seed: int, index: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([TRAIN_STREAM, seed, index]))
+
+
+class _RecordingTokenizer:
+    """Stands in for the tokenizer while collecting the text the sequences are made of."""
+
+    def __init__(self):
+        self.texts: List[str] = []
+
+    def encode(self, text: str) -> List[int]:
+        self.texts.append(text)
+        return [0]
+
+
+def build_tokenizer(seed: int, vocab_size: int, scenes: int = 1500) -> dict:
+    from pixel_sail.prompts import base_corpus
+
+    rec = _RecordingTokenizer()
+    cfg = PixelSailConfig(token_ids={f"<Prompt{k}>": k for k in range(15)}, max_long_side=96)
+    builder = SequenceBuilder(rec, cfg)  # type: ignore[arg-type]
+    for i in range(scenes):
+        # A stream of its own (index offset) so tokenizer scenes are not the first training scenes.
+        scene_samples(scene_rng(seed, 10_000_000 + i), builder, 96)
+    vocab, merges = train_bpe(base_corpus() + rec.texts, vocab_size)
+    return tokenizer_json(vocab, merges)
+
+
+class SceneStream(torch.utils.data.IterableDataset):
+    def __init__(self, tok_doc: dict, cfg: PixelSailConfig, seed: int, start: int, size: int, prompt_injection: bool):
+        self.tok_doc, self.cfg, self.seed, self.start, self.size, self.prompt_injection = tok_doc, cfg, seed, start, size, prompt_injection
+
+    def __iter__(self) -> Iterator:
+        builder = SequenceBuilder(Tokenizer(self.tok_doc), self.cfg)
+        i = self.start
+        while True:
+            for s in scene_samples(scene_rng(self.seed, i), builder, self.size, self.prompt_injection, image_index=i):
+                yield i, s
+            i += 1
+
+
+def batches(stream, batch_size: int) -> Iterator:
+    """Batches of one sequence kind at a time: kinds differ a lot in length, so this keeps padding low."""
+    buckets: dict = {}
+    for i, s in stream:
+        buf = buckets.setdefault(s.kind, [])
+        buf.append((i, s))
+        if len(buf) == batch_size:
+            yield buf
+            buckets[s.kind] = []
+
+
+def forward_losses(model: PixelSail, batch: dict, num_points: int, distill: DistillationHead = None, teacher=None) -> dict:
+    cfg = model.config
+    embeds = model.embed(batch["input_ids"], batch["vision_patches"], batch["vision_patch_indices"], batch["vp_token_indices"])
+    hidden, logits, _ = model.decode(embeds, batch["attention_mask"], batch["position_ids"])
+    losses = {"lm": lm_loss(logits, batch["labels"], batch["has_masks"])}
+    gh, gw = batch["grid"]
+    n = gh * gw
+    vision = hidden[:, 1:n + 1].reshape(hidden.shape[0], gh, gw, -1)
+    with_masks = [b for b, m in enumerate(batch["masks"]) if m is not None]
+    seg_id = cfg.token_id("[SEG]")
+    mask_terms, dice_terms, count = [], [], 0
+    if with_masks:
+        pixel = model.upsample(vision[with_masks])
+        for j, b in enumerate(with_masks):
+            rows = (batch["input_ids"][b] == seg_id).nonzero().flatten()
+            gt = batch["masks"][b]
+            if len(rows) != len(gt):
+                continue  # as the reference: a sample whose [SEG] count differs contributes no mask loss
+            pred = model.mask_logits(model.project_seg(hidden[b, rows]), pixel[j])
+            out = mask_loss(pred, gt, num_points=num_points)
+            mask_terms.append(out["loss_mask"] * len(gt))
+            dice_terms.append(out["loss_dice"] * len(gt))
+            count += len(gt)
+    zero = hidden.sum() * 0.0
+    losses["mask"] = torch.stack(mask_terms).sum() / count if count else zero
+    losses["dice"] = torch.stack(dice_terms).sum() / count if count else zero
+    if distill is not None and teacher is not None:
+        pixel_all = model.upsample(vision)
+        losses["distill"] = distill(pixel_all, teacher)
+    return losses
+
+
+def lr_at(step: int, total: int, base: float, warmup_frac: float = 0.05, floor: float = 0.05) -> float:
+    warm = max(1, int(total * warmup_frac))
+    if step < warm:
+        return base * (1e-3 + (1 - 1e-3) * step / warm)
+    t = min(1.0, (step - warm) / max(1, total - warm))
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def save_atomic(obj, path: str) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    ap.add_argument("--minutes", type=float, default=None, help="stop after this much wall time (resumable)")
+    ap.add_argument("--total-steps", type=int, default=6000, help="length of the schedule (warm-up + cosine)")
+    ap.add_argument("--batch", type=int, default=12, help="sequences per step")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--size", type=int, default=192, help="model input side (max_long_side)")
+    ap.add_argument("--hidden", type=int, default=192)
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--heads", type=int, default=6)
+    ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--intermediate", type=int, default=512)
+    ap.add_argument("--upsampler-channels", type=int, default=48)
+    ap.add_argument("--seg-dim", type=int, default=64)
+    ap.add_argument("--vocab", type=int, default=1024)
+    ap.add_argument("--points", type=int, default=4096, help="sampled points per mask for the mask losses")
+    ap.add_argument("--upsampler", choices=["learned", "bilinear"], default="learned")
+    ap.add_argument("--no-prompt-injection", action="store_true")
+    ap.add_argument("--distill", help="teacher cache directory written by training/distill_cache.py")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    args = ap.parse_args(argv)
+    for name in ("total_steps", "batch", "size", "hidden", "layers", "vocab", "points"):
+        if getattr(args, name) <= 0:
+            ap.error(f"--{name.replace('_', '-')} must be positive")
+    if args.size % 16:
+        ap.error("--size must be a multiple of 16")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    os.makedirs(args.out, exist_ok=True)
+    ckpt_path = os.path.join(args.out, "checkpoint.pt")
+    log_path = os.path.join(args.out, "log.jsonl")
+
+    if args.resume:
+        if not os.path.exists(ckpt_path):
+            ap.error(f"--resume: no checkpoint at {ckpt_path}")
+        ckpt = torch.load(ckpt_path, map_location="cpu")
+        saved = ckpt["args"]
+        # The run's recipe is fixed by its first start; only time/threads may change on resume.
+        for k in ("minutes", "threads", "resume", "checkpoint_minutes"):
+            saved[k] = getattr(args, k)
+        args = argparse.Namespace(**saved)
+        tok_doc = ckpt["tokenizer"]
+        cfg = PixelSailConfig.from_dict(ckpt["config"])
+    else:
+        if os.path.exists(ckpt_path):
+            ap.error(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
+        print("training the tokenizer on generated text…", file=sys.stderr, flush=True)
+        tok_doc = build_tokenizer(args.seed, args.vocab)
+        tok = Tokenizer(tok_doc)
+        cfg = PixelSailConfig(vocab_size=len(tok), token_ids=special_token_ids(tok), hidden_size=args.hidden,
+                              intermediate_size=args.intermediate, num_hidden_layers=args.layers,
+                              num_attention_heads=args.heads, num_key_value_heads=args.kv_heads,
+                              max_long_side=args.size, upsampler_channels=args.upsampler_channels,
+                              seg_hidden_states=args.seg_dim, upsampler=args.upsampler)
+        ckpt = None
+
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    model = PixelSail(cfg).to(device)
+    distill = None
+    teacher_cache = None
+    if args.distill:
+        from distill_cache import TeacherCache
+
+        teacher_cache = TeacherCache(args.distill)
+        distill = DistillationHead(cfg.seg_hidden_states, teacher_cache.channels).to(device)
+    params = list(model.parameters()) + (list(distill.parameters()) if distill else [])
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.999))
+    step, scene_index, samples_seen, elapsed_before = 0, 0, 0, 0.0
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        if distill is not None and "distill" in ckpt:
+            distill.load_state_dict(ckpt["distill"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step, scene_index, samples_seen = ckpt["step"], ckpt["scene_index"], ckpt["samples"]
+        elapsed_before = ckpt.get("elapsed_s", 0.0)
+        torch.set_rng_state(ckpt["torch_rng"])
+        print(f"resumed at step {step} (scene {scene_index}, {elapsed_before / 60:.1f} min so far)", file=sys.stderr, flush=True)
+
+    tok = Tokenizer(tok_doc)
+    pad_id = tok.token_to_id("<|endoftext|>")
+    stream = SceneStream(tok_doc, cfg, args.seed, scene_index, args.size, not args.no_prompt_injection)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=8)
+    t_start = time.time()
+    last_ckpt = time.time()
+    model.train()
+
+    def checkpoint(next_scene: int) -> None:
+        save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "config": cfg.to_dict(), "tokenizer": tok_doc,
+                     "args": vars(args), "step": step, "scene_index": next_scene, "samples": samples_seen,
+                     "elapsed_s": elapsed_before + time.time() - t_start, "torch_rng": torch.get_rng_state(),
+                     **({"distill": distill.state_dict()} if distill else {})}, ckpt_path)
+
+    window = {"lm": 0.0, "mask": 0.0, "dice": 0.0, "distill": 0.0, "n": 0}
+    next_scene = scene_index
+    for group in batches(loader, args.batch):
+        if step >= args.total_steps:
+            break
+        next_scene = max(i for i, _ in group) + 1
+        samples = [s for _, s in group]
+        batch = collate(samples, cfg, pad_id)
+        for k in ("input_ids", "labels", "vision_patch_indices", "vp_token_indices", "vision_patches", "position_ids",
+                  "attention_mask", "has_masks"):
+            batch[k] = batch[k].to(device)
+        batch["masks"] = [m.to(device) if m is not None else None for m in batch["masks"]]
+        teacher = teacher_cache.batch(batch["image_index"], device) if teacher_cache else None
+        lr = lr_at(step, args.total_steps, args.lr)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        losses = forward_losses(model, batch, args.points, distill, teacher)
+        total = losses["lm"] + losses["mask"] + losses["dice"] + losses.get("distill", 0.0)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        samples_seen += len(samples)
+        for k in ("lm", "mask", "dice", "distill"):
+            if k in losses:
+                window[k] += float(losses[k])
+        window["n"] += 1
+        now = time.time()
+        if step % 20 == 0 or step == 1:
+            n = window["n"]
+            rec = {"step": step, "samples": samples_seen, "scenes": next_scene, "lr": round(lr, 7),
+                   "elapsed_min": round((elapsed_before + now - t_start) / 60, 2),
+                   "samples_per_s": round(samples_seen / max(1e-9, elapsed_before + now - t_start), 2),
+                   **{k: round(window[k] / n, 4) for k in ("lm", "mask", "dice", "distill") if window[k]}}
+            with open(log_path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(rec) + "\n")
+            print(json.dumps(rec), file=sys.stderr, flush=True)
+            window = {"lm": 0.0, "mask": 0.0, "dice": 0.0, "distill": 0.0, "n": 0}
+        if now - last_ckpt > args.checkpoint_minutes * 60:
+            checkpoint(next_scene)
+            last_ckpt = now
+        if args.minutes is not None and now - t_start > args.minutes * 60:
+            break
+    checkpoint(next_scene)
+    print(f"saved {ckpt_path} at step {step}", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
