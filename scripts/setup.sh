@@ -8,8 +8,9 @@ export DEBIAN_FRONTEND=noninteractive
 export ONNXRUNTIME_NODE_INSTALL=skip   # the CPU build ships in the npm tarball; CUDA libraries would be downloaded
 
 # Python tooling (training/) runs on Debian's PyTorch; libopenblas0-pthread keeps its matmuls fast.
+# python3-nltk + wordnet-base: METEOR with synonym matching for the evaluation.
 # chromium + libkrb5-dev: the real VS Code test host (code-server) and the browser that drives it.
-APT_PACKAGES=(python3 python3-torch python3-numpy python3-pil python3-pytest libopenblas0-pthread chromium libkrb5-dev g++ make)
+APT_PACKAGES=(python3 python3-torch python3-numpy python3-pil python3-pytest python3-nltk wordnet-base libopenblas0-pthread chromium libkrb5-dev g++ make)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,9 +11,11 @@ import type { DeviceSetting, EngineAnswer, EngineTask } from './engine/protocol'
 import { defaultModelPath, ModelDirError } from './engine/modelDir';
 import { parseRegionSpec, RegionSpecError } from './engine/regions';
 import { decodeRle } from './masks/rle';
+import { evaluate, EvalError } from './eval/evaluate';
 
 const USAGE = `usage:
   pixel-sail segment IMAGE --text "EXPRESSION" [--out MASK.png] [--json]
+  pixel-sail eval DIR [--json] [--limit N]      DIR written by training/generate.py
   pixel-sail describe IMAGE --region SPEC [--json]
   pixel-sail ask IMAGE --text "QUESTION" [--region SPEC]... [--json]
 options:
@@ -35,12 +37,13 @@ interface Args {
   model?: string;
   device: DeviceSetting;
   maxTokens?: number;
+  limit?: number;
 }
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h') throw new UsageError('');
-  if (!['segment', 'describe', 'ask'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  if (!['segment', 'describe', 'ask', 'eval'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   const args: Args = { command, image: '', regions: [], json: false, device: 'auto' };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
@@ -60,6 +63,12 @@ function parseArgs(argv: string[]): Args {
         args.device = d as DeviceSetting;
         break;
       }
+      case '--limit': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new UsageError('--limit must be a positive integer');
+        args.limit = n;
+        break;
+      }
       case '--max-tokens': {
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-tokens must be a positive integer');
@@ -72,7 +81,7 @@ function parseArgs(argv: string[]): Args {
         args.image = a;
     }
   }
-  if (!args.image) throw new UsageError('IMAGE is required');
+  if (!args.image) throw new UsageError(command === 'eval' ? 'DIR is required' : 'IMAGE is required');
   if ((command === 'segment' || command === 'ask') && !args.text) throw new UsageError(`${command} needs --text`);
   if (command === 'describe' && args.regions.length !== 1) throw new UsageError('describe needs exactly one --region');
   if (command === 'segment' && args.regions.length) throw new UsageError('segment takes no --region (use ask)');
@@ -105,6 +114,24 @@ function progress(label: string): { stop(): void } {
   return { stop() { clearInterval(timer); if (shown) process.stderr.write('\r\x1b[K'); } };
 }
 
+function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
+  const t0 = Date.now();
+  let shown = false;
+  return {
+    update(done, total) {
+      if (!process.stderr.isTTY || Date.now() - t0 < 1000) return;
+      shown = true;
+      const width = 30;
+      const filled = Math.round((done / total) * width);
+      const eta = done ? ((Date.now() - t0) / done) * (total - done) / 1000 : 0;
+      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ~${eta.toFixed(0)}s left `);
+    },
+    stop() {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
 export async function main(argv: string[], packageRoot: string): Promise<number> {
   let args: Args;
   try {
@@ -120,6 +147,14 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
     const regions = args.regions.map(parseRegionSpec);
     engine = await Engine.open(args.model ?? defaultModelPath(packageRoot), { device: args.device });
     if (engine.device.fallbackReason && !args.json) process.stderr.write(`pixel-sail: running on CPU (${engine.device.fallbackReason})\n`);
+    if (args.command === 'eval') {
+      spinner.stop();
+      const bar = progressBar('evaluating');
+      const report = await evaluate(engine, args.image, { limit: args.limit, onProgress: bar.update });
+      bar.stop();
+      process.stdout.write(JSON.stringify(report, null, args.json ? undefined : 2) + '\n');
+      return 0;
+    }
     const base = { image: args.image, maxNewTokens: args.maxTokens };
     const task: EngineTask =
       args.command === 'segment' ? { ...base, kind: 'segment', text: args.text! }
@@ -141,7 +176,7 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
     return 0;
   } catch (e) {
     spinner.stop();
-    const known = e instanceof EngineError || e instanceof ModelDirError || e instanceof RegionSpecError || (e as Error).name === 'EngineRequestError';
+    const known = e instanceof EvalError || e instanceof EngineError || e instanceof ModelDirError || e instanceof RegionSpecError || (e as Error).name === 'EngineRequestError';
     process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
     return known ? 1 : 3;
   } finally {

@@ -43,7 +43,7 @@ export interface ModelConfig {
   model: ModelSizes;
   image: { patch_size: number; max_long_side: number; mean: number[]; std: number[]; upsample_factor: number };
   chat: { user_prefix: string; user_suffix: string; answer_suffix: string; stop_tokens: string[] };
-  prompts: { segment: string; segmentAnswerPrefix: string; noTargetMarker: string; caption: string; mcq: string };
+  prompts: { segment: string; segmentAnswerPrefix: string; noTargetMarker: string; caption: string; mcq: string; mcqOptions?: string };
   graphs: Record<GraphName, GraphSpec>;
 }
 

@@ -1,3 +1,5 @@
+import { decodeRle, Rle } from '../masks/rle';
+
 // Region specs (CLI and editor) → binary prompt masks at the original image resolution.
 //   box:x,y,w,h   point:x,y[,neg]   scribble:x1,y1;x2,y2;…[@width]   mask:FILE.png
 // Points become small disks (a single pixel can vanish when the mask is shrunk to the model size);
@@ -7,7 +9,8 @@ export type RegionSpec =
   | { kind: 'box'; x: number; y: number; w: number; h: number }
   | { kind: 'points'; points: { x: number; y: number; positive: boolean }[] }
   | { kind: 'scribble'; points: { x: number; y: number }[]; width?: number }
-  | { kind: 'mask'; file: string };
+  | { kind: 'mask'; file: string }
+  | { kind: 'rle'; rle: Rle };
 
 export class RegionSpecError extends Error {}
 
@@ -84,6 +87,13 @@ function segment(out: Uint8Array, w: number, h: number, a: { x: number; y: numbe
  * model patch scaled to the original image, so a click covers the patch it lands in.
  */
 export function rasterizeRegion(spec: Exclude<RegionSpec, { kind: 'mask' }>, width: number, height: number, pointRadius: number): Uint8Array {
+  if (spec.kind === 'rle') {
+    const [h, w] = spec.rle.size;
+    if (h !== height || w !== width) throw new RegionSpecError(`region mask is ${w}×${h}, the image is ${width}×${height}`);
+    const m = decodeRle(spec.rle);
+    if (!m.some((v) => v)) throw new RegionSpecError('the region mask is empty');
+    return m;
+  }
   const out = new Uint8Array(width * height);
   const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < width && y < height;
   if (spec.kind === 'box') {

@@ -12,6 +12,7 @@ CAPTION_PROMPT = ("Can you provide me with a detailed description of the region 
                   "Please provide as detailed as possible.")
 CAPTION_ANSWER = "{region}: {caption}"
 MCQ_PROMPT = "Please answer the question according to the {region}. {question}Select a correct choice."
+MCQ_OPTIONS = "{question} Options: {options}. "
 ABSENT_REGION_ANSWER = "{region} is not in the image."
 
 # Training variety (the reference draws from 16 templates; a few of the same kind).
@@ -27,7 +28,7 @@ SEGMENT_ANSWERS = ["It is [SEG].", "Sure, [SEG].", "Sure, it is [SEG].", "Sure, 
 def mcq_question(region: str, question: str, choices) -> str:
     """The PerBench MCQ prompt with the options spelled out as "A. x B. y ..."."""
     options = " ".join(f"{chr(65 + i)}. {c}" for i, c in enumerate(choices))
-    return MCQ_PROMPT.format(region=region, question=f"{question} Options: {options}. ")
+    return MCQ_PROMPT.format(region=region, question=MCQ_OPTIONS.format(question=question, options=options))
 
 
 def mcq_answer(choices, answer: str) -> str:
@@ -42,6 +43,7 @@ def engine_prompts() -> dict:
         "noTargetMarker": "No target",
         "caption": CAPTION_PROMPT,
         "mcq": MCQ_PROMPT,
+        "mcqOptions": MCQ_OPTIONS,
         "regionToken": "<Prompt{k}>",
     }
 

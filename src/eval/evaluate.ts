@@ -1,0 +1,141 @@
+// `pixel-sail eval DIR`: runs a model through the engine on every task of a dataset written by
+// training/generate.py and scores it the way the paper does (RES cIoU/gIoU and no-target accuracy,
+// caption METEOR, MCQ accuracy, V-T RES cIoU/gIoU, PerBench overall).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Engine } from '../engine/engine';
+import type { RegionSpec } from '../engine/regions';
+import { decodeRle, Rle } from '../masks/rle';
+import { addIou, cIoU, cleanCaption, gIoU, mcqCorrectExact, mcqCorrectReference, newIou, perbenchOverall } from './metrics';
+
+interface Annotation { id: number; image_id: number; segmentation: Rle }
+interface ImageEntry { id: number; file_name: string; width: number; height: number }
+type VisualPrompt =
+  | { kind: 'mask' }
+  | { kind: 'box'; bbox: [number, number, number, number] }
+  | { kind: 'points'; points: [number, number, number][] }
+  | { kind: 'scribble'; points: [number, number][]; width: number };
+type Task =
+  | { id: number; type: 'res'; image_id: number; expression: string; target_ids: number[] }
+  | { id: number; type: 'caption'; image_id: number; region_id: number; caption: string; visual_prompt: VisualPrompt }
+  | { id: number; type: 'mcq'; image_id: number; region_id: number; question: string; choices: string[]; answer: string; visual_prompt: VisualPrompt }
+  | { id: number; type: 'vtres'; image_id: number; prompt_region_ids: number[]; question: string; target_ids: number[]; visual_prompts: VisualPrompt[] };
+
+export interface EvalReport {
+  res: { cIoU: number; gIoU: number; noTargetAccuracy: number };
+  caption: { meteor: number; matching: string; order: string };
+  mcq: { accuracy: number; accuracyExact: number; scoring: string };
+  vtres: { cIoU: number; gIoU: number };
+  overall: number;
+  n: { images: number; res: number; noTarget: number; caption: number; mcq: number; vtres: number };
+  model: string;
+  dataset: string;
+  device: string;
+  seconds: number;
+}
+
+export class EvalError extends Error {}
+
+function readGroundTruth(dir: string) {
+  const file = path.join(dir, 'ground_truth.json');
+  let gt: { images: ImageEntry[]; annotations: Annotation[]; tasks: Task[] };
+  try {
+    gt = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new EvalError(`cannot read ${file}: ${(e as Error).message} (make one with training/generate.py)`);
+  }
+  if (!Array.isArray(gt.images) || !Array.isArray(gt.annotations) || !Array.isArray(gt.tasks)) {
+    throw new EvalError(`${file} lacks images, annotations or tasks; is it a dataset from training/generate.py?`);
+  }
+  return gt;
+}
+
+export function regionFromPrompt(vp: VisualPrompt, ann: Annotation): RegionSpec {
+  switch (vp.kind) {
+    case 'mask': return { kind: 'rle', rle: ann.segmentation };
+    case 'box': return { kind: 'box', x: vp.bbox[0], y: vp.bbox[1], w: vp.bbox[2], h: vp.bbox[3] };
+    case 'points': return { kind: 'points', points: vp.points.map(([x, y, pos]) => ({ x, y, positive: pos === 1 })) };
+    case 'scribble': return { kind: 'scribble', points: vp.points.map(([x, y]) => ({ x, y })), width: vp.width };
+  }
+}
+
+function meteor(pairs: { prediction: string; reference: string }[]): { meteor: number; matching: string; order: string } {
+  const python = process.env.PYTHON || '/usr/bin/python3';
+  const script = path.resolve(__dirname, '..', 'training', 'meteor.py');
+  const r = spawnSync(python, [script], { input: JSON.stringify({ pairs }), encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new EvalError(`METEOR needs ${python} with nltk (apt-get install python3-nltk wordnet-base): ${r.stderr || r.error}`);
+  const out = JSON.parse(r.stdout);
+  return { meteor: out.meteor, matching: out.matching, order: out.order };
+}
+
+export async function evaluate(engine: Engine, dir: string, options: { limit?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<EvalReport> {
+  const t0 = Date.now();
+  const gt = readGroundTruth(dir);
+  const images = new Map(gt.images.map((i) => [i.id, i]));
+  const anns = new Map(gt.annotations.map((a) => [a.id, a]));
+  const imageIds = [...images.keys()].slice(0, options.limit ?? Infinity);
+  const keep = new Set(imageIds);
+  const tasks = gt.tasks.filter((t) => keep.has(t.image_id));
+  const union = (ids: number[], img: ImageEntry) => {
+    const out = new Uint8Array(img.width * img.height);
+    for (const id of ids) {
+      const m = decodeRle(anns.get(id)!.segmentation);
+      for (let i = 0; i < m.length; i++) out[i] |= m[i];
+    }
+    return out;
+  };
+  const firstMask = (masks: { rle: Rle }[]) => (masks.length ? decodeRle(masks[0].rle) : null);
+  const res = newIou(), vtres = newIou();
+  let noTarget = 0, noTargetRight = 0, mcqRef = 0, mcqExact = 0, mcqN = 0;
+  const captions: { prediction: string; reference: string }[] = [];
+  const mcqTemplate = engine.model.config.prompts;
+  let done = 0;
+  for (const task of tasks) {
+    const img = images.get(task.image_id);
+    if (!img) throw new EvalError(`task ${task.id} names image ${task.image_id}, which the dataset lacks`);
+    const image = path.join(dir, 'images', img.file_name);
+    if (task.type === 'res') {
+      const a = await engine.run({ kind: 'segment', image, text: task.expression });
+      const pred = firstMask(a.masks);
+      addIou(res, pred, union(task.target_ids, img));
+      if (task.target_ids.length === 0) {
+        noTarget++;
+        if (!pred || !pred.some((v) => v)) noTargetRight++;
+      }
+    } else if (task.type === 'caption') {
+      const a = await engine.run({ kind: 'describe', image, region: regionFromPrompt(task.visual_prompt, anns.get(task.region_id)!) });
+      captions.push({ prediction: cleanCaption(a.answer), reference: task.caption });
+    } else if (task.type === 'mcq') {
+      const options = task.choices.map((c, i) => `${String.fromCharCode(65 + i)}. ${c}`).join(' ');
+      const question = (mcqTemplate.mcqOptions ?? '{question} Options: {options}. ').replace('{question}', task.question).replace('{options}', options);
+      const text = mcqTemplate.mcq.replace('{region}', '<region1>').replace('{question}', question);
+      const a = await engine.run({ kind: 'ask', image, text, regions: [regionFromPrompt(task.visual_prompt, anns.get(task.region_id)!)], maxNewTokens: 16 });
+      mcqN++;
+      if (mcqCorrectReference(a.answer, task.answer)) mcqRef++;
+      if (mcqCorrectExact(a.answer, task.choices, task.answer)) mcqExact++;
+    } else if (task.type === 'vtres') {
+      const regions = task.prompt_region_ids.map((id, k) => regionFromPrompt(task.visual_prompts[k], anns.get(id)!));
+      const a = await engine.run({ kind: 'ask', image, text: task.question, regions, maxNewTokens: 16 });
+      // The reference's V-T RES fallback is the engine's: no [SEG] answered → no mask here.
+      addIou(vtres, firstMask(a.masks), union(task.target_ids, img));
+    }
+    options.onProgress?.(++done, tasks.length);
+  }
+  const cap = captions.length ? meteor(captions) : { meteor: 0, matching: 'none', order: '' };
+  const mcqAccuracy = mcqN ? mcqRef / mcqN : 0;
+  const report: EvalReport = {
+    res: { cIoU: cIoU(res), gIoU: gIoU(res), noTargetAccuracy: noTarget ? noTargetRight / noTarget : 0 },
+    caption: cap,
+    mcq: { accuracy: mcqAccuracy, accuracyExact: mcqN ? mcqExact / mcqN : 0, scoring: 'accuracy: answer string in the prediction (reference); accuracyExact: the chosen option is the answer' },
+    vtres: { cIoU: cIoU(vtres), gIoU: gIoU(vtres) },
+    overall: 0,
+    n: { images: imageIds.length, res: res.ious.length, noTarget, caption: captions.length, mcq: mcqN, vtres: vtres.ious.length },
+    model: engine.model.config.name,
+    dataset: path.resolve(dir),
+    device: engine.device.provider,
+    seconds: Math.round((Date.now() - t0) / 100) / 10,
+  };
+  report.overall = perbenchOverall(report.caption.meteor, mcqAccuracy, report.vtres.cIoU, report.vtres.gIoU);
+  return report;
+}

@@ -1,0 +1,40 @@
+import * as assert from 'node:assert/strict';
+import { addIou, cIoU, cleanCaption, gIoU, mcqCorrectExact, mcqCorrectReference, newIou, perbenchOverall } from '../../src/eval/metrics';
+
+describe('evaluation metrics', () => {
+  it('reproduces the PerBench overall scores of the paper', () => {
+    // Table 3: METEOR, MCQ accuracy, V-T RES cIoU, gIoU → overall
+    const rows: [string, number, number, number, number, number][] = [
+      ['Pixel-SAIL 3B', 24.2, 0.74, 33.4, 23.5, 42.2],
+      ['Pixel-SAIL 0.5B', 21.4, 0.69, 29.7, 19.8, 38.4],
+      ['Sa2VA 4B', 19.2, 0.71, 31.9, 21.9, 39.0],
+    ];
+    for (const [name, meteor, acc, c, g, overall] of rows) {
+      const score = perbenchOverall(meteor / 100, acc, c / 100, g / 100);
+      assert.equal(Math.round(score * 10) / 10, overall, name);
+    }
+  });
+
+  it('computes cIoU over pixels and gIoU over samples, empty vs empty counting as 1', () => {
+    const acc = newIou();
+    addIou(acc, Uint8Array.from([1, 1, 0, 0]), Uint8Array.from([1, 0, 0, 0])); // IoU 1/2
+    addIou(acc, null, Uint8Array.from([0, 0, 0, 0])); // empty vs empty → 1
+    addIou(acc, Uint8Array.from([0, 0, 0, 0]), Uint8Array.from([1, 1, 1, 1])); // 0
+    assert.equal(cIoU(acc), 1 / 6);
+    assert.equal(gIoU(acc), (0.5 + 1 + 0) / 3);
+  });
+
+  it('scores MCQ as the reference (substring) and exactly', () => {
+    const choices = ['red', 'blue', 'green', 'yellow'];
+    assert.ok(mcqCorrectReference('B. red', 'red'));
+    assert.ok(!mcqCorrectExact('B. red', choices, 'red'), 'letter and text disagree');
+    assert.ok(mcqCorrectExact('A. red', choices, 'red'));
+    assert.ok(mcqCorrectExact('A.', choices, 'red'));
+    assert.ok(mcqCorrectExact('red', choices, 'red'));
+    assert.ok(!mcqCorrectExact('C. green', choices, 'red'));
+  });
+
+  it('cleans captions the way the reference evaluation does', () => {
+    assert.equal(cleanCaption('<Prompt3>: a small red circle.<|endoftext|>'), 'a small red circle.');
+  });
+});
