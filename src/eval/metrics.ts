@@ -41,13 +41,13 @@ export function mcqCorrectReference(prediction: string, answer: string): boolean
 
 /** Stricter scoring: the chosen option (its letter, or its text) is exactly the right one. */
 export function mcqCorrectExact(prediction: string, choices: string[], answer: string): boolean {
-  const text = prediction.replace(/<\|endoftext\|>|<\|im_end\|>/g, '').trim().replace(/\.$/, '');
-  const m = text.match(/^([A-Z])\.\s*(.*)$/);
+  const text = prediction.replace(/<\|endoftext\|>|<\|im_end\|>/g, '').trim();
+  const m = text.match(/^([A-Z])[.)](?:\s+(.*?))?\.?$/);
   if (m) {
     const idx = m[1].charCodeAt(0) - 65;
-    return choices[idx] === answer && (m[2] === '' || m[2] === answer);
+    return choices[idx] === answer && (!m[2] || m[2] === answer);
   }
-  return text === answer;
+  return text.replace(/\.$/, '') === answer;
 }
 
 /** Caption text as the reference's eval reads it: without the <PromptK> prefix, ':' and end tokens. */
