@@ -150,7 +150,11 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
     if (args.command === 'eval') {
       spinner.stop();
       const bar = progressBar('evaluating');
-      const report = await evaluate(engine, args.image, { limit: args.limit, onProgress: bar.update });
+      const report = await evaluate(engine, args.image, {
+        limit: args.limit,
+        onProgress: bar.update,
+        realPhotos: { masks: path.join(packageRoot, 'test/data/real_photos'), photos: path.join(packageRoot, 'media/samples/photos') },
+      });
       bar.stop();
       process.stdout.write(JSON.stringify(report, null, args.json ? undefined : 2) + '\n');
       return 0;

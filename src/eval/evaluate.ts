@@ -22,12 +22,43 @@ type Task =
   | { id: number; type: 'mcq'; image_id: number; region_id: number; question: string; choices: string[]; answer: string; visual_prompt: VisualPrompt }
   | { id: number; type: 'vtres'; image_id: number; prompt_region_ids: number[]; question: string; target_ids: number[]; visual_prompts: VisualPrompt[] };
 
+export interface RealPhotoReport {
+  meanIoU: number;
+  /** The same IoU for the box itself used as the mask: what a model must beat to add anything. */
+  boxBaselineMeanIoU: number;
+  photos: { photo: string; iou: number; boxBaselineIoU: number }[];
+  reference: string;
+}
+
+/** Box-prompted segmentation of real photos against the ISNet mask of the boxed object (test/data/real_photos). */
+export async function realPhotoCheck(engine: Engine, masksDir: string, photosDir: string): Promise<RealPhotoReport> {
+  const index = JSON.parse(fs.readFileSync(path.join(masksDir, 'photos.json'), 'utf8')) as {
+    teacher: string; photos: { photo: string; mask: string; width: number; height: number; box: [number, number, number, number] }[];
+  };
+  const { loadMask } = await import('../engine/imageLoader');
+  const photos: { photo: string; iou: number; boxBaselineIoU: number }[] = [];
+  for (const p of index.photos) {
+    const gt = await loadMask(fs.readFileSync(path.join(masksDir, p.mask)));
+    const [x, y, w, h] = p.box;
+    const a = await engine.run({ kind: 'segmentRegions', image: path.join(photosDir, p.photo), regions: [{ kind: 'box', x, y, w, h }] });
+    const acc = newIou();
+    addIou(acc, a.masks.length ? decodeRle(a.masks[0].rle) : null, gt.data);
+    const boxMask = new Uint8Array(gt.width * gt.height);
+    for (let yy = y; yy < y + h; yy++) boxMask.fill(1, yy * gt.width + x, yy * gt.width + x + w);
+    addIou(acc, boxMask, gt.data);
+    photos.push({ photo: p.photo, iou: acc.ious[0], boxBaselineIoU: acc.ious[1] });
+  }
+  const mean = (f: (p: { iou: number; boxBaselineIoU: number }) => number) => photos.reduce((s, p) => s + f(p), 0) / Math.max(1, photos.length);
+  return { meanIoU: mean((p) => p.iou), boxBaselineMeanIoU: mean((p) => p.boxBaselineIoU), photos, reference: `${index.teacher} salient-object masks; box = the mask's bounding box` };
+}
+
 export interface EvalReport {
   res: { cIoU: number; gIoU: number; noTargetAccuracy: number };
   caption: { meteor: number; matching: string; order: string };
   mcq: { accuracy: number; accuracyExact: number; scoring: string };
   vtres: { cIoU: number; gIoU: number };
   overall: number;
+  realPhotos?: RealPhotoReport;
   n: { images: number; res: number; noTarget: number; caption: number; mcq: number; vtres: number };
   model: string;
   dataset: string;
@@ -69,7 +100,7 @@ function meteor(pairs: { prediction: string; reference: string }[]): { meteor: n
   return { meteor: out.meteor, matching: out.matching, order: out.order };
 }
 
-export async function evaluate(engine: Engine, dir: string, options: { limit?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<EvalReport> {
+export async function evaluate(engine: Engine, dir: string, options: { limit?: number; onProgress?: (done: number, total: number) => void; realPhotos?: { masks: string; photos: string } } = {}): Promise<EvalReport> {
   const t0 = Date.now();
   const gt = readGroundTruth(dir);
   const images = new Map(gt.images.map((i) => [i.id, i]));
@@ -137,5 +168,9 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
     seconds: Math.round((Date.now() - t0) / 100) / 10,
   };
   report.overall = perbenchOverall(report.caption.meteor, mcqAccuracy, report.vtres.cIoU, report.vtres.gIoU);
+  if (options.realPhotos && fs.existsSync(path.join(options.realPhotos.masks, 'photos.json'))) {
+    report.realPhotos = await realPhotoCheck(engine, options.realPhotos.masks, options.realPhotos.photos);
+  }
+  report.seconds = Math.round((Date.now() - t0) / 100) / 10;
   return report;
 }
