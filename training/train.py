@@ -69,31 +69,50 @@ def build_tokenizer(seed: int, vocab_size: int, scenes: int = 1500) -> dict:
     return tokenizer_json(vocab, merges)
 
 
-class SceneStream(torch.utils.data.IterableDataset):
-    def __init__(self, tok_doc: dict, cfg: PixelSailConfig, seed: int, start: int, size: int, prompt_injection: bool):
-        self.tok_doc, self.cfg, self.seed, self.start, self.size, self.prompt_injection = tok_doc, cfg, seed, start, size, prompt_injection
+def scene_groups(tok_doc: dict, cfg: PixelSailConfig, seed: int, start: int, size: int, prompt_injection: bool,
+                 scenes_per_group: int) -> Iterator:
+    """Consecutive groups of scenes, each turned into one batch per sequence kind (kinds differ a lot in
+    length, so one kind per batch keeps padding low). A group is the unit of resumption: training
+    checkpoints between groups, so a resumed run sees exactly the batches an uninterrupted run would."""
+    builder = SequenceBuilder(Tokenizer(tok_doc), cfg)
+    i = start
+    while True:
+        kinds: dict = {}
+        for j in range(i, i + scenes_per_group):
+            for s in scene_samples(scene_rng(seed, j), builder, size, prompt_injection, image_index=j):
+                kinds.setdefault(s.kind, []).append(s)
+        i += scenes_per_group
+        yield i, [kinds[k] for k in ("res", "region_text", "region_seg") if k in kinds]
+
+
+class GroupStream(torch.utils.data.IterableDataset):
+    def __init__(self, *args):
+        self.args = args
 
     def __iter__(self) -> Iterator:
-        builder = SequenceBuilder(Tokenizer(self.tok_doc), self.cfg)
-        i = self.start
-        while True:
-            for s in scene_samples(scene_rng(self.seed, i), builder, self.size, self.prompt_injection, image_index=i):
-                yield i, s
-            i += 1
+        return scene_groups(*self.args)
 
 
-def batches(stream, batch_size: int) -> Iterator:
-    """Batches of one sequence kind at a time: kinds differ a lot in length, so this keeps padding low."""
-    buckets: dict = {}
-    for i, s in stream:
-        buf = buckets.setdefault(s.kind, [])
-        buf.append((i, s))
-        if len(buf) == batch_size:
-            yield buf
-            buckets[s.kind] = []
+def distill_loss(model: PixelSail, head: DistillationHead, patches: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Image-only forward of pool images (the image block, bidirectional) → upsampled pixel features →
+    linear adapter → MSE against the cached teacher maps, weighted 0.5 (the paper's recipe)."""
+    from pixel_sail.model import attention_mask_for, position_ids_for
+
+    cfg = model.config
+    b, n = patches.shape[0], patches.shape[1]
+    g = int(round(n ** 0.5))
+    block = n + 2
+    ids = torch.tensor([cfg.token_id("<vision>")] + [cfg.token_id("<vpatch>")] * n + [cfg.token_id("</vision>")], device=patches.device)
+    vpi = torch.tensor([-1] + list(range(n)) + [-1], device=patches.device)
+    vti = torch.tensor([-1] + [-2] * n + [-1], device=patches.device)
+    embeds = model.embed(ids.expand(b, -1), patches, vpi.expand(b, -1), vti.expand(b, -1))
+    hidden, _, _ = model.decode(embeds, attention_mask_for(block, 0, block).to(patches.device),
+                                position_ids_for(block, g, g).expand(3, b, block).to(patches.device))
+    pixel = model.upsample(hidden[:, 1:n + 1].reshape(b, g, g, -1))
+    return head(pixel, teacher)
 
 
-def forward_losses(model: PixelSail, batch: dict, num_points: int, distill: DistillationHead = None, teacher=None) -> dict:
+def forward_losses(model: PixelSail, batch: dict, num_points: int) -> dict:
     cfg = model.config
     embeds = model.embed(batch["input_ids"], batch["vision_patches"], batch["vision_patch_indices"], batch["vp_token_indices"])
     hidden, logits, _ = model.decode(embeds, batch["attention_mask"], batch["position_ids"])
@@ -119,9 +138,6 @@ def forward_losses(model: PixelSail, batch: dict, num_points: int, distill: Dist
     zero = hidden.sum() * 0.0
     losses["mask"] = torch.stack(mask_terms).sum() / count if count else zero
     losses["dice"] = torch.stack(dice_terms).sum() / count if count else zero
-    if distill is not None and teacher is not None:
-        pixel_all = model.upsample(vision)
-        losses["distill"] = distill(pixel_all, teacher)
     return losses
 
 
@@ -157,14 +173,16 @@ def main(argv=None) -> int:
     ap.add_argument("--upsampler-channels", type=int, default=48)
     ap.add_argument("--seg-dim", type=int, default=64)
     ap.add_argument("--vocab", type=int, default=1024)
+    ap.add_argument("--tokenizer-scenes", type=int, default=1500, help="scenes whose text trains the BPE merges")
     ap.add_argument("--points", type=int, default=4096, help="sampled points per mask for the mask losses")
     ap.add_argument("--upsampler", choices=["learned", "bilinear"], default="learned")
     ap.add_argument("--no-prompt-injection", action="store_true")
     ap.add_argument("--distill", help="teacher cache directory written by training/distill_cache.py")
+    ap.add_argument("--distill-batch", type=int, default=4, help="pool images per step for the distillation loss")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
     args = ap.parse_args(argv)
-    for name in ("total_steps", "batch", "size", "hidden", "layers", "vocab", "points"):
+    for name in ("total_steps", "batch", "size", "hidden", "layers", "vocab", "points", "tokenizer_scenes"):
         if getattr(args, name) <= 0:
             ap.error(f"--{name.replace('_', '-')} must be positive")
     if args.size % 16:
@@ -180,7 +198,7 @@ def main(argv=None) -> int:
         if not os.path.exists(ckpt_path):
             ap.error(f"--resume: no checkpoint at {ckpt_path}")
         ckpt = torch.load(ckpt_path, map_location="cpu")
-        saved = ckpt["args"]
+        saved = {"tokenizer_scenes": 1500, "distill_batch": 4, **ckpt["args"]}
         # The run's recipe is fixed by its first start; only time/threads may change on resume.
         for k in ("minutes", "threads", "resume", "checkpoint_minutes"):
             saved[k] = getattr(args, k)
@@ -191,7 +209,7 @@ def main(argv=None) -> int:
         if os.path.exists(ckpt_path):
             ap.error(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
         print("training the tokenizer on generated text…", file=sys.stderr, flush=True)
-        tok_doc = build_tokenizer(args.seed, args.vocab)
+        tok_doc = build_tokenizer(args.seed, args.vocab, args.tokenizer_scenes)
         tok = Tokenizer(tok_doc)
         cfg = PixelSailConfig(vocab_size=len(tok), token_ids=special_token_ids(tok), hidden_size=args.hidden,
                               intermediate_size=args.intermediate, num_hidden_layers=args.layers,
@@ -209,6 +227,8 @@ def main(argv=None) -> int:
         from distill_cache import TeacherCache
 
         teacher_cache = TeacherCache(args.distill)
+        if teacher_cache.size != args.size:
+            ap.error(f"the distillation pool is {teacher_cache.size} px, the model {args.size} px")
         distill = DistillationHead(cfg.seg_hidden_states, teacher_cache.channels).to(device)
     params = list(model.parameters()) + (list(distill.parameters()) if distill else [])
     decay = [p for p in params if p.dim() >= 2]
@@ -228,8 +248,9 @@ def main(argv=None) -> int:
 
     tok = Tokenizer(tok_doc)
     pad_id = tok.token_to_id("<|endoftext|>")
-    stream = SceneStream(tok_doc, cfg, args.seed, scene_index, args.size, not args.no_prompt_injection)
-    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=8)
+    stream = GroupStream(tok_doc, cfg, args.seed, scene_index, args.size, not args.no_prompt_injection, args.batch)
+    # Its own generator: creating the loader must not draw from the global RNG (resumed runs stay exact).
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=4, generator=torch.Generator().manual_seed(args.seed))
     t_start = time.time()
     last_ckpt = time.time()
     model.train()
@@ -242,43 +263,51 @@ def main(argv=None) -> int:
 
     window = {"lm": 0.0, "mask": 0.0, "dice": 0.0, "distill": 0.0, "n": 0}
     next_scene = scene_index
-    for group in batches(loader, args.batch):
-        if step >= args.total_steps:
+    stop = False
+    for group_end, group in loader:
+        for samples in group:
+            if step >= args.total_steps:
+                stop = True
+                break
+            batch = collate(samples, cfg, pad_id)
+            for k in ("input_ids", "labels", "vision_patch_indices", "vp_token_indices", "vision_patches", "position_ids",
+                      "attention_mask", "has_masks"):
+                batch[k] = batch[k].to(device)
+            batch["masks"] = [m.to(device) if m is not None else None for m in batch["masks"]]
+            lr = lr_at(step, args.total_steps, args.lr)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            losses = forward_losses(model, batch, args.points)
+            if teacher_cache is not None:
+                pool_patches, teacher = teacher_cache.sample(args.distill_batch, np.random.default_rng([args.seed, step]))
+                losses["distill"] = distill_loss(model, distill, pool_patches.to(device), teacher.to(device))
+            total = losses["lm"] + losses["mask"] + losses["dice"] + losses.get("distill", 0.0)
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            step += 1
+            samples_seen += len(samples)
+            for k in ("lm", "mask", "dice", "distill"):
+                if k in losses:
+                    window[k] += float(losses[k])
+            window["n"] += 1
+            now = time.time()
+            if step % 20 == 0 or step == 1:
+                n = window["n"]
+                rec = {"step": step, "samples": samples_seen, "scenes": group_end, "lr": round(lr, 7),
+                       "elapsed_min": round((elapsed_before + now - t_start) / 60, 2),
+                       "samples_per_s": round(samples_seen / max(1e-9, elapsed_before + now - t_start), 2),
+                       **{k: round(window[k] / n, 4) for k in ("lm", "mask", "dice", "distill") if window[k]}}
+                with open(log_path, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+                print(json.dumps(rec), file=sys.stderr, flush=True)
+                window = {"lm": 0.0, "mask": 0.0, "dice": 0.0, "distill": 0.0, "n": 0}
+        if stop:
             break
-        next_scene = max(i for i, _ in group) + 1
-        samples = [s for _, s in group]
-        batch = collate(samples, cfg, pad_id)
-        for k in ("input_ids", "labels", "vision_patch_indices", "vp_token_indices", "vision_patches", "position_ids",
-                  "attention_mask", "has_masks"):
-            batch[k] = batch[k].to(device)
-        batch["masks"] = [m.to(device) if m is not None else None for m in batch["masks"]]
-        teacher = teacher_cache.batch(batch["image_index"], device) if teacher_cache else None
-        lr = lr_at(step, args.total_steps, args.lr)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        losses = forward_losses(model, batch, args.points, distill, teacher)
-        total = losses["lm"] + losses["mask"] + losses["dice"] + losses.get("distill", 0.0)
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        step += 1
-        samples_seen += len(samples)
-        for k in ("lm", "mask", "dice", "distill"):
-            if k in losses:
-                window[k] += float(losses[k])
-        window["n"] += 1
+        # Group boundary: the only place a run checkpoints or stops, so resuming is exact.
+        next_scene = group_end
         now = time.time()
-        if step % 20 == 0 or step == 1:
-            n = window["n"]
-            rec = {"step": step, "samples": samples_seen, "scenes": next_scene, "lr": round(lr, 7),
-                   "elapsed_min": round((elapsed_before + now - t_start) / 60, 2),
-                   "samples_per_s": round(samples_seen / max(1e-9, elapsed_before + now - t_start), 2),
-                   **{k: round(window[k] / n, 4) for k in ("lm", "mask", "dice", "distill") if window[k]}}
-            with open(log_path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(rec) + "\n")
-            print(json.dumps(rec), file=sys.stderr, flush=True)
-            window = {"lm": 0.0, "mask": 0.0, "dice": 0.0, "distill": 0.0, "n": 0}
         if now - last_ckpt > args.checkpoint_minutes * 60:
             checkpoint(next_scene)
             last_ckpt = now

@@ -1,0 +1,57 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import TRAINING
+
+TRAIN = os.path.join(TRAINING, "train.py")
+TINY = ["--hidden", "32", "--layers", "1", "--heads", "2", "--kv-heads", "1", "--intermediate", "64", "--upsampler-channels", "8",
+        "--seg-dim", "8", "--size", "64", "--batch", "3", "--vocab", "320", "--tokenizer-scenes", "20", "--points", "64"]
+
+
+def train(out, *extra):
+    return subprocess.run([sys.executable, TRAIN, "--out", str(out), *TINY, *extra], capture_output=True, text=True, timeout=600)
+
+
+def test_training_runs_logs_and_resumes_exactly(tmp_path):
+    r = train(tmp_path / "a", "--total-steps", "4")
+    assert r.returncode == 0, r.stderr
+    log = [json.loads(line) for line in open(tmp_path / "a" / "log.jsonl")]
+    assert log[0]["step"] == 1 and all(k in log[0] for k in ("lm", "samples_per_s"))
+    full = torch.load(tmp_path / "a" / "checkpoint.pt")
+    assert full["step"] == 4
+
+    # The same run in two parts: 2 steps, then resumed to 4, ends with identical weights.
+    r = train(tmp_path / "b", "--total-steps", "4", "--minutes", "0")
+    assert r.returncode == 0, r.stderr
+    first = torch.load(tmp_path / "b" / "checkpoint.pt")
+    assert first["step"] < 4
+    r = subprocess.run([sys.executable, TRAIN, "--out", str(tmp_path / "b"), "--resume"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    resumed = torch.load(tmp_path / "b" / "checkpoint.pt")
+    assert resumed["step"] == 4
+    for k, v in full["model"].items():
+        assert torch.allclose(v, resumed["model"][k], atol=1e-6), k
+
+
+def test_trained_checkpoint_exports_to_a_model_directory(tmp_path):
+    assert train(tmp_path / "run", "--total-steps", "2").returncode == 0
+    r = subprocess.run([sys.executable, os.path.join(TRAINING, "export.py"), "--out", str(tmp_path / "model"), "--checkpoint",
+                        str(tmp_path / "run" / "checkpoint.pt")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    cfg = json.load(open(tmp_path / "model" / "config.json"))
+    assert cfg["model"]["max_long_side"] == 64 and "checkpoint" in cfg["source"]
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    r = train(tmp_path / "x", "--total-steps", "0")
+    assert r.returncode != 0 and "--total-steps must be positive" in r.stderr
+    r = subprocess.run([sys.executable, TRAIN, "--out", str(tmp_path / "none"), "--resume"], capture_output=True, text=True)
+    assert r.returncode != 0 and "no checkpoint" in r.stderr
+    assert train(tmp_path / "y", "--total-steps", "1").returncode == 0
+    r = train(tmp_path / "y", "--total-steps", "1")
+    assert r.returncode != 0 and "pass --resume" in r.stderr
