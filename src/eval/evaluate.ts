@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { Engine } from '../engine/engine';
 import type { RegionSpec } from '../engine/regions';
 import { decodeRle, Rle } from '../masks/rle';
+import { packageRoot } from '../packageRoot';
 import { addIou, cIoU, cleanCaption, gIoU, mcqCorrectExact, mcqCorrectReference, newIou, perbenchOverall } from './metrics';
 
 interface Annotation { id: number; image_id: number; segmentation: Rle }
@@ -93,7 +94,7 @@ export function regionFromPrompt(vp: VisualPrompt, ann: Annotation): RegionSpec 
 
 function meteor(pairs: { prediction: string; reference: string }[]): { meteor: number; matching: string; order: string } {
   const python = process.env.PYTHON || '/usr/bin/python3';
-  const script = path.resolve(__dirname, '..', 'training', 'meteor.py');
+  const script = path.join(packageRoot(), 'training', 'meteor.py');
   const r = spawnSync(python, [script], { input: JSON.stringify({ pairs }), encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new EvalError(`METEOR needs ${python} with nltk (apt-get install python3-nltk wordnet-base): ${r.stderr || r.error}`);
   const out = JSON.parse(r.stdout);
