@@ -215,7 +215,8 @@ def main(argv=None) -> int:
                               intermediate_size=args.intermediate, num_hidden_layers=args.layers,
                               num_attention_heads=args.heads, num_key_value_heads=args.kv_heads,
                               max_long_side=args.size, upsampler_channels=args.upsampler_channels,
-                              seg_hidden_states=args.seg_dim, upsampler=args.upsampler)
+                              seg_hidden_states=args.seg_dim, upsampler=args.upsampler,
+                              prompt_injection=not args.no_prompt_injection)
         ckpt = None
 
     torch.manual_seed(args.seed)

@@ -61,6 +61,8 @@ class PixelSailConfig:
     num_upsample_blocks: int = 3
     # "learned": the paper's upsampler; "bilinear": the ablation baseline (patch features upsampled bilinearly).
     upsampler: str = "learned"
+    # False only in the ablation without visual-prompt injection: prompts then leave the patches untouched.
+    prompt_injection: bool = True
     seg_hidden_states: int = 512
     num_prompt_slots: int = NUM_PROMPT_SLOTS
     token_ids: Dict[str, int] = field(default_factory=dict)

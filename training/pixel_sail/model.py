@@ -165,6 +165,8 @@ class TransformerBody(nn.Module):
         patch_table = torch.cat([patch_rows, patch_rows.new_zeros(b, 1, patch_rows.shape[-1])], dim=1)
         idx = torch.where(vision_patch_indices < 0, torch.full_like(vision_patch_indices, n), vision_patch_indices)
         x = x + torch.gather(patch_table, 1, idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        if not self.config.prompt_injection:
+            return x
         slots = self.embed_tokens(self.prompt_token_ids)  # [15, H]
         vp_table = self.vp_embed(torch.cat([slots, slots.new_zeros(1, slots.shape[-1])], dim=0))  # [16, H]
         vidx = torch.where(vp_token_indices < 0, torch.full_like(vp_token_indices, slots.shape[0]), vp_token_indices)
