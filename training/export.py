@@ -18,9 +18,7 @@ import base64
 import inspect
 import json
 import os
-import shutil
 import sys
-import tempfile
 from typing import Dict, List
 
 import numpy as np
@@ -306,12 +304,13 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
     leaves a directory that looks complete."""
     from pixel_sail.tokenizer import tokenizer_config_json
 
+    from pixel_sail.atomic_dir import atomic_directory
+
     parent = os.path.dirname(os.path.abspath(out)) or "."
     os.makedirs(parent, exist_ok=True)
     if not os.access(parent, os.W_OK):
         raise UsageError(f"output directory {parent} is not writable")
-    tmp = tempfile.mkdtemp(prefix=".export-", dir=parent)
-    try:
+    with atomic_directory(out, keep=("MODEL_CARD.md",)) as tmp:
         export_graphs(model, tmp)
         with open(os.path.join(tmp, "tokenizer.json"), "w", encoding="utf-8") as fh:
             json.dump(tok_doc, fh, ensure_ascii=False)
@@ -321,16 +320,6 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
             write_fixtures(model, tok, tmp)
         with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as fh:
             json.dump(config_document(model.config, name, extra), fh, indent=2)
-        if os.path.exists(out):
-            keep = [f for f in os.listdir(out) if f in ("MODEL_CARD.md",)]
-            for f in keep:
-                shutil.copy2(os.path.join(out, f), os.path.join(tmp, f))
-            shutil.rmtree(out)
-        os.chmod(tmp, 0o755)
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def main(argv=None) -> int:

@@ -15,15 +15,14 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pixel_sail import coco_rle  # noqa: E402
+from pixel_sail.atomic_dir import atomic_directory  # noqa: E402
 from pixel_sail.scenes import COLOURS, GENERATOR_VERSION, SHAPES, sample_scene  # noqa: E402
 from pixel_sail.tasks import scene_tasks  # noqa: E402
 
@@ -89,22 +88,14 @@ def write_dataset(split: str, seed: int, count: int, size: int, out: str, quiet:
         raise SystemExit(f"generate.py: error: cannot create {parent}: {exc.strerror}")
     if not os.access(parent, os.W_OK):
         raise SystemExit(f"generate.py: error: output directory {parent} is not writable")
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.partial-", dir=parent)
-    try:
-        def progress(done, total):
-            if not quiet and (done == total or done % max(1, total // 20) == 0):
-                print(f"  {done}/{total} scenes", file=sys.stderr, flush=True)
+    def progress(done, total):
+        if not quiet and (done == total or done % max(1, total // 20) == 0):
+            print(f"  {done}/{total} scenes", file=sys.stderr, flush=True)
 
+    with atomic_directory(out) as tmp:
         data = build_dataset(split, seed, count, size, tmp, progress)
         with open(os.path.join(tmp, "ground_truth.json"), "w", encoding="utf-8") as fh:
             json.dump(data, fh, separators=(",", ":"))
-        os.chmod(tmp, 0o755)
-        if os.path.isdir(out):
-            os.rmdir(out)  # empty, checked above
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def main(argv=None) -> int:

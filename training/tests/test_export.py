@@ -65,4 +65,4 @@ def test_exporter_refuses_bad_arguments(tmp_path):
     r = subprocess.run([sys.executable, EXPORT, "--out", str(tmp_path / "m"), "--random", "--seed", "-2"], capture_output=True, text=True)
     assert r.returncode != 0 and "--seed must be non-negative" in r.stderr
     assert not (tmp_path / "m").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".export-")]
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
