@@ -63,6 +63,19 @@ describe('engine (in process, tiny random model)', function () {
     assert.equal(cache.length, all.cache.length);
   });
 
+  it('returns one mask per [SEG], in order', async () => {
+    const img = await loadImageForModel(fs.readFileSync(sample), 16, engine.model.config.image.max_long_side);
+    const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, engine.model.config.image);
+    const state = await engine.runner.prefillImage(patches, grid);
+    const gen = await engine.runner.generate(engine.codec.userTurn('Please segment both.'), state.cache, grid, {
+      maxNewTokens: 0,
+      answerPrefix: engine.codec.encode('A is [SEG] and B is [SEG].'),
+    });
+    assert.equal(gen.segCount, 2);
+    const logits = await engine.runner.maskLogits(gen.segHidden, gen.segCount, state.pixelFeatures);
+    assert.deepEqual(logits.dims, [2, 8 * grid.gh, 8 * grid.gw]);
+  });
+
   it('segments from clicks, boxes and scribbles', async () => {
     for (const region of [
       { kind: 'points' as const, points: [{ x: 20, y: 15, positive: true }, { x: 60, y: 30, positive: false }] },
