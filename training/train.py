@@ -159,6 +159,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    ap.add_argument("--add-steps", type=int, default=0,
+                    help="with --resume after a finished schedule: a further warm-up + cosine phase of this many steps at half the peak lr")
     ap.add_argument("--minutes", type=float, default=None, help="stop after this much wall time (resumable)")
     ap.add_argument("--total-steps", type=int, default=6000, help="length of the schedule (warm-up + cosine)")
     ap.add_argument("--batch", type=int, default=12, help="sequences per step")
@@ -198,11 +200,15 @@ def main(argv=None) -> int:
         if not os.path.exists(ckpt_path):
             ap.error(f"--resume: no checkpoint at {ckpt_path}")
         ckpt = torch.load(ckpt_path, map_location="cpu")
-        saved = {"tokenizer_scenes": 1500, "distill_batch": 4, **ckpt["args"]}
+        saved = {"tokenizer_scenes": 1500, "distill_batch": 4, "phase_start": 0, **ckpt["args"]}
         # The run's recipe is fixed by its first start; only time/threads may change on resume.
         for k in ("minutes", "threads", "resume", "checkpoint_minutes"):
             saved[k] = getattr(args, k)
+        add = args.add_steps
         args = argparse.Namespace(**saved)
+        if add > 0:
+            args.phase_start, args.total_steps, args.lr = ckpt["step"], ckpt["step"] + add, args.lr * 0.5
+        args.add_steps = 0
         tok_doc = ckpt["tokenizer"]
         cfg = PixelSailConfig.from_dict(ckpt["config"])
     else:
@@ -275,7 +281,8 @@ def main(argv=None) -> int:
                       "attention_mask", "has_masks"):
                 batch[k] = batch[k].to(device)
             batch["masks"] = [m.to(device) if m is not None else None for m in batch["masks"]]
-            lr = lr_at(step, args.total_steps, args.lr)
+            start = getattr(args, "phase_start", 0)
+            lr = lr_at(step - start, args.total_steps - start, args.lr)
             for g in opt.param_groups:
                 g["lr"] = lr
             losses = forward_losses(model, batch, args.points)

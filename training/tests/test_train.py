@@ -37,6 +37,11 @@ def test_training_runs_logs_and_resumes_exactly(tmp_path):
     for k, v in full["model"].items():
         assert torch.allclose(v, resumed["model"][k], atol=1e-6), k
 
+    # A finished schedule can be extended by a further phase.
+    r = subprocess.run([sys.executable, TRAIN, "--out", str(tmp_path / "b"), "--resume", "--add-steps", "2"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert torch.load(tmp_path / "b" / "checkpoint.pt")["step"] == 6
+
 
 def test_trained_checkpoint_exports_to_a_model_directory(tmp_path):
     assert train(tmp_path / "run", "--total-steps", "2").returncode == 0
