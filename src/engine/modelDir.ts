@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const MODEL_FORMAT = 'pixel-sail-onnx';
-export const DEFAULT_MODEL_NAME = 'tiny-random';
+export const DEFAULT_MODEL_NAME = 'default';
 export const GRAPH_NAMES = ['embed', 'decoder', 'upsampler', 'mask_head'] as const;
 export type GraphName = (typeof GRAPH_NAMES)[number];
 
@@ -136,6 +136,5 @@ export function loadModelDir(dir: string): ModelDir {
 
 /** The default model shipped with the extension, relative to the extension (or package) root. */
 export function defaultModelPath(packageRoot: string): string {
-  // Until the trained default model lands (issue: training) the tiny random model is what ships.
   return path.join(packageRoot, 'models', DEFAULT_MODEL_NAME);
 }

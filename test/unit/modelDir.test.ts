@@ -43,8 +43,13 @@ describe('model directory', () => {
     assert.throws(() => loadModelDir(path.join(dir, 'nope')), /model directory not found/);
   });
 
-  it('runs the shipped ONNX graphs to the PyTorch parity fixtures (≤ 1e-4)', async () => {
+  it('runs the tiny model\'s ONNX graphs to the PyTorch parity fixtures (≤ 1e-4)', async () => {
     const report = await checkParity(shipped, 1e-4);
+    assert.ok(report.ok, JSON.stringify(report, null, 2));
+  });
+
+  it('runs the shipped default model to its PyTorch parity fixtures (logits and mask logits ≤ 1e-3)', async () => {
+    const report = await checkParity(path.resolve(__dirname, '../../../models/default'), 1e-3);
     assert.ok(report.ok, JSON.stringify(report, null, 2));
   });
 });
