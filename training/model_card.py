@@ -32,17 +32,19 @@ def main() -> int:
     ap.add_argument("--run", required=True)
     ap.add_argument("--eval", required=True)
     ap.add_argument("--bench")
+    ap.add_argument("--checkpoint", help="the checkpoint the model was exported from (default RUN/checkpoint.pt)")
+    ap.add_argument("--test-command", default="python3 training/generate.py --split test --seed 1 --count 100")
     ap.add_argument("--ablation")
     ap.add_argument("--command", default="python3 training/train.py --out training/runs/default --minutes 100 --total-steps 3000 --distill training/cache/distill-192")
     args = ap.parse_args()
     cfg = json.load(open(os.path.join(args.model, "config.json")))
     m = cfg["model"]
     ev = json.load(open(args.eval))
-    log = [json.loads(line) for line in open(os.path.join(args.run, "log.jsonl"))]
-    last = log[-1]
     import torch
 
-    ckpt = torch.load(os.path.join(args.run, "checkpoint.pt"), map_location="cpu")
+    ckpt = torch.load(args.checkpoint or os.path.join(args.run, "checkpoint.pt"), map_location="cpu")
+    log = [json.loads(line) for line in open(os.path.join(args.run, "log.jsonl"))]
+    last = [r for r in log if r["step"] <= ckpt["step"]][-1]
     params = sum(v.numel() for v in ckpt["model"].values())
     run_args = ckpt["args"]
     onnx_mb = sum(os.path.getsize(os.path.join(args.model, f)) for f in os.listdir(args.model) if f.endswith(".onnx")) / 2 ** 20
@@ -74,7 +76,7 @@ def main() -> int:
     w(f"- Compute: {last['elapsed_min']:.0f} minutes on 2 CPU cores ({last['samples_per_s']} sequences/s).")
     w(f"- Command: `{args.command}` (resumable with `--resume`; the committed checkpoint is `training/checkpoints/default.pt`).\n")
     w("## Held-out results\n")
-    w(f"Test split made by `{ev.get('dataset', '?')}` (generator *test* stream, never seen in training); "
+    w(f"Test split made by `{args.test_command}` (generator *test* stream, never seen in training); "
       f"{ev['n']['images']} images, {ev['n']['res']} RES ({ev['n']['noTarget']} no-target), {ev['n']['caption']} captions, "
       f"{ev['n']['mcq']} MCQ, {ev['n']['vtres']} V-T RES tasks, run through the ONNX engine on {ev['device']}.\n")
     w("| metric | measured | goal |\n|---|---|---|")
@@ -99,6 +101,8 @@ def main() -> int:
     lc_path = os.path.join(args.run, "learning_curve.json")
     if os.path.exists(lc_path):
         w("## Learning curve (validation split)\n")
+        w(f"20 validation scenes (`generate.py --split val --seed 7 --count 20`), snapshots of the run; steps after "
+          f"{ckpt['step']} are a continuation (`--resume --add-steps 1200`, stopped by its 30-minute limit) that is not the shipped model.\n")
         w("| step | sequences | minutes | RES cIoU | no-target | METEOR | MCQ | V-T cIoU |\n|---|---|---|---|---|---|---|---|")
         for r in json.load(open(lc_path)):
             e = r["eval"]
