@@ -87,6 +87,7 @@ const cacheBytes = (c: KvCache) => c.tensors.reduce((s, t) => s + tensorBytes(t)
 export class Engine {
   private readonly images: LruCache<PreparedImage>;
   private readonly conversations: LruCache<Conversation>;
+  private readonly sizes = new Map<string, { width: number; height: number; modelWidth: number }>();
 
   private constructor(
     readonly model: ModelDir,
@@ -162,12 +163,22 @@ export class Engine {
       throw new EngineError(code === 'ENOENT' ? `image not found: ${imagePath}` : `cannot read ${imagePath}: ${(e as Error).message}`);
     }
     const imageHash = createHash('sha1').update(bytes).digest('hex');
+    // A cached image state is found without decoding the image again: its size is remembered by content.
+    const known = this.sizes.get(imageHash);
+    if (known) {
+      const radius = (this.rules.patch_size / 2) * (known.width / known.modelWidth);
+      const { key: promptKey } = await this.readRegionMasks(regions, known.width, known.height, radius);
+      const hit = this.images.get(`${imageHash}:${promptKey}`);
+      if (hit) return { image: hit, cacheHit: true, loadMs: performance.now() - t0, prefillMs: 0 };
+    }
     let img;
     try {
       img = await loadImageForModel(bytes, this.rules.patch_size, this.rules.max_long_side, this.maxImagePixels);
     } catch (e) {
       throw new EngineError(`cannot use ${path.basename(imagePath)}: ${e instanceof ImageInputError ? e.message : (e as Error).message}`);
     }
+    this.sizes.set(imageHash, { width: img.width, height: img.height, modelWidth: img.modelWidth });
+    if (this.sizes.size > 10000) this.sizes.delete(this.sizes.keys().next().value!);
     const radius = (this.rules.patch_size / 2) * (img.width / img.modelWidth);
     const { masks, key: promptKey } = await this.readRegionMasks(regions, img.width, img.height, radius);
     const key = `${imageHash}:${promptKey}`;
