@@ -21,7 +21,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from pixel_sail.engine_eval import METRIC_HEADER, export_and_evaluate, metric_cells  # noqa: E402
 VARIANTS = {
     "baseline": ["--upsampler", "bilinear", "--no-prompt-injection"],
     "upsampler": ["--upsampler", "learned", "--no-prompt-injection"],
@@ -63,23 +64,16 @@ def main() -> int:
         ckpt = os.path.join(run_dir, "checkpoint.pt")
         cmd = [python, os.path.join(HERE, "train.py"), "--out", run_dir, "--total-steps", str(args.steps)]
         run(cmd + (["--resume"] if os.path.exists(ckpt) else VARIANTS[name]))
-        model_dir = os.path.join(run_dir, "model")
-        run([python, os.path.join(HERE, "export.py"), "--out", model_dir, "--checkpoint", ckpt, "--no-fixtures"])
-        out = subprocess.run(["node", os.path.join(REPO, "bin", "pixel-sail.js"), "eval", args.test_dir, "--model", model_dir,
-                              "--device", "cpu", "--json"], check=True, capture_output=True, text=True).stdout
-        results[name] = {"steps": args.steps, "eval": json.loads(out)}
+        report = export_and_evaluate(ckpt, args.test_dir, model_dir=os.path.join(run_dir, "model"))
+        results[name] = {"steps": args.steps, "eval": report}
         with open(results_path + ".tmp", "w") as fh:
             json.dump(results, fh, indent=2)
         os.replace(results_path + ".tmp", results_path)
-    print("| variant | RES cIoU | RES gIoU | no-target acc. | caption METEOR | MCQ acc. | V-T RES cIoU | V-T RES gIoU | overall |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| variant | {METRIC_HEADER} |")
+    print("|---" * 9 + "|")
     for name in VARIANTS:
-        if name not in results:
-            continue
-        e = results[name]["eval"]
-        print(f"| {LABELS[name]} | {e['res']['cIoU']:.3f} | {e['res']['gIoU']:.3f} | {e['res']['noTargetAccuracy']:.3f} | "
-              f"{e['caption']['meteor']:.3f} | {e['mcq']['accuracy']:.3f} | {e['vtres']['cIoU']:.3f} | {e['vtres']['gIoU']:.3f} | "
-              f"{e['overall']:.1f} |")
+        if name in results:
+            print(f"| {LABELS[name]} | {metric_cells(results[name]['eval'])} |")
     return 0
 
 

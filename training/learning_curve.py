@@ -15,12 +15,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from pixel_sail.engine_eval import METRIC_HEADER, export_and_evaluate, metric_cells  # noqa: E402
 
 
 def main() -> int:
@@ -42,25 +42,16 @@ def main() -> int:
         if step in seen_steps:
             continue
         seen_steps.add(step)
-        with tempfile.TemporaryDirectory() as tmp:
-            model_dir = os.path.join(tmp, "model")
-            subprocess.run([sys.executable, os.path.join(HERE, "export.py"), "--out", model_dir, "--checkpoint", path, "--no-fixtures"],
-                           check=True, capture_output=True)
-            out = subprocess.run(["node", os.path.join(REPO, "bin", "pixel-sail.js"), "eval", args.val_dir, "--model", model_dir,
-                                  "--device", "cpu", "--json", "--limit", str(args.limit)], check=True, capture_output=True, text=True).stdout
-        e = json.loads(out)
+        e = export_and_evaluate(path, args.val_dir, limit=args.limit)
         rows.append({"step": step, "samples": samples, "minutes": round(ckpt.get("elapsed_s", 0) / 60, 1), "eval": e})
         print(f"step {step}: RES cIoU {e['res']['cIoU']:.3f}", file=sys.stderr, flush=True)
     rows.sort(key=lambda r: r["step"])
     with open(os.path.join(args.run, "learning_curve.json"), "w") as fh:
         json.dump(rows, fh, indent=2)
-    print("| step | sequences | train min | RES cIoU | RES gIoU | no-target | METEOR | MCQ | V-T cIoU | V-T gIoU |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| step | sequences | train min | {METRIC_HEADER} |")
+    print("|---" * 11 + "|")
     for r in rows:
-        e = r["eval"]
-        print(f"| {r['step']} | {r['samples']} | {r['minutes']} | {e['res']['cIoU']:.3f} | {e['res']['gIoU']:.3f} | "
-              f"{e['res']['noTargetAccuracy']:.2f} | {e['caption']['meteor']:.3f} | {e['mcq']['accuracy']:.2f} | "
-              f"{e['vtres']['cIoU']:.3f} | {e['vtres']['gIoU']:.3f} |")
+        print(f"| {r['step']} | {r['samples']} | {r['minutes']} | {metric_cells(r['eval'])} |")
     return 0
 
 
