@@ -177,6 +177,12 @@ def main(argv=None) -> int:
     ap.add_argument("--vocab", type=int, default=1024)
     ap.add_argument("--tokenizer-scenes", type=int, default=1500, help="scenes whose text trains the BPE merges")
     ap.add_argument("--points", type=int, default=4096, help="sampled points per mask for the mask losses")
+    ap.add_argument("--dense-masks", action="store_true",
+                    help="mask losses on every pixel of the prediction grid instead of uncertainty-sampled points")
+    ap.add_argument("--init", help="start from this checkpoint's weights and tokenizer with a new schedule and recipe "
+                                   "(a second training phase); data continues after the scenes it has seen")
+    ap.add_argument("--mask-repeats", type=int, default=1,
+                    help="optimizer steps per group on each mask-carrying batch (res, region_seg); >1 weights masks up")
     ap.add_argument("--upsampler", choices=["learned", "bilinear"], default="learned")
     ap.add_argument("--no-prompt-injection", action="store_true")
     ap.add_argument("--distill", help="teacher cache directory written by training/distill_cache.py")
@@ -200,7 +206,8 @@ def main(argv=None) -> int:
         if not os.path.exists(ckpt_path):
             ap.error(f"--resume: no checkpoint at {ckpt_path}")
         ckpt = torch.load(ckpt_path, map_location="cpu")
-        saved = {"tokenizer_scenes": 1500, "distill_batch": 4, "phase_start": 0, **ckpt["args"]}
+        saved = {"tokenizer_scenes": 1500, "distill_batch": 4, "phase_start": 0, "dense_masks": False, "init": None,
+                 "mask_repeats": 1, **ckpt["args"]}
         # The run's recipe is fixed by its first start; only time/threads may change on resume.
         for k in ("minutes", "threads", "resume", "checkpoint_minutes"):
             saved[k] = getattr(args, k)
@@ -211,6 +218,15 @@ def main(argv=None) -> int:
         args.add_steps = 0
         tok_doc = ckpt["tokenizer"]
         cfg = PixelSailConfig.from_dict(ckpt["config"])
+    elif args.init:
+        if os.path.exists(ckpt_path):
+            ap.error(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
+        init = torch.load(args.init, map_location="cpu")
+        tok_doc = init["tokenizer"]
+        cfg = PixelSailConfig.from_dict(init["config"])
+        if (cfg.upsampler, cfg.prompt_injection) != (args.upsampler, not args.no_prompt_injection):
+            ap.error("--init: --upsampler/--no-prompt-injection must match the checkpoint's model")
+        ckpt = None
     else:
         if os.path.exists(ckpt_path):
             ap.error(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
@@ -243,6 +259,14 @@ def main(argv=None) -> int:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.999))
     step, scene_index, samples_seen, elapsed_before = 0, 0, 0, 0.0
+    if getattr(args, "init", None) and ckpt is None:
+        # Weights only: the optimizer, schedule and RNG start afresh; the data stream continues after the scenes
+        # the first phase used, so no scene is seen twice.
+        model.load_state_dict(init["model"])
+        if distill is not None and "distill" in init:
+            distill.load_state_dict(init["distill"])
+        scene_index = init["scene_index"]
+        print(f"initialised from {args.init} (step {init['step']}, next scene {scene_index})", file=sys.stderr, flush=True)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         if distill is not None and "distill" in ckpt:
@@ -272,7 +296,10 @@ def main(argv=None) -> int:
     next_scene = scene_index
     stop = False
     for group_end, group in loader:
+        work = []
         for samples in group:
+            work += [samples] * (args.mask_repeats if samples[0].kind != "region_text" else 1)
+        for samples in work:
             if step >= args.total_steps:
                 stop = True
                 break
@@ -285,7 +312,7 @@ def main(argv=None) -> int:
             lr = lr_at(step - start, args.total_steps - start, args.lr)
             for g in opt.param_groups:
                 g["lr"] = lr
-            losses = forward_losses(model, batch, args.points)
+            losses = forward_losses(model, batch, None if args.dense_masks else args.points)
             if teacher_cache is not None:
                 pool_patches, teacher = teacher_cache.sample(args.distill_batch, np.random.default_rng([args.seed, step]))
                 losses["distill"] = distill_loss(model, distill, pool_patches.to(device), teacher.to(device))

@@ -9,14 +9,14 @@ import { DEFAULT_MAX_IMAGE_PIXELS, ImageInputError, loadImageForModel, loadMask 
 import { LruCache } from './lruCache';
 import { loadModelDir, ModelDir } from './modelDir';
 import { ImageState, KvCache, ModelRunner } from './modelRunner';
-import { logitsToMask } from './postprocess';
+import { logitsToMaskSummary } from './postprocess';
 import { patchify } from './preprocess';
 import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, MaskResult, ModelSummary } from './protocol';
 import { rasterizeRegion, RegionSpec } from './regions';
 import type { Grid } from './sequence';
 import { TextCodec } from './tokenizer';
 import { promptSlots, PromptMask } from './visualPrompts';
-import { encodeMask, maskBbox } from '../masks/rle';
+import { countsToString } from '../masks/rle';
 
 export class EngineError extends Error {
   constructor(message: string, readonly code: 'bad-input' | 'model' = 'bad-input') {
@@ -202,10 +202,8 @@ export class Engine {
     const data = logits.data as Float32Array;
     const out: MaskResult[] = [];
     for (let i = 0; i < q; i++) {
-      const m = logitsToMask(data, i * ph * pw, ph, pw, image.height, image.width);
-      let area = 0;
-      for (let j = 0; j < m.length; j++) area += m[j];
-      out.push({ rle: encodeMask(m, image.height, image.width), area, bbox: maskBbox(m, image.height, image.width) });
+      const m = logitsToMaskSummary(data, i * ph * pw, ph, pw, image.height, image.width);
+      out.push({ rle: { size: [image.height, image.width], counts: countsToString(m.counts) }, area: m.area, bbox: m.bbox });
     }
     return out;
   }
