@@ -60,3 +60,20 @@ def test_bad_arguments_are_refused(tmp_path):
     assert train(tmp_path / "y", "--total-steps", "1").returncode == 0
     r = train(tmp_path / "y", "--total-steps", "1")
     assert r.returncode != 0 and "pass --resume" in r.stderr
+
+
+def test_second_phase_starts_from_a_checkpoint_with_a_new_recipe(tmp_path):
+    assert train(tmp_path / "one", "--total-steps", "4").returncode == 0  # past one whole group of scenes
+    first = torch.load(tmp_path / "one" / "checkpoint.pt")
+    # A negligible lr: the phase-two weights must be the phase-one weights, not a fresh initialisation.
+    r = train(tmp_path / "two", "--init", str(tmp_path / "one" / "checkpoint.pt"), "--dense-masks", "--mask-repeats", "2",
+              "--total-steps", "6", "--lr", "1e-12")  # a group is 5 steps here: res ×2, region_text, region_seg ×2
+    assert r.returncode == 0, r.stderr
+    second = torch.load(tmp_path / "two" / "checkpoint.pt")
+    assert second["tokenizer"] == first["tokenizer"] and second["config"] == first["config"]
+    assert second["scene_index"] > first["scene_index"]  # the data stream goes on, no scene seen twice
+    assert second["args"]["dense_masks"] and second["args"]["mask_repeats"] == 2
+    for k, v in first["model"].items():
+        assert torch.allclose(v, second["model"][k], atol=1e-6), k
+    r = train(tmp_path / "bad", "--init", str(tmp_path / "one" / "checkpoint.pt"), "--upsampler", "bilinear", "--total-steps", "1")
+    assert r.returncode != 0 and "must match" in r.stderr
