@@ -51,7 +51,7 @@ function scenes(count: number): string[] {
   return gt.images.map((i: { file_name: string }) => path.join(dir, 'images', i.file_name));
 }
 
-async function gemmPeak(): Promise<{ gflops: number; n: number }> {
+async function gemmPeak(): Promise<{ gflops: number; gflopsP50: number; n: number }> {
   const n = 1024;
   const file = path.join(os.tmpdir(), `pixel-sail-gemm-${n}.onnx`);
   if (!fs.existsSync(file)) runPython(['training/bench_torch.py', '--write-gemm', file, '--n', String(n)]);
@@ -59,14 +59,14 @@ async function gemmPeak(): Promise<{ gflops: number; n: number }> {
   const x = new ort.Tensor('float32', Float32Array.from({ length: n * n }, (_, i) => Math.sin(i)), [n, n]);
   for (let i = 0; i < 3; i++) await session.run({ x });
   const times: number[] = [];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 15; i++) {
     const t0 = performance.now();
     await session.run({ x });
     times.push(performance.now() - t0);
   }
   await session.release();
-  const best = Math.min(...times);
-  return { gflops: (2 * n * n * n) / (best / 1000) / 1e9, n };
+  const flops = 2 * n * n * n;
+  return { gflops: flops / (Math.min(...times) / 1000) / 1e9, gflopsP50: flops / (stat(times).p50 / 1000) / 1e9, n };
 }
 
 /** FLOPs of one decoder pass over S tokens with no cache (matmuls only; attention scores and values included). */
@@ -95,13 +95,14 @@ async function main() {
   const images = all; // every scene is new to the worker's cache
   const newImage: number[] = [], followUp: number[] = [], visual: number[] = [];
   const tokensPerSec: number[] = [];
+  const followUpParts: Record<string, number[]> = {}; // where the follow-up time goes, from the worker's own timings
   for (let i = 0; i < WARMUP + runs; i++) {
     const img = images[i];
     let t0 = performance.now();
     await client.request({ kind: 'segment', image: img, text: texts[i % texts.length] });
     const a = performance.now() - t0;
     t0 = performance.now();
-    await client.request({ kind: 'segment', image: img, text: texts[(i + 1) % texts.length] });
+    const fb = await client.request({ kind: 'segment', image: img, text: texts[(i + 1) % texts.length] });
     const b = performance.now() - t0;
     t0 = performance.now();
     await client.request({ kind: 'segmentRegions', image: img, regions: [{ kind: 'box', x: 40 + (i % 7) * 30, y: 60, w: 120, h: 90 }] });
@@ -110,6 +111,8 @@ async function main() {
     if (i >= WARMUP) {
       newImage.push(a);
       followUp.push(b);
+      for (const k of ['load', 'generate', 'masks', 'total'] as const) (followUpParts[k] ??= []).push(fb.timingsMs[k] ?? 0);
+      (followUpParts.ipc ??= []).push(b - (fb.timingsMs.total ?? 0));
       visual.push(c);
       if (d.timingsMs.generatedTokens > 0) tokensPerSec.push(d.timingsMs.generatedTokens / (d.timingsMs.generate / 1000));
     }
@@ -139,15 +142,18 @@ async function main() {
   const slots = [-1, ...new Array(grid.gh * grid.gw).fill(-2), -1];
   const embeds = await engine.runner.embed(tokenIds, patches, pidx, slots);
   const decodeTimes: number[] = [];
-  for (let i = 0; i < 13; i++) {
+  for (let i = 0; i < 33; i++) {
     const t0 = performance.now();
     await engine.runner.decode(embeds, engine.runner.emptyCache(), grid, block);
     if (i >= 3) decodeTimes.push(performance.now() - t0);
   }
   await engine.close();
   const peak = await gemmPeak();
-  const decodeMs = stat(decodeTimes).p50;
+  // The same statistic on both sides of each ratio: best against best (what the hardware allows), and
+  // p50 against p50 (what a typical call sees) as a check that the ratio is not an artefact of the choice.
+  const decodeMs = Math.min(...decodeTimes);
   const achieved = decoderFlops(model, block) / (decodeMs / 1000) / 1e9;
+  const achievedP50 = decoderFlops(model, block) / (stat(decodeTimes).p50 / 1000) / 1e9;
 
   const result = {
     model: model.config.name,
@@ -158,16 +164,18 @@ async function main() {
     runs,
     newImageTextMs: stat(newImage),
     followUpTextMs: stat(followUp),
+    followUpBreakdownP50Ms: Object.fromEntries(Object.entries(followUpParts).map(([k, v]) => [k, stat(v).p50])),
     visualPromptMs: stat(visual),
     decodeTokensPerSec: stat(tokensPerSec),
     peakRssMb,
     inProcessNewImageTextMs: stat(inproc),
     torchNewImageTextMs: torch.newImageTextMs,
     speedupVsTorch: round(torch.newImageTextMs.p50 / stat(inproc).p50),
-    imageBlockPrefillMs: decodeMs,
+    imageBlockPrefillMs: round(decodeMs),
     transformerGflops: round(achieved),
     gemmPeakGflops: round(peak.gflops),
     matmulEfficiency: round(achieved / peak.gflops),
+    matmulEfficiencyP50: round(achievedP50 / peak.gflopsP50),
     goals: { newImageTextMs: 150, followUpTextMs: 30, visualPromptMs: 120, speedupVsTorch: 2, matmulEfficiency: 0.5 },
   };
   if (asJson) {
@@ -177,11 +185,12 @@ async function main() {
     line('model', `${result.model} on ${result.device}, ${threads} threads, ${SIZE}px scenes → ${result.modelInput}`);
     line('newImageTextMs p50/p90', `${result.newImageTextMs.p50} / ${result.newImageTextMs.p90}`, '≤ 150');
     line('followUpTextMs p50/p90', `${result.followUpTextMs.p50} / ${result.followUpTextMs.p90}`, '≤ 30');
+    line('  follow-up p50 parts', Object.entries(result.followUpBreakdownP50Ms).map(([k, v]) => `${k} ${v}`).join(', '));
     line('visualPromptMs p50/p90', `${result.visualPromptMs.p50} / ${result.visualPromptMs.p90}`, '≤ 120');
     line('decodeTokensPerSec p50', `${result.decodeTokensPerSec.p50}`);
     line('peakRssMb (worker)', `${peakRssMb}`);
     line('speedupVsTorch', `${result.speedupVsTorch}× (engine ${result.inProcessNewImageTextMs.p50} ms vs torch ${round(torch.newImageTextMs.p50)} ms)`, '≥ 2');
-    line('matmulEfficiency', `${result.matmulEfficiency} (${result.transformerGflops} GFLOP/s in the image prefill vs GEMM peak ${result.gemmPeakGflops})`, '≥ 0.5');
+    line('matmulEfficiency', `${result.matmulEfficiency} (${result.transformerGflops} GFLOP/s in the image prefill vs GEMM peak ${result.gemmPeakGflops}, best against best; p50 against p50: ${result.matmulEfficiencyP50})`, '≥ 0.5');
   }
 }
 

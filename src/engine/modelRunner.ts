@@ -57,16 +57,26 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', data, dims);
 }
 
+/** Sessions for the text path: one token at a time, where a thread pool costs more than it gives. */
+interface TextSessions {
+  embed: ort.InferenceSession;
+  decoder: ort.InferenceSession;
+}
+
 export class ModelRunner {
   private constructor(
     readonly model: ModelDir,
     private readonly sessions: Record<GraphName, ort.InferenceSession>,
+    private readonly text: TextSessions,
   ) {}
 
   static async create(model: ModelDir, options: RunnerOptions): Promise<ModelRunner> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: options.executionProviders,
       graphOptimizationLevel: 'all',
+      // Idle pool threads would otherwise spin and take the cores the single-threaded text path and the
+      // host process need between calls.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
       ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
       ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
     };
@@ -81,11 +91,23 @@ export class ModelRunner {
         if (!sessions[name].outputNames.includes(output)) throw new Error(`${spec.file} has no output named ${output} (config.json names it)`);
       }
     }
-    return new ModelRunner(model, sessions);
+    // Text steps (a prompt of a few dozen tokens, then one token per call) run a second copy of the embed
+    // and decoder graphs on a single thread: on 2 CPU cores the thread pool's hand-offs took longer than the
+    // tiny matmuls (follow-up generation p50 21.6 → 10.1 ms in bench/bench.ts's setting). The image block
+    // keeps the multi-threaded sessions, where the matmuls are large enough to share.
+    const multiThreaded = (options.intraOpNumThreads ?? 0) !== 1;
+    const text: TextSessions = multiThreaded
+      ? {
+          embed: await ort.InferenceSession.create(model.graphPath('embed'), { ...sessionOptions, intraOpNumThreads: 1 }),
+          decoder: await ort.InferenceSession.create(model.graphPath('decoder'), { ...sessionOptions, intraOpNumThreads: 1 }),
+        }
+      : { embed: sessions.embed, decoder: sessions.decoder };
+    return new ModelRunner(model, sessions, text);
   }
 
   async release(): Promise<void> {
-    await Promise.all(GRAPH_NAMES.map((n) => this.sessions[n].release()));
+    const extra = [this.text.embed, this.text.decoder].filter((s) => s !== this.sessions.embed && s !== this.sessions.decoder);
+    await Promise.all([...GRAPH_NAMES.map((n) => this.sessions[n]), ...extra].map((s) => s.release()));
   }
 
   private get sizes() {
@@ -103,7 +125,8 @@ export class ModelRunner {
   async embed(ids: number[], patches: Float32Array | null, patchIndices: number[], promptSlots: number[]): Promise<ort.Tensor> {
     const p2 = 3 * this.sizes.patch_size ** 2;
     const n = patches ? patches.length / p2 : 0;
-    const out = await this.sessions.embed.run({
+    const session = n > 0 ? this.sessions.embed : this.text.embed;
+    const out = await session.run({
       input_ids: int64(ids, [1, ids.length]),
       vision_patches: new ort.Tensor('float32', patches ?? new Float32Array(0), [n, p2]),
       vision_patch_indices: int64(patchIndices, [1, ids.length]),
@@ -122,7 +145,7 @@ export class ModelRunner {
       position_ids: new ort.Tensor('int64', positionIds(cache.length, s, grid), [3, 1, s]),
     };
     spec.inputs.slice(3).forEach((name, i) => (feeds[name] = cache.tensors[i]));
-    const out = await this.sessions.decoder.run(feeds);
+    const out = await (bidirectionalBlock > 0 ? this.sessions.decoder : this.text.decoder).run(feeds);
     return {
       lastLogits: out.logits.data as Float32Array,
       hidden: out.last_hidden.data as Float32Array,

@@ -1,6 +1,7 @@
 // The shipped default model, checked on a small held-out split made fresh by the generator (test stream,
 // never used in training). The floors sit well below the measured full-split results in MODEL_CARD.md
-// and far above what an untrained model scores, so a broken or swapped model fails here.
+// and far above what an untrained model scores, so a broken or swapped model fails here. 40 scenes give
+// about 18 no-target expressions: with 12 (about 6) one answer moved the rate by 0.17.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,16 +18,17 @@ describe('shipped default model', function () {
 
   it('runs its parity fixtures and scores above the floors on a fresh test split', async () => {
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-shipped-')), 'test');
-    const r = spawnSync(python, ['training/generate.py', '--split', 'test', '--seed', '99', '--count', '12', '--out', dir, '--quiet'], { cwd: repo, encoding: 'utf8' });
+    const r = spawnSync(python, ['training/generate.py', '--split', 'test', '--seed', '99', '--count', '40', '--out', dir, '--quiet'], { cwd: repo, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const engine = await Engine.open(path.join(repo, 'models/default'), { device: 'cpu' });
     try {
       const report = await evaluate(engine, dir);
-      console.log(`      shipped model on 12 fresh test scenes: ${JSON.stringify({ res: report.res, meteor: report.caption.meteor, mcq: report.mcq.accuracy, vtres: report.vtres })}`);
+      console.log(`      shipped model on 40 fresh test scenes: ${JSON.stringify({ res: report.res, meteor: report.caption.meteor, mcq: report.mcq.accuracy, vtres: report.vtres })}`);
       assert.ok(report.caption.meteor >= 0.45, `caption METEOR ${report.caption.meteor}`);
       assert.ok(report.res.noTargetAccuracy >= 0.7, `no-target accuracy ${report.res.noTargetAccuracy}`);
-      assert.ok(report.res.cIoU >= 0.05, `RES cIoU ${report.res.cIoU}`);
-      assert.ok(report.mcq.accuracy >= 0.25, `MCQ accuracy ${report.mcq.accuracy}`);
+      assert.ok(report.res.cIoU >= 0.15, `RES cIoU ${report.res.cIoU}`);
+      assert.ok(report.vtres.cIoU >= 0.07, `V-T RES cIoU ${report.vtres.cIoU}`);
+      assert.ok(report.mcq.accuracy >= 0.3, `MCQ accuracy ${report.mcq.accuracy}`);
     } finally {
       await engine.close();
     }
