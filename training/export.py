@@ -56,7 +56,12 @@ def _wrappers(model):
             self.m = model
 
         def forward(self, input_ids, vision_patches, vision_patch_indices, vp_token_indices):
-            return self.m.embed(input_ids, vision_patches.unsqueeze(0), vision_patch_indices, vp_token_indices)
+            out = self.m.embed(input_ids, vision_patches.unsqueeze(0), vision_patch_indices, vp_token_indices)
+            if not self.m.config.prompt_injection:
+                # The model ignores the slots, and the exporter would drop the unused input; every model keeps
+                # the same graph contract (the ablation's no-injection variant runs in the same engine).
+                out = out + (vp_token_indices * 0).unsqueeze(-1).to(out.dtype)
+            return out
 
     class Decoder(torch.nn.Module):
         def __init__(self):

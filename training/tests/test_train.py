@@ -77,3 +77,17 @@ def test_second_phase_starts_from_a_checkpoint_with_a_new_recipe(tmp_path):
         assert torch.allclose(v, second["model"][k], atol=1e-6), k
     r = train(tmp_path / "bad", "--init", str(tmp_path / "one" / "checkpoint.pt"), "--upsampler", "bilinear", "--total-steps", "1")
     assert r.returncode != 0 and "must match" in r.stderr
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(TRAINING, "..", "dist", "parity.js")), reason="run `npm run build` first (npm test does)")
+def test_ablation_variants_export_to_the_engine_contract(tmp_path):
+    # The ablation's baseline (bilinear upsampler, no prompt injection) must run in the same engine: its embed
+    # graph keeps the vp_token_indices input although the model ignores it.
+    # --size 80: the 80×48 fixture image then needs no resize, so the parity check is about the graphs.
+    assert train(tmp_path / "run", "--total-steps", "1", "--size", "80", "--upsampler", "bilinear", "--no-prompt-injection").returncode == 0
+    r = subprocess.run([sys.executable, os.path.join(TRAINING, "export.py"), "--out", str(tmp_path / "model"), "--checkpoint",
+                        str(tmp_path / "run" / "checkpoint.pt")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(["node", os.path.join(TRAINING, "..", "dist", "parity.js"), str(tmp_path / "model"), "--tol", "1e-4"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout + r.stderr
