@@ -1,24 +1,35 @@
 // Mask logits at stride 2 → binary masks at the original image size: bilinear (align_corners=False)
 // straight to (H0, W0), then logit > 0 (sigmoid > 0.5), as the reference does.
 
+/** Per output index along one axis: the two source cells and the weight of the second (align_corners=False). */
+interface AxisTaps {
+  i0: Int32Array;
+  i1: Int32Array;
+  w: Float32Array | Float64Array;
+}
+
+function axisTaps(outLen: number, srcLen: number, weights: Float32Array | Float64Array): AxisTaps {
+  const scale = srcLen / outLen;
+  const i0 = new Int32Array(outLen), i1 = new Int32Array(outLen);
+  for (let i = 0; i < outLen; i++) {
+    const src = Math.max((i + 0.5) * scale - 0.5, 0);
+    const lo = Math.min(Math.floor(src), srcLen - 1);
+    i0[i] = lo;
+    i1[i] = Math.min(lo + 1, srcLen - 1);
+    weights[i] = src - lo;
+  }
+  return { i0, i1, w: weights };
+}
+
+// The horizontal weights are float32 and the vertical ones double: both paths below use exactly this
+// arithmetic, which is what makes them bit-identical.
 export function logitsToMask(logits: Float32Array, offset: number, ph: number, pw: number, height: number, width: number): Uint8Array {
   const out = new Uint8Array(height * width);
-  const sy = ph / height;
-  const sx = pw / width;
-  const x0s = new Int32Array(width), x1s = new Int32Array(width), wxs = new Float32Array(width);
-  for (let x = 0; x < width; x++) {
-    const src = Math.max((x + 0.5) * sx - 0.5, 0);
-    const x0 = Math.min(Math.floor(src), pw - 1);
-    x0s[x] = x0;
-    x1s[x] = Math.min(x0 + 1, pw - 1);
-    wxs[x] = src - x0;
-  }
+  const { i0: x0s, i1: x1s, w: wxs } = axisTaps(width, pw, new Float32Array(width));
+  const ys = axisTaps(height, ph, new Float64Array(height));
   for (let y = 0; y < height; y++) {
-    const src = Math.max((y + 0.5) * sy - 0.5, 0);
-    const y0 = Math.min(Math.floor(src), ph - 1);
-    const y1 = Math.min(y0 + 1, ph - 1);
-    const wy = src - y0;
-    const r0 = offset + y0 * pw, r1 = offset + y1 * pw;
+    const wy = ys.w[y];
+    const r0 = offset + ys.i0[y] * pw, r1 = offset + ys.i1[y] * pw;
     for (let x = 0; x < width; x++) {
       const a = logits[r0 + x0s[x]] * (1 - wxs[x]) + logits[r0 + x1s[x]] * wxs[x];
       const b = logits[r1 + x0s[x]] * (1 - wxs[x]) + logits[r1 + x1s[x]] * wxs[x];
@@ -44,16 +55,8 @@ export interface MaskSummary {
  * where the follow-up latency went.
  */
 export function logitsToMaskSummary(logits: Float32Array, offset: number, ph: number, pw: number, height: number, width: number): MaskSummary {
-  const sy = ph / height;
-  const sx = pw / width;
-  const y0s = new Int32Array(height), y1s = new Int32Array(height), wys = new Float64Array(height);
-  for (let y = 0; y < height; y++) {
-    const src = Math.max((y + 0.5) * sy - 0.5, 0);
-    const y0 = Math.min(Math.floor(src), ph - 1);
-    y0s[y] = y0;
-    y1s[y] = Math.min(y0 + 1, ph - 1);
-    wys[y] = src - y0;
-  }
+  const { i0: y0s, i1: y1s, w: wys } = axisTaps(height, ph, new Float64Array(height));
+  const xs = axisTaps(width, pw, new Float32Array(width));
   const colHasPositive = new Uint8Array(pw);
   for (let r = 0; r < ph; r++) {
     const base = offset + r * pw;
@@ -64,16 +67,13 @@ export function logitsToMaskSummary(logits: Float32Array, offset: number, ph: nu
   let bx0 = width, by0 = height, bx1 = -1, by1 = -1;
   const column = new Float64Array(ph);
   for (let x = 0; x < width; x++) {
-    const src = Math.max((x + 0.5) * sx - 0.5, 0);
-    const x0 = Math.min(Math.floor(src), pw - 1);
-    const x1 = Math.min(x0 + 1, pw - 1);
+    const x0 = xs.i0[x], x1 = xs.i1[x];
     if (!colHasPositive[x0] && !colHasPositive[x1]) {
       if (current === 1) { counts.push(run); run = 0; current = 0; }
       run += height;
       continue;
     }
-    // A float32 horizontal weight and a double vertical one: the exact arithmetic of logitsToMask.
-    const wx = Math.fround(src - x0);
+    const wx = xs.w[x];
     for (let r = 0; r < ph; r++) {
       const base = offset + r * pw;
       column[r] = logits[base + x0] * (1 - wx) + logits[base + x1] * wx;
