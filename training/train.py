@@ -190,7 +190,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
     args = ap.parse_args(argv)
-    for name in ("total_steps", "batch", "size", "hidden", "layers", "vocab", "points", "tokenizer_scenes"):
+    if args.init and not os.path.isfile(args.init):
+        ap.error(f"--init: no checkpoint at {args.init}")
+    for name in ("total_steps", "batch", "size", "hidden", "layers", "vocab", "points", "tokenizer_scenes", "mask_repeats"):
         if getattr(args, name) <= 0:
             ap.error(f"--{name.replace('_', '-')} must be positive")
     if args.size % 16:

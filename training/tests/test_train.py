@@ -77,6 +77,10 @@ def test_second_phase_starts_from_a_checkpoint_with_a_new_recipe(tmp_path):
         assert torch.allclose(v, second["model"][k], atol=1e-6), k
     r = train(tmp_path / "bad", "--init", str(tmp_path / "one" / "checkpoint.pt"), "--upsampler", "bilinear", "--total-steps", "1")
     assert r.returncode != 0 and "must match" in r.stderr
+    r = train(tmp_path / "bad2", "--init", str(tmp_path / "none.pt"), "--total-steps", "1")
+    assert r.returncode != 0 and "no checkpoint at" in r.stderr and "Traceback" not in r.stderr
+    r = train(tmp_path / "bad3", "--mask-repeats", "0", "--total-steps", "1")
+    assert r.returncode != 0 and "--mask-repeats must be positive" in r.stderr
 
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(TRAINING, "..", "dist", "parity.js")), reason="run `npm run build` first (npm test does)")
