@@ -22,7 +22,8 @@ function axisTaps(outLen: number, srcLen: number, weights: Float32Array | Float6
 }
 
 // The horizontal weights are float32 and the vertical ones double: both paths below use exactly this
-// arithmetic, which is what makes them bit-identical.
+// arithmetic, which is what makes them bit-identical. This plain bitmap path is the reference the engine's
+// one-pass `logitsToMaskSummary` is tested against, and what a caller needing the pixels uses.
 export function logitsToMask(logits: Float32Array, offset: number, ph: number, pw: number, height: number, width: number): Uint8Array {
   const out = new Uint8Array(height * width);
   const { i0: x0s, i1: x1s, w: wxs } = axisTaps(width, pw, new Float32Array(width));
