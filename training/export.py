@@ -119,7 +119,8 @@ def _onnx_export(module, args, path, inputs, outputs, dynamic_axes):
         torch.onnx.export(module, args, path, **kwargs)
 
 
-def export_graphs(model, out_dir: str) -> None:
+def export_graphs(model, out_dir: str, decoder_graph: str = "built") -> None:
+    """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check)."""
     import torch
 
     cfg = model.config
@@ -141,9 +142,17 @@ def export_graphs(model, out_dir: str) -> None:
         axes[name] = {2: "P"}
     for name in io["decoder"]["outputs"][2:]:
         axes[name] = {2: "T"}
-    _onnx_export(decoder, (torch.randn(1, s, cfg.hidden_size), torch.zeros(1, 1, s, s + past_len),
-                           torch.zeros(3, 1, s, dtype=torch.long), *past),
-                 os.path.join(out_dir, "decoder.onnx"), io["decoder"]["inputs"], io["decoder"]["outputs"], axes)
+    if decoder_graph == "torch":
+        _onnx_export(decoder, (torch.randn(1, s, cfg.hidden_size), torch.zeros(1, 1, s, s + past_len),
+                               torch.zeros(3, 1, s, dtype=torch.long), *past),
+                     os.path.join(out_dir, "decoder.onnx"), io["decoder"]["inputs"], io["decoder"]["outputs"], axes)
+    else:
+        import onnx
+        from pixel_sail.onnx_decoder import build_decoder
+
+        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"])
+        onnx.checker.check_model(proto)
+        onnx.save(proto, os.path.join(out_dir, "decoder.onnx"))
     _onnx_export(upsampler, (torch.randn(2, 3, cfg.hidden_size),), os.path.join(out_dir, "upsampler.onnx"),
                  io["upsampler"]["inputs"], io["upsampler"]["outputs"],
                  {"vision_hidden": {0: "gh", 1: "gw"}, "pixel_features": {0: "ph", 1: "pw"}})
@@ -263,7 +272,7 @@ def write_fixtures(model, tokenizer, out_dir: str) -> None:
 
 # -- main ------------------------------------------------------------------------------------------------
 
-def build_random_model(seed: int, tokenizer_path: str = None):
+def build_random_model(seed: int, tokenizer_path: str = None, **overrides):
     import torch
     from pixel_sail.config import PixelSailConfig
     from pixel_sail.model import PixelSail
@@ -277,7 +286,7 @@ def build_random_model(seed: int, tokenizer_path: str = None):
         tok_doc = tokenizer_json(vocab, merges)
     tok = Tokenizer(tok_doc)
     torch.manual_seed(seed)
-    cfg = PixelSailConfig(vocab_size=len(tok), token_ids=special_token_ids(tok), **TINY)
+    cfg = PixelSailConfig(vocab_size=len(tok), token_ids=special_token_ids(tok), **{**TINY, **overrides})
     model = PixelSail(cfg).eval()
     # Random init with visible structure: larger weights so parity compares meaningful numbers.
     with torch.no_grad():
@@ -304,7 +313,8 @@ def load_checkpoint(path: str):
     return model.eval(), Tokenizer(ckpt["tokenizer"]), ckpt["tokenizer"]
 
 
-def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = True, extra: dict = None) -> None:
+def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = True, extra: dict = None,
+                     decoder_graph: str = "built") -> None:
     """Writes into a temporary sibling directory and renames it into place, so a failed export never
     leaves a directory that looks complete."""
     from pixel_sail.tokenizer import tokenizer_config_json
@@ -316,7 +326,7 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
     if not os.access(parent, os.W_OK):
         raise UsageError(f"output directory {parent} is not writable")
     with atomic_directory(out, keep=("MODEL_CARD.md",)) as tmp:
-        export_graphs(model, tmp)
+        export_graphs(model, tmp, decoder_graph)
         with open(os.path.join(tmp, "tokenizer.json"), "w", encoding="utf-8") as fh:
             json.dump(tok_doc, fh, ensure_ascii=False)
         with open(os.path.join(tmp, "tokenizer_config.json"), "w", encoding="utf-8") as fh:
@@ -336,6 +346,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--name", default=None)
     ap.add_argument("--no-fixtures", action="store_true", help="skip parity fixtures")
+    ap.add_argument("--torch-decoder", action="store_true",
+                    help="export the decoder with torch.onnx instead of the graph builder (a slower cross-check)")
     args = ap.parse_args(argv)
     if args.seed < 0:
         fail("--seed must be non-negative")
@@ -350,7 +362,8 @@ def main(argv=None) -> int:
             source = {"checkpoint": os.path.relpath(os.path.abspath(args.checkpoint), REPO)}
         name = args.name or os.path.basename(os.path.abspath(args.out))
         # Where the PyTorch weights come from, so the benchmark can run the same model in PyTorch.
-        export_model_dir(model, tok, tok_doc, args.out, name, fixtures=not args.no_fixtures, extra={"source": source})
+        export_model_dir(model, tok, tok_doc, args.out, name, fixtures=not args.no_fixtures, extra={"source": source},
+                         decoder_graph="torch" if args.torch_decoder else "built")
     except UsageError as exc:
         fail(str(exc))
     except OSError as exc:

@@ -41,6 +41,41 @@ def test_onnx_in_onnxruntime_node_matches_pytorch(exported):
     assert all(report["exact"].values())
 
 
+def _parity(model_dir):
+    r = subprocess.run(["node", PARITY, str(model_dir), "--tol", "1e-4"], capture_output=True, text=True)
+    report = json.loads(r.stdout)
+    return r.returncode == 0 and report["ok"] and all(report["exact"].values()), r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not os.path.exists(PARITY), reason="run `npm run build` first (npm test does)")
+@pytest.mark.parametrize("heads,kv_heads,tied", [(4, 4, False), (4, 1, True), (6, 2, False)])
+def test_built_decoder_matches_pytorch_for_other_head_layouts(tmp_path, heads, kv_heads, tied):
+    """The hand-built decoder graph (packed QKV, grouped attention by reshapes, fused rotary) against the PyTorch
+    reference for plain multi-head, one shared KV head with tied embeddings, and 3 queries per KV head."""
+    sys.path.insert(0, TRAINING)
+    import export
+
+    model, tok, tok_doc = export.build_random_model(3, num_attention_heads=heads, num_key_value_heads=kv_heads,
+                                                    hidden_size=16 * heads, tie_word_embeddings=tied)
+    export.export_model_dir(model, tok, tok_doc, str(tmp_path / "m"), "m")
+    ok, report = _parity(tmp_path / "m")
+    assert ok, report
+
+
+@pytest.mark.skipif(not os.path.exists(PARITY), reason="run `npm run build` first (npm test does)")
+def test_torch_exported_decoder_still_matches(tmp_path):
+    """--torch-decoder keeps the TorchScript export working as an independent cross-check of the builder."""
+    out = tmp_path / "torch"
+    subprocess.run([sys.executable, EXPORT, "--out", str(out), "--random", "--seed", "5", "--torch-decoder"], check=True,
+                   capture_output=True)
+    ok, report = _parity(out)
+    assert ok, report
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(out / "decoder.onnx")).graph.node}
+    assert "RotaryEmbedding" not in ops and "Shape" in ops  # really the TorchScript graph
+
+
 def test_parity_check_detects_a_wrong_graph(exported, tmp_path):
     import shutil
 
