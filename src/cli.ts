@@ -2,12 +2,12 @@
 //   pixel-sail segment IMAGE --text "EXPR" [--out MASK.png] [--json]
 //   pixel-sail describe IMAGE --region SPEC [--json]
 //   pixel-sail ask IMAGE --text "QUESTION" [--region SPEC]... [--json]
-//   common: --model DIR  --device auto|cpu|cuda
+//   common: --model DIR  --device auto|cpu|cuda  --weights auto|float32|int8
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { Engine, EngineError } from './engine/engine';
-import type { DeviceSetting, EngineAnswer, EngineTask } from './engine/protocol';
+import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from './engine/protocol';
 import { defaultModelPath, ModelDirError } from './engine/modelDir';
 import { parseRegionSpec, RegionSpecError } from './engine/regions';
 import { decodeRle } from './masks/rle';
@@ -21,6 +21,8 @@ const USAGE = `usage:
 options:
   --model DIR              model directory (default: the shipped model)
   --device auto|cpu|cuda   execution provider (default: auto)
+  --weights auto|float32|int8
+                           decoder weights (default: auto = int8 on the CPU when the model ships it)
   --max-tokens N           answer length limit
 region SPEC: box:x,y,w,h | point:x,y[,neg][;x,y...] | scribble:x1,y1;x2,y2;...[@width] | mask:FILE.png
   in questions the regions are <region1>, <region2>, ... in the order given`;
@@ -36,6 +38,7 @@ interface Args {
   json: boolean;
   model?: string;
   device: DeviceSetting;
+  weights: WeightsSetting;
   maxTokens?: number;
   limit?: number;
 }
@@ -44,7 +47,7 @@ function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h') throw new UsageError('');
   if (!['segment', 'describe', 'ask', 'eval'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  const args: Args = { command, image: '', regions: [], json: false, device: 'auto' };
+  const args: Args = { command, image: '', regions: [], json: false, device: 'auto', weights: 'auto' };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = () => {
@@ -61,6 +64,12 @@ function parseArgs(argv: string[]): Args {
         const d = value();
         if (!['auto', 'cpu', 'cuda'].includes(d)) throw new UsageError(`--device must be auto, cpu or cuda, got ${JSON.stringify(d)}`);
         args.device = d as DeviceSetting;
+        break;
+      }
+      case '--weights': {
+        const w = value();
+        if (!['auto', 'float32', 'int8'].includes(w)) throw new UsageError(`--weights must be auto, float32 or int8, got ${JSON.stringify(w)}`);
+        args.weights = w as WeightsSetting;
         break;
       }
       case '--limit': {
@@ -145,7 +154,7 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
   let engine: Engine | undefined;
   try {
     const regions = args.regions.map(parseRegionSpec);
-    engine = await Engine.open(args.model ?? defaultModelPath(packageRoot), { device: args.device });
+    engine = await Engine.open(args.model ?? defaultModelPath(packageRoot), { device: args.device, weights: args.weights });
     if (engine.device.fallbackReason && !args.json) process.stderr.write(`pixel-sail: running on CPU (${engine.device.fallbackReason})\n`);
     if (args.command === 'eval') {
       spinner.stop();

@@ -2,7 +2,7 @@
 // settings change. The status bar always shows where the model runs, and why when it fell back.
 import * as vscode from 'vscode';
 import { EngineClient, ReadyInfo } from './engine/engineClient';
-import type { DeviceSetting } from './engine/protocol';
+import type { DeviceSetting, WeightsSetting } from './engine/protocol';
 import { resolveModelPath } from './settings';
 
 export class EngineService implements vscode.Disposable {
@@ -15,7 +15,7 @@ export class EngineService implements vscode.Disposable {
     this.status.command = 'pixelSail.showModelInfo';
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('pixelSail.modelPath') || e.affectsConfiguration('pixelSail.device')) this.reset();
+        if (e.affectsConfiguration('pixelSail.modelPath') || e.affectsConfiguration('pixelSail.device') || e.affectsConfiguration('pixelSail.weights')) this.reset();
       }),
     );
   }
@@ -28,6 +28,7 @@ export class EngineService implements vscode.Disposable {
         config: {
           modelPath: resolveModelPath(this.context),
           device: cfg.get<DeviceSetting>('device', 'auto'),
+          weights: cfg.get<WeightsSetting>('weights', 'auto'),
           cacheBudgetMb: 512,
           maxImagePixels: 100_000_000,
         },
@@ -47,9 +48,11 @@ export class EngineService implements vscode.Disposable {
 
   private showReady(info: ReadyInfo) {
     const where = info.device.provider === 'cuda' ? 'CUDA' : 'CPU';
-    this.status.text = `${info.device.fallbackReason ? '$(warning) ' : '$(chip) '}Pixel-SAIL: ${where}`;
+    this.status.text = `${info.device.fallbackReason ? '$(warning) ' : '$(chip) '}Pixel-SAIL: ${where} ${info.device.weights}`;
     this.status.tooltip = new vscode.MarkdownString(
-      `**${info.model.name}** runs on **${where}** (setting: \`${info.device.requested}\`).` +
+      `**${info.model.name}** runs on **${where}** (setting: \`${info.device.requested}\`) with **${info.device.weights}** decoder weights` +
+        (info.device.weightsReason ? ` (${info.device.weightsReason})` : '') +
+        '.' +
         (info.device.fallbackReason ? `\n\nNot on CUDA because: ${info.device.fallbackReason}` : ''),
     );
     this.status.show();

@@ -87,7 +87,8 @@ def config_from(llm: dict, state: Dict, token_ids: Dict[str, int], max_long_side
         token_ids=token_ids)
 
 
-def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max_long_side: int = 1024, fixtures: bool = True) -> dict:
+def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max_long_side: int = 1024, fixtures: bool = True,
+            int8: bool = False) -> dict:
     import torch
     import export
     from pixel_sail.config import SPECIAL_TOKENS
@@ -120,7 +121,7 @@ def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max
     if tokenizer is None:
         raise ConversionError("only BPE tokenizer.json files are supported")
     export.export_model_dir(model.eval(), tokenizer, tok_doc, out, os.path.basename(os.path.abspath(out)), fixtures=fixtures,
-                            extra={"source": {"converted_from": os.path.abspath(checkpoint)}})
+                            extra={"source": {"converted_from": os.path.abspath(checkpoint)}}, int8=int8)
     return {"out": out, "dropped": dropped, "parameters": sum(p.numel() for p in model.parameters())}
 
 
@@ -132,13 +133,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--max-long-side", type=int, default=1024)
     ap.add_argument("--no-fixtures", action="store_true")
+    ap.add_argument("--int8", action="store_true",
+                    help="also write an int8 decoder (faster on CPU); `node dist/parity.js OUT` checks its answers and masks")
     args = ap.parse_args(argv)
     for p in (args.checkpoint, args.llm_config, args.tokenizer):
         if not os.path.isfile(p):
             print(f"convert_official.py: error: file not found: {p}", file=sys.stderr)
             return 2
     try:
-        info = convert(args.checkpoint, args.llm_config, args.tokenizer, args.out, args.max_long_side, not args.no_fixtures)
+        info = convert(args.checkpoint, args.llm_config, args.tokenizer, args.out, args.max_long_side, not args.no_fixtures, args.int8)
     except ConversionError as exc:
         print(f"convert_official.py: error: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 
   models/<name>/embed.onnx       input_ids, vision_patches, vision_patch_indices, vp_token_indices → inputs_embeds
   models/<name>/decoder.onnx     inputs_embeds, attention_mask, position_ids, past_* → logits (last row), last_hidden, present_*
+  models/<name>/decoder.int8.onnx  the same contract with int8 projection/MLP weights (faster on CPU; --no-int8 skips it)
   models/<name>/upsampler.onnx   vision_hidden [gh, gw, H] → pixel_features [8gh, 8gw, D]   (cached per image)
   models/<name>/mask_head.onnx   seg_hidden [Q, H], pixel_features → mask_logits [Q, 8gh, 8gw]
   models/<name>/config.json, tokenizer.json, tokenizer_config.json, parity/fixtures.json
@@ -94,7 +95,10 @@ def _wrappers(model):
     return Embed(), Decoder(), Upsampler(), MaskHead()
 
 
-def graph_io(config) -> Dict[str, Dict[str, List[str]]]:
+INT8_DECODER = "decoder.int8.onnx"
+
+
+def graph_io(config, int8: bool = False) -> Dict[str, Dict[str, List[str]]]:
     n = config.num_hidden_layers
     past = [f"past_{kind}_{i}" for i in range(n) for kind in ("key", "value")]
     present = [f"present_{kind}_{i}" for i in range(n) for kind in ("key", "value")]
@@ -102,7 +106,7 @@ def graph_io(config) -> Dict[str, Dict[str, List[str]]]:
         "embed": {"file": "embed.onnx", "inputs": ["input_ids", "vision_patches", "vision_patch_indices", "vp_token_indices"],
                   "outputs": ["inputs_embeds"]},
         "decoder": {"file": "decoder.onnx", "inputs": ["inputs_embeds", "attention_mask", "position_ids"] + past,
-                    "outputs": ["logits", "last_hidden"] + present},
+                    "outputs": ["logits", "last_hidden"] + present, **({"variants": {"int8": INT8_DECODER}} if int8 else {})},
         "upsampler": {"file": "upsampler.onnx", "inputs": ["vision_hidden"], "outputs": ["pixel_features"]},
         "mask_head": {"file": "mask_head.onnx", "inputs": ["seg_hidden", "pixel_features"], "outputs": ["mask_logits"]},
     }
@@ -119,7 +123,7 @@ def _onnx_export(module, args, path, inputs, outputs, dynamic_axes):
         torch.onnx.export(module, args, path, **kwargs)
 
 
-def export_graphs(model, out_dir: str, decoder_graph: str = "built") -> None:
+def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False) -> None:
     """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check)."""
     import torch
 
@@ -153,6 +157,13 @@ def export_graphs(model, out_dir: str, decoder_graph: str = "built") -> None:
         proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"])
         onnx.checker.check_model(proto)
         onnx.save(proto, os.path.join(out_dir, "decoder.onnx"))
+    if int8:
+        import onnx
+        from pixel_sail.onnx_decoder import build_decoder
+
+        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8")
+        onnx.checker.check_model(proto)
+        onnx.save(proto, os.path.join(out_dir, INT8_DECODER))
     _onnx_export(upsampler, (torch.randn(2, 3, cfg.hidden_size),), os.path.join(out_dir, "upsampler.onnx"),
                  io["upsampler"]["inputs"], io["upsampler"]["outputs"],
                  {"vision_hidden": {0: "gh", 1: "gw"}, "pixel_features": {0: "ph", 1: "pw"}})
@@ -162,7 +173,7 @@ def export_graphs(model, out_dir: str, decoder_graph: str = "built") -> None:
                  {"seg_hidden": {0: "Q"}, "pixel_features": {0: "ph", 1: "pw"}, "mask_logits": {0: "Q", 1: "ph", 2: "pw"}})
 
 
-def config_document(cfg, name: str, extra: dict = None) -> dict:
+def config_document(cfg, name: str, extra: dict = None, int8: bool = False) -> dict:
     from pixel_sail.config import CHAT_LAYOUT, IMAGENET_MEAN, IMAGENET_STD
     from pixel_sail.prompts import engine_prompts
 
@@ -176,7 +187,7 @@ def config_document(cfg, name: str, extra: dict = None) -> dict:
                   "upsample_factor": cfg.upsample_factor},
         "chat": CHAT_LAYOUT,
         "prompts": engine_prompts(),
-        "graphs": graph_io(cfg),
+        "graphs": graph_io(cfg, int8),
     }
     if extra:
         doc.update(extra)
@@ -314,7 +325,7 @@ def load_checkpoint(path: str):
 
 
 def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = True, extra: dict = None,
-                     decoder_graph: str = "built") -> None:
+                     decoder_graph: str = "built", int8: bool = False) -> None:
     """Writes into a temporary sibling directory and renames it into place, so a failed export never
     leaves a directory that looks complete."""
     from pixel_sail.tokenizer import tokenizer_config_json
@@ -326,7 +337,7 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
     if not os.access(parent, os.W_OK):
         raise UsageError(f"output directory {parent} is not writable")
     with atomic_directory(out, keep=("MODEL_CARD.md",)) as tmp:
-        export_graphs(model, tmp, decoder_graph)
+        export_graphs(model, tmp, decoder_graph, int8)
         with open(os.path.join(tmp, "tokenizer.json"), "w", encoding="utf-8") as fh:
             json.dump(tok_doc, fh, ensure_ascii=False)
         with open(os.path.join(tmp, "tokenizer_config.json"), "w", encoding="utf-8") as fh:
@@ -334,7 +345,7 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
         if fixtures:
             write_fixtures(model, tok, tmp)
         with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as fh:
-            json.dump(config_document(model.config, name, extra), fh, indent=2)
+            json.dump(config_document(model.config, name, extra, int8), fh, indent=2)
 
 
 def main(argv=None) -> int:
@@ -346,6 +357,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--name", default=None)
     ap.add_argument("--no-fixtures", action="store_true", help="skip parity fixtures")
+    int8 = ap.add_mutually_exclusive_group()
+    int8.add_argument("--int8", dest="int8", action="store_true", default=None,
+                      help="also write the int8 decoder variant (the default for --checkpoint; node dist/parity.js validates it)")
+    int8.add_argument("--no-int8", dest="int8", action="store_false",
+                      help="no int8 variant (the default for --random: quantising random weights tells nothing)")
     ap.add_argument("--torch-decoder", action="store_true",
                     help="export the decoder with torch.onnx instead of the graph builder (a slower cross-check)")
     args = ap.parse_args(argv)
@@ -363,7 +379,7 @@ def main(argv=None) -> int:
         name = args.name or os.path.basename(os.path.abspath(args.out))
         # Where the PyTorch weights come from, so the benchmark can run the same model in PyTorch.
         export_model_dir(model, tok, tok_doc, args.out, name, fixtures=not args.no_fixtures, extra={"source": source},
-                         decoder_graph="torch" if args.torch_decoder else "built")
+                         decoder_graph="torch" if args.torch_decoder else "built", int8=bool(args.random is False if args.int8 is None else args.int8))
     except UsageError as exc:
         fail(str(exc))
     except OSError as exc:

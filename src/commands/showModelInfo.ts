@@ -9,7 +9,7 @@ export function registerShowModelInfo(engine: EngineService): vscode.Disposable 
       const info = await engine.get().start();
       const where = info.device.provider === 'cuda' ? 'CUDA' : 'CPU';
       const why = info.device.fallbackReason ? ` Not on CUDA: ${info.device.fallbackReason}` : '';
-      void vscode.window.showInformationMessage(`Pixel-SAIL model "${info.model.name}" runs on ${where} in engine process ${info.pid}.${why}`);
+      void vscode.window.showInformationMessage(`Pixel-SAIL model "${info.model.name}" runs on ${where} with ${info.device.weights} decoder weights in engine process ${info.pid}.${why}`);
       return info;
     } catch (e) {
       void vscode.window.showErrorMessage(`Pixel-SAIL: ${(e as Error).message}`);

@@ -11,7 +11,7 @@ import { loadModelDir, ModelDir } from './modelDir';
 import { ImageState, KvCache, ModelRunner } from './modelRunner';
 import { logitsToMaskSummary } from './postprocess';
 import { patchify } from './preprocess';
-import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, MaskResult, ModelSummary } from './protocol';
+import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, ExecutionProvider, MaskResult, ModelSummary, Weights, WeightsSetting } from './protocol';
 import { rasterizeRegion, RegionSpec } from './regions';
 import type { Grid } from './sequence';
 import { TextCodec } from './tokenizer';
@@ -26,6 +26,7 @@ export class EngineError extends Error {
 
 export interface EngineOptions {
   device?: DeviceSetting;
+  weights?: WeightsSetting;
   cacheBudgetMb?: number;
   maxImagePixels?: number;
   threads?: number;
@@ -66,18 +67,42 @@ export function missingCudaProvider(): string | undefined {
   return undefined;
 }
 
-export async function openRunner(model: ModelDir, device: DeviceSetting, threads?: number): Promise<{ runner: ModelRunner; device: DeviceInfo }> {
-  const cpu = async () => ModelRunner.create(model, { executionProviders: ['cpu'], intraOpNumThreads: threads });
-  if (device === 'cpu') return { runner: await cpu(), device: { requested: device, provider: 'cpu' } };
+/** Which decoder weights run: an explicit choice, or for `auto` the int8 variant on the CPU when the model
+ *  ships one (validated against float32 at export; faster on CPU) and float32 on CUDA (int8 there would
+ *  fall back to CPU kernels). */
+export function chooseWeights(model: ModelDir, setting: WeightsSetting, provider: ExecutionProvider): { weights: Weights; weightsReason?: string } {
+  if (setting === 'int8' && !model.hasInt8Decoder) {
+    throw new EngineError(`model ${model.config.name} ships no int8 decoder. Set pixelSail.weights (or --weights) to auto or float32.`, 'model');
+  }
+  if (setting !== 'auto') return { weights: setting };
+  if (provider === 'cuda') return { weights: 'float32', weightsReason: 'float32 on CUDA (the int8 decoder has CPU kernels only)' };
+  return model.hasInt8Decoder
+    ? { weights: 'int8', weightsReason: 'int8 decoder on the CPU (faster, same held-out quality; see the model card)' }
+    : { weights: 'float32', weightsReason: 'the model ships no int8 decoder' };
+}
+
+export async function openRunner(model: ModelDir, device: DeviceSetting, threads?: number, weightsSetting: WeightsSetting = 'auto'): Promise<{ runner: ModelRunner; device: DeviceInfo }> {
+  const cpu = async () => {
+    const w = chooseWeights(model, weightsSetting, 'cpu');
+    return { runner: await ModelRunner.create(model, { executionProviders: ['cpu'], intraOpNumThreads: threads, weights: w.weights }), w };
+  };
+  if (device === 'cpu') {
+    const { runner, w } = await cpu();
+    return { runner, device: { requested: device, provider: 'cpu', ...w } };
+  }
+  let w: ReturnType<typeof chooseWeights> | undefined;
   try {
     const missing = missingCudaProvider();
     if (missing) throw new Error(missing);
-    const runner = await ModelRunner.create(model, { executionProviders: ['cuda'], logSeverityLevel: 4 });
-    return { runner, device: { requested: device, provider: 'cuda' } };
+    w = chooseWeights(model, weightsSetting, 'cuda');
+    const runner = await ModelRunner.create(model, { executionProviders: ['cuda'], logSeverityLevel: 4, weights: w.weights });
+    return { runner, device: { requested: device, provider: 'cuda', ...w } };
   } catch (e) {
+    if (e instanceof EngineError) throw e;
     const reason = `CUDA execution provider unavailable: ${(e as Error).message.split('\n')[0]}`;
     if (device === 'cuda') throw new EngineError(`${reason}. Set pixelSail.device (or --device) to auto or cpu to run on the CPU.`, 'model');
-    return { runner: await cpu(), device: { requested: device, provider: 'cpu', fallbackReason: reason } };
+    const opened = await cpu();
+    return { runner: opened.runner, device: { requested: device, provider: 'cpu', fallbackReason: reason, ...opened.w } };
   }
 }
 
@@ -103,7 +128,7 @@ export class Engine {
 
   static async open(modelPath: string, options: EngineOptions = {}): Promise<Engine> {
     const model = loadModelDir(modelPath);
-    const opened = await openRunner(model, options.device ?? 'auto', options.threads);
+    const opened = await openRunner(model, options.device ?? 'auto', options.threads, options.weights ?? 'auto');
     return new Engine(model, opened.runner, new TextCodec(model), opened.device, options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS, options.cacheBudgetMb ?? 512);
   }
 

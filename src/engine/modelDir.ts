@@ -34,6 +34,8 @@ export interface GraphSpec {
   file: string;
   inputs: string[];
   outputs: string[];
+  /** Same graph contract with other weights, e.g. {"int8": "decoder.int8.onnx"} (validated against float32 at export). */
+  variants?: { int8?: string };
 }
 
 export interface ModelConfig {
@@ -52,7 +54,9 @@ export interface ModelDir {
   config: ModelConfig;
   tokenizerJson: object;
   tokenizerConfig: object;
-  graphPath(name: GraphName): string;
+  /** The graph file; `weights` picks a variant the directory ships (float32 is always the main file). */
+  graphPath(name: GraphName, weights?: 'float32' | 'int8'): string;
+  hasInt8Decoder: boolean;
   headDim: number;
 }
 
@@ -110,6 +114,10 @@ export function loadModelDir(dir: string): ModelDir {
       throw new ModelDirError(`config.json graphs.${g} must name a file, its inputs and its outputs`);
     }
     if (!fs.existsSync(path.join(abs, spec.file))) throw new ModelDirError(`model directory is missing the ${g} graph ${spec.file}`);
+    for (const [kind, file] of Object.entries(spec.variants ?? {})) {
+      if (kind !== 'int8' || typeof file !== 'string') throw new ModelDirError(`config.json graphs.${g}.variants may only name an int8 file`);
+      if (!fs.existsSync(path.join(abs, file))) throw new ModelDirError(`model directory is missing the ${kind} ${g} graph ${file}`);
+    }
   }
   const expectedDecoderInputs = 3 + 2 * config.model.num_hidden_layers;
   if (config.graphs.decoder.inputs.length !== expectedDecoderInputs) {
@@ -129,7 +137,13 @@ export function loadModelDir(dir: string): ModelDir {
     config,
     tokenizerJson,
     tokenizerConfig,
-    graphPath: (name) => path.join(abs, config.graphs[name].file),
+    graphPath: (name, weights = 'float32') => {
+      const spec = config.graphs[name];
+      const file = weights === 'int8' ? spec.variants?.int8 : spec.file;
+      if (!file) throw new ModelDirError(`model ${config.name} has no ${weights} ${name} graph`);
+      return path.join(abs, file);
+    },
+    hasInt8Decoder: typeof config.graphs.decoder.variants?.int8 === 'string',
     headDim: config.model.hidden_size / config.model.num_attention_heads,
   };
 }

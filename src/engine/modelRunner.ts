@@ -47,6 +47,8 @@ export interface GenerateResult {
 
 export interface RunnerOptions {
   executionProviders: ExecutionProvider[];
+  /** Decoder weights (default float32); the other graphs are float32 in every model. */
+  weights?: 'float32' | 'int8';
   intraOpNumThreads?: number;
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
@@ -83,7 +85,7 @@ export class ModelRunner {
     };
     const sessions = {} as Record<GraphName, ort.InferenceSession>;
     for (const name of GRAPH_NAMES) {
-      sessions[name] = await ort.InferenceSession.create(model.graphPath(name), sessionOptions);
+      sessions[name] = await ort.InferenceSession.create(model.graphPath(name, name === 'decoder' ? options.weights : undefined), sessionOptions);
       const spec = model.config.graphs[name];
       for (const input of spec.inputs) {
         if (!sessions[name].inputNames.includes(input)) throw new Error(`${spec.file} has no input named ${input} (config.json names it)`);
@@ -100,7 +102,7 @@ export class ModelRunner {
     const text: TextSessions = multiThreaded
       ? {
           embed: await ort.InferenceSession.create(model.graphPath('embed'), { ...sessionOptions, intraOpNumThreads: 1 }),
-          decoder: await ort.InferenceSession.create(model.graphPath('decoder'), { ...sessionOptions, intraOpNumThreads: 1 }),
+          decoder: await ort.InferenceSession.create(model.graphPath('decoder', options.weights), { ...sessionOptions, intraOpNumThreads: 1 }),
         }
       : { embed: sessions.embed, decoder: sessions.decoder };
     return new ModelRunner(model, sessions, text);

@@ -4,6 +4,9 @@ import type { RegionSpec } from './regions';
 
 export type DeviceSetting = 'auto' | 'cuda' | 'cpu';
 export type ExecutionProvider = 'cuda' | 'cpu';
+/** Decoder weights: float32, or the int8 variant a model directory may ship beside it. */
+export type Weights = 'float32' | 'int8';
+export type WeightsSetting = 'auto' | Weights;
 export type Priority = 'interactive' | 'batch';
 
 export interface DeviceInfo {
@@ -11,6 +14,9 @@ export interface DeviceInfo {
   provider: ExecutionProvider;
   /** Why the engine is not on CUDA although it was asked to try. */
   fallbackReason?: string;
+  /** The decoder weights that run, and why when the choice was automatic. */
+  weights: Weights;
+  weightsReason?: string;
 }
 
 export interface ModelSummary {
@@ -55,6 +61,7 @@ export type EngineTask =
 export interface WorkerConfig {
   modelPath: string;
   device: DeviceSetting;
+  weights?: WeightsSetting;
   cacheBudgetMb: number;
   maxImagePixels: number;
   threads?: number;

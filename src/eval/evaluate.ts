@@ -64,6 +64,7 @@ export interface EvalReport {
   model: string;
   dataset: string;
   device: string;
+  weights: string;
   seconds: number;
 }
 
@@ -166,6 +167,7 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
     model: engine.model.config.name,
     dataset: path.resolve(dir),
     device: engine.device.provider,
+    weights: engine.device.weights,
     seconds: Math.round((Date.now() - t0) / 100) / 10,
   };
   report.overall = perbenchOverall(report.caption.meteor, mcqAccuracy, report.vtres.cIoU, report.vtres.gIoU);

@@ -2,10 +2,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { chooseWeights, Engine } from '../../src/engine/engine';
 import { loadModelDir, ModelDirError } from '../../src/engine/modelDir';
-import { checkParity } from '../../src/tools/parity';
+import { checkParity, INT8_MIN_MASK_IOU } from '../../src/tools/parity';
 
 const shipped = path.resolve(__dirname, '../../../models/tiny-random');
+const defaultModel = path.resolve(__dirname, '../../../models/default');
 
 function copyModel(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-model-'));
@@ -49,7 +51,44 @@ describe('model directory', () => {
   });
 
   it('runs the shipped default model to its PyTorch parity fixtures (logits and mask logits ≤ 1e-3)', async () => {
-    const report = await checkParity(path.resolve(__dirname, '../../../models/default'), 1e-3);
+    const report = await checkParity(defaultModel, 1e-3);
     assert.ok(report.ok, JSON.stringify(report, null, 2));
+    // Its int8 decoder: the same generated answer and the same mask as float32 PyTorch.
+    assert.ok(report.int8, 'the shipped model ships an int8 decoder');
+    assert.equal(report.int8.generatedIdsEqual, true);
+    assert.ok(report.int8.maskIoU >= INT8_MIN_MASK_IOU, JSON.stringify(report.int8));
+  });
+
+  it('names a missing int8 variant file', () => {
+    const dir = copyModel();
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    cfg.graphs.decoder.variants = { int8: 'decoder.int8.onnx' };
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
+    assert.throws(() => loadModelDir(dir), /missing the int8 decoder graph decoder\.int8\.onnx/);
+  });
+
+  it('chooses decoder weights and says why: int8 on the CPU when shipped, float32 otherwise and on CUDA', () => {
+    const tiny = loadModelDir(shipped);
+    const def = loadModelDir(defaultModel);
+    assert.equal(tiny.hasInt8Decoder, false);
+    assert.equal(def.hasInt8Decoder, true);
+    assert.deepEqual(chooseWeights(def, 'auto', 'cpu').weights, 'int8');
+    assert.deepEqual(chooseWeights(def, 'auto', 'cuda').weights, 'float32');
+    assert.match(chooseWeights(tiny, 'auto', 'cpu').weightsReason!, /no int8 decoder/);
+    assert.equal(chooseWeights(def, 'float32', 'cpu').weights, 'float32');
+    assert.throws(() => chooseWeights(tiny, 'int8', 'cpu'), /ships no int8 decoder\. Set pixelSail\.weights/);
+  });
+
+  it('runs the weights it reports', async () => {
+    for (const weights of ['int8', 'float32'] as const) {
+      const engine = await Engine.open(defaultModel, { device: 'cpu', weights, cacheBudgetMb: 16 });
+      try {
+        assert.equal(engine.device.weights, weights);
+        const a = await engine.run({ kind: 'segment', image: path.join(defaultModel, 'parity/image.png'), text: 'the red square' });
+        assert.equal(typeof a.answer, 'string');
+      } finally {
+        await engine.close();
+      }
+    }
   });
 });

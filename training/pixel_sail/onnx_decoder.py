@@ -72,8 +72,14 @@ def rotary_tables(cfg: PixelSailConfig) -> np.ndarray:
     return table.reshape(3, 1, 1, dim // 2).astype(np.float32)
 
 
-def build_decoder(model, inputs: List[str], outputs: List[str]):
-    """The decoder ModelProto for ``model`` (a PixelSail), with the graph contract of export.graph_io."""
+def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "float32"):
+    """The decoder ModelProto for ``model`` (a PixelSail), with the graph contract of export.graph_io.
+
+    weights="int8": the projection and MLP weights are stored as int8 with one symmetric scale per output
+    column and run by ``com.microsoft.DynamicQuantizeMatMul`` (activations quantized per call); attention
+    itself, the norms and the LM head stay fp32."""
+    if weights not in ("float32", "int8"):
+        raise ValueError(f"weights must be float32 or int8, not {weights}")
     from onnx import TensorProto, helper
 
     cfg: PixelSailConfig = model.config
@@ -108,6 +114,19 @@ def build_decoder(model, inputs: List[str], outputs: List[str]):
     split_mlp = shape("split_mlp", [cfg.intermediate_size, cfg.intermediate_size])
     scale = 1.0 / np.sqrt(d)
 
+    def linear(x: str, name: str, w: np.ndarray, b: np.ndarray = None) -> str:
+        """x · w (+ b) with w as [in, out]."""
+        if weights == "float32":
+            y = g.one("MatMul", [x, g.const(f"w_{name}", w)])
+            return y if b is None else g.one("Add", [y, g.const(f"b_{name}", b)])
+        col_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
+        q = np.clip(np.round(w / col_scale), -127, 127).astype(np.int8)
+        ins = [x, g.const(f"w_{name}", q), g.const(f"s_{name}", col_scale.astype(np.float32)),
+               g.const(f"z_{name}", np.zeros(w.shape[1], np.int8))]
+        if b is not None:
+            ins.append(g.const(f"b_{name}", b.astype(np.float32)))
+        return g.one("DynamicQuantizeMatMul", ins, domain=MS)
+
     x = x_in
     # The first RMSNorm has no residual to fuse; written as the standard pattern onnxruntime fuses into
     # SimplifiedLayerNormalization (that op is not in the ONNX standard, so the checker would refuse it).
@@ -120,7 +139,7 @@ def build_decoder(model, inputs: List[str], outputs: List[str]):
                                 sd[p + "self_attn.v_proj.weight"].T], axis=1)
         b_qkv = np.concatenate([sd[p + "self_attn.q_proj.bias"] * scale, sd[p + "self_attn.k_proj.bias"],
                                 sd[p + "self_attn.v_proj.bias"]])
-        qkv = g.one("Add", [g.one("MatMul", [normed, g.const(f"w_qkv_{i}", w_qkv)]), g.const(f"b_qkv_{i}", b_qkv)])
+        qkv = linear(normed, f"qkv_{i}", w_qkv, b_qkv)
         qk, v = g.op("Split", [qkv, split_qkv], outputs=2, axis=-1)
         # Queries and keys rotate together: [B, S, (nh + kvh)·d] read as nh + kvh heads.
         qk = g.one("RotaryEmbedding", [qk, rope_start, cos, sin], domain=MS, interleaved=0, num_heads=nh + kvh)
@@ -137,14 +156,14 @@ def build_decoder(model, inputs: List[str], outputs: List[str]):
         probs = g.one("Reshape", [g.one("Softmax", [scores], axis=-1), by_kv])
         attn = g.one("Reshape", [g.one("MatMul", [probs, v]), out_groups])  # [B, kvh, groups, S, d]
         attn = g.one("Reshape", [g.one("Transpose", [attn], perm=[0, 3, 1, 2, 4]), merged])  # [B, S, nh·d]
-        attn = g.one("MatMul", [attn, g.const(f"w_o_{i}", sd[p + "self_attn.o_proj.weight"].T)])
+        attn = linear(attn, f"o_{i}", sd[p + "self_attn.o_proj.weight"].T)
         normed, _, _, x = g.op("SkipSimplifiedLayerNormalization",
                                [attn, x, g.const(f"ln_post_{i}", sd[p + "post_attention_layernorm.weight"])],
                                outputs=4, domain=MS, epsilon=eps)
         w_gu = np.concatenate([sd[p + "mlp.gate_proj.weight"].T, sd[p + "mlp.up_proj.weight"].T], axis=1)
-        gate, up = g.op("Split", [g.one("MatMul", [normed, g.const(f"w_gate_up_{i}", w_gu)]), split_mlp], outputs=2, axis=-1)
+        gate, up = g.op("Split", [linear(normed, f"gate_up_{i}", w_gu), split_mlp], outputs=2, axis=-1)
         act = g.one("Mul", [g.one("Mul", [gate, g.one("Sigmoid", [gate])]), up])
-        mlp = g.one("MatMul", [act, g.const(f"w_down_{i}", sd[p + "mlp.down_proj.weight"].T)])
+        mlp = linear(act, f"down_{i}", sd[p + "mlp.down_proj.weight"].T)
         last = i == cfg.num_hidden_layers - 1
         gamma = sd["model.norm.weight"] if last else sd[f"model.layers.{i + 1}.input_layernorm.weight"]
         normed, _, _, x = g.op("SkipSimplifiedLayerNormalization", [mlp, x, g.const(f"ln_next_{i}", gamma)],

@@ -76,6 +76,51 @@ def test_torch_exported_decoder_still_matches(tmp_path):
     assert "RotaryEmbedding" not in ops and "Shape" in ops  # really the TorchScript graph
 
 
+def test_random_exports_have_no_int8_unless_asked(exported, tmp_path):
+    cfg = json.load(open(exported / "config.json"))
+    assert "variants" not in cfg["graphs"]["decoder"] and not (exported / "decoder.int8.onnx").exists()
+    out = tmp_path / "q"
+    subprocess.run([sys.executable, EXPORT, "--out", str(out), "--random", "--seed", "5", "--int8", "--no-fixtures"],
+                   check=True, capture_output=True)
+    cfg = json.load(open(out / "config.json"))
+    assert cfg["graphs"]["decoder"]["variants"] == {"int8": "decoder.int8.onnx"}
+    import onnx
+
+    ops = [n.op_type for n in onnx.load(str(out / "decoder.int8.onnx")).graph.node]
+    assert ops.count("DynamicQuantizeMatMul") == 4 * cfg["model"]["num_hidden_layers"]
+
+
+SHIPPED = os.path.join(REPO, "models", "default")
+
+
+@pytest.mark.skipif(not os.path.exists(PARITY), reason="run `npm run build` first (npm test does)")
+def test_parity_check_rejects_an_int8_decoder_that_changes_the_answer(tmp_path):
+    """The int8 check can fail: the shipped model with an int8 decoder built from perturbed weights."""
+    import shutil
+
+    import onnx
+    import torch
+
+    sys.path.insert(0, TRAINING)
+    import export
+    from pixel_sail.config import PixelSailConfig
+    from pixel_sail.model import PixelSail
+    from pixel_sail.onnx_decoder import build_decoder
+
+    cfg = json.load(open(os.path.join(SHIPPED, "config.json")))
+    model = PixelSail(PixelSailConfig.from_dict(cfg["model"])).eval()  # random weights of the shipped shape
+    io = export.graph_io(model.config)
+    dst = tmp_path / "default"
+    shutil.copytree(SHIPPED, dst)
+    with torch.no_grad():
+        onnx.save(build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8"),
+                  str(dst / "decoder.int8.onnx"))
+    r = subprocess.run(["node", PARITY, str(dst), "--tol", "1e-3"], capture_output=True, text=True)
+    report = json.loads(r.stdout)
+    assert r.returncode == 1 and report["int8"]["ok"] is False and report["ok"] is False, r.stdout
+    assert max(report["diffs"].values()) <= 1e-3  # the float32 graphs still match: only int8 failed
+
+
 def test_parity_check_detects_a_wrong_graph(exported, tmp_path):
     import shutil
 
