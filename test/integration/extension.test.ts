@@ -26,6 +26,8 @@ describe('Pixel-SAIL extension in a real VS Code host', () => {
     assert.notEqual(info.pid, process.pid, 'the engine runs in a child process');
     assert.equal(info.device.provider, 'cpu');
     assert.match(info.device.fallbackReason ?? '', /CUDA/, 'auto explains why it is not on CUDA');
+    assert.equal(info.device.weights, 'int8', 'the shipped int8 decoder runs on the CPU by default');
+    assert.match(info.device.weightsReason ?? '', /int8 decoder on the CPU/);
   });
 
   it('gets a mask back from the engine process forked by the extension', async () => {
