@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--run", required=True)
     ap.add_argument("--eval", required=True)
     ap.add_argument("--bench")
+    ap.add_argument("--eval-other", help="the same split evaluated with the other decoder weights (int8 vs float32)")
     ap.add_argument("--checkpoint", help="the checkpoint the model was exported from (default RUN/checkpoint.pt)")
     ap.add_argument("--test-command", default="python3 training/generate.py --split test --seed 1 --count 100")
     ap.add_argument("--ablation")
@@ -97,7 +98,8 @@ def main() -> int:
     w("## Held-out results\n")
     w(f"Test split made by `{args.test_command}` (generator *test* stream, never seen in training); "
       f"{ev['n']['images']} images, {ev['n']['res']} RES ({ev['n']['noTarget']} no-target), {ev['n']['caption']} captions, "
-      f"{ev['n']['mcq']} MCQ, {ev['n']['vtres']} V-T RES tasks, run through the ONNX engine on {ev['device']}.\n")
+      f"{ev['n']['mcq']} MCQ, {ev['n']['vtres']} V-T RES tasks, run through the ONNX engine on {ev['device']} with the {ev.get('weights', 'float32')} decoder "
+      f"(what the engine runs by default there).\n")
     w("| metric | measured | goal |\n|---|---|---|")
     for key, goal in GOALS.items():
         val = get(ev, key)
@@ -107,6 +109,17 @@ def main() -> int:
     w(f"| mcq.accuracyExact | {ev['mcq']['accuracyExact']:.3f} | |")
     w(f"| PerBench-style overall | {ev['overall']:.1f} | |\n")
     w(f"METEOR matching: {ev['caption']['matching']}; {ev['caption']['order']}.\n")
+    if args.eval_other:
+        other = json.load(open(args.eval_other))
+        pair = sorted([ev, other], key=lambda e: e.get("weights", "float32"))  # float32, int8
+        w("### Decoder weights: float32 and int8 on the same split\n")
+        w("The int8 decoder (`decoder.int8.onnx`: projection and MLP weights int8, one scale per output column, "
+          "`DynamicQuantizeMatMul`; attention, norms and LM head float32) is what the engine runs on the CPU by default.\n")
+        w("| weights | RES cIoU | RES gIoU | no-target | METEOR | MCQ | V-T cIoU | overall |\n|---|---|---|---|---|---|---|---|")
+        for e in pair:
+            w(f"| {e.get('weights', 'float32')} | {e['res']['cIoU']:.3f} | {e['res']['gIoU']:.3f} | {e['res']['noTargetAccuracy']:.3f} | "
+              f"{e['caption']['meteor']:.3f} | {e['mcq']['accuracy']:.3f} | {e['vtres']['cIoU']:.3f} | {e['overall']:.1f} |")
+        w("")
     if ev.get("realPhotos"):
         rp = ev["realPhotos"]
         w("## Real-photo figure\n")
@@ -166,7 +179,9 @@ def main() -> int:
         w("## Speed (`npm run bench`, one run, 2 CPU cores)\n")
         w(f"new image + text → mask p50 {b['newImageTextMs']['p50']} ms; follow-up {b['followUpTextMs']['p50']} ms; "
           f"click/box → mask {b['visualPromptMs']['p50']} ms; {b['decodeTokensPerSec']['p50']} tokens/s; worker peak RSS "
-          f"{b['peakRssMb']} MB; {b['speedupVsTorch']}× the PyTorch reference; matmul efficiency {b['matmulEfficiency']}.\n")
+          f"{b['peakRssMb']} MB; float32 engine {b['speedupVsTorch']}× the PyTorch reference; matmul efficiency {b['matmulEfficiency']}"
+          + (f"; int8 decoder: image prefill {b['int8ImageBlockPrefillMs']} ms vs float32 {b['imageBlockPrefillMs']} ms "
+             f"({b['int8PrefillSpeedup']}×)" if 'int8PrefillSpeedup' in b else "") + ".\n")
     w("## Using an official checkpoint instead\n")
     w("`python3 training/convert_official.py --checkpoint iter_N.pth --llm-config config.json --tokenizer tokenizer.json "
       "--out models/pixel-sail-0.5b`, then set `pixelSail.modelPath` (or `--model`) to that folder.\n")
