@@ -256,6 +256,14 @@ def write_fixtures(model, tokenizer, out_dir: str) -> None:
         prompt_ids = pred.prompt_ids(prompt_text)
         forced_ids = prompt_ids + tokenizer.encode("It is [SEG].")
 
+    # Pictures the resize rule changes (one reduced, one enlarged in one axis and reduced in the other): the
+    # engine must produce Pillow's bilinear result exactly.
+    resized = []
+    for k, (rw, rh) in enumerate([(333, 201), (70, 45)]):
+        pic = fixture_image(rw, rh, seed=11 + k) if min(rw, rh) >= 48 else fixture_image(80, 48, seed=11 + k)[:rh, :rw]
+        Image.fromarray(pic).save(os.path.join(pdir, f"resize_{k}.png"))
+        rp, rgh, rgw = image_to_patches(pic, cfg.patch_size, cfg.max_long_side)
+        resized.append({"file": f"resize_{k}.png", "width": rw, "height": rh, "gh": rgh, "gw": rgw, "vision_patches": _b64(rp)})
     texts = ["Please segment the large red circle left of the blue square in this image.",
              "<Prompt3>: a small green striped triangle, partly hidden.  Ünïcödé ✓ 42 tabs\tand\nnewlines",
              "<|im_start|>user\nWhat is <Prompt0>?<|im_end|>\nIt is [SEG].<|endoftext|>"]
@@ -276,6 +284,7 @@ def write_fixtures(model, tokenizer, out_dir: str) -> None:
                        "mask_logits": _b64(forced.mask_logits),
                        "mask_area": int(forced.masks[0].sum()) if len(forced.masks) else 0},
         "tokenizer": [{"text": t, "ids": tokenizer.encode(t)} for t in texts],
+        "resized": resized,
     }
     with open(os.path.join(pdir, "fixtures.json"), "w", encoding="utf-8") as fh:
         json.dump(fixtures, fh)

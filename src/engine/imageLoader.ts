@@ -1,8 +1,15 @@
 // Decoding images with sharp into 8-bit RGB at the model's resize rule. EXIF orientation is applied;
 // grey, alpha, 16-bit, CMYK and palette images all end as 8-bit sRGB. Inputs above a pixel limit are
-// refused from their header, before any pixel is decoded; large JPEGs are shrunk while decoding.
+// refused from their header, before any pixel is decoded. Up to EXACT_RESIZE_MAX_PIXELS the resize is
+// Pillow's bilinear filter bit for bit (resample.ts), as in training and the PyTorch reference; larger
+// images are resized by sharp while decoding (JPEGs shrink on load), which keeps memory bounded and
+// differs from Pillow by about a grey level.
 import sharp, { Metadata } from 'sharp';
 import { resizedSize } from './preprocess';
+import { resizeBilinearRgb } from './resample';
+
+/** Above this the full-resolution RGB array (3 bytes a pixel) is not materialised for an exact resize. */
+export const EXACT_RESIZE_MAX_PIXELS = 40_000_000;
 
 export interface DecodedImage {
   /** Size after EXIF orientation, before resizing. */
@@ -49,14 +56,17 @@ export async function loadImageForModel(input: Buffer, patch: number, maxLongSid
   const size = resizedSize(width, height, patch, maxLongSide);
   try {
     let pipeline = sharp(input, { failOn: 'error', limitInputPixels: maxPixels }).rotate().toColourspace('srgb').removeAlpha();
-    if (size.width !== width || size.height !== height) {
-      pipeline = pipeline.resize(size.width, size.height, { fit: 'fill', kernel: 'linear' });
-    }
+    const exact = width * height <= EXACT_RESIZE_MAX_PIXELS;
+    const resize = size.width !== width || size.height !== height;
+    if (resize && !exact) pipeline = pipeline.resize(size.width, size.height, { fit: 'fill', kernel: 'linear' });
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3 || info.width !== size.width || info.height !== size.height) {
+    const decoded = exact ? { width, height } : size;
+    if (info.channels !== 3 || info.width !== decoded.width || info.height !== decoded.height) {
       throw new Error(`unexpected decoded layout ${info.width}×${info.height}×${info.channels}`);
     }
-    return { width, height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), modelWidth: info.width, modelHeight: info.height };
+    let rgb: Uint8Array = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    if (resize && exact) rgb = resizeBilinearRgb(rgb, width, height, size.width, size.height);
+    return { width, height, rgb, modelWidth: size.width, modelHeight: size.height };
   } catch (e) {
     throw new ImageInputError(describeSharpError(e));
   }

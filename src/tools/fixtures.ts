@@ -41,6 +41,8 @@ export interface Fixtures {
   generate: { prompt: string; prompt_ids: number[]; max_new_tokens: number; output_ids: number[] };
   forced_seg: { input_ids: number[]; seg_hidden: B64Array; mask_logits: B64Array; mask_area: number };
   tokenizer: { text: string; ids: number[] }[];
+  /** Pictures the resize rule changes, with the patches Pillow's bilinear resize gives (older fixtures lack them). */
+  resized?: { file: string; width: number; height: number; gh: number; gw: number; vision_patches: B64Array }[];
 }
 
 export function readFixtures(modelDir: string): { dir: string; fixtures: Fixtures } {

@@ -60,6 +60,13 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
   const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, rules);
   exact.grid = grid.gh === fx.image.gh && grid.gw === fx.image.gw;
   diffs.visionPatches = maxAbsDiff(patches, decodeF32(fx.vision_patches));
+  // Pictures the resize rule changes: Pillow's bilinear resample must be reproduced exactly.
+  for (const [k, r] of (fx.resized ?? []).entries()) {
+    const pic = await loadImageForModel(fs.readFileSync(path.join(dir, r.file)), rules.patch_size, rules.max_long_side);
+    const p = patchify(pic.rgb, pic.modelWidth, pic.modelHeight, rules);
+    exact[`resized[${k}].grid`] = p.grid.gh === r.gh && p.grid.gw === r.gw;
+    diffs[`resized[${k}].visionPatches`] = p.patches.length === r.gh * r.gw * 3 * rules.patch_size ** 2 ? maxAbsDiff(p.patches, decodeF32(r.vision_patches)) : Infinity;
+  }
 
   const masks = await Promise.all(fx.prompt_masks.map(async (m) => ({ ...(await loadMask(path.join(dir, m.file))), slot: m.slot })));
   const slots = promptSlots(masks, img.modelWidth, img.modelHeight, rules.patch_size);

@@ -75,9 +75,11 @@ def rotary_tables(cfg: PixelSailConfig) -> np.ndarray:
 def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "float32"):
     """The decoder ModelProto for ``model`` (a PixelSail), with the graph contract of export.graph_io.
 
-    weights="int8": the projection and MLP weights are stored as int8 with one symmetric scale per output
-    column and run by ``com.microsoft.DynamicQuantizeMatMul`` (activations quantized per call); attention
-    itself, the norms and the LM head stay fp32."""
+    weights="int8": the Q|K|V, output and gate|up weights are stored as int8 with one symmetric scale per
+    output column and run by ``com.microsoft.DynamicQuantizeMatMul`` (activations quantized per call, one
+    scale per tensor). The MLP down projection stays fp32: its input, the SwiGLU product, is heavy-tailed, and
+    one scale for the whole tensor costs it the most precision (with it quantized too, one no-target answer in
+    18 flipped on a check split; see the model card). Attention itself, the norms and the LM head stay fp32."""
     if weights not in ("float32", "int8"):
         raise ValueError(f"weights must be float32 or int8, not {weights}")
     from onnx import TensorProto, helper
@@ -114,9 +116,9 @@ def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "
     split_mlp = shape("split_mlp", [cfg.intermediate_size, cfg.intermediate_size])
     scale = 1.0 / np.sqrt(d)
 
-    def linear(x: str, name: str, w: np.ndarray, b: np.ndarray = None) -> str:
+    def linear(x: str, name: str, w: np.ndarray, b: np.ndarray = None, quantize: bool = True) -> str:
         """x · w (+ b) with w as [in, out]."""
-        if weights == "float32":
+        if weights == "float32" or not quantize:
             y = g.one("MatMul", [x, g.const(f"w_{name}", w)])
             return y if b is None else g.one("Add", [y, g.const(f"b_{name}", b)])
         col_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
@@ -163,7 +165,7 @@ def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "
         w_gu = np.concatenate([sd[p + "mlp.gate_proj.weight"].T, sd[p + "mlp.up_proj.weight"].T], axis=1)
         gate, up = g.op("Split", [linear(normed, f"gate_up_{i}", w_gu), split_mlp], outputs=2, axis=-1)
         act = g.one("Mul", [g.one("Mul", [gate, g.one("Sigmoid", [gate])]), up])
-        mlp = linear(act, f"down_{i}", sd[p + "mlp.down_proj.weight"].T)
+        mlp = linear(act, f"down_{i}", sd[p + "mlp.down_proj.weight"].T, quantize=False)
         last = i == cfg.num_hidden_layers - 1
         gamma = sd["model.norm.weight"] if last else sd[f"model.layers.{i + 1}.input_layernorm.weight"]
         normed, _, _, x = g.op("SkipSimplifiedLayerNormalization", [mlp, x, g.const(f"ln_next_{i}", gamma)],

@@ -87,7 +87,7 @@ def test_random_exports_have_no_int8_unless_asked(exported, tmp_path):
     import onnx
 
     ops = [n.op_type for n in onnx.load(str(out / "decoder.int8.onnx")).graph.node]
-    assert ops.count("DynamicQuantizeMatMul") == 4 * cfg["model"]["num_hidden_layers"]
+    assert ops.count("DynamicQuantizeMatMul") == 3 * cfg["model"]["num_hidden_layers"]  # down_proj stays float32
 
 
 SHIPPED = os.path.join(REPO, "models", "default")
