@@ -95,3 +95,15 @@ def test_ablation_variants_export_to_the_engine_contract(tmp_path):
     r = subprocess.run(["node", os.path.join(TRAINING, "..", "dist", "parity.js"), str(tmp_path / "model"), "--tol", "1e-4"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout + r.stderr
+
+
+def test_seg_diagnosis_compares_the_model_with_a_linear_oracle(tmp_path):
+    assert train(tmp_path / "run", "--total-steps", "2").returncode == 0
+    r = subprocess.run([sys.executable, os.path.join(TRAINING, "diagnose_seg.py"), "--checkpoint", str(tmp_path / "run" / "checkpoint.pt"),
+                        "--scenes", "2", "--json"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["masks"] > 0 and 0 <= report["ownCIoU"] <= 1 and 0 <= report["oracleCIoU"] <= 1
+    r = subprocess.run([sys.executable, os.path.join(TRAINING, "diagnose_seg.py"), "--checkpoint", str(tmp_path / "none.pt")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "no checkpoint" in r.stderr
