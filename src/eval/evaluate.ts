@@ -18,9 +18,9 @@ type VisualPrompt =
   | { kind: 'points'; points: [number, number, number][] }
   | { kind: 'scribble'; points: [number, number][]; width: number };
 type Task =
-  | { id: number; type: 'res'; image_id: number; expression: string; target_ids: number[] }
+  | { id: number; type: 'res'; image_id: number; expression: string; target_ids: number[]; kind?: string }
   | { id: number; type: 'caption'; image_id: number; region_id: number; caption: string; visual_prompt: VisualPrompt }
-  | { id: number; type: 'mcq'; image_id: number; region_id: number; question: string; choices: string[]; answer: string; visual_prompt: VisualPrompt }
+  | { id: number; type: 'mcq'; image_id: number; region_id: number; question: string; choices: string[]; answer: string; visual_prompt: VisualPrompt; kind?: string }
   | { id: number; type: 'vtres'; image_id: number; prompt_region_ids: number[]; question: string; target_ids: number[]; visual_prompts: VisualPrompt[] };
 
 export interface RealPhotoReport {
@@ -54,9 +54,11 @@ export async function realPhotoCheck(engine: Engine, masksDir: string, photosDir
 }
 
 export interface EvalReport {
-  res: { cIoU: number; gIoU: number; noTargetAccuracy: number };
+  /** byKind: by the generator's expression kind (attribute, relation, multi, none), to see what fails. */
+  res: { cIoU: number; gIoU: number; noTargetAccuracy: number; byKind: Record<string, { cIoU: number; gIoU: number; n: number }> };
   caption: { meteor: number; matching: string; order: string };
-  mcq: { accuracy: number; accuracyExact: number; scoring: string };
+  /** byKind: reference-scored accuracy by question kind (colour, shape, size, pattern, position). */
+  mcq: { accuracy: number; accuracyExact: number; scoring: string; byKind: Record<string, { accuracy: number; n: number }> };
   vtres: { cIoU: number; gIoU: number };
   overall: number;
   realPhotos?: RealPhotoReport;
@@ -120,6 +122,8 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
   };
   const firstMask = (masks: { rle: Rle }[]) => (masks.length ? decodeRle(masks[0].rle) : null);
   const res = newIou(), vtres = newIou();
+  const resByKind = new Map<string, ReturnType<typeof newIou>>();
+  const mcqByKind = new Map<string, { right: number; n: number }>();
   let noTarget = 0, noTargetRight = 0, mcqRef = 0, mcqExact = 0, mcqN = 0;
   const captions: { prediction: string; reference: string }[] = [];
   const mcqTemplate = engine.model.config.prompts;
@@ -131,7 +135,11 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
     if (task.type === 'res') {
       const a = await engine.run({ kind: 'segment', image, text: task.expression });
       const pred = firstMask(a.masks);
-      addIou(res, pred, union(task.target_ids, img));
+      const gtMask = union(task.target_ids, img);
+      addIou(res, pred, gtMask);
+      const kind = task.kind ?? 'unknown';
+      if (!resByKind.has(kind)) resByKind.set(kind, newIou());
+      addIou(resByKind.get(kind)!, pred, gtMask);
       if (task.target_ids.length === 0) {
         noTarget++;
         if (!pred || !pred.some((v) => v)) noTargetRight++;
@@ -145,7 +153,10 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
       const text = mcqTemplate.mcq.replace('{region}', '<region1>').replace('{question}', question);
       const a = await engine.run({ kind: 'ask', image, text, regions: [regionFromPrompt(task.visual_prompt, anns.get(task.region_id)!)], maxNewTokens: 16 });
       mcqN++;
-      if (mcqCorrectReference(a.answer, task.answer)) mcqRef++;
+      const right = mcqCorrectReference(a.answer, task.answer);
+      if (right) mcqRef++;
+      const k = mcqByKind.get(task.kind ?? 'unknown') ?? { right: 0, n: 0 };
+      mcqByKind.set(task.kind ?? 'unknown', { right: k.right + (right ? 1 : 0), n: k.n + 1 });
       if (mcqCorrectExact(a.answer, task.choices, task.answer)) mcqExact++;
     } else if (task.type === 'vtres') {
       const regions = task.prompt_region_ids.map((id, k) => regionFromPrompt(task.visual_prompts[k], anns.get(id)!));
@@ -158,9 +169,16 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
   const cap = captions.length ? meteor(captions) : { meteor: 0, matching: 'none', order: '' };
   const mcqAccuracy = mcqN ? mcqRef / mcqN : 0;
   const report: EvalReport = {
-    res: { cIoU: cIoU(res), gIoU: gIoU(res), noTargetAccuracy: noTarget ? noTargetRight / noTarget : 0 },
+    res: {
+      cIoU: cIoU(res), gIoU: gIoU(res), noTargetAccuracy: noTarget ? noTargetRight / noTarget : 0,
+      byKind: Object.fromEntries([...resByKind].map(([k, acc]) => [k, { cIoU: cIoU(acc), gIoU: gIoU(acc), n: acc.ious.length }])),
+    },
     caption: cap,
-    mcq: { accuracy: mcqAccuracy, accuracyExact: mcqN ? mcqExact / mcqN : 0, scoring: 'accuracy: answer string in the prediction (reference); accuracyExact: the chosen option is the answer' },
+    mcq: {
+      accuracy: mcqAccuracy, accuracyExact: mcqN ? mcqExact / mcqN : 0,
+      scoring: 'accuracy: answer string in the prediction (reference); accuracyExact: the chosen option is the answer',
+      byKind: Object.fromEntries([...mcqByKind].map(([k, v]) => [k, { accuracy: v.right / v.n, n: v.n }])),
+    },
     vtres: { cIoU: cIoU(vtres), gIoU: gIoU(vtres) },
     overall: 0,
     n: { images: imageIds.length, res: res.ious.length, noTarget, caption: captions.length, mcq: mcqN, vtres: vtres.ious.length },

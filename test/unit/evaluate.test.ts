@@ -35,6 +35,11 @@ describe('pixel-sail eval', function () {
       assert.ok(v >= 0 && v <= 1);
     }
     assert.match(report.caption.matching, /exact\+stem/);
+    // The breakdowns cover every task once.
+    const resKinds = new Set(gt.tasks.filter((x: { type: string }) => x.type === 'res').map((x: { kind: string }) => x.kind));
+    assert.deepEqual(new Set(Object.keys(report.res.byKind)), resKinds);
+    assert.equal(Object.values(report.res.byKind).reduce((s, k) => s + k.n, 0), report.n.res);
+    assert.equal(Object.values(report.mcq.byKind).reduce((s, k) => s + k.n, 0), report.n.mcq);
     assert.ok(report.realPhotos && report.realPhotos.photos.length === 5);
     const expected = (report.caption.meteor * 100 + 100 * report.mcq.accuracy + 50 * (report.vtres.cIoU + report.vtres.gIoU)) / 3;
     assert.ok(Math.abs(report.overall - expected) < 1e-9);
