@@ -53,7 +53,10 @@ def main() -> int:
     last = dict([r for r in log if r["step"] <= ckpt["step"]][-1], step=ckpt["step"], samples=ckpt["samples"])
     params = sum(v.numel() for v in ckpt["model"].values())
     run_args = ckpt["args"]
-    onnx_mb = sum(os.path.getsize(os.path.join(args.model, f)) for f in os.listdir(args.model) if f.endswith(".onnx")) / 2 ** 20
+    graph_files = [g["file"] for g in cfg["graphs"].values()]
+    onnx_mb = sum(os.path.getsize(os.path.join(args.model, f)) for f in graph_files) / 2 ** 20
+    int8_file = cfg["graphs"]["decoder"].get("variants", {}).get("int8")
+    int8_mb = os.path.getsize(os.path.join(args.model, int8_file)) / 2 ** 20 if int8_file else None
     out = []
     w = out.append
     w(f"# {cfg['name']} — a small Pixel-SAIL trained on generated scenes\n")
@@ -65,7 +68,7 @@ def main() -> int:
       "(see the real-photo figure) and captions that describe shapes. For real use, convert an official checkpoint "
       "(below).\n")
     w("## Architecture and size\n")
-    w(f"| item | value |\n|---|---|\n| parameters | {params / 1e6:.2f} M ({onnx_mb:.1f} MB of fp32 ONNX) |\n"
+    w(f"| item | value |\n|---|---|\n| parameters | {params / 1e6:.2f} M ({onnx_mb:.1f} MB of fp32 ONNX{f'; int8 decoder variant {int8_mb:.1f} MB' if int8_mb else ''}) |\n"
       f"| transformer | {m['num_hidden_layers']} layers, hidden {m['hidden_size']}, {m['num_attention_heads']} heads "
       f"({m['num_key_value_heads']} KV heads), SwiGLU {m['intermediate_size']}, vocab {m['vocab_size']} (byte-level BPE trained on generator text) |\n"
       f"| image input | long side {m['max_long_side']} px → {(m['max_long_side'] // 16) ** 2} patch tokens at most |\n"
@@ -109,12 +112,22 @@ def main() -> int:
     w(f"| mcq.accuracyExact | {ev['mcq']['accuracyExact']:.3f} | |")
     w(f"| PerBench-style overall | {ev['overall']:.1f} | |\n")
     w(f"METEOR matching: {ev['caption']['matching']}; {ev['caption']['order']}.\n")
+    if ev["res"].get("byKind") and ev["mcq"].get("byKind"):
+        w("By kind (same split): what the model has and has not learnt.\n")
+        w("| RES expression kind | n | cIoU | gIoU |\n|---|---|---|---|")
+        for k, v in sorted(ev["res"]["byKind"].items()):
+            w(f"| {k} | {v['n']} | {v['cIoU']:.3f} | {v['gIoU']:.3f} |")
+        w("\n| MCQ question kind | n | accuracy (reference scoring) |\n|---|---|---|")
+        for k, v in sorted(ev["mcq"]["byKind"].items()):
+            w(f"| {k} | {v['n']} | {v['accuracy']:.2f} |")
+        w("")
     if args.eval_other:
         other = json.load(open(args.eval_other))
         pair = sorted([ev, other], key=lambda e: e.get("weights", "float32"))  # float32, int8
         w("### Decoder weights: float32 and int8 on the same split\n")
-        w("The int8 decoder (`decoder.int8.onnx`: projection and MLP weights int8, one scale per output column, "
-          "`DynamicQuantizeMatMul`; attention, norms and LM head float32) is what the engine runs on the CPU by default.\n")
+        w("The int8 decoder (`decoder.int8.onnx`: Q|K|V, output and gate|up weights int8 with one scale per output "
+          "column, `DynamicQuantizeMatMul`; the MLP down projection, attention, norms and LM head float32) is what the "
+          "engine runs on the CPU by default.\n")
         w("| weights | RES cIoU | RES gIoU | no-target | METEOR | MCQ | V-T cIoU | overall |\n|---|---|---|---|---|---|---|---|")
         for e in pair:
             w(f"| {e.get('weights', 'float32')} | {e['res']['cIoU']:.3f} | {e['res']['gIoU']:.3f} | {e['res']['noTargetAccuracy']:.3f} | "
