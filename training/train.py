@@ -9,6 +9,9 @@ The paper's three techniques are switches, so their effect can be measured:
   --no-prompt-injection            drop the visual-prompt embedding (regions invisible to the model)
   --distill DIR                    vision-expert distillation from cached teacher maps (training/distill_cache.py)
 
+Not from the paper, off by default: --attribute-aux W asks patch tokens (a middle layer and the last) to
+predict each pixel's shape and pattern class from the generator's labels (losses.AttributeHead).
+
 Training scenes come from the generator's *train* stream (the same seeds as generate.py --split train), so
 no evaluation scene (val/test streams) is ever seen. Progress goes to OUT/log.jsonl; checkpoints to
 OUT/checkpoint.pt (atomic), with the data position and RNG state, so a resumed run continues exactly.
@@ -33,8 +36,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from pixel_sail.config import PixelSailConfig  # noqa: E402
-from pixel_sail.data import SequenceBuilder, collate, scene_samples  # noqa: E402
-from pixel_sail.losses import DistillationHead, lm_loss, mask_loss  # noqa: E402
+from pixel_sail.data import ATTRIBUTE_CLASSES, SequenceBuilder, collate, scene_samples  # noqa: E402
+from pixel_sail.losses import AttributeHead, DistillationHead, lm_loss, mask_loss  # noqa: E402
 from pixel_sail.model import PixelSail  # noqa: E402
 from pixel_sail.tokenizer import Tokenizer, special_token_ids, tokenizer_json, train_bpe  # noqa: E402
 
@@ -112,13 +115,31 @@ def distill_loss(model: PixelSail, head: DistillationHead, patches: torch.Tensor
     return head(pixel, teacher)
 
 
-def forward_losses(model: PixelSail, batch: dict, num_points: int) -> dict:
+def attribute_layer(cfg: PixelSailConfig) -> int:
+    """The middle layer whose output the attribute loss also reads: two thirds of the way up."""
+    return max(0, (2 * cfg.num_hidden_layers) // 3 - 1)
+
+
+def forward_losses(model: PixelSail, batch: dict, num_points: int, attribute_heads=None) -> dict:
     cfg = model.config
+    captured = {}
+    hook = None
+    if attribute_heads is not None:
+        layer = model.single_transformer.model.layers[attribute_layer(cfg)]
+        hook = layer.register_forward_hook(lambda _m, _i, out: captured.__setitem__("mid", out[0]))
     embeds = model.embed(batch["input_ids"], batch["vision_patches"], batch["vision_patch_indices"], batch["vp_token_indices"])
-    hidden, logits, _ = model.decode(embeds, batch["attention_mask"], batch["position_ids"])
+    try:
+        hidden, logits, _ = model.decode(embeds, batch["attention_mask"], batch["position_ids"])
+    finally:
+        if hook is not None:
+            hook.remove()
     losses = {"lm": lm_loss(logits, batch["labels"], batch["has_masks"])}
     gh, gw = batch["grid"]
     n = gh * gw
+    if attribute_heads is not None:
+        targets = batch["attributes"]
+        losses["attr"] = (attribute_heads["mid"](captured["mid"][:, 1:n + 1], targets)
+                          + attribute_heads["last"](hidden[:, 1:n + 1], targets))
     vision = hidden[:, 1:n + 1].reshape(hidden.shape[0], gh, gw, -1)
     with_masks = [b for b, m in enumerate(batch["masks"]) if m is not None]
     seg_id = cfg.token_id("[SEG]")
@@ -187,6 +208,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-prompt-injection", action="store_true")
     ap.add_argument("--distill", help="teacher cache directory written by training/distill_cache.py")
     ap.add_argument("--distill-batch", type=int, default=4, help="pool images per step for the distillation loss")
+    ap.add_argument("--attribute-aux", type=float, default=0.0,
+                    help="weight of the dense shape/pattern supervision of patch tokens (0 = off; not in the paper)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
     args = ap.parse_args(argv)
@@ -195,6 +218,8 @@ def main(argv=None) -> int:
     for name in ("total_steps", "batch", "size", "hidden", "layers", "vocab", "points", "tokenizer_scenes", "mask_repeats"):
         if getattr(args, name) <= 0:
             ap.error(f"--{name.replace('_', '-')} must be positive")
+    if args.attribute_aux < 0:
+        ap.error("--attribute-aux must be 0 (off) or positive")
     if args.size % 16:
         ap.error("--size must be a multiple of 16")
     if args.threads:
@@ -209,7 +234,7 @@ def main(argv=None) -> int:
             ap.error(f"--resume: no checkpoint at {ckpt_path}")
         ckpt = torch.load(ckpt_path, map_location="cpu")
         saved = {"tokenizer_scenes": 1500, "distill_batch": 4, "phase_start": 0, "dense_masks": False, "init": None,
-                 "mask_repeats": 1, **ckpt["args"]}
+                 "mask_repeats": 1, "attribute_aux": 0.0, **ckpt["args"]}
         # The run's recipe is fixed by its first start; only time/threads may change on resume.
         for k in ("minutes", "threads", "resume", "checkpoint_minutes"):
             saved[k] = getattr(args, k)
@@ -255,7 +280,12 @@ def main(argv=None) -> int:
         if teacher_cache.size != args.size:
             ap.error(f"the distillation pool is {teacher_cache.size} px, the model {args.size} px")
         distill = DistillationHead(cfg.seg_hidden_states, teacher_cache.channels).to(device)
-    params = list(model.parameters()) + (list(distill.parameters()) if distill else [])
+    attribute_heads = None
+    if args.attribute_aux > 0:
+        counts = {name: len(classes) for name, classes in ATTRIBUTE_CLASSES.items()}
+        attribute_heads = torch.nn.ModuleDict({k: AttributeHead(cfg.hidden_size, counts, args.attribute_aux) for k in ("mid", "last")}).to(device)
+    params = (list(model.parameters()) + (list(distill.parameters()) if distill else [])
+              + (list(attribute_heads.parameters()) if attribute_heads is not None else []))
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
@@ -273,6 +303,8 @@ def main(argv=None) -> int:
         model.load_state_dict(ckpt["model"])
         if distill is not None and "distill" in ckpt:
             distill.load_state_dict(ckpt["distill"])
+        if attribute_heads is not None:
+            attribute_heads.load_state_dict(ckpt["attribute_heads"])
         opt.load_state_dict(ckpt["optimizer"])
         step, scene_index, samples_seen = ckpt["step"], ckpt["scene_index"], ckpt["samples"]
         elapsed_before = ckpt.get("elapsed_s", 0.0)
@@ -292,9 +324,10 @@ def main(argv=None) -> int:
         save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "config": cfg.to_dict(), "tokenizer": tok_doc,
                      "args": vars(args), "step": step, "scene_index": next_scene, "samples": samples_seen,
                      "elapsed_s": elapsed_before + time.time() - t_start, "torch_rng": torch.get_rng_state(),
-                     **({"distill": distill.state_dict()} if distill else {})}, ckpt_path)
+                     **({"distill": distill.state_dict()} if distill else {}),
+                     **({"attribute_heads": attribute_heads.state_dict()} if attribute_heads is not None else {})}, ckpt_path)
 
-    window = {"lm": 0.0, "mask": 0.0, "dice": 0.0, "distill": 0.0, "n": 0}
+    window = {"lm": 0.0, "mask": 0.0, "dice": 0.0, "distill": 0.0, "attr": 0.0, "n": 0}
     next_scene = scene_index
     stop = False
     for group_end, group in loader:
@@ -310,22 +343,24 @@ def main(argv=None) -> int:
                       "attention_mask", "has_masks"):
                 batch[k] = batch[k].to(device)
             batch["masks"] = [m.to(device) if m is not None else None for m in batch["masks"]]
+            if batch["attributes"] is not None:
+                batch["attributes"] = {k: v.to(device) for k, v in batch["attributes"].items()}
             start = getattr(args, "phase_start", 0)
             lr = lr_at(step - start, args.total_steps - start, args.lr)
             for g in opt.param_groups:
                 g["lr"] = lr
-            losses = forward_losses(model, batch, None if args.dense_masks else args.points)
+            losses = forward_losses(model, batch, None if args.dense_masks else args.points, attribute_heads)
             if teacher_cache is not None:
                 pool_patches, teacher = teacher_cache.sample(args.distill_batch, np.random.default_rng([args.seed, step]))
                 losses["distill"] = distill_loss(model, distill, pool_patches.to(device), teacher.to(device))
-            total = losses["lm"] + losses["mask"] + losses["dice"] + losses.get("distill", 0.0)
+            total = losses["lm"] + losses["mask"] + losses["dice"] + losses.get("distill", 0.0) + losses.get("attr", 0.0)
             opt.zero_grad(set_to_none=True)
             total.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             step += 1
             samples_seen += len(samples)
-            for k in ("lm", "mask", "dice", "distill"):
+            for k in ("lm", "mask", "dice", "distill", "attr"):
                 if k in losses:
                     window[k] += float(losses[k])
             window["n"] += 1
@@ -335,11 +370,11 @@ def main(argv=None) -> int:
                 rec = {"step": step, "samples": samples_seen, "scenes": group_end, "lr": round(lr, 7),
                        "elapsed_min": round((elapsed_before + now - t_start) / 60, 2),
                        "samples_per_s": round(samples_seen / max(1e-9, elapsed_before + now - t_start), 2),
-                       **{k: round(window[k] / n, 4) for k in ("lm", "mask", "dice", "distill") if window[k]}}
+                       **{k: round(window[k] / n, 4) for k in ("lm", "mask", "dice", "distill", "attr") if window[k]}}
                 with open(log_path, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps(rec) + "\n")
                 print(json.dumps(rec), file=sys.stderr, flush=True)
-                window = {"lm": 0.0, "mask": 0.0, "dice": 0.0, "distill": 0.0, "n": 0}
+                window = {"lm": 0.0, "mask": 0.0, "dice": 0.0, "distill": 0.0, "attr": 0.0, "n": 0}
         if stop:
             break
         # Group boundary: the only place a run checkpoints or stops, so resuming is exact.

@@ -22,11 +22,13 @@ from .config import CHAT_LAYOUT, PixelSailConfig
 from .preprocess import NO_PROMPT, normalize, patchify, prompt_slots
 from .prompts import (ABSENT_REGION_ANSWER, CAPTION_ANSWER, CAPTION_PROMPT, NO_TARGET_ANSWER, SEGMENT_ANSWERS,
                       SEGMENT_TEMPLATES, mcq_answer, mcq_question)
-from .scenes import Scene, sample_scene, visual_prompt
+from .scenes import PATTERNS, SHAPES, Scene, sample_scene, visual_prompt
 from .tasks import caption_task, mcq_task, res_tasks, vtres_task
 from .tokenizer import Tokenizer
 
 IGNORE = -100
+# Per-pixel attribute classes for the optional dense supervision (losses.AttributeHead); 0 is background.
+ATTRIBUTE_CLASSES = {"shape": ["background"] + SHAPES, "pattern": ["background"] + PATTERNS}
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Sample:
     masks: List[np.ndarray]        # one target per [SEG], at model input resolution
     kind: str                      # "res" | "region_text" | "region_seg"
     image_index: int = 0           # which scene (for distillation lookups)
+    attributes: Optional[dict] = None  # name → [N, C] class fractions per patch (shared by a scene's samples)
 
     @property
     def has_masks(self) -> bool:
@@ -55,6 +58,21 @@ def render_scene(rng: np.random.Generator, size: int, supersample: int = 2) -> T
         m = obj.mask.reshape(size, supersample, size, supersample).mean(axis=(1, 3)) >= 0.5
         masks.append(m)
     return scene, img, masks
+
+
+def patch_attributes(scene: Scene, masks: List[np.ndarray], patch: int) -> dict:
+    """For each attribute, the fraction of every patch each class covers ([N, C], rows sum to 1), from the
+    visible masks at model resolution. Draws nothing from the scene's RNG, so the data stream is unchanged."""
+    h, w = masks[0].shape if masks else (0, 0)
+    out = {}
+    for name, classes in ATTRIBUTE_CLASSES.items():
+        label = np.zeros((h, w), dtype=np.int64)
+        for obj, m in zip(scene.objects, masks):
+            label[m] = classes.index(getattr(obj, name))
+        onehot = np.eye(len(classes), dtype=np.float32)[label]  # [h, w, C]
+        gh, gw = h // patch, w // patch
+        out[name] = onehot.reshape(gh, patch, gw, patch, -1).mean(axis=(1, 3)).reshape(gh * gw, -1)
+    return out
 
 
 def rasterize_prompt(vp: dict, mask: np.ndarray, scale: float, patch: int) -> np.ndarray:
@@ -112,6 +130,7 @@ def scene_samples(rng: np.random.Generator, builder: SequenceBuilder, size: int,
     ann_ids = list(range(len(scene.objects)))
     out: List[Sample] = []
     no_prompt = np.full(n, NO_PROMPT, dtype=np.int64)
+    attributes = patch_attributes(scene, masks, cfg.patch_size)
 
     # A. referring segmentation
     pairs, targets = [], []
@@ -128,7 +147,7 @@ def scene_samples(rng: np.random.Generator, builder: SequenceBuilder, size: int,
         targets.append(target)
     if pairs:
         ids, labels = builder.turns(pairs)
-        out.append(Sample(ids, labels, patches, no_prompt, targets, "res", image_index))
+        out.append(Sample(ids, labels, patches, no_prompt, targets, "res", image_index, attributes))
 
     # Prompted regions shared by B and C: up to 3 objects, random slots, random prompt kinds.
     k = min(len(scene.objects), int(rng.integers(1, 4)))
@@ -154,7 +173,7 @@ def scene_samples(rng: np.random.Generator, builder: SequenceBuilder, size: int,
         pairs.append((CAPTION_PROMPT.format(region=name), ABSENT_REGION_ANSWER.format(region=name)))
     order = rng.permutation(len(pairs)).tolist()
     ids, labels = builder.turns([pairs[i] for i in order])
-    out.append(Sample(ids, labels, patches, region_slots, [], "region_text", image_index))
+    out.append(Sample(ids, labels, patches, region_slots, [], "region_text", image_index, attributes))
 
     # C. visual-text RES and segmenting the prompted region itself
     pairs, targets = [], []
@@ -167,7 +186,7 @@ def scene_samples(rng: np.random.Generator, builder: SequenceBuilder, size: int,
         pairs.append((SEGMENT_TEMPLATES[int(rng.integers(len(SEGMENT_TEMPLATES)))].format(expression=expression), SEGMENT_ANSWERS[0]))
         targets.append(masks[r])
     ids, labels = builder.turns(pairs)
-    out.append(Sample(ids, labels, patches, region_slots, targets, "region_seg", image_index))
+    out.append(Sample(ids, labels, patches, region_slots, targets, "region_seg", image_index, attributes))
     return out
 
 
@@ -210,4 +229,6 @@ def collate(samples: Sequence[Sample], cfg: PixelSailConfig, pad_id: int) -> dic
         "masks": [torch.from_numpy(np.stack(s.masks).astype(np.float32)) if s.masks else None for s in samples],
         "has_masks": torch.tensor([s.has_masks for s in samples]), "grid": (gh, gw),
         "kinds": [s.kind for s in samples], "image_index": [s.image_index for s in samples],
+        "attributes": ({name: torch.from_numpy(np.stack([s.attributes[name] for s in samples])) for name in ATTRIBUTE_CLASSES}
+                       if all(s.attributes is not None for s in samples) else None),
     }

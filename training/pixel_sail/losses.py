@@ -96,3 +96,25 @@ class DistillationHead(nn.Module):
         target = F.interpolate(teacher.float(), size=student.shape[1:3], mode="bilinear", align_corners=False)
         pred = self.adapter(student).permute(0, 3, 1, 2)
         return self.weight * F.mse_loss(pred, target)
+
+
+class AttributeHead(nn.Module):
+    """Dense attribute supervision from the generator (not in the paper; training only, removed at export).
+
+    The shipped model names colours but not shapes, and its [SEG] state cannot find "the hexagon"
+    (training/diagnose_seg.py). The generator knows every pixel's shape and pattern, so patch tokens are
+    asked to predict them: a LayerNorm + linear read-out per attribute, cross-entropy against the fraction
+    of the patch each class covers. Applied to a middle layer too, because text tokens read the image
+    through the keys and values of the layers before the last, never through the final hidden state."""
+
+    def __init__(self, hidden_dim: int, class_counts: Dict[str, int], weight: float) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(hidden_dim)
+        self.heads = nn.ModuleDict({name: nn.Linear(hidden_dim, n) for name, n in class_counts.items()})
+        self.weight = weight
+
+    def forward(self, features: torch.Tensor, targets: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """features [B, N, H]; targets name → [B, N, C] class fractions per patch (rows sum to 1)."""
+        x = self.norm(features)
+        terms = [-(targets[name] * F.log_softmax(head(x).float(), dim=-1)).sum(-1).mean() for name, head in self.heads.items()]
+        return self.weight * torch.stack(terms).sum()

@@ -156,3 +156,21 @@ def test_interrupted_generation_leaves_no_dataset(tmp_path):
     # SIGTERM may skip Python cleanup; whatever is left is clearly partial and has no ground truth.
     for p in tmp_path.iterdir():
         assert p.name.startswith(".big.partial-") and not (p / "ground_truth.json").exists()
+
+
+def test_patch_attributes_are_class_fractions_of_the_visible_masks():
+    from pixel_sail.data import ATTRIBUTE_CLASSES, patch_attributes, render_scene
+
+    scene, _, masks = render_scene(np.random.default_rng(3), 64)
+    att = patch_attributes(scene, masks, 16)
+    assert set(att) == {"shape", "pattern"}
+    covered = int(np.any(masks, axis=0).sum())
+    for name, classes in ATTRIBUTE_CLASSES.items():
+        a = att[name]
+        assert a.shape == (16, len(classes)) and np.allclose(a.sum(1), 1.0)
+        assert round(float(a[:, 0].sum()) * 256) == 64 * 64 - covered
+        # Each class covers the area of the objects that have it (visible masks may share an edge pixel
+        # after the reduction to 64 px; the later object, the one on top, takes it).
+        for c, value in enumerate(classes[1:], start=1):
+            area = sum(int(m.sum()) for o, m in zip(scene.objects, masks) if getattr(o, name) == value)
+            assert abs(float(a[:, c].sum()) * 256 - area) <= 0.05 * area + 1e-6, (name, value)

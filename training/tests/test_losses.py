@@ -67,3 +67,23 @@ def test_distillation_head_is_weighted_mse_on_the_student_grid():
     teacher = torch.ones(1, 2, 8, 8)
     loss = head(torch.randn(1, 4, 4, 3), teacher)
     assert math.isclose(loss.item(), 0.5, rel_tol=1e-6)
+
+
+def test_attribute_head_is_weighted_soft_cross_entropy_per_patch():
+    from pixel_sail.losses import AttributeHead
+
+    torch.manual_seed(0)
+    head = AttributeHead(4, {"shape": 3, "pattern": 2}, weight=0.5)
+    features = torch.randn(2, 5, 4)
+    targets = {"shape": torch.softmax(torch.randn(2, 5, 3), -1), "pattern": torch.softmax(torch.randn(2, 5, 2), -1)}
+    x = head.norm(features)
+    expected = sum(-(targets[k] * torch.log_softmax(head.heads[k](x), -1)).sum(-1).mean() for k in ("shape", "pattern"))
+    assert torch.allclose(head(features, targets), 0.5 * expected)
+    # A head that already predicts the targets exactly is left with the targets' own entropy, nothing more.
+    one_hot = {"shape": torch.eye(3)[torch.tensor([[0, 1, 2, 0, 1], [2, 2, 1, 0, 0]])],
+               "pattern": torch.eye(2)[torch.zeros(2, 5, dtype=torch.long)]}
+    with torch.no_grad():
+        for k, n in (("shape", 3), ("pattern", 2)):
+            head.heads[k].weight.zero_()
+            head.heads[k].bias.zero_()
+    assert math.isclose(float(head(features, one_hot)), 0.5 * (math.log(3) + math.log(2)), rel_tol=1e-5)

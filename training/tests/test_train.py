@@ -107,3 +107,27 @@ def test_seg_diagnosis_compares_the_model_with_a_linear_oracle(tmp_path):
     r = subprocess.run([sys.executable, os.path.join(TRAINING, "diagnose_seg.py"), "--checkpoint", str(tmp_path / "none.pt")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "no checkpoint" in r.stderr
+
+
+def test_attribute_supervision_is_a_switch_that_logs_and_resumes_exactly(tmp_path):
+    r = train(tmp_path / "a", "--total-steps", "5", "--attribute-aux", "0.5")
+    assert r.returncode == 0, r.stderr
+    log = [json.loads(line) for line in open(tmp_path / "a" / "log.jsonl")]
+    assert log[0]["attr"] > 0
+    full = torch.load(tmp_path / "a" / "checkpoint.pt")
+    assert set(full["attribute_heads"]) >= {"mid.heads.shape.weight", "last.heads.pattern.bias"}
+    r = train(tmp_path / "b", "--total-steps", "5", "--attribute-aux", "0.5", "--minutes", "0")  # stops after one group
+    assert r.returncode == 0, r.stderr
+    assert torch.load(tmp_path / "b" / "checkpoint.pt")["step"] < 5
+    r = subprocess.run([sys.executable, TRAIN, "--out", str(tmp_path / "b"), "--resume"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    resumed = torch.load(tmp_path / "b" / "checkpoint.pt")
+    for k, v in full["attribute_heads"].items():
+        assert torch.allclose(v, resumed["attribute_heads"][k], atol=1e-6), k
+    for k, v in full["model"].items():
+        assert torch.allclose(v, resumed["model"][k], atol=1e-6), k
+    # Off by default: no heads, no "attr" in the log; a negative weight is refused.
+    assert train(tmp_path / "c", "--total-steps", "1").returncode == 0
+    assert "attribute_heads" not in torch.load(tmp_path / "c" / "checkpoint.pt")
+    r = train(tmp_path / "d", "--total-steps", "1", "--attribute-aux", "-1")
+    assert r.returncode != 0 and "--attribute-aux must be 0" in r.stderr
