@@ -26,6 +26,37 @@ def get(d, path):
     return d
 
 
+
+ABLATION_LABELS = {"baseline": "baseline", "upsampler": "+ upsampler", "prompt_injection": "+ prompt injection",
+                   "distillation": "+ distillation"}
+
+
+def ablation_table(w, ab: dict) -> None:
+    """One budget's ablation: how it was run, what it can and cannot show, and the scores."""
+    steps = sorted({v["steps"] for v in ab.values()})
+    any_eval = next(iter(ab.values()))["eval"]
+    w(f"### {', '.join(map(str, steps))} steps per variant\n")
+    w(f"`python3 training/ablation.py --steps {steps[0]}`: each variant trained from scratch for {', '.join(map(str, steps))} steps "
+      f"(batch 12, the shipped recipe's dense mask losses, same seed and data), exported and scored by the engine on "
+      f"{any_eval['n']['images']} test-stream scenes (`generate.py --split test --seed 2024`).")
+    missing = [ABLATION_LABELS[k] for k in ABLATION_LABELS if k not in ab]
+    if missing:
+        w(f"Not run at this budget: {', '.join(missing)} (each variant costs {steps[0]} steps of CPU training).")
+    if all(v["eval"]["res"]["cIoU"] == 0 for v in ab.values()):
+        w("At this budget no variant has left the empty-mask plateau (RES cIoU 0 everywhere; the learning curve above shows "
+          "masks appearing only after about 1500 steps), so the table shows the techniques' effect on the language tasks only, "
+          "not on masks.")
+    w("")
+    w("| variant | RES cIoU | RES gIoU | METEOR | MCQ | V-T cIoU | real-photo box IoU | overall |\n|---|---|---|---|---|---|---|---|")
+    for k, label in ABLATION_LABELS.items():
+        if k in ab:
+            e = ab[k]["eval"]
+            photo = e.get("realPhotos", {}).get("meanIoU")
+            photo_cell = f"{photo:.3f}" if photo is not None else "–"
+            w(f"| {label} | {e['res']['cIoU']:.3f} | {e['res']['gIoU']:.3f} | {e['caption']['meteor']:.3f} | {e['mcq']['accuracy']:.3f} | "
+              f"{e['vtres']['cIoU']:.3f} | {photo_cell} | {e['overall']:.1f} |")
+    w("")
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -35,7 +66,8 @@ def main() -> int:
     ap.add_argument("--eval-other", help="the same split evaluated with the other decoder weights (int8 vs float32)")
     ap.add_argument("--checkpoint", help="the checkpoint the model was exported from (default RUN/checkpoint.pt)")
     ap.add_argument("--test-command", default="python3 training/generate.py --split test --seed 1 --count 100")
-    ap.add_argument("--ablation")
+    ap.add_argument("--ablation", action="append",
+                    help="a training/runs/ablation*/results.json; repeat for several budgets, one table each")
     ap.add_argument("--notes", help="a Markdown file of measured limits to include after the results")
     ap.add_argument("--command", action="append",
                     help="the training command(s) that reproduce the checkpoint, one per phase (repeatable)")
@@ -165,26 +197,11 @@ def main() -> int:
             w(f"| {r['phase']} | {r['step']} | {r['samples']} | {r['minutes']} | {e['res']['cIoU']:.3f} | {e['res']['noTargetAccuracy']:.2f} | "
               f"{e['caption']['meteor']:.3f} | {e['mcq']['accuracy']:.2f} | {e['vtres']['cIoU']:.3f} |")
         w("")
-    if args.ablation and os.path.exists(args.ablation):
-        ab = json.load(open(args.ablation))
-        w("## Ablation (equal budget, same test split)\n")
-        steps = sorted({v["steps"] for v in ab.values()})
-        any_eval = next(iter(ab.values()))["eval"]
-        w(f"`python3 training/ablation.py --steps {steps[0]}`: each variant trained from scratch for {', '.join(map(str, steps))} steps "
-          f"(batch 12, the shipped recipe's dense mask losses, same seed and data), exported and scored by the engine on "
-          f"{any_eval['n']['images']} test-stream scenes (`generate.py --split test --seed 2024`).")
-        if all(v["eval"]["res"]["cIoU"] == 0 for v in ab.values()):
-            w("At this budget no variant has left the empty-mask plateau (RES cIoU 0 everywhere; the learning curve above shows "
-              "masks appearing only after about 1500 steps), so the table shows the techniques' effect on the language tasks only, "
-              "not on masks. A mask-level ablation needs about 3000 steps per variant (4 × ~70 minutes on 2 CPU cores).")
-        w("")
-        w("| variant | RES cIoU | METEOR | MCQ | V-T cIoU | overall |\n|---|---|---|---|---|---|")
-        labels = {"baseline": "baseline", "upsampler": "+ upsampler", "prompt_injection": "+ prompt injection", "distillation": "+ distillation"}
-        for k, label in labels.items():
-            if k in ab:
-                e = ab[k]["eval"]
-                w(f"| {label} | {e['res']['cIoU']:.3f} | {e['caption']['meteor']:.3f} | {e['mcq']['accuracy']:.3f} | {e['vtres']['cIoU']:.3f} | {e['overall']:.1f} |")
-        w("")
+    ablations = [p for p in (args.ablation or []) if os.path.exists(p)]
+    if ablations:
+        w("## Ablation (equal budget per table, same test split)\n")
+        for path in ablations:
+            ablation_table(w, json.load(open(path)))
     else:
         w("## Ablation\n\nNot measured yet (`python3 training/ablation.py`).\n")
     if args.bench and os.path.exists(args.bench):
