@@ -13,7 +13,8 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 from pixel_sail.scenes import GENERATOR_VERSION  # noqa: E402
 
 GOALS = {"res.cIoU": 0.85, "res.gIoU": 0.85, "res.noTargetAccuracy": 0.95, "caption.meteor": 0.45, "mcq.accuracy": 0.90,
@@ -129,6 +130,9 @@ def main() -> int:
     w(f"- Compute in all: {total:.0f} minutes on 2 CPU cores.")
     for i, c in enumerate(args.command or []):
         w(f"- Command{f' (phase {i + 1})' if len(args.command) > 1 else ''}: `{c}`")
+    if args.model.rstrip("/").endswith("models/default") and os.path.exists(os.path.join(HERE, "reproduce_default.sh")):
+        w("- All of it in one command from a clean clone: `sh training/reproduce_default.sh` (teacher, distillation pool, "
+          "both phases, export; resumable: run it again after an interruption).")
     w("- Resumable with `--resume`; the committed checkpoints are in `training/checkpoints/` (the shipped one is `default.pt`).\n")
     w("## Held-out results\n")
     w(f"Test split made by `{args.test_command}` (generator *test* stream, never seen in training); "
