@@ -165,7 +165,9 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
         realPhotos: { masks: path.join(packageRoot, 'test/data/real_photos'), photos: path.join(packageRoot, 'media/samples/photos') },
       });
       bar.stop();
-      process.stdout.write(JSON.stringify(report, null, args.json ? undefined : 2) + '\n');
+      // Per-image tallies are for programs (paired comparisons); a person reading the report needs the totals.
+      const shown = args.json ? report : { ...report, perImage: `${report.perImage.length} images (see --json)` };
+      process.stdout.write(JSON.stringify(shown, null, args.json ? undefined : 2) + '\n');
       return 0;
     }
     const base = { image: args.image, maxNewTokens: args.maxTokens };

@@ -2,7 +2,7 @@
 """METEOR for region captions with nltk's ``meteor_score`` (Debian python3-nltk).
 
 Reads JSON from stdin: {"pairs": [{"prediction": str, "reference": str}, ...]} and prints
-{"meteor": mean, "n": count, "matching": ...}. Unlike the reference evaluation code, which passes the
+{"meteor": mean, "n": count, "scores": [per pair], "matching": ...}. Unlike the reference evaluation code, which passes the
 prediction as the reference and the ground truth as the hypothesis, the ground truth is the reference
 here and the prediction the hypothesis. Synonym matching uses WordNet 3.0 from Debian's wordnet-base
 when installed; otherwise only exact and stem matches count, and the output says so.
@@ -53,7 +53,8 @@ def main() -> int:
     data = json.load(sys.stdin)
     wordnet, matching = load_wordnet()
     scores = [meteor_score([p["reference"].split()], p["prediction"].split(), wordnet=wordnet) for p in data["pairs"]]
-    print(json.dumps({"meteor": sum(scores) / len(scores) if scores else 0.0, "n": len(scores), "matching": matching,
+    print(json.dumps({"meteor": sum(scores) / len(scores) if scores else 0.0, "n": len(scores), "scores": scores,
+                      "matching": matching,
                       "order": "reference = ground truth, hypothesis = prediction"}))
     return 0
 

@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine';
 import type { RegionSpec } from '../engine/regions';
 import { decodeRle, Rle } from '../masks/rle';
 import { packageRoot } from '../packageRoot';
+import { bootstrapIntervals, ImageTally, Intervals, metricsOf, newTally } from './bootstrap';
 import { addIou, cIoU, cleanCaption, gIoU, mcqCorrectExact, mcqCorrectReference, newIou, perbenchOverall } from './metrics';
 
 interface Annotation { id: number; image_id: number; segmentation: Rle }
@@ -61,6 +62,10 @@ export interface EvalReport {
   mcq: { accuracy: number; accuracyExact: number; scoring: string; byKind: Record<string, { accuracy: number; n: number }> };
   vtres: { cIoU: number; gIoU: number };
   overall: number;
+  /** How far each figure could move on another split of this size: see bootstrap.ts. */
+  ci95: Intervals;
+  /** Each image's contribution to each metric, for paired comparisons of two models on one split. */
+  perImage: ImageTally[];
   realPhotos?: RealPhotoReport;
   n: { images: number; res: number; noTarget: number; caption: number; mcq: number; vtres: number };
   model: string;
@@ -95,13 +100,14 @@ export function regionFromPrompt(vp: VisualPrompt, ann: Annotation): RegionSpec 
   }
 }
 
-function meteor(pairs: { prediction: string; reference: string }[]): { meteor: number; matching: string; order: string } {
+function meteor(pairs: { prediction: string; reference: string }[]): { meteor: number; matching: string; order: string; scores: number[] } {
   const python = process.env.PYTHON || '/usr/bin/python3';
   const script = path.join(packageRoot(), 'training', 'meteor.py');
   const r = spawnSync(python, [script], { input: JSON.stringify({ pairs }), encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new EvalError(`METEOR needs ${python} with nltk (apt-get install python3-nltk wordnet-base): ${r.stderr || r.error}`);
   const out = JSON.parse(r.stdout);
-  return { meteor: out.meteor, matching: out.matching, order: out.order };
+  if (!Array.isArray(out.scores) || out.scores.length !== pairs.length) throw new EvalError(`${script} returned ${out.scores?.length} scores for ${pairs.length} captions`);
+  return { meteor: out.meteor, matching: out.matching, order: out.order, scores: out.scores };
 }
 
 export async function evaluate(engine: Engine, dir: string, options: { limit?: number; onProgress?: (done: number, total: number) => void; realPhotos?: { masks: string; photos: string } } = {}): Promise<EvalReport> {
@@ -128,25 +134,31 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
   const captions: { prediction: string; reference: string }[] = [];
   const mcqTemplate = engine.model.config.prompts;
   let done = 0;
+  const tallies = new Map(imageIds.map((id) => [id, newTally(id)]));
+  const captionImages: number[] = [];
   for (const task of tasks) {
     const img = images.get(task.image_id);
     if (!img) throw new EvalError(`task ${task.id} names image ${task.image_id}, which the dataset lacks`);
+    const tally = tallies.get(task.image_id)!;
     const image = path.join(dir, 'images', img.file_name);
     if (task.type === 'res') {
       const a = await engine.run({ kind: 'segment', image, text: task.expression });
       const pred = firstMask(a.masks);
       const gtMask = union(task.target_ids, img);
       addIou(res, pred, gtMask);
+      addIou(tally.res, pred, gtMask);
       const kind = task.kind ?? 'unknown';
       if (!resByKind.has(kind)) resByKind.set(kind, newIou());
       addIou(resByKind.get(kind)!, pred, gtMask);
       if (task.target_ids.length === 0) {
         noTarget++;
-        if (!pred || !pred.some((v) => v)) noTargetRight++;
+        tally.noTarget.n++;
+        if (!pred || !pred.some((v) => v)) { noTargetRight++; tally.noTarget.right++; }
       }
     } else if (task.type === 'caption') {
       const a = await engine.run({ kind: 'describe', image, region: regionFromPrompt(task.visual_prompt, anns.get(task.region_id)!) });
       captions.push({ prediction: cleanCaption(a.answer), reference: task.caption });
+      captionImages.push(task.image_id);
     } else if (task.type === 'mcq') {
       const options = task.choices.map((c, i) => `${String.fromCharCode(65 + i)}. ${c}`).join(' ');
       const question = (mcqTemplate.mcqOptions ?? '{question} Options: {options}. ').replace('{question}', task.question).replace('{options}', options);
@@ -155,6 +167,8 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
       mcqN++;
       const right = mcqCorrectReference(a.answer, task.answer);
       if (right) mcqRef++;
+      tally.mcq.n++;
+      if (right) tally.mcq.right++;
       const k = mcqByKind.get(task.kind ?? 'unknown') ?? { right: 0, n: 0 };
       mcqByKind.set(task.kind ?? 'unknown', { right: k.right + (right ? 1 : 0), n: k.n + 1 });
       if (mcqCorrectExact(a.answer, task.choices, task.answer)) mcqExact++;
@@ -162,18 +176,22 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
       const regions = task.prompt_region_ids.map((id, k) => regionFromPrompt(task.visual_prompts[k], anns.get(id)!));
       const a = await engine.run({ kind: 'ask', image, text: task.question, regions, maxNewTokens: 16 });
       // The reference's V-T RES fallback is the engine's: no [SEG] answered → no mask here.
-      addIou(vtres, firstMask(a.masks), union(task.target_ids, img));
+      const pred = firstMask(a.masks), gtMask = union(task.target_ids, img);
+      addIou(vtres, pred, gtMask);
+      addIou(tally.vtres, pred, gtMask);
     }
     options.onProgress?.(++done, tasks.length);
   }
-  const cap = captions.length ? meteor(captions) : { meteor: 0, matching: 'none', order: '' };
+  const cap = captions.length ? meteor(captions) : { meteor: 0, matching: 'none', order: '', scores: [] };
+  cap.scores.forEach((score, k) => tallies.get(captionImages[k])!.meteor.push(score));
+  const perImage = [...tallies.values()];
   const mcqAccuracy = mcqN ? mcqRef / mcqN : 0;
   const report: EvalReport = {
     res: {
       cIoU: cIoU(res), gIoU: gIoU(res), noTargetAccuracy: noTarget ? noTargetRight / noTarget : 0,
       byKind: Object.fromEntries([...resByKind].map(([k, acc]) => [k, { cIoU: cIoU(acc), gIoU: gIoU(acc), n: acc.ious.length }])),
     },
-    caption: cap,
+    caption: { meteor: cap.meteor, matching: cap.matching, order: cap.order },
     mcq: {
       accuracy: mcqAccuracy, accuracyExact: mcqN ? mcqExact / mcqN : 0,
       scoring: 'accuracy: answer string in the prediction (reference); accuracyExact: the chosen option is the answer',
@@ -181,6 +199,8 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
     },
     vtres: { cIoU: cIoU(vtres), gIoU: gIoU(vtres) },
     overall: 0,
+    ci95: bootstrapIntervals(perImage),
+    perImage,
     n: { images: imageIds.length, res: res.ious.length, noTarget, caption: captions.length, mcq: mcqN, vtres: vtres.ious.length },
     model: engine.model.config.name,
     dataset: path.resolve(dir),
@@ -189,6 +209,11 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
     seconds: Math.round((Date.now() - t0) / 100) / 10,
   };
   report.overall = perbenchOverall(report.caption.meteor, mcqAccuracy, report.vtres.cIoU, report.vtres.gIoU);
+  // The tallies must add up to the pooled figures; a task left out of them would bias every interval.
+  const pooled = metricsOf(perImage);
+  if (Math.abs(pooled.overall - report.overall) > 1e-9 || Math.abs(pooled.resCIoU - report.res.cIoU) > 1e-9) {
+    throw new EvalError(`per-image tallies disagree with the pooled metrics (overall ${pooled.overall} vs ${report.overall})`);
+  }
   if (options.realPhotos && fs.existsSync(path.join(options.realPhotos.masks, 'photos.json'))) {
     report.realPhotos = await realPhotoCheck(engine, options.realPhotos.masks, options.realPhotos.photos);
   }

@@ -27,3 +27,18 @@ def test_ablation_table_says_when_no_variant_produced_masks():
     text = _render({k: {"steps": 300, "eval": _eval(0.0, 0.0)}
                     for k in ("baseline", "upsampler", "prompt_injection", "distillation")})
     assert "empty-mask plateau" in text and "Not run" not in text
+
+
+def _tallies(inter):
+    return [{"image": i, "res": {"intersection": inter, "union": 4, "ious": [inter / 4]}, "noTarget": {"right": 0, "n": 0},
+             "vtres": {"intersection": 0, "union": 4, "ious": [0.0]}, "mcq": {"right": i % 2, "n": 1}, "meteor": [0.5]}
+            for i in range(30)]
+
+
+def test_ablation_table_gives_paired_differences_when_reports_have_per_image_tallies():
+    a, b = _eval(0.25, 0.2), _eval(0.5, 0.4)
+    a["perImage"], b["perImage"] = _tallies(1), _tallies(2)
+    text = _render({"baseline": {"steps": 2000, "eval": a}, "upsampler": {"steps": 2000, "eval": b}})
+    row = next(line for line in text.splitlines() if line.startswith("| baseline → + upsampler |"))
+    assert "**+0.250 [+0.250, +0.250]**" in row  # better on every image: resolved
+    assert "+0.00 [+0.00, +0.00]" in row  # MCQ unchanged
