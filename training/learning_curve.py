@@ -29,6 +29,7 @@ def main() -> int:
     ap.add_argument("--val-dir", required=True)
     ap.add_argument("--val-count", type=int, default=20)
     ap.add_argument("--limit", type=int, default=20)
+    ap.add_argument("--out", help="where to write the curve (default RUN/learning_curve.json, which the model card reads)")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.val_dir, "ground_truth.json")):
         subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), "--split", "val", "--seed", "7", "--count",
@@ -46,12 +47,21 @@ def main() -> int:
         rows.append({"step": step, "samples": samples, "minutes": round(ckpt.get("elapsed_s", 0) / 60, 1), "eval": e})
         print(f"step {step}: RES cIoU {e['res']['cIoU']:.3f}", file=sys.stderr, flush=True)
     rows.sort(key=lambda r: r["step"])
-    with open(os.path.join(args.run, "learning_curve.json"), "w") as fh:
+    out = args.out or os.path.join(args.run, "learning_curve.json")
+    with open(out + ".tmp", "w") as fh:
         json.dump(rows, fh, indent=2)
+    os.replace(out + ".tmp", out)
     print(f"| step | sequences | train min | {METRIC_HEADER} |")
     print("|---" * 11 + "|")
     for r in rows:
         print(f"| {r['step']} | {r['samples']} | {r['minutes']} | {metric_cells(r['eval'])} |")
+    kinds = sorted({k for r in rows for k in r["eval"]["mcq"].get("byKind", {})})
+    if kinds:
+        print(f"\n| step | " + " | ".join(f"MCQ {k}" for k in kinds) + " |")
+        print("|---" * (len(kinds) + 1) + "|")
+        for r in rows:
+            by = r["eval"]["mcq"]["byKind"]
+            print(f"| {r['step']} | " + " | ".join(f"{by[k]['accuracy']:.2f}" if k in by else "–" for k in kinds) + " |")
     return 0
 
 
