@@ -46,7 +46,7 @@ def test_refuses_reports_of_different_splits():
         paired_differences(_report([_tally(1, 1, 2, 1, 0.5)]), _report([_tally(2, 1, 2, 1, 0.5)]))
 
 
-@pytest.mark.parametrize("name", ["ablation-300.json"])
+@pytest.mark.parametrize("name", ["ablation-300.json", "ablation-2000.json"])
 def test_reproduces_the_pooled_figures_of_real_engine_reports(name):
     # Reports written by `pixel-sail eval --json` (src/eval/bootstrap.ts pools them the same way).
     results = json.load(open(os.path.join(NOTES, name)))
