@@ -22,6 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from pixel_sail.atomic_dir import write_json_atomic  # noqa: E402
 from pixel_sail.engine_eval import METRIC_HEADER, export_and_evaluate, metric_cells  # noqa: E402
 VARIANTS = {
     "baseline": ["--upsampler", "bilinear", "--no-prompt-injection"],
@@ -71,9 +72,7 @@ def main() -> int:
             run(cmd + (["--resume"] if os.path.exists(ckpt) else COMMON + VARIANTS[name]))
         report = export_and_evaluate(ckpt, args.test_dir, model_dir=os.path.join(run_dir, "model"))
         results[name] = {"steps": args.steps, "eval": report}
-        with open(results_path + ".tmp", "w") as fh:
-            json.dump(results, fh, indent=2)
-        os.replace(results_path + ".tmp", results_path)
+        write_json_atomic(results_path, results)
     print(f"| variant | {METRIC_HEADER} |")
     print("|---" * 9 + "|")
     for name in VARIANTS:

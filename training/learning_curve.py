@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from pixel_sail.atomic_dir import write_json_atomic  # noqa: E402
 from pixel_sail.engine_eval import METRIC_HEADER, export_and_evaluate, metric_cells  # noqa: E402
 
 
@@ -48,9 +48,7 @@ def main() -> int:
         print(f"step {step}: RES cIoU {e['res']['cIoU']:.3f}", file=sys.stderr, flush=True)
     rows.sort(key=lambda r: r["step"])
     out = args.out or os.path.join(args.run, "learning_curve.json")
-    with open(out + ".tmp", "w") as fh:
-        json.dump(rows, fh, indent=2)
-    os.replace(out + ".tmp", out)
+    write_json_atomic(out, rows)
     print(f"| step | sequences | train min | {METRIC_HEADER} |")
     print("|---" * 11 + "|")
     for r in rows:

@@ -26,3 +26,12 @@ def atomic_directory(out: str, keep: Sequence[str] = ()) -> Iterator[str]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_json_atomic(path: str, data) -> None:
+    """Writes JSON beside ``path`` and renames it into place, so an interrupted run never leaves half a file."""
+    import json
+
+    with open(path + ".tmp", "w") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(path + ".tmp", path)
