@@ -80,7 +80,10 @@ def paired_table(w, ab: dict) -> None:
       "One training seed per arm, so seed-to-seed variation is not in these intervals.\n")
     w("| change | " + " | ".join(label for _, label, _ in PAIRED) + " |\n|---" + "|---" * len(PAIRED) + "|")
     for a, b in pairs:
-        d = paired_differences(ab[a]["eval"], ab[b]["eval"])
+        try:
+            d = paired_differences(ab[a]["eval"], ab[b]["eval"])
+        except ValueError as e:
+            sys.exit(f"model_card.py: ablation arms {a} and {b}: {e}")
         cells = []
         for key, _, digits in PAIRED:
             if key not in d:

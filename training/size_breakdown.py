@@ -13,8 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import defaultdict
+
+
+def load_json(path: str, what: str):
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as e:
+        sys.exit(f"cannot read the {what} {path}: {e}")
 
 
 def main() -> int:
@@ -25,8 +34,8 @@ def main() -> int:
     ap.add_argument("--patch", type=int, default=16)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    gt = json.load(open(f"{args.dataset}/ground_truth.json"))
-    report = json.load(open(args.report))
+    gt = load_json(os.path.join(args.dataset, "ground_truth.json"), "dataset (made by generate.py)")
+    report = load_json(args.report, "report (pixel-sail eval --json)")
     if "perImage" not in report:
         sys.exit("the report has no per-image tallies; evaluate again with this version of pixel-sail eval --json")
     tallies = {t["image"]: t for t in report["perImage"]}
@@ -55,6 +64,9 @@ def main() -> int:
         for t, iou in zip(res_tasks, tally["res"]["ious"]):
             if len(t["target_ids"]) == 1:
                 res.append((t.get("kind", "?"), patches(t["target_ids"], image_id), iou))
+
+    if not mcq or not res:
+        sys.exit("no single-question images or single-target expressions matched between the report and the dataset")
 
     def terciles(rows):
         sizes = sorted(r[1] for r in rows)

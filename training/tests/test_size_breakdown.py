@@ -44,3 +44,13 @@ def test_refuses_a_report_of_another_split(tmp_path):
     (tmp_path / "eval.json").write_text(json.dumps(report))
     r = _run(tmp_path)
     assert r.returncode != 0 and "report and dataset differ" in r.stderr
+
+
+def test_says_which_file_it_cannot_read(tmp_path):
+    _split(tmp_path, [0.0] * 6)
+    (tmp_path / "eval.json").write_text("{not json")
+    r = _run(tmp_path)
+    assert r.returncode != 0 and "cannot read the report" in r.stderr and "Traceback" not in r.stderr
+    (tmp_path / "ground_truth.json").unlink()
+    r = _run(tmp_path)
+    assert r.returncode != 0 and "cannot read the dataset" in r.stderr and "Traceback" not in r.stderr
