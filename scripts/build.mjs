@@ -15,6 +15,7 @@ const builds = [
   { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, entryPoints: { webview: 'webview-ui/main.ts' }, outdir: 'dist', logLevel: 'warning' },
   { ...node, entryPoints: testEntries('test/unit'), outdir: 'out/test/unit' },
   { ...node, entryPoints: testEntries('test/integration'), outdir: 'out/test/integration' },
+  { ...node, entryPoints: testEntries('test/vsix'), outdir: 'out/test/vsix' },
 ];
 
 if (watch) {

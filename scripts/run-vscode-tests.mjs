@@ -3,8 +3,12 @@
 // URL payload (extensionDevelopmentPath / extensionTestsPath) — the way VS Code's own browser integration
 // tests run against its server. The exit code is the suite's; the suite prints "N passed, N failed".
 //   node scripts/run-vscode-tests.mjs [--tests out/test/integration/index.js] [--workspace test/fixtures/workspace]
+//        [--dev EXTENSION_DIR] [--install FILE.vsix]
+// --install puts a packaged extension into the run's fresh extensions directory with code-server's own
+// `--install-extension` before the workbench starts; --dev names the development extension the test suite
+// runs in (default: this repository).
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -18,12 +22,16 @@ const arg = (name, fallback) => {
 };
 const testsPath = path.resolve(root, arg('--tests', 'out/test/integration/index.js'));
 const sourceWorkspace = path.resolve(root, arg('--workspace', 'test/fixtures/workspace'));
+const devPath = path.resolve(root, arg('--dev', '.'));
+const vsix = arg('--install') && path.resolve(process.cwd(), arg('--install'));
 const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
 const codeServer = process.env.CODE_SERVER || path.join(cacheHome, 'pixel-sail/code-server-4.100.3/node_modules/.bin/code-server');
 const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const timeoutMs = Number(process.env.TEST_TIMEOUT_MS || 300000);
 
-for (const [what, p] of [['code-server', codeServer], ['chromium', browserPath], ['the built test suite', testsPath]]) {
+const required = [['code-server', codeServer], ['chromium', browserPath], ['the built test suite', testsPath], ['the development extension', devPath]];
+if (vsix) required.push(['the VSIX to install', vsix]);
+for (const [what, p] of required) {
   if (!fs.existsSync(p)) {
     console.error(`run-vscode-tests: ${what} not found at ${p} (see README: .ci/run installs it)`);
     process.exit(2);
@@ -53,6 +61,18 @@ fs.writeFileSync(path.join(tmp, 'user/User/settings.json'), JSON.stringify({
   'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false,
   'extensions.autoCheckUpdates': false, 'workbench.tips.enabled': false,
 }));
+if (vsix) {
+  const t = Date.now();
+  const r = spawnSync(codeServer, ['--extensions-dir', path.join(tmp, 'ext'), '--user-data-dir', path.join(tmp, 'user'), '--install-extension', vsix],
+    { env: { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'cfg') }, encoding: 'utf8' });
+  console.log((r.stdout + r.stderr).trim());
+  if (r.status !== 0) {
+    console.error(`run-vscode-tests: installing ${vsix} failed (exit ${r.status})`);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    process.exit(1);
+  }
+  console.log(`installed ${path.basename(vsix)} in ${Date.now() - t} ms`);
+}
 const host = `127.0.0.1:${await freePort()}`;
 const cs = spawn(codeServer, ['--bind-addr', host, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
   '--disable-workspace-trust', '--user-data-dir', path.join(tmp, 'user'), '--extensions-dir', path.join(tmp, 'ext'), workspace],
@@ -70,7 +90,7 @@ try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const done = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => resolve(code)));
   await page.exposeFunction('codeAutomationLog', (_type, args) => console.log(...(Array.isArray(args) ? args : [args])));
-  const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${root}`],
+  const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${devPath}`],
     ['extensionTestsPath', `vscode-remote://${host}${testsPath}`], ['skipWelcome', 'true']];
   await page.goto(`http://${host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
   let timer;

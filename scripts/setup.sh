@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# One-time setup on a fresh Debian/Ubuntu machine (run as root or with sudo available):
-# system packages, npm dependencies (without onnxruntime-node's CUDA download), the build, and the
-# code-server test host. Safe to run again: it only installs what is missing.
+# One-time setup on a fresh Debian/Ubuntu machine (run as root or with sudo available): the Debian
+# packages in scripts/apt-packages.txt (each with the reason it is there), the npm dependencies, the
+# build, and the code-server test host. Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-export ONNXRUNTIME_NODE_INSTALL=skip   # the CPU build ships in the npm tarball; CUDA libraries would be downloaded
+# package.json's allowScripts denies onnxruntime-node's install script (it downloads CUDA libraries;
+# the CPU build ships in the npm tarball) on npm >= 11.16; this covers older npm releases too.
+export ONNXRUNTIME_NODE_INSTALL=skip
 
-# Python tooling (training/) runs on Debian's PyTorch; libopenblas0-pthread keeps its matmuls fast.
-# python3-nltk + wordnet-base: METEOR with synonym matching for the evaluation.
-# chromium + libkrb5-dev: the real VS Code test host (code-server) and the browser that drives it.
-APT_PACKAGES=(python3 python3-torch python3-numpy python3-pil python3-pytest python3-nltk wordnet-base libopenblas0-pthread chromium libkrb5-dev g++ make)
+mapfile -t APT_PACKAGES < <(sed -e 's/#.*//' scripts/apt-packages.txt | awk 'NF { print $1 }')
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,6 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+"${PYTHON:-/usr/bin/python3}" scripts/check_python_deps.py
 
 npm ci --no-audit --no-fund
 npm run build

@@ -1,5 +1,7 @@
-// `npm test`: builds, then runs every layer — mocha unit tests on Node, the integration suite inside a real
-// VS Code extension host, and pytest for training/ — and ends with the plain "N passed, N failed" line.
+// `npm test`: builds, checks that the Python modules training/ imports are installed, then runs every
+// layer — mocha unit tests on Node, the integration suite inside a real VS Code extension host, the
+// packaged VSIX installed into a real VS Code host, and pytest for training/ — and ends with the plain
+// "N passed, N failed" line.
 import { spawn } from 'node:child_process';
 
 function run(name, cmd, args) {
@@ -14,8 +16,10 @@ function run(name, cmd, args) {
   });
 }
 
+const VSIX = 'out/pixel-sail-test.vsix';
 const num = (re, text) => { const m = text.match(re); return m ? Number(m[1]) : 0; };
 const counts = {
+  check: (_t, code) => ({ passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 }),
   mocha: (t) => ({ passed: num(/(\d+) passing/, t), failed: num(/(\d+) failing/, t), skipped: num(/(\d+) pending/, t) }),
   vscode: (t) => { const m = [...t.matchAll(/^(\d+) passed, (\d+) failed/gm)].pop(); return { passed: m ? +m[1] : 0, failed: m ? +m[2] : 0, skipped: 0 }; },
   pytest: (t) => { const tail = t.split('\n').filter((l) => /passed|failed|error|skipped/.test(l)).pop() ?? '';
@@ -27,15 +31,31 @@ if (build.code !== 0) {
   console.log('\nbuild failed\n0 passed, 1 failed');
   process.exit(1);
 }
+const python = process.env.PYTHON || '/usr/bin/python3';
+// Quick, before the long layers: a module installed by hand on one machine must not hide a missing
+// install step (the check names the Debian package to install).
+const pythonDeps = { ...(await run('python imports', python, ['scripts/check_python_deps.py'])), kind: 'check' };
 const results = [
+  pythonDeps,
   { ...(await run('unit (mocha)', 'npx', ['mocha'])), kind: 'mocha' },
   { ...(await run('integration (VS Code host)', 'node', ['scripts/run-vscode-tests.mjs'])), kind: 'vscode' },
-  { ...(await run('python (pytest)', 'node', ['scripts/run-pytest.mjs'])), kind: 'pytest' },
+  { ...(await runVsixSuite()), kind: 'vscode' },
+  pythonDeps.code === 0
+    ? { ...(await run('python (pytest)', 'node', ['scripts/run-pytest.mjs'])), kind: 'pytest' }
+    : { name: 'python (pytest)', code: 1, out: 'skipped: Python modules are missing (see above)\n', kind: 'pytest' },
 ];
+
+async function runVsixSuite() {
+  const name = 'packaged extension (VSIX installed into a VS Code host)';
+  const pack = await run('package (VSIX)', 'node', ['scripts/package-vsix.mjs', '--quiet', '--out', VSIX]);
+  if (pack.code !== 0) return { name, code: 1, out: pack.out };
+  return run(name, 'node', ['scripts/run-vscode-tests.mjs', '--tests', 'out/test/vsix/index.js',
+    '--dev', 'test/fixtures/vsix-harness', '--install', VSIX]);
+}
 let passed = 0, failed = 0, skipped = 0;
 console.log('\n=== summary');
 for (const r of results) {
-  const c = counts[r.kind](r.out);
+  const c = counts[r.kind](r.out, r.code);
   // A layer that exits non-zero without reporting a failed test still fails the run.
   if (r.code !== 0 && c.failed === 0) c.failed = 1;
   passed += c.passed; failed += c.failed; skipped += c.skipped;
