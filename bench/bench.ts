@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import '../src/engine/ortTelemetryOff'; // before onnxruntime-node: see the module
 import * as ort from 'onnxruntime-node';
 import { Engine } from '../src/engine/engine';
 import { EngineClient } from '../src/engine/engineClient';

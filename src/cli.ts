@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { Engine, EngineError } from './engine/engine';
+import { Engine, EngineError, MAX_NEW_TOKENS } from './engine/engine';
+import { imageSize } from './engine/imageLoader';
+import { readInputFile } from './engine/inputFile';
 import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from './engine/protocol';
 import { defaultModelPath, ModelDirError } from './engine/modelDir';
 import { parseRegionSpec, RegionSpecError } from './engine/regions';
@@ -80,7 +82,7 @@ function parseArgs(argv: string[]): Args {
       }
       case '--max-tokens': {
         const n = Number(value());
-        if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-tokens must be a positive integer');
+        if (!Number.isInteger(n) || n < 1 || n > MAX_NEW_TOKENS) throw new UsageError(`--max-tokens must be an integer from 1 to ${MAX_NEW_TOKENS}`);
         args.maxTokens = n;
         break;
       }
@@ -97,17 +99,35 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-async function writeMaskPng(answer: EngineAnswer, file: string): Promise<void> {
+/**
+ * Writes the answer's first mask as a black/white PNG, atomically: the file is complete or untouched.
+ * An answer without a mask ("No target") writes an all-black mask of the image's size, so an older file
+ * at the same path can never pass for this answer.
+ */
+async function writeMaskPng(answer: EngineAnswer, file: string, image: string): Promise<void> {
   const first = answer.masks[0];
-  const [h, w] = first ? first.rle.size : [0, 0];
-  if (!first) return;
-  const m = decodeRle(first.rle);
+  const [h, w] = first ? first.rle.size : await imageSize(readInputFile(image, 'image')).then((s) => [s.height, s.width]);
   const px = Buffer.alloc(w * h);
-  for (let i = 0; i < m.length; i++) px[i] = m[i] ? 255 : 0;
-  const tmp = `${file}.tmp-${process.pid}`;
-  await sharp(px, { raw: { width: w, height: h, channels: 1 } }).png().toFile(tmp);
-  fs.renameSync(tmp, file);
+  if (first) {
+    const m = decodeRle(first.rle);
+    for (let i = 0; i < m.length; i++) px[i] = m[i] ? 255 : 0;
+  }
+  const dir = path.dirname(file);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new OutputError(`cannot write --out ${file}: its folder does not exist`);
+  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
+  try {
+    await sharp(px, { raw: { width: w, height: h, channels: 1 } }).png().toFile(tmp);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' ? 'permission denied' : code === 'ENOSPC' ? 'the disk is full'
+      : (e as Error).message.split('\n')[0].replaceAll(tmp, file);
+    throw new OutputError(`cannot write --out ${file}: ${why}`);
+  }
 }
+
+class OutputError extends Error {}
 
 function progress(label: string): { stop(): void } {
   if (!process.stderr.isTTY) return { stop() {} };
@@ -178,8 +198,8 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
     const answer = await engine.run(task);
     spinner.stop();
     if (args.out) {
-      if (!answer.masks.length) process.stderr.write('pixel-sail: no mask in the answer; nothing written to --out\n');
-      else await writeMaskPng(answer, path.resolve(args.out));
+      await writeMaskPng(answer, path.resolve(args.out), args.image);
+      if (!answer.masks.length) process.stderr.write(`pixel-sail: the answer has no mask; wrote an empty (all-black) mask to ${args.out}\n`);
     }
     if (args.json) {
       process.stdout.write(JSON.stringify({ answer: answer.answer, masks: answer.masks, device: answer.device, timingsMs: answer.timingsMs }) + '\n');
@@ -191,7 +211,7 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
     return 0;
   } catch (e) {
     spinner.stop();
-    const known = e instanceof EvalError || e instanceof EngineError || e instanceof ModelDirError || e instanceof RegionSpecError || (e as Error).name === 'EngineRequestError';
+    const known = e instanceof EvalError || e instanceof EngineError || e instanceof OutputError || e instanceof ModelDirError || e instanceof RegionSpecError || (e as Error).name === 'EngineRequestError';
     process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
     return known ? 1 : 3;
   } finally {

@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_MAX_IMAGE_PIXELS, ImageInputError, loadImageForModel, loadMask } from './imageLoader';
+import { readInputFile } from './inputFile';
 import { LruCache } from './lruCache';
 import { loadModelDir, ModelDir } from './modelDir';
 import { ImageState, KvCache, ModelRunner } from './modelRunner';
@@ -15,8 +16,11 @@ import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, ExecutionProv
 import { rasterizeRegion, RegionSpec } from './regions';
 import type { Grid } from './sequence';
 import { TextCodec } from './tokenizer';
-import { promptSlots, PromptMask } from './visualPrompts';
+import { emptyRegions, promptSlots, PromptMask } from './visualPrompts';
 import { countsToString } from '../masks/rle';
+
+/** The longest answer a request may ask for: a model that never writes its stop token still ends. */
+export const MAX_NEW_TOKENS = 4096;
 
 export class EngineError extends Error {
   constructor(message: string, readonly code: 'bad-input' | 'model' = 'bad-input') {
@@ -157,9 +161,9 @@ export class Engine {
       if (r.kind === 'mask') {
         let bytes: Buffer;
         try {
-          bytes = fs.readFileSync(r.file);
-        } catch {
-          throw new EngineError(`region mask not found: ${r.file}`);
+          bytes = readInputFile(r.file, 'region mask');
+        } catch (e) {
+          throw new EngineError((e as Error).message);
         }
         const m = await loadMask(bytes).catch((e) => {
           throw new EngineError(`cannot read region mask ${r.file}: ${(e as Error).message}`);
@@ -172,6 +176,10 @@ export class Engine {
         key.update(JSON.stringify(r));
       }
     }
+    const empty = emptyRegions(masks);
+    if (empty.length) {
+      throw new EngineError(`region ${empty.join(', ')} covers no pixel of the ${width}×${height} image: draw it inside the image${regions.some((r) => r.kind === 'mask') ? ' (a mask file needs pixels brighter than mid-grey)' : ''}`);
+    }
     return { masks, key: key.digest('hex') };
   }
 
@@ -182,10 +190,9 @@ export class Engine {
     const t0 = performance.now();
     let bytes: Buffer;
     try {
-      bytes = fs.readFileSync(imagePath);
+      bytes = readInputFile(imagePath, 'image');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new EngineError(code === 'ENOENT' ? `image not found: ${imagePath}` : `cannot read ${imagePath}: ${(e as Error).message}`);
+      throw new EngineError((e as Error).message);
     }
     const imageHash = createHash('sha1').update(bytes).digest('hex');
     // A cached image state is found without decoding the image again: its size is remembered by content.
@@ -288,6 +295,9 @@ export class Engine {
 
   async run(task: EngineTask, opts: TaskOptions = {}): Promise<EngineAnswer> {
     const prompts = this.model.config.prompts;
+    if (task.maxNewTokens !== undefined && !(Number.isInteger(task.maxNewTokens) && task.maxNewTokens >= 1 && task.maxNewTokens <= MAX_NEW_TOKENS)) {
+      throw new EngineError(`maxNewTokens must be an integer from 1 to ${MAX_NEW_TOKENS}, got ${task.maxNewTokens}`);
+    }
     switch (task.kind) {
       case 'segment': {
         const text = task.text.trim();

@@ -1,6 +1,7 @@
 // Runs the four exported graphs with onnxruntime-node and implements the reference inference flow:
 // image block prefill (bidirectional) → cached KV + upsampled pixel features; then per question a causal
 // text prefill and greedy decoding with the KV cache; [SEG] hidden states → mask logits.
+import './ortTelemetryOff'; // before onnxruntime-node: see the module
 import * as ort from 'onnxruntime-node';
 import type { GraphName, ModelDir } from './modelDir';
 import { GRAPH_NAMES } from './modelDir';
