@@ -9,20 +9,8 @@ import type { RegionSpec } from '../engine/regions';
 import { decodeRle, Rle } from '../masks/rle';
 import { packageRoot } from '../packageRoot';
 import { bootstrapIntervals, ImageTally, Intervals, metricsOf, newTally } from './bootstrap';
+import { Annotation, ImageEntry, readGroundTruth, VisualPrompt } from './groundTruth';
 import { addIou, cIoU, cleanCaption, gIoU, mcqCorrectExact, mcqCorrectReference, newIou } from './metrics';
-
-interface Annotation { id: number; image_id: number; segmentation: Rle }
-interface ImageEntry { id: number; file_name: string; width: number; height: number }
-type VisualPrompt =
-  | { kind: 'mask' }
-  | { kind: 'box'; bbox: [number, number, number, number] }
-  | { kind: 'points'; points: [number, number, number][] }
-  | { kind: 'scribble'; points: [number, number][]; width: number };
-type Task =
-  | { id: number; type: 'res'; image_id: number; expression: string; target_ids: number[]; kind?: string }
-  | { id: number; type: 'caption'; image_id: number; region_id: number; caption: string; visual_prompt: VisualPrompt }
-  | { id: number; type: 'mcq'; image_id: number; region_id: number; question: string; choices: string[]; answer: string; visual_prompt: VisualPrompt; kind?: string }
-  | { id: number; type: 'vtres'; image_id: number; prompt_region_ids: number[]; question: string; target_ids: number[]; visual_prompts: VisualPrompt[] };
 
 export interface RealPhotoReport {
   meanIoU: number;
@@ -77,20 +65,6 @@ export interface EvalReport {
 
 export class EvalError extends Error {}
 
-function readGroundTruth(dir: string) {
-  const file = path.join(dir, 'ground_truth.json');
-  let gt: { images: ImageEntry[]; annotations: Annotation[]; tasks: Task[] };
-  try {
-    gt = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new EvalError(`cannot read ${file}: ${(e as Error).message} (make one with training/generate.py)`);
-  }
-  if (!Array.isArray(gt.images) || !Array.isArray(gt.annotations) || !Array.isArray(gt.tasks)) {
-    throw new EvalError(`${file} lacks images, annotations or tasks; is it a dataset from training/generate.py?`);
-  }
-  return gt;
-}
-
 export function regionFromPrompt(vp: VisualPrompt, ann: Annotation): RegionSpec {
   switch (vp.kind) {
     case 'mask': return { kind: 'rle', rle: ann.segmentation };
@@ -112,7 +86,7 @@ function meteor(pairs: { prediction: string; reference: string }[]): { meteor: n
 
 export async function evaluate(engine: Engine, dir: string, options: { limit?: number; onProgress?: (done: number, total: number) => void; realPhotos?: { masks: string; photos: string } } = {}): Promise<EvalReport> {
   const t0 = Date.now();
-  const gt = readGroundTruth(dir);
+  const gt = await readGroundTruth(dir).catch((e: Error) => { throw new EvalError(e.message); });
   const images = new Map(gt.images.map((i) => [i.id, i]));
   const anns = new Map(gt.annotations.map((a) => [a.id, a]));
   const imageIds = [...images.keys()].slice(0, options.limit ?? Infinity);
