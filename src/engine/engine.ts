@@ -13,7 +13,7 @@ import { ImageState, KvCache, ModelRunner } from './modelRunner';
 import { logitsToMaskSummary } from './postprocess';
 import { patchify } from './preprocess';
 import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, ExecutionProvider, MaskResult, ModelSummary, Weights, WeightsSetting } from './protocol';
-import { rasterizeRegion, RegionSpec } from './regions';
+import { MAX_SCRIBBLE_POINTS, rasterizeRegion, RegionSpec } from './regions';
 import type { Grid } from './sequence';
 import { TextCodec } from './tokenizer';
 import { emptyRegions, promptSlots, PromptMask } from './visualPrompts';
@@ -21,6 +21,8 @@ import { countsToString } from '../masks/rle';
 
 /** The longest answer a request may ask for: a model that never writes its stop token still ends. */
 export const MAX_NEW_TOKENS = 4096;
+/** The longest user turn: the model was trained on short prompts, and a 7,300-token one took 40 s on 2 cores. */
+export const MAX_PROMPT_TOKENS = 1024;
 
 export class EngineError extends Error {
   constructor(message: string, readonly code: 'bad-input' | 'model' = 'bad-input') {
@@ -172,6 +174,9 @@ export class Engine {
         key.update(createHash('sha1').update(bytes).digest());
         masks.push({ ...m, slot: k });
       } else {
+        if (r.kind === 'scribble' && r.points.length > MAX_SCRIBBLE_POINTS) {
+          throw new EngineError(`region ${k + 1}: a scribble has at most ${MAX_SCRIBBLE_POINTS} points, got ${r.points.length}`);
+        }
         masks.push({ width, height, data: rasterizeRegion(r, width, height, radius), slot: k });
         key.update(JSON.stringify(r));
       }
@@ -250,6 +255,9 @@ export class Engine {
     let image: PreparedImage;
     let start: KvCache;
     let promptIds = this.codec.userTurn(prompt);
+    if (promptIds.length > MAX_PROMPT_TOKENS) {
+      throw new EngineError(`the prompt is ${promptIds.length} tokens long, above the limit of ${MAX_PROMPT_TOKENS}: shorten it`);
+    }
     if (conversation) {
       image = conversation.image;
       start = conversation.cache;

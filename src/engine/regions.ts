@@ -14,6 +14,9 @@ export type RegionSpec =
 
 export class RegionSpecError extends Error {}
 
+/** A freehand scribble rarely needs more than a few hundred points; beyond this it is a mistake or an attack. */
+export const MAX_SCRIBBLE_POINTS = 10_000;
+
 const num = (s: string, what: string): number => {
   const v = Number(s);
   if (s.trim() === '' || !Number.isFinite(v)) throw new RegionSpecError(`${what}: ${JSON.stringify(s)} is not a number`);
@@ -50,6 +53,7 @@ export function parseRegionSpec(spec: string): RegionSpec {
         if (parts.length !== 2) throw new RegionSpecError(`scribble points are x,y separated by ';', got ${JSON.stringify(p)}`);
         return { x: num(parts[0], 'scribble'), y: num(parts[1], 'scribble') };
       });
+      if (points.length > MAX_SCRIBBLE_POINTS) throw new RegionSpecError(`a scribble has at most ${MAX_SCRIBBLE_POINTS} points, got ${points.length}: simplify it`);
       if (points.length < 1) throw new RegionSpecError('a scribble needs at least one point');
       return { kind: 'scribble', points, width: width === undefined ? undefined : num(width, 'scribble width') };
     }

@@ -56,6 +56,16 @@ describe('hostile input', () => {
     assert.match(r.stderr, /region 1 covers no pixel of the 80×48 image/);
   });
 
+  it('refuses a prompt above the token limit and a scribble above the point limit, clearly', () => {
+    const long = run('segment', sample, '--text', 'red '.repeat(1100), '--model', tiny);
+    assert.equal(long.status, 1, long.stderr);
+    assert.match(long.stderr, /the prompt is \d+ tokens long, above the limit of 1024: shorten it/);
+    const points = Array.from({ length: 10001 }, (_, i) => `${i % 80},${i % 48}`).join(';');
+    const scribble = run('describe', sample, '--region', `scribble:${points}`, '--model', tiny);
+    assert.equal(scribble.status, 1, scribble.stderr);
+    assert.match(scribble.stderr, /a scribble has at most 10000 points, got 10001/);
+  });
+
   it('bounds --max-tokens', () => {
     const r = run('ask', sample, '--text', 'x', '--max-tokens', '100000', '--model', tiny);
     assert.equal(r.status, 2);
