@@ -14,12 +14,14 @@ import { defaultModelPath, ModelDirError } from './engine/modelDir';
 import { parseRegionSpec, RegionSpecError } from './engine/regions';
 import { decodeRle } from './masks/rle';
 import { evaluate, EvalError } from './eval/evaluate';
+import { checkModel } from './tools/modelCheck';
 
 const USAGE = `usage:
   pixel-sail segment IMAGE --text "EXPRESSION" [--out MASK.png] [--json]
   pixel-sail eval DIR [--json] [--limit N]      DIR written by training/generate.py
   pixel-sail describe IMAGE --region SPEC [--json]
   pixel-sail ask IMAGE --text "QUESTION" [--region SPEC]... [--json]
+  pixel-sail check-model DIR [--json]           load every graph, run the parity fixtures
 options:
   --model DIR              model directory (default: the shipped model)
   --device auto|cpu|cuda   execution provider (default: auto)
@@ -48,7 +50,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h') throw new UsageError('');
-  if (!['segment', 'describe', 'ask', 'eval'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  if (!['segment', 'describe', 'ask', 'eval', 'check-model'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   const args: Args = { command, image: '', regions: [], json: false, device: 'auto', weights: 'auto' };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
@@ -92,7 +94,7 @@ function parseArgs(argv: string[]): Args {
         args.image = a;
     }
   }
-  if (!args.image) throw new UsageError(command === 'eval' ? 'DIR is required' : 'IMAGE is required');
+  if (!args.image) throw new UsageError(command === 'eval' || command === 'check-model' ? 'DIR is required' : 'IMAGE is required');
   if ((command === 'segment' || command === 'ask') && !args.text) throw new UsageError(`${command} needs --text`);
   if (command === 'describe' && args.regions.length !== 1) throw new UsageError('describe needs exactly one --region');
   if (command === 'segment' && args.regions.length) throw new UsageError('segment takes no --region (use ask)');
@@ -161,6 +163,18 @@ function progressBar(label: string): { update(done: number, total: number): void
   };
 }
 
+async function checkModelCommand(args: Args): Promise<number> {
+  const report = await checkModel(args.image);
+  if (args.json) {
+    process.stdout.write(JSON.stringify(report) + '\n');
+  } else {
+    process.stdout.write(`${report.model}\n`);
+    for (const item of report.items) process.stdout.write(`  ${item.ok ? 'ok     ' : 'PROBLEM'}  ${item.file}${item.problem ? `: ${item.problem}` : ''}\n`);
+    process.stdout.write(report.ok ? 'every graph loads and matches its fixtures\n' : `${report.items.filter((i) => !i.ok).length} problem(s)\n`);
+  }
+  return report.ok ? 0 : 1;
+}
+
 export async function main(argv: string[], packageRoot: string): Promise<number> {
   let args: Args;
   try {
@@ -170,6 +184,7 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
     process.stderr.write(msg ? `pixel-sail: ${msg}\n${USAGE}\n` : `${USAGE}\n`);
     return msg ? 2 : 0;
   }
+  if (args.command === 'check-model') return checkModelCommand(args);
   const spinner = progress(args.command === 'segment' ? 'segmenting' : 'thinking');
   let engine: Engine | undefined;
   try {

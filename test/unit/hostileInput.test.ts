@@ -124,3 +124,47 @@ describe('visual prompts smaller than a patch', () => {
     assert.deepEqual(emptyRegions([image(10, 10, [0, 0, 2, 2], 0), image(10, 10, [0, 0, 0, 0], 1)]), [2]);
   });
 });
+
+describe('pixel-sail check-model', function () {
+  this.timeout(120000);
+  const copyModel = (name: string) => {
+    const dir = path.join(scratch(), name);
+    fs.cpSync(path.join(repo, 'models', name), dir, { recursive: true });
+    return dir;
+  };
+
+  it('passes a sound model: every graph loads, and the parity fixtures hold', () => {
+    const r = run('check-model', tiny, '--json');
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual(report.items.map((i: { file: string }) => i.file), ['embed.onnx', 'decoder.onnx', 'upsampler.onnx', 'mask_head.onnx', 'parity']);
+  });
+
+  it('finds a corrupt float32 decoder that the CPU engine (running int8) never opens', () => {
+    const dir = copyModel('default');
+    const file = path.join(dir, 'decoder.onnx');
+    fs.truncateSync(file, Math.floor(fs.statSync(file).size / 3));
+    const r = run('check-model', dir);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /PROBLEM {2}decoder\.onnx: onnxruntime cannot load it/);
+    assert.match(r.stdout, /ok {7}decoder\.int8\.onnx/);
+    assert.match(r.stdout, /PROBLEM {2}parity: not run/);
+  });
+
+  it('names a graph whose outputs differ from the fixtures', () => {
+    const dir = copyModel('tiny-random');
+    // another model's mask head: it loads and has the same inputs and outputs, but not these numbers
+    fs.copyFileSync(path.join(repo, 'models/default/mask_head.onnx'), path.join(dir, 'mask_head.onnx'));
+    const r = run('check-model', dir);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /PROBLEM {2}parity: /);
+  });
+
+  it('reports a broken config.json by file', () => {
+    const dir = copyModel('tiny-random');
+    fs.writeFileSync(path.join(dir, 'config.json'), '{"format": ');
+    const r = run('check-model', dir);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /PROBLEM {2}config\.json: /);
+  });
+});
