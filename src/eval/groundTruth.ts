@@ -52,6 +52,27 @@ export async function readGroundTruth(dir: string): Promise<GroundTruth> {
   } catch (e) {
     throw new GroundTruthError(`cannot read ${file}: ${(e as Error).message} (make one with training/generate.py)`);
   }
+  const gt = validateGroundTruth(raw, file);
+  const fail = (where: string, what: string): never => { throw new GroundTruthError(`${file}: ${where}: ${what}`); };
+  const used = new Set(gt.tasks.map((t) => t.image_id));
+  for (const [i, img] of gt.images.entries()) {
+    if (!used.has(img.id)) continue;
+    const imageFile = path.join(dir, 'images', img.file_name);
+    let size: { width: number; height: number };
+    try {
+      size = await imageSize(readInputFile(imageFile, 'image'));
+    } catch (e) {
+      return fail(`images[${i}].file_name`, (e as Error).message);
+    }
+    if (size.width !== img.width || size.height !== img.height) {
+      fail(`images[${i}]`, `${img.file_name} is ${size.width}×${size.height}, but the dataset says ${img.width}×${img.height}`);
+    }
+  }
+  return gt;
+}
+
+/** The checks that need no files: the schema, and every id a task or annotation refers to. */
+export function validateGroundTruth(raw: unknown, file: string): GroundTruth {
   const top = raw as Record<string, unknown> | null;
   if (typeof top !== 'object' || top === null || !['images', 'annotations', 'tasks'].every((k) => Array.isArray(top[k]))) {
     throw new GroundTruthError(`${file} lacks images, annotations or tasks; is it a dataset from training/generate.py?`);
@@ -62,7 +83,7 @@ export async function readGroundTruth(dir: string): Promise<GroundTruth> {
     throw new GroundTruthError(`${file}: ${jsonPath(issue.path)}: ${issue.message}`);
   }
   const gt = parsed.data;
-  const fail = (where: string, what: string) => { throw new GroundTruthError(`${file}: ${where}: ${what}`); };
+  const fail = (where: string, what: string): never => { throw new GroundTruthError(`${file}: ${where}: ${what}`); };
   if (gt.tasks.length === 0) fail('tasks', 'the dataset has no tasks, so there is nothing to score');
 
   const images = new Map<number, ImageEntry>();
@@ -95,20 +116,5 @@ export async function readGroundTruth(dir: string): Promise<GroundTruth> {
       if (t.visual_prompts.length !== t.prompt_region_ids.length) fail(`${at}.visual_prompts`, `${t.visual_prompts.length} prompts for ${t.prompt_region_ids.length} regions`);
     }
   });
-  const used = new Set(gt.tasks.map((t) => t.image_id));
-  for (const [i, img] of gt.images.entries()) {
-    if (!used.has(img.id)) continue;
-    const where = `images[${i}]`;
-    const imageFile = path.join(dir, 'images', img.file_name);
-    let size: { width: number; height: number };
-    try {
-      size = await imageSize(readInputFile(imageFile, 'image'));
-    } catch (e) {
-      fail(`${where}.file_name`, (e as Error).message);
-    }
-    if (size!.width !== img.width || size!.height !== img.height) {
-      fail(where, `${img.file_name} is ${size!.width}×${size!.height}, but the dataset says ${img.width}×${img.height}`);
-    }
-  }
   return gt;
 }

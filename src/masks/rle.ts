@@ -8,6 +8,12 @@ export interface Rle {
 }
 
 /** Row-major 0/1 mask (height × width) → run lengths in column-major order. */
+/** A malformed RLE (bad characters, negative runs, runs that do not cover the stated size). */
+export class RleError extends Error {}
+
+/** Masks above this many pixels are refused rather than allocated (the engine's image limit is 100 MP). */
+export const MAX_RLE_PIXELS = 1_000_000_000;
+
 export function maskToCounts(mask: Uint8Array, height: number, width: number): number[] {
   const counts: number[] = [];
   let current = 0;
@@ -53,7 +59,8 @@ export function stringToCounts(s: string): number[] {
     let more = true;
     while (more) {
       const c = s.charCodeAt(p) - 48;
-      if (c < 0 || c > 63) throw new Error(`invalid RLE character ${JSON.stringify(s[p])} at ${p}`);
+      if (p >= s.length) throw new RleError('the RLE string ends in the middle of a run');
+      if (c < 0 || c > 63) throw new RleError(`invalid RLE character ${JSON.stringify(s[p])} at ${p}`);
       x += (c & 0x1f) * 2 ** (5 * k);
       more = (c & 0x20) !== 0;
       p++;
@@ -61,6 +68,7 @@ export function stringToCounts(s: string): number[] {
       k++;
     }
     if (counts.length > 2) x += counts[counts.length - 2];
+    if (x < 0 || !Number.isSafeInteger(x)) throw new RleError(`run ${counts.length} of the RLE string is ${x}, not a pixel count`);
     counts.push(x);
   }
   return counts;
@@ -72,9 +80,12 @@ export function encodeMask(mask: Uint8Array, height: number, width: number): Rle
 
 export function decodeRle(rle: Rle): Uint8Array {
   const [height, width] = rle.size;
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 0 || width < 0 || height * width > MAX_RLE_PIXELS) {
+    throw new RleError(`RLE size ${JSON.stringify(rle.size)} is not a [height, width] of at most ${MAX_RLE_PIXELS} pixels`);
+  }
   const counts = stringToCounts(rle.counts);
   const total = counts.reduce((a, b) => a + b, 0);
-  if (total !== height * width) throw new Error(`RLE covers ${total} pixels, size says ${height}×${width}`);
+  if (total !== height * width) throw new RleError(`RLE covers ${total} pixels, size says ${height}×${width}`);
   const out = new Uint8Array(height * width);
   let pos = 0;
   for (let i = 0; i < counts.length; i++) {
