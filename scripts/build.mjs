@@ -16,6 +16,7 @@ const builds = [
   { ...node, entryPoints: testEntries('test/unit'), outdir: 'out/test/unit' },
   { ...node, entryPoints: testEntries('test/integration'), outdir: 'out/test/integration' },
   { ...node, entryPoints: testEntries('test/vsix'), outdir: 'out/test/vsix' },
+  { ...node, entryPoints: testEntries('test/reliability'), outdir: 'out/test/reliability' },
 ];
 
 if (watch) {

@@ -49,7 +49,8 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h') throw new UsageError('');
+  if (command === '--help' || command === '-h') throw new UsageError('');
+  if (!command) throw new UsageError('a command is required');
   if (!['segment', 'describe', 'ask', 'eval', 'check-model'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   const args: Args = { command, image: '', regions: [], json: false, device: 'auto', weights: 'auto' };
   for (let i = 0; i < rest.length; i++) {

@@ -84,6 +84,7 @@ export class EngineClient extends EventEmitter {
         env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(this.options.config) },
       });
       this.child = child;
+      child.on('error', () => { /* spawn and IPC errors surface through 'exit' */ });
       let stderr = '';
       child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
       child.stdout?.on('data', () => {});
@@ -158,7 +159,10 @@ export class EngineClient extends EventEmitter {
   }
 
   private send(msg: ToWorker) {
-    if (this.child?.connected) this.child.send(msg);
+    // A worker that died a moment ago can still look connected: the write then fails with EPIPE. The
+    // exit handler fails or retries the request; the error must not escape as an unhandled event (it
+    // would take the extension host down with the worker).
+    if (this.child?.connected) this.child.send(msg, (err) => { if (err) this.emit('sendError', err); });
   }
 
   private pump() {

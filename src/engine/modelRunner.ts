@@ -3,11 +3,22 @@
 // text prefill and greedy decoding with the KV cache; [SEG] hidden states → mask logits.
 import './ortTelemetryOff'; // before onnxruntime-node: see the module
 import * as ort from 'onnxruntime-node';
+import * as path from 'node:path';
 import type { GraphName, ModelDir } from './modelDir';
-import { GRAPH_NAMES } from './modelDir';
+import { GRAPH_NAMES, ModelDirError } from './modelDir';
 import { attentionMask, Grid, imageBlockLength, NO_PROMPT, NON_VISION, positionIds } from './sequence';
 
 export type ExecutionProvider = 'cuda' | 'cpu';
+
+/** onnxruntime's own message ("Protobuf parsing failed") does not say which file or what to do. */
+async function openSession(model: ModelDir, file: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(file, options);
+  } catch (e) {
+    const reason = String((e as Error).message ?? e).split('\n')[0].replace(/^Load model from \S+ failed:/, '');
+    throw new ModelDirError(`onnxruntime cannot load ${path.relative(model.dir, file)} in ${model.dir}: ${reason}. The file is damaged or not an ONNX graph: export or convert the model again (pixel-sail check-model DIR lists every problem)`);
+  }
+}
 
 export interface KvCache {
   /** present_key_i / present_value_i tensors, [1, kvHeads, T, headDim] each, layer-major. */
@@ -86,13 +97,13 @@ export class ModelRunner {
     };
     const sessions = {} as Record<GraphName, ort.InferenceSession>;
     for (const name of GRAPH_NAMES) {
-      sessions[name] = await ort.InferenceSession.create(model.graphPath(name, name === 'decoder' ? options.weights : undefined), sessionOptions);
+      sessions[name] = await openSession(model, model.graphPath(name, name === 'decoder' ? options.weights : undefined), sessionOptions);
       const spec = model.config.graphs[name];
       for (const input of spec.inputs) {
-        if (!sessions[name].inputNames.includes(input)) throw new Error(`${spec.file} has no input named ${input} (config.json names it)`);
+        if (!sessions[name].inputNames.includes(input)) throw new ModelDirError(`${spec.file} has no input named ${input} (config.json names it)`);
       }
       for (const output of spec.outputs) {
-        if (!sessions[name].outputNames.includes(output)) throw new Error(`${spec.file} has no output named ${output} (config.json names it)`);
+        if (!sessions[name].outputNames.includes(output)) throw new ModelDirError(`${spec.file} has no output named ${output} (config.json names it)`);
       }
     }
     // Text steps (a prompt of a few dozen tokens, then one token per call) run a second copy of the embed
@@ -102,8 +113,8 @@ export class ModelRunner {
     const multiThreaded = (options.intraOpNumThreads ?? 0) !== 1;
     const text: TextSessions = multiThreaded
       ? {
-          embed: await ort.InferenceSession.create(model.graphPath('embed'), { ...sessionOptions, intraOpNumThreads: 1 }),
-          decoder: await ort.InferenceSession.create(model.graphPath('decoder', options.weights), { ...sessionOptions, intraOpNumThreads: 1 }),
+          embed: await openSession(model, model.graphPath('embed'), { ...sessionOptions, intraOpNumThreads: 1 }),
+          decoder: await openSession(model, model.graphPath('decoder', options.weights), { ...sessionOptions, intraOpNumThreads: 1 }),
         }
       : { embed: sessions.embed, decoder: sessions.decoder };
     return new ModelRunner(model, sessions, text);
