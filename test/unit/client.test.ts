@@ -28,6 +28,26 @@ describe('engine client and worker process', function () {
     assert.ok(stats.peakRssMb > 0 && stats.cacheEntries >= 1);
   });
 
+  it('survives a request sent to a worker killed a moment before (EPIPE must not escape)', async () => {
+    await client.start();
+    const escaped: Error[] = [];
+    const onUncaught = (e: Error) => escaped.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      // The worker is dead but this process has not handled its exit yet (the event loop is blocked), so
+      // the channel still looks connected and the write fails with EPIPE.
+      process.kill(client.pid!, 'SIGKILL');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+      const outcome = await client.request(segment).then(() => 'answered', (e: Error) => e.message);
+      assert.ok(outcome === 'answered' || /engine process stopped/.test(outcome), outcome);
+      assert.equal((await client.request(segment)).masks.length, 1, 'the engine comes back');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(escaped.map((e) => e.message), []);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it('fails the request in flight clearly when the worker is killed, then restarts and carries on', async () => {
     await client.start();
     const firstPid = client.pid!;
