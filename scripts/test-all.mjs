@@ -1,5 +1,6 @@
 // `npm test`: builds, then runs every layer — mocha unit tests on Node, the integration suite inside a real
-// VS Code extension host, and pytest for training/ — and ends with the plain "N passed, N failed" line.
+// VS Code extension host, the UI tests that drive a real VS Code window with playwright, and pytest for
+// training/ — and ends with the plain "N passed, N failed" line.
 import { spawn } from 'node:child_process';
 
 function run(name, cmd, args) {
@@ -30,6 +31,7 @@ if (build.code !== 0) {
 const results = [
   { ...(await run('unit (mocha)', 'npx', ['mocha'])), kind: 'mocha' },
   { ...(await run('integration (VS Code host)', 'node', ['scripts/run-vscode-tests.mjs'])), kind: 'vscode' },
+  { ...(await run('UI (VS Code + playwright)', 'node', ['out/test/ui/editor.ui.js'])), kind: 'vscode' },
   { ...(await run('python (pytest)', 'node', ['scripts/run-pytest.mjs'])), kind: 'pytest' },
 ];
 let passed = 0, failed = 0, skipped = 0;

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { Engine, EngineError } from './engine/engine';
-import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from './engine/protocol';
+import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from './engine/types';
 import { defaultModelPath, ModelDirError } from './engine/modelDir';
 import { parseRegionSpec, RegionSpecError } from './engine/regions';
 import { decodeRle } from './masks/rle';
