@@ -155,7 +155,9 @@ function renderStatus() {
 
 function renderBanner() {
   const engineFailed = view.engine.state === 'failed';
-  const message = engineFailed ? `The Pixel-SAIL engine could not start: ${(view.engine as { message: string }).message}` : view.problem;
+  const engineMessage = engineFailed ? `The Pixel-SAIL engine could not start: ${(view.engine as { message: string }).message}` : undefined;
+  // Both can be true at once (a broken store file and a model that does not load); show both.
+  const message = [engineMessage, view.problem].filter(Boolean).join('\n') || undefined;
   banner.hidden = !message;
   bannerText.textContent = message ?? '';
   retryButton.hidden = !engineFailed;

@@ -17,6 +17,8 @@ const IMAGE = 'scenes/scene.png';
 /** Expressions the shipped default model gets right on media/samples/scene.png. */
 const FIRST = 'the green hexagon';
 const SECOND = 'the yellow shape';
+/** The model answers "No target" for this one (see the README). */
+const NOTHING = 'the yellow hexagon';
 
 function engineMask(image: string, text: string): Rle {
   const out = execFileSync(process.execPath, [path.join(repoRoot, 'dist/cli.js'), 'segment', image, '--text', text, '--json'], { encoding: 'utf8' });
@@ -25,24 +27,58 @@ function engineMask(image: string, text: string): Rle {
   return answer.masks[0].rle;
 }
 
+/** The extension's hot-exit backups (JSON in the store format) in VS Code's workspace storage. */
+function backups(userDataDir: string): { annotations?: unknown[] }[] {
+  const storage = path.join(userDataDir, 'User', 'workspaceStorage');
+  if (!fs.existsSync(storage)) return [];
+  return fs.readdirSync(storage).flatMap((ws) => {
+    const dir = path.join(storage, ws, 'pixel-sail.pixel-sail');
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir).flatMap((f) => {
+      try {
+        return [JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))];
+      } catch {
+        return []; // being written, or not a backup
+      }
+    });
+  });
+}
+
 async function main(): Promise<number> {
   let result: [number, number] = [0, 1];
   await withWorkbench(
     (dir) => {
       fs.mkdirSync(path.join(dir, 'scenes'));
       fs.copyFileSync(path.join(repoRoot, 'media/samples/scene.png'), path.join(dir, IMAGE));
+
     },
-    async ({ workspace, page: firstPage, openWindow }) => {
+    async ({ workspace, userDataDir, page: firstPage, openWindow }) => {
       let page: Page = firstPage;
       let editor: FrameLocator = webview(page);
       const storeFile = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'scene.png.json');
       const categoriesFile = path.join(workspace, '.pixel-sail', 'categories.json');
+      const brokenStore = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'broken.png.json');
       const objectButton = (name: string) => editor.getByRole('button', { name, exact: true });
       const dirtyTab = () => page.locator('.tabs-container .tab.active.dirty');
       const acceptButton = () => editor.getByRole('button', { name: 'Accept' });
       // A click on the image's top-left corner (background) puts the keyboard focus in the editor
       // without selecting anything.
       const focusImage = () => editor.locator('canvas').click({ position: { x: 4, y: 4 } });
+      // The development extension's menu items appear once a fresh window has scanned it, and a click
+      // while the menu re-renders can be lost; a user then simply tries again. An attempt counts once
+      // the editor for that image is on screen.
+      const openFromExplorer = (file: string) =>
+        eventually(`"Segment with Prompt" on ${file} to open its editor`, async () => {
+          await page.getByRole('treeitem', { name: file, exact: true }).click({ button: 'right' });
+          const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
+          if (await item.waitFor({ timeout: 2000 }).then(() => true, () => false)) {
+            await item.click();
+            const shown = await eventually(`the editor of ${file}`, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').startsWith(`scenes/${file}`), 15000).then(() => true, () => false);
+            if (shown) return true;
+          }
+          await page.keyboard.press('Escape');
+          return false;
+        }, 120000);
       const prompt = async (text: string) => {
         const box = editor.getByRole('textbox', { name: 'Prompt' });
         await box.click();
@@ -55,21 +91,7 @@ async function main(): Promise<number> {
       result = await runSteps('Pixel-SAIL image editor, driven as a user would', [
         ['right-click the scene in the Explorer → Segment with Prompt opens the editor with the image', async () => {
           await page.getByRole('treeitem', { name: 'scenes' }).click();
-          // The development extension's menu items appear once the window has scanned it (a few seconds
-          // after the workbench shows); until then the menu lacks the item, and a user would try again.
-          // A click while the menu re-renders for the newly scanned extension can be lost, so the
-          // attempt counts only once the editor's Prompt box shows.
-          const opened = () => editor.getByRole('textbox', { name: 'Prompt' }).waitFor({ timeout: 15000 }).then(() => true, () => false);
-          await eventually('"Segment with Prompt" in the Explorer context menu to open the editor', async () => {
-            await page.getByRole('treeitem', { name: 'scene.png' }).click({ button: 'right' });
-            const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
-            if (await item.waitFor({ timeout: 2000 }).then(() => true, () => false)) {
-              await item.click();
-              if (await opened()) return true;
-            }
-            await page.keyboard.press('Escape');
-            return false;
-          }, 120000);
+          await openFromExplorer('scene.png');
           await eventually('the size label', async () => /512×512/.test((await editor.locator('#status').textContent()) ?? ''));
           await eventually('the status bar item', () => page.locator('.statusbar-item', { hasText: 'Pixel-SAIL' }).first().isVisible());
         }],
@@ -78,6 +100,10 @@ async function main(): Promise<number> {
           const answer = (await editor.locator('#answer').textContent()) ?? '';
           assert.match(answer, /^Sure\. \(\d+ px, \d+ ms\)$/);
           assert.equal(await editor.getByRole('button', { name: 'Reject' }).isEnabled(), true);
+          // On the CPU with device auto (the normal case) the status bar item is neutral, not a warning.
+          const status = page.locator('.statusbar-item', { hasText: 'Pixel-SAIL: default · CPU · int8' }).first();
+          await eventually('the status bar item with the last latency', async () => /\d+ ms/.test((await status.textContent()) ?? ''));
+          assert.equal(await status.locator('.codicon-warning').count(), 0, 'no warning on the CPU');
           await screenshot(page, '01-candidate');
         }],
         ['Accept with a new Category turns the candidate into an object and marks the tab dirty', async () => {
@@ -125,6 +151,17 @@ async function main(): Promise<number> {
           const categories = JSON.parse(fs.readFileSync(categoriesFile, 'utf8'));
           assert.deepEqual(categories.categories.map((c: { id: number; name: string }) => [c.id, c.name]), [[1, 'hexagon']]);
         }],
+        [`a prompt the model finds nothing for ("${NOTHING}") says "No target" and offers nothing to accept`, async () => {
+          const box = editor.getByRole('textbox', { name: 'Prompt' });
+          await box.click();
+          await box.fill('');
+          await box.pressSequentially(NOTHING);
+          await box.press('Enter');
+          await eventually('"No target"', async () => (await editor.locator('#answer').textContent()) === 'No target', 60000);
+          assert.equal(await acceptButton().isEnabled(), false);
+          await box.press('Escape');
+          assert.equal(await box.inputValue(), '', 'Escape clears the prompt');
+        }],
         [`a second prompt ("${SECOND}") shows its candidate beside the accepted object`, async () => {
           await prompt(SECOND);
           await objectButton('#1 hexagon').waitFor();
@@ -149,12 +186,15 @@ async function main(): Promise<number> {
         }],
         ['closing the window with the unsaved object and reopening it restores the object from the backup; Ctrl+S then saves it', async () => {
           await eventually('the dirty tab', async () => (await dirtyTab().count()) === 1);
-          // VS Code writes hot-exit backups a moment after each change (a browser gives no time to write
-          // them while a tab closes).
-          await new Promise((r) => setTimeout(r, 4000));
-          // Close the tab as a person does: the page's unload handlers run (VS Code flushes its window
-          // state there); a "leave this page?" prompt, if one comes, is answered with Leave.
-          page.on('dialog', (d) => void d.accept());
+          // VS Code backs a dirty editor up about a second after its last change, and a browser window
+          // records which backup belongs to which editor when it saves its state: every 5 s when idle,
+          // and on unload only if the browser lets the write finish (headless chromium often does not).
+          // So wait for the backup file (the store format, in VS Code's workspace storage), then for
+          // the next state save, as a person who pauses before closing the tab would.
+          await eventually('the hot-exit backup with both objects', async () => backups(userDataDir).some((b) => b.annotations?.length === 2));
+          await new Promise((r) => setTimeout(r, 8000));
+          // Close the tab as a person does, with the page's unload handlers (VS Code saves its window
+          // state there); a "Leave site?" prompt, should one come, is answered with Leave.
           const closed = page.waitForEvent('close', { timeout: 30000 });
           await page.close({ runBeforeUnload: true });
           await closed;
@@ -169,6 +209,43 @@ async function main(): Promise<number> {
           await page.keyboard.press('Control+s');
           await eventually('the restored object in the store file', async () => JSON.parse(fs.readFileSync(storeFile, 'utf8')).annotations.length === 2);
           await eventually('the clean tab after saving', async () => (await dirtyTab().count()) === 0);
+        }],
+        ['a broken store file opens with a banner naming its JSON path, and nothing can be accepted into it', async () => {
+          // A second image whose store file a script broke: one bbox width is a string.
+          fs.copyFileSync(path.join(repoRoot, 'media/samples/scene.png'), path.join(workspace, 'scenes/broken.png'));
+          fs.writeFileSync(brokenStore, JSON.stringify({
+            version: 1,
+            image: { file_name: 'scenes/broken.png', width: 512, height: 512 },
+            annotations: [{ id: 1, category_id: 1, segmentation: [[0, 0, 10, 0, 10, 10]], area: 50, bbox: [0, 0, 'ten', 10], iscrowd: 0, pixel_sail: { origin: 'human', status: 'accepted' } }],
+          }, null, 2));
+          const before = fs.readFileSync(brokenStore, 'utf8');
+          await page.getByRole('treeitem', { name: 'broken.png' }).waitFor({ timeout: 30000 });
+          await openFromExplorer('broken.png');
+          const banner = editor.getByRole('alert');
+          await eventually('the banner', async () => /\$\.annotations\[0\]\.bbox\[2\]/.test((await banner.textContent()) ?? ''));
+          assert.match((await banner.textContent()) ?? '', /will not save over the file/);
+          const box = editor.getByRole('textbox', { name: 'Prompt' });
+          await box.click();
+          await box.pressSequentially(FIRST);
+          await box.press('Enter');
+          await eventually('the candidate', async () => /^Sure\./.test((await editor.locator('#answer').textContent()) ?? ''), 60000);
+          assert.equal(await editor.getByRole('button', { name: 'Accept' }).isEnabled(), false, 'Accept stays off');
+          await screenshot(page, '07-broken-store');
+          assert.equal(fs.readFileSync(brokenStore, 'utf8'), before, 'the broken file is untouched');
+        }],
+        ['an engine that cannot load its model shows a banner with Retry; Retry after the folder is fixed brings it back', async () => {
+          const modelDir = path.join(workspace, '..', 'model-being-copied');
+          fs.mkdirSync(modelDir);
+          fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+          fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pixelSail.modelPath': modelDir }));
+          const retry = editor.getByRole('button', { name: 'Retry' });
+          await retry.waitFor({ timeout: 60000 });
+          assert.match((await editor.getByRole('alert').textContent()) ?? '', /could not start: .*config\.json/);
+          await screenshot(page, '08-engine-failed');
+          fs.cpSync(path.join(repoRoot, 'models', 'default'), modelDir, { recursive: true });
+          await retry.click();
+          await retry.waitFor({ state: 'hidden', timeout: 60000 });
+          await eventually('the engine to be ready again', async () => /default on CPU/.test((await editor.locator('#status').textContent()) ?? ''), 60000);
         }],
       ], () => screenshot(page, 'failure').then(() => undefined));
     },

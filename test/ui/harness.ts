@@ -44,6 +44,8 @@ const waitHttp = (url: string, ms: number) =>
 export interface Workbench {
   /** The scratch workspace folder the window has open. */
   workspace: string;
+  /** VS Code's user data folder (settings, workspace storage, extension backups). */
+  userDataDir: string;
   context: BrowserContext;
   page: Page;
   /** Opens the same workspace in a new window (tab) of the same browser profile. */
@@ -104,7 +106,7 @@ export async function withWorkbench(setupWorkspace: (dir: string) => void, body:
       return page;
     };
     const page = await openWindow();
-    await body({ workspace, context, page, openWindow, log: () => log });
+    await body({ workspace, userDataDir: path.join(tmp, 'user'), context, page, openWindow, log: () => log });
   } finally {
     if (browser) await browser.close().catch(() => {});
     try {
@@ -116,9 +118,9 @@ export async function withWorkbench(setupWorkspace: (dir: string) => void, body:
   }
 }
 
-/** The content frame of the (last opened) webview editor. */
+/** The content frame of the webview editor on screen (hidden editors keep their frames in the page). */
 export function webview(page: Page): FrameLocator {
-  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+  return page.locator('iframe.webview.ready').filter({ visible: true }).last().contentFrame().frameLocator('#active-frame');
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
