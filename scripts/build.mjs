@@ -11,12 +11,13 @@ const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', 
 const testEntries = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)) : [];
 
 const builds = [
-  { ...node, entryPoints: { extension: 'src/extension.ts', worker: 'src/engine/worker.ts', cli: 'src/cli.ts', parity: 'src/tools/parity.ts', bench: 'bench/bench.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { extension: 'src/host/extension.ts', worker: 'src/engine/worker.ts', cli: 'src/cli.ts', parity: 'src/tools/parity.ts', bench: 'bench/bench.ts' }, outdir: 'dist' },
   { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, entryPoints: { webview: 'webview-ui/main.ts' }, outdir: 'dist', logLevel: 'warning' },
   { ...node, entryPoints: testEntries('test/unit'), outdir: 'out/test/unit' },
   { ...node, entryPoints: testEntries('test/integration'), outdir: 'out/test/integration' },
   { ...node, entryPoints: testEntries('test/vsix'), outdir: 'out/test/vsix' },
   { ...node, entryPoints: testEntries('test/reliability'), outdir: 'out/test/reliability' },
+  { ...node, entryPoints: testEntries('test/ui').filter((f) => f.endsWith('.ui.ts')), outdir: 'out/test/ui' },
 ];
 
 if (watch) {

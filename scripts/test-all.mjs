@@ -1,7 +1,7 @@
 // `npm test`: builds, checks that the Python modules training/ imports are installed, then runs every
 // layer — mocha unit tests on Node, the integration suite inside a real VS Code extension host, the
-// packaged VSIX installed into a real VS Code host, and pytest for training/ — and ends with the plain
-// "N passed, N failed" line.
+// packaged VSIX installed into a real VS Code host, the UI tests that drive a real VS Code window with
+// playwright, and pytest for training/ — and ends with the plain "N passed, N failed" line.
 import { spawn } from 'node:child_process';
 
 function run(name, cmd, args) {
@@ -40,6 +40,7 @@ const results = [
   { ...(await run('unit (mocha)', 'npx', ['mocha'])), kind: 'mocha' },
   { ...(await run('integration (VS Code host)', 'node', ['scripts/run-vscode-tests.mjs'])), kind: 'vscode' },
   { ...(await runVsixSuite()), kind: 'vscode' },
+  { ...(await run('UI (VS Code + playwright)', 'node', ['out/test/ui/editor.ui.js'])), kind: 'vscode' },
   pythonDeps.code === 0
     ? { ...(await run('python (pytest)', 'node', ['scripts/run-pytest.mjs'])), kind: 'pytest' }
     : { name: 'python (pytest)', code: 1, out: 'skipped: Python modules are missing (see above)\n', kind: 'pytest' },

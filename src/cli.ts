@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { Engine, EngineError, MAX_NEW_TOKENS } from './engine/engine';
 import { imageSize } from './engine/imageLoader';
 import { readInputFile } from './engine/inputFile';
-import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from './engine/protocol';
+import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from './engine/types';
 import { defaultModelPath, ModelDirError } from './engine/modelDir';
 import { parseRegionSpec, RegionSpecError } from './engine/regions';
 import { decodeRle } from './masks/rle';

@@ -12,7 +12,7 @@ import { loadModelDir, ModelDir } from './modelDir';
 import { ImageState, KvCache, ModelRunner } from './modelRunner';
 import { logitsToMaskSummary } from './postprocess';
 import { patchify } from './preprocess';
-import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, ExecutionProvider, MaskResult, ModelSummary, Weights, WeightsSetting } from './protocol';
+import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, ExecutionProvider, MaskResult, ModelSummary, Weights, WeightsSetting } from './types';
 import { MAX_SCRIBBLE_POINTS, rasterizeRegion, RegionSpec } from './regions';
 import type { Grid } from './sequence';
 import { TextCodec } from './tokenizer';

@@ -4,8 +4,9 @@
 // request in flight with a clear message and carrying on with the rest.
 import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { DeviceInfo, EngineAnswer, EngineTask, ErrorCode, FromWorker, ModelSummary, Priority, ToWorker, WorkerConfig, WorkerStats } from './protocol';
-import { WORKER_CONFIG_ENV } from './protocol';
+import type { DeviceInfo, EngineAnswer, EngineTask, ModelSummary, Priority } from './types';
+import type { ErrorCode, FromWorker, ToWorker, WorkerConfig, WorkerStats } from './workerProtocol';
+import { WORKER_CONFIG_ENV } from './workerProtocol';
 
 export class EngineRequestError extends Error {
   constructor(message: string, readonly code: ErrorCode | 'crashed' | 'timeout' | 'unavailable') {

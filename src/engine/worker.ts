@@ -3,8 +3,8 @@
 // request is accepted. Cancellation is checked between decode steps.
 import { Engine, EngineError } from './engine';
 import { ModelDirError } from './modelDir';
-import type { FromWorker, ToWorker, WorkerConfig } from './protocol';
-import { WORKER_CONFIG_ENV } from './protocol';
+import type { FromWorker, ToWorker, WorkerConfig } from './workerProtocol';
+import { WORKER_CONFIG_ENV } from './workerProtocol';
 import { RegionSpecError } from './regions';
 
 const send = (msg: FromWorker) => process.send?.(msg);

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { ReadyInfo } from '../../src/engine/engineClient';
-import type { PixelSailApi } from '../../src/extension';
+import type { PixelSailApi } from '../../src/host/extension';
 
 const EXTENSION_ID = 'pixel-sail.pixel-sail';
 

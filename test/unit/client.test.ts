@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { EngineClient, EngineRequestError } from '../../src/engine/engineClient';
-import type { EngineTask } from '../../src/engine/protocol';
+import type { EngineTask } from '../../src/engine/types';
 
 const repo = path.resolve(__dirname, '../../..');
 const workerPath = path.join(repo, 'dist/worker.js');

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ReadyInfo } from '../../src/engine/engineClient';
-import type { PixelSailApi } from '../../src/extension';
+import type { PixelSailApi } from '../../src/host/extension';
 
 const EXTENSION_ID = 'pixel-sail.pixel-sail';
 

@@ -1,5 +1,5 @@
-// Messages between the engine client (extension host, CLI, bench) and the engine worker process.
-// Both sides import this file, so a message's shape is defined once.
+// The engine's own vocabulary: tasks, answers, devices and the model summary. The in-process engine, the
+// CLI and the worker protocol (workerProtocol.ts) all speak it; nothing here is about processes.
 import type { RegionSpec } from './regions';
 
 export type DeviceSetting = 'auto' | 'cuda' | 'cpu';
@@ -57,37 +57,3 @@ export type EngineTask =
   | (BaseTask & { kind: 'segmentRegions'; regions: RegionSpec[] })
   | (BaseTask & { kind: 'describe'; region: RegionSpec })
   | (BaseTask & { kind: 'ask'; text: string; regions: RegionSpec[]; conversationId?: string });
-
-export interface WorkerConfig {
-  modelPath: string;
-  device: DeviceSetting;
-  weights?: WeightsSetting;
-  cacheBudgetMb: number;
-  maxImagePixels: number;
-  threads?: number;
-}
-
-export interface WorkerStats {
-  rssMb: number;
-  peakRssMb: number;
-  cacheEntries: number;
-  cacheMb: number;
-}
-
-export type ToWorker =
-  | { type: 'run'; id: number; task: EngineTask }
-  | { type: 'cancel'; id: number }
-  | { type: 'stats'; id: number };
-
-export type FromWorker =
-  | { type: 'ready'; device: DeviceInfo; model: ModelSummary }
-  | { type: 'fatal'; message: string }
-  | { type: 'token'; id: number; text: string }
-  | { type: 'result'; id: number; answer: EngineAnswer }
-  | { type: 'stats'; id: number; stats: WorkerStats }
-  | { type: 'error'; id: number; message: string; code: ErrorCode };
-
-export type ErrorCode = 'bad-input' | 'cancelled' | 'model' | 'internal';
-
-/** Worker start-up configuration travels in an environment variable, before any message. */
-export const WORKER_CONFIG_ENV = 'PIXEL_SAIL_WORKER_CONFIG';

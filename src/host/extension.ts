@@ -1,12 +1,14 @@
-// Extension entry point: registers the commands, the image editor and the engine service.
+// Extension entry point: registers the commands, the image editor and the engine service. Everything that
+// imports `vscode` lives under src/host/; the rest of src/ runs (and is tested) on plain Node.
 import * as vscode from 'vscode';
+import type { EngineClient } from '../engine/engineClient';
 import { registerShowModelInfo } from './commands/showModelInfo';
+import { ImageEditorProvider } from './editor/imageEditorProvider';
 import { EngineService } from './engineService';
-import { ImageEditorProvider } from './views/imageEditorProvider';
 
 export interface PixelSailApi {
   /** The engine client (used by tests and by other extensions that want masks). */
-  engine(): import('./engine/engineClient').EngineClient;
+  engine(): EngineClient;
 }
 
 export function activate(context: vscode.ExtensionContext): PixelSailApi {
@@ -14,7 +16,7 @@ export function activate(context: vscode.ExtensionContext): PixelSailApi {
   context.subscriptions.push(
     engine,
     registerShowModelInfo(engine),
-    ImageEditorProvider.register(context),
+    ImageEditorProvider.register(context, engine),
     vscode.commands.registerCommand('pixelSail.segmentWithPrompt', (uri?: vscode.Uri) => {
       const target = uri ?? vscode.window.activeTextEditor?.document.uri;
       if (!target) {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ReadyInfo } from '../engine/engineClient';
+import type { ReadyInfo } from '../../engine/engineClient';
 import type { EngineService } from '../engineService';
 
 /** Pixel-SAIL: Show Model Info — starts the engine process if needed and says which model runs where. */

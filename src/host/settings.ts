@@ -1,6 +1,6 @@
 // The extension's settings, read in one place.
 import * as vscode from 'vscode';
-import { DEFAULT_MODEL_NAME } from './engine/modelDir';
+import { DEFAULT_MODEL_NAME } from '../engine/modelDir';
 
 export function resolveModelPath(context: vscode.ExtensionContext): string {
   const configured = vscode.workspace.getConfiguration('pixelSail').get<string>('modelPath', '').trim();

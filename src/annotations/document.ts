@@ -1,0 +1,126 @@
+// The annotation document of one image: its objects, and edits as plain values that apply to a state and
+// invert exactly. The editor hands each edit to VS Code (onDidChangeCustomDocument) with undo = apply the
+// inverse and redo = apply the edit again, so VS Code owns the one undo stack. States are immutable, so an
+// edit that does not fit (a stale undo after a reload from disk) fails loudly instead of corrupting objects.
+import type { Annotation, AnnotationFile, ImageEntry, PixelSailFields, Rle } from './schema';
+import { STORE_VERSION } from './schema';
+
+export interface AnnotationState {
+  readonly image: ImageEntry;
+  readonly annotations: readonly Annotation[];
+  /** Top-level keys of the store file this version does not know; written back untouched. */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export type AnnotationEdit =
+  | { readonly kind: 'add'; readonly annotation: Annotation; readonly index: number }
+  | { readonly kind: 'remove'; readonly annotation: Annotation; readonly index: number }
+  | { readonly kind: 'setCategory'; readonly id: number; readonly from: number; readonly to: number };
+
+export class EditConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EditConflictError';
+  }
+}
+
+const sameAnnotation = (a: Annotation, b: Annotation) => JSON.stringify(a) === JSON.stringify(b);
+
+export function applyEdit(state: AnnotationState, edit: AnnotationEdit): AnnotationState {
+  const list = state.annotations;
+  switch (edit.kind) {
+    case 'add': {
+      if (list.some((a) => a.id === edit.annotation.id)) throw new EditConflictError(`object ${edit.annotation.id} already exists`);
+      const index = Math.min(edit.index, list.length);
+      return { ...state, annotations: [...list.slice(0, index), edit.annotation, ...list.slice(index)] };
+    }
+    case 'remove': {
+      const index = list.findIndex((a) => a.id === edit.annotation.id);
+      if (index < 0) throw new EditConflictError(`object ${edit.annotation.id} is not in the document`);
+      if (!sameAnnotation(list[index], edit.annotation)) throw new EditConflictError(`object ${edit.annotation.id} has changed since this edit was made`);
+      return { ...state, annotations: list.filter((_, i) => i !== index) };
+    }
+    case 'setCategory': {
+      const index = list.findIndex((a) => a.id === edit.id);
+      if (index < 0) throw new EditConflictError(`object ${edit.id} is not in the document`);
+      if (list[index].category_id !== edit.from) throw new EditConflictError(`object ${edit.id} has category ${list[index].category_id}, not ${edit.from}`);
+      return { ...state, annotations: list.map((a, i) => (i === index ? { ...a, category_id: edit.to } : a)) };
+    }
+  }
+}
+
+export function invertEdit(edit: AnnotationEdit): AnnotationEdit {
+  switch (edit.kind) {
+    case 'add':
+      return { kind: 'remove', annotation: edit.annotation, index: edit.index };
+    case 'remove':
+      return { kind: 'add', annotation: edit.annotation, index: edit.index };
+    case 'setCategory':
+      return { kind: 'setCategory', id: edit.id, from: edit.to, to: edit.from };
+  }
+}
+
+/** What VS Code shows in Edit → Undo/Redo. */
+export function describeEdit(edit: AnnotationEdit): string {
+  switch (edit.kind) {
+    case 'add':
+      return 'Accept object';
+    case 'remove':
+      return 'Delete object';
+    case 'setCategory':
+      return 'Change category';
+  }
+}
+
+/** The mask the model proposed for a prompt, before the user accepts or rejects it. */
+export interface Candidate {
+  rle: Rle;
+  area: number;
+  bbox: [number, number, number, number];
+  prompt: string;
+  model: string;
+}
+
+/** Ids are one more than the largest in the document, so an object's id stays its own across saves. */
+export function nextAnnotationId(state: AnnotationState): number {
+  return state.annotations.reduce((m, a) => Math.max(m, a.id), 0) + 1;
+}
+
+export function acceptCandidate(state: AnnotationState, candidate: Candidate, categoryId: number): AnnotationEdit {
+  const pixelSail: PixelSailFields = { origin: 'model', status: 'accepted', prompt: candidate.prompt, model: candidate.model };
+  const annotation: Annotation = {
+    id: nextAnnotationId(state),
+    category_id: categoryId,
+    segmentation: { size: [candidate.rle.size[0], candidate.rle.size[1]], counts: candidate.rle.counts },
+    area: candidate.area,
+    bbox: [...candidate.bbox],
+    iscrowd: 0,
+    pixel_sail: pixelSail,
+  };
+  return { kind: 'add', annotation, index: state.annotations.length };
+}
+
+export function removeObject(state: AnnotationState, id: number): AnnotationEdit {
+  const index = state.annotations.findIndex((a) => a.id === id);
+  if (index < 0) throw new EditConflictError(`object ${id} is not in the document`);
+  return { kind: 'remove', annotation: state.annotations[index], index };
+}
+
+export function changeCategory(state: AnnotationState, id: number, categoryId: number): AnnotationEdit | undefined {
+  const annotation = state.annotations.find((a) => a.id === id);
+  if (!annotation) throw new EditConflictError(`object ${id} is not in the document`);
+  return annotation.category_id === categoryId ? undefined : { kind: 'setCategory', id, from: annotation.category_id, to: categoryId };
+}
+
+export function emptyState(image: ImageEntry): AnnotationState {
+  return { image, annotations: [] };
+}
+
+export function stateFromFile(file: AnnotationFile): AnnotationState {
+  const { version: _version, image, annotations, ...extra } = file;
+  return Object.keys(extra).length ? { image, annotations, extra } : { image, annotations };
+}
+
+export function stateToFile(state: AnnotationState): AnnotationFile {
+  return { version: STORE_VERSION, ...(state.extra ?? {}), image: state.image, annotations: [...state.annotations] };
+}

@@ -1,0 +1,73 @@
+// The annotation store's file formats, as zod schemas: one file per image
+// (<root>/.pixel-sail/annotations/<image path>.json) and one category list per dataset root
+// (<root>/.pixel-sail/categories.json). Field names follow COCO's so exports are a copy, not a translation.
+// Objects are "loose": keys this version does not know are kept and written back, so a file touched by a
+// newer tool or by hand loses nothing when this one saves it.
+import { z } from 'zod';
+
+/** The version this code writes. Older versions are migrated on load (see store.ts). */
+export const STORE_VERSION = 1;
+
+const nonNegative = z.number().finite().nonnegative();
+const positiveInt = z.number().int().positive();
+
+export const rleSchema = z.object({
+  size: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]),
+  counts: z.string(),
+});
+
+/** COCO polygons: one flat [x1, y1, x2, y2, …] list per part, at least three points each. */
+export const polygonsSchema = z.array(z.array(z.number().finite()).min(6).refine((p) => p.length % 2 === 0, 'a polygon needs an even number of coordinates')).min(1);
+
+export const pixelSailFieldsSchema = z.looseObject({
+  origin: z.enum(['model', 'human']),
+  status: z.enum(['proposed', 'accepted', 'rejected']),
+  prompt: z.string().optional(),
+  model: z.string().optional(),
+  caption: z.string().optional(),
+  job: z.string().optional(),
+});
+
+export const annotationSchema = z.looseObject({
+  id: positiveInt,
+  category_id: positiveInt,
+  segmentation: z.union([rleSchema, polygonsSchema]),
+  area: nonNegative,
+  bbox: z.tuple([nonNegative, nonNegative, nonNegative, nonNegative]),
+  iscrowd: z.union([z.literal(0), z.literal(1)]),
+  pixel_sail: pixelSailFieldsSchema,
+});
+
+export const imageEntrySchema = z.looseObject({
+  file_name: z.string().min(1),
+  width: positiveInt,
+  height: positiveInt,
+});
+
+export const annotationFileSchema = z.looseObject({
+  version: z.literal(STORE_VERSION),
+  image: imageEntrySchema,
+  annotations: z.array(annotationSchema),
+});
+
+export const categorySchema = z.looseObject({
+  id: positiveInt,
+  name: z.string().trim().min(1),
+  color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb'),
+});
+
+export const categoriesFileSchema = z.looseObject({
+  version: z.literal(STORE_VERSION),
+  /** The id the next new category gets: ids are never reused, even after a category is removed by hand. */
+  next_id: positiveInt,
+  categories: z.array(categorySchema),
+});
+
+export type Rle = z.infer<typeof rleSchema>;
+export type Segmentation = z.infer<typeof annotationSchema>['segmentation'];
+export type PixelSailFields = z.infer<typeof pixelSailFieldsSchema>;
+export type Annotation = z.infer<typeof annotationSchema>;
+export type ImageEntry = z.infer<typeof imageEntrySchema>;
+export type AnnotationFile = z.infer<typeof annotationFileSchema>;
+export type Category = z.infer<typeof categorySchema>;
+export type CategoriesFile = z.infer<typeof categoriesFileSchema>;

@@ -1,0 +1,202 @@
+// One open image editor panel: it validates what its webview sends, runs prompts on the engine, holds
+// the current candidate mask (the webview only ever names it, so it cannot accept a mask the model did
+// not produce), turns user actions into AnnotationEdits, and keeps the webview's picture of the objects,
+// categories and engine state current.
+import * as vscode from 'vscode';
+import { addCategory, readCategoriesFile } from '../../annotations/categories';
+import { acceptCandidate, AnnotationEdit, Candidate, changeCategory, removeObject } from '../../annotations/document';
+import type { Annotation, Category } from '../../annotations/schema';
+import { EngineRequestError } from '../../engine/engineClient';
+import { CategoryChoice, FromWebview, fromWebviewSchema, ObjectView, ToWebview } from '../../editor/protocol';
+import type { EngineService } from '../engineService';
+import type { AnnotationEditorDocument } from './annotationEditorDocument';
+import { editorHtml } from './webviewHtml';
+
+export interface SessionHost {
+  perform(edit: AnnotationEdit): void;
+  categoriesChanged(root: string): void;
+  onCategoriesChanged: vscode.Event<string>;
+}
+
+let sessionCount = 0;
+
+export function objectView(a: Annotation): ObjectView {
+  const seg = a.segmentation;
+  return {
+    id: a.id,
+    categoryId: a.category_id,
+    rle: Array.isArray(seg) ? null : seg,
+    polygons: Array.isArray(seg) ? seg : null,
+    bbox: a.bbox,
+    area: a.area,
+    origin: a.pixel_sail.origin,
+    status: a.pixel_sail.status,
+    prompt: a.pixel_sail.prompt,
+  };
+}
+
+export class EditorSession implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private candidate?: Candidate;
+  private categories: Category[] = [];
+  private categoryProblem?: string;
+  /** A newer prompt in the same editor supersedes an older one still queued or running. */
+  private readonly cancelKey = `editor-${++sessionCount}`;
+
+  constructor(
+    private readonly document: AnnotationEditorDocument,
+    private readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly engine: EngineService,
+    private readonly host: SessionHost,
+  ) {
+    const dist = vscode.Uri.joinPath(extensionUri, 'dist');
+    const imageFolder = vscode.Uri.joinPath(document.uri, '..');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [dist, imageFolder] };
+    panel.webview.html = editorHtml(panel.webview, dist);
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw)),
+      document.onDidChangeState(() => {
+        this.post({ type: 'objects', objects: this.objects() });
+        this.post({ type: 'problem', message: this.problem() ?? null });
+      }),
+      engine.onDidChangeState((engine) => this.post({ type: 'engine', engine })),
+      host.onCategoriesChanged((root) => {
+        if (root === document.paths.root) void this.refreshCategories();
+      }),
+    );
+  }
+
+  private objects(): ObjectView[] {
+    return this.document.state.annotations.map(objectView);
+  }
+
+  private problem(): string | undefined {
+    return this.document.problem ?? this.categoryProblem;
+  }
+
+  private post(msg: ToWebview) {
+    void this.panel.webview.postMessage(msg);
+  }
+
+  private async receive(raw: unknown) {
+    const parsed = fromWebviewSchema.safeParse(raw);
+    if (!parsed.success) {
+      // A message that does not fit the protocol is a bug in the webview, never something to act on.
+      console.error(`Pixel-SAIL: ignored a malformed message from the image editor: ${parsed.error.issues[0]?.message}`);
+      return;
+    }
+    const msg = parsed.data;
+    try {
+      await this.handle(msg);
+    } catch (e) {
+      const message = (e as Error).message;
+      this.post({ type: 'problem', message });
+      void vscode.window.showErrorMessage(`Pixel-SAIL: ${message}`);
+    }
+  }
+
+  private async handle(msg: FromWebview) {
+    switch (msg.type) {
+      case 'ready':
+        await this.refreshCategories(false);
+        this.post({
+          type: 'init',
+          image: {
+            src: this.panel.webview.asWebviewUri(this.document.uri).toString(),
+            name: this.document.paths.fileName,
+            width: this.document.state.image.width,
+            height: this.document.state.image.height,
+          },
+          objects: this.objects(),
+          categories: this.categories,
+          problem: this.problem(),
+        });
+        this.post({ type: 'engine', engine: this.engine.state });
+        return;
+      case 'imageShown':
+        return;
+      case 'prompt':
+        return this.runPrompt(msg.text);
+      case 'accept': {
+        const candidate = this.candidate;
+        if (!candidate) throw new Error('there is no candidate to accept: type a prompt and press Enter first');
+        this.assertEditable();
+        const category = await this.resolveCategory(msg.category);
+        this.candidate = undefined;
+        this.post({ type: 'candidateCleared' });
+        this.host.perform(acceptCandidate(this.document.state, candidate, category.id));
+        return;
+      }
+      case 'reject':
+        this.candidate = undefined;
+        this.post({ type: 'candidateCleared' });
+        return;
+      case 'delete':
+        this.assertEditable();
+        this.host.perform(removeObject(this.document.state, msg.id));
+        return;
+      case 'setCategory': {
+        this.assertEditable();
+        const category = await this.resolveCategory(msg.category);
+        const edit = changeCategory(this.document.state, msg.id, category.id);
+        if (edit) this.host.perform(edit);
+        return;
+      }
+      case 'retryEngine':
+        await this.engine.retry();
+        return;
+      case 'error':
+        void vscode.window.showErrorMessage(`Pixel-SAIL image editor: ${msg.message}`);
+        return;
+    }
+  }
+
+  private assertEditable() {
+    if (this.document.problem) throw new Error(this.document.problem);
+  }
+
+  private async runPrompt(text: string) {
+    this.post({ type: 'busy', prompt: text });
+    const t0 = Date.now();
+    try {
+      const answer = await this.engine.request({ kind: 'segment', image: this.document.uri.fsPath, text }, { cancelKey: this.cancelKey, priority: 'interactive' });
+      const mask = answer.masks[0];
+      this.candidate = mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox, prompt: text, model: this.engine.model ?? 'unknown' } : undefined;
+      this.post({ type: 'candidate', prompt: text, answer: answer.answer, mask: mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox } : null, ms: Date.now() - t0 });
+    } catch (e) {
+      if (e instanceof EngineRequestError && e.code === 'cancelled') return; // a newer prompt took over
+      this.post({ type: 'promptFailed', prompt: text, message: (e as Error).message });
+    }
+  }
+
+  private async resolveCategory(choice: CategoryChoice): Promise<Category> {
+    if ('id' in choice) {
+      const found = this.categories.find((c) => c.id === choice.id);
+      if (!found) throw new Error(`category ${choice.id} does not exist`);
+      return found;
+    }
+    const { data, category } = await addCategory(this.document.paths.categoriesFile, choice.name);
+    this.categories = data.categories;
+    this.post({ type: 'categories', categories: this.categories });
+    this.host.categoriesChanged(this.document.paths.root);
+    return category;
+  }
+
+  private async refreshCategories(post = true) {
+    try {
+      this.categories = (await readCategoriesFile(this.document.paths.categoriesFile)).categories;
+      this.categoryProblem = undefined;
+    } catch (e) {
+      this.categoryProblem = `The category list cannot be read, so no category can be added until it is fixed. ${(e as Error).message}`;
+    }
+    if (post) {
+      this.post({ type: 'categories', categories: this.categories });
+      this.post({ type: 'problem', message: this.problem() ?? null });
+    }
+  }
+
+  dispose() {
+    this.disposables.forEach((d) => d.dispose());
+  }
+}

@@ -1,0 +1,153 @@
+// One engine client per extension host, created on first use and rebuilt when the model or device
+// settings change. From the first use on, the status bar says which model runs where with which weights
+// and how long the last request took. Running on the CPU is the normal case and looks neutral; only when
+// the user asked for CUDA and did not get it is the item a warning. Editors follow the engine's state
+// (starting, ready, failed) through onDidChangeState to show a banner with Retry.
+import * as vscode from 'vscode';
+import { EngineClient, ReadyInfo, RequestOptions } from '../engine/engineClient';
+import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from '../engine/types';
+import type { EngineView } from '../editor/protocol';
+import { resolveModelPath } from './settings';
+
+export class EngineService implements vscode.Disposable {
+  private client?: EngineClient;
+  private readonly status = vscode.window.createStatusBarItem('pixelSail.engine', vscode.StatusBarAlignment.Right, 100);
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly stateEmitter = new vscode.EventEmitter<EngineView>();
+  private current: EngineView = { state: 'starting' };
+  private readyInfo?: ReadyInfo;
+  private lastMs?: number;
+  readonly onDidChangeState = this.stateEmitter.event;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.status.name = 'Pixel-SAIL engine';
+    this.status.command = 'pixelSail.showModelInfo';
+    this.disposables.push(
+      this.stateEmitter,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (['modelPath', 'device', 'weights'].some((k) => e.affectsConfiguration(`pixelSail.${k}`))) {
+          const wasStarted = !!this.client;
+          this.reset();
+          if (wasStarted) void this.warm();
+        }
+      }),
+    );
+  }
+
+  get state(): EngineView {
+    return this.current;
+  }
+
+  get model(): string | undefined {
+    return this.readyInfo?.model.name;
+  }
+
+  get(): EngineClient {
+    if (!this.client) {
+      const cfg = vscode.workspace.getConfiguration('pixelSail');
+      const client = new EngineClient({
+        workerPath: vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'worker.js').fsPath,
+        config: {
+          modelPath: resolveModelPath(this.context),
+          device: cfg.get<DeviceSetting>('device', 'auto'),
+          weights: cfg.get<WeightsSetting>('weights', 'auto'),
+          cacheBudgetMb: 512,
+          maxImagePixels: 100_000_000,
+        },
+      });
+      client.on('ready', (info: ReadyInfo) => {
+        this.readyInfo = info;
+        this.setState({ state: 'ready', summary: `${info.model.name} on ${info.device.provider === 'cuda' ? 'CUDA' : 'CPU'}, ${info.device.weights}` });
+        this.showStatus();
+      });
+      client.on('exit', (why: string) => {
+        this.readyInfo = undefined;
+        this.setState({ state: 'starting' });
+        this.status.text = '$(loading~spin) Pixel-SAIL: restarting';
+        this.status.tooltip = `The engine process stopped (${why}) and is being restarted.`;
+        this.status.backgroundColor = undefined;
+      });
+      this.client = client;
+      this.setState({ state: 'starting' });
+      this.status.text = '$(loading~spin) Pixel-SAIL';
+      this.status.tooltip = 'Loading the model…';
+      this.status.backgroundColor = undefined;
+      this.status.show();
+    }
+    return this.client;
+  }
+
+  /** Starts the engine (loading the model) and reports a failure as state instead of throwing. */
+  async warm(): Promise<void> {
+    try {
+      await this.get().start();
+    } catch (e) {
+      this.fail((e as Error).message);
+    }
+  }
+
+  /** Drops a failed engine and starts a fresh one (the editor's Retry). */
+  async retry(): Promise<void> {
+    this.reset();
+    await this.warm();
+  }
+
+  /** A request whose wall time (including the process hop) the status bar shows. */
+  async request(task: EngineTask, options?: RequestOptions): Promise<EngineAnswer> {
+    const t0 = Date.now();
+    try {
+      const answer = await this.get().request(task, options);
+      this.lastMs = Date.now() - t0;
+      this.showStatus();
+      return answer;
+    } catch (e) {
+      // A start failure also rejects requests; the state tells editors to show the banner.
+      if (!this.readyInfo) this.fail((e as Error).message);
+      throw e;
+    }
+  }
+
+  private fail(message: string) {
+    this.setState({ state: 'failed', message });
+    this.status.text = '$(error) Pixel-SAIL';
+    this.status.tooltip = `The engine could not start: ${message}`;
+    this.status.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+    this.status.show();
+  }
+
+  private setState(state: EngineView) {
+    this.current = state;
+    this.stateEmitter.fire(state);
+  }
+
+  private showStatus() {
+    const info = this.readyInfo;
+    if (!info) return;
+    const where = info.device.provider === 'cuda' ? 'CUDA' : 'CPU';
+    // CPU is the normal case; a warning only when the user asked for CUDA and it is not what runs.
+    const missedCuda = info.device.requested === 'cuda' && info.device.provider !== 'cuda';
+    const latency = this.lastMs !== undefined ? ` · ${this.lastMs} ms` : '';
+    this.status.text = `${missedCuda ? '$(warning)' : '$(chip)'} Pixel-SAIL: ${info.model.name} · ${where} · ${info.device.weights}${latency}`;
+    this.status.backgroundColor = missedCuda ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.status.tooltip = new vscode.MarkdownString(
+      `**${info.model.name}** runs on **${where}** (setting: \`${info.device.requested}\`) with **${info.device.weights}** decoder weights` +
+        (info.device.weightsReason ? ` (${info.device.weightsReason})` : '') +
+        '.' +
+        (info.device.fallbackReason ? `\n\nNot on CUDA because: ${info.device.fallbackReason}` : '') +
+        (this.lastMs !== undefined ? `\n\nLast request: ${this.lastMs} ms.` : ''),
+    );
+    this.status.show();
+  }
+
+  reset() {
+    this.client?.dispose();
+    this.client = undefined;
+    this.readyInfo = undefined;
+  }
+
+  dispose() {
+    this.reset();
+    this.status.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
