@@ -15,6 +15,9 @@ import { parseRegionSpec, RegionSpecError } from './engine/regions';
 import { decodeRle } from './masks/rle';
 import { evaluate, EvalError } from './eval/evaluate';
 import { checkModel } from './tools/modelCheck';
+import writeFileAtomic from 'write-file-atomic';
+import { CocoFile, exportCoco, ExportError } from './annotations/cocoExport';
+import { StoreFormatError } from './annotations/store';
 
 const USAGE = `usage:
   pixel-sail segment IMAGE --text "EXPRESSION" [--out MASK.png] [--json]
@@ -22,6 +25,8 @@ const USAGE = `usage:
   pixel-sail describe IMAGE --region SPEC [--json]
   pixel-sail ask IMAGE --text "QUESTION" [--region SPEC]... [--json]
   pixel-sail check-model DIR [--json]           load every graph, run the parity fixtures
+  pixel-sail export ROOT --out FILE.json [--format polygon|rle] [--status accepted|all]
+                    [--categories NAME,...] [--split-instances]     COCO JSON from the annotation store
 options:
   --model DIR              model directory (default: the shipped model)
   --device auto|cpu|cuda   execution provider (default: auto)
@@ -45,14 +50,18 @@ interface Args {
   weights: WeightsSetting;
   maxTokens?: number;
   limit?: number;
+  format?: 'polygon' | 'rle';
+  status?: 'accepted' | 'all';
+  categories?: string[];
+  splitInstances: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command === '--help' || command === '-h') throw new UsageError('');
   if (!command) throw new UsageError('a command is required');
-  if (!['segment', 'describe', 'ask', 'eval', 'check-model'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  const args: Args = { command, image: '', regions: [], json: false, device: 'auto', weights: 'auto' };
+  if (!['segment', 'describe', 'ask', 'eval', 'check-model', 'export'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  const args: Args = { command, image: '', regions: [], json: false, device: 'auto', weights: 'auto', splitInstances: false };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = () => {
@@ -64,6 +73,20 @@ function parseArgs(argv: string[]): Args {
       case '--region': args.regions.push(value()); break;
       case '--out': args.out = value(); break;
       case '--json': args.json = true; break;
+      case '--format': {
+        const f = value();
+        if (f !== 'polygon' && f !== 'rle') throw new UsageError(`--format must be polygon or rle, got ${JSON.stringify(f)}`);
+        args.format = f;
+        break;
+      }
+      case '--status': {
+        const st = value();
+        if (st !== 'accepted' && st !== 'all') throw new UsageError(`--status must be accepted or all, got ${JSON.stringify(st)}`);
+        args.status = st;
+        break;
+      }
+      case '--categories': args.categories = value().split(',').map((c) => c.trim()).filter(Boolean); break;
+      case '--split-instances': args.splitInstances = true; break;
       case '--model': args.model = value(); break;
       case '--device': {
         const d = value();
@@ -95,7 +118,9 @@ function parseArgs(argv: string[]): Args {
         args.image = a;
     }
   }
-  if (!args.image) throw new UsageError(command === 'eval' || command === 'check-model' ? 'DIR is required' : 'IMAGE is required');
+  if (!args.image) throw new UsageError(command === 'export' ? 'ROOT is required' : command === 'eval' || command === 'check-model' ? 'DIR is required' : 'IMAGE is required');
+  if (command === 'export' && !args.out) throw new UsageError('export needs --out FILE.json');
+  if (command !== 'export' && (args.format || args.status || args.categories || args.splitInstances)) throw new UsageError('--format, --status, --categories and --split-instances are options of export');
   if ((command === 'segment' || command === 'ask') && !args.text) throw new UsageError(`${command} needs --text`);
   if (command === 'describe' && args.regions.length !== 1) throw new UsageError('describe needs exactly one --region');
   if (command === 'segment' && args.regions.length) throw new UsageError('segment takes no --region (use ask)');
@@ -164,6 +189,33 @@ function progressBar(label: string): { update(done: number, total: number): void
   };
 }
 
+async function exportCommand(args: Args): Promise<number> {
+  const out = path.resolve(args.out!);
+  try {
+    const { coco, skipped } = await exportCoco(args.image, { format: args.format, status: args.status, categories: args.categories, splitInstances: args.splitInstances });
+    for (const s of skipped) process.stderr.write(`pixel-sail: left out ${s}\n`);
+    await writeExport(out, coco);
+    process.stdout.write(`${args.out}: ${coco.images.length} images, ${coco.annotations.length} annotations, ${coco.categories.length} categories\n`);
+    return 0;
+  } catch (e) {
+    const known = e instanceof ExportError || e instanceof StoreFormatError || e instanceof OutputError;
+    process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
+    return known ? 1 : 3;
+  }
+}
+
+/** Atomic, so a crash leaves the previous export or the whole new one; the dataset's bytes are stable. */
+async function writeExport(file: string, coco: CocoFile): Promise<void> {
+  const dir = path.dirname(file);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new OutputError(`cannot write --out ${file}: its folder does not exist`);
+  try {
+    await writeFileAtomic(file, JSON.stringify(coco) + '\n');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OutputError(`cannot write --out ${file}: ${code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message.split('\n')[0]}`);
+  }
+}
+
 async function checkModelCommand(args: Args): Promise<number> {
   const report = await checkModel(args.image);
   if (args.json) {
@@ -186,6 +238,7 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
     return msg ? 2 : 0;
   }
   if (args.command === 'check-model') return checkModelCommand(args);
+  if (args.command === 'export') return exportCommand(args);
   const spinner = progress(args.command === 'segment' ? 'segmenting' : 'thinking');
   let engine: Engine | undefined;
   try {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { GRAPH_NAMES, loadModelDir, ModelDir } from '../engine/modelDir';
-import { checkParity } from './parity';
+import { checkParity } from './parityCheck';
 
 export interface ModelCheckItem {
   /** A file of the directory, or "parity" for the fixtures check. */

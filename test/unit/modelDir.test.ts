@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chooseWeights, Engine } from '../../src/engine/engine';
 import { loadModelDir, ModelDirError } from '../../src/engine/modelDir';
-import { checkParity, INT8_MIN_MASK_IOU } from '../../src/tools/parity';
+import { checkParity, INT8_MIN_MASK_IOU } from '../../src/tools/parityCheck';
 
 const shipped = path.resolve(__dirname, '../../../models/tiny-random');
 const defaultModel = path.resolve(__dirname, '../../../models/default');

@@ -1,0 +1,119 @@
+// Checks a model directory's ONNX graphs against the PyTorch parity fixtures written by export.py, through
+// the engine's own preprocessing, tokenizer and runner (used by dist/parity.js and pixel-sail check-model).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadImageForModel, loadMask } from '../engine/imageLoader';
+import { loadModelDir } from '../engine/modelDir';
+import { ModelRunner } from '../engine/modelRunner';
+import { patchify } from '../engine/preprocess';
+import { positionIds } from '../engine/sequence';
+import { TextCodec } from '../engine/tokenizer';
+import { promptSlots } from '../engine/visualPrompts';
+import { decodeF32, maxAbsDiff, readFixtures } from './fixtures';
+
+export interface ParityReport {
+  model: string;
+  tolerance: number;
+  diffs: Record<string, number>;
+  exact: Record<string, boolean>;
+  /** The int8 decoder variant, when the model ships one, against the same float32 PyTorch fixtures. */
+  int8?: Int8Report;
+  ok: boolean;
+}
+
+/** int8 weights cannot match float32 to 1e-4; what must hold is the same answer and the same mask. */
+export interface Int8Report {
+  generatedIdsEqual: boolean;
+  /** IoU of the mask (logit > 0) against the PyTorch float32 mask. */
+  maskIoU: number;
+  /** Largest mask-logit difference relative to the largest float32 mask logit. */
+  maskLogitsRelDiff: number;
+  ok: boolean;
+}
+
+export const INT8_MIN_MASK_IOU = 0.95;
+
+function maskIoU(a: Float32Array, b: Float32Array): number {
+  let inter = 0, union = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] > 0, y = b[i] > 0;
+    if (x && y) inter++;
+    if (x || y) union++;
+  }
+  return union ? inter / union : 1;
+}
+
+export async function checkParity(modelDir: string, tolerance: number): Promise<ParityReport> {
+  const model = loadModelDir(modelDir);
+  const { dir, fixtures: fx } = readFixtures(model.dir);
+  const rules = model.config.image;
+  const diffs: Record<string, number> = {};
+  const exact: Record<string, boolean> = {};
+  const sameList = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+
+  const codec = new TextCodec(model);
+  fx.tokenizer.forEach((t, i) => (exact[`tokenizer[${i}]`] = sameList(codec.encode(t.text), t.ids)));
+  exact.promptIds = sameList(codec.userTurn(fx.generate.prompt), fx.generate.prompt_ids);
+
+  const img = await loadImageForModel(fs.readFileSync(path.join(dir, fx.image.file)), rules.patch_size, rules.max_long_side);
+  const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, rules);
+  exact.grid = grid.gh === fx.image.gh && grid.gw === fx.image.gw;
+  diffs.visionPatches = maxAbsDiff(patches, decodeF32(fx.vision_patches));
+  // Pictures the resize rule changes: Pillow's bilinear resample must be reproduced exactly.
+  for (const [k, r] of (fx.resized ?? []).entries()) {
+    const pic = await loadImageForModel(fs.readFileSync(path.join(dir, r.file)), rules.patch_size, rules.max_long_side);
+    const p = patchify(pic.rgb, pic.modelWidth, pic.modelHeight, rules);
+    exact[`resized[${k}].grid`] = p.grid.gh === r.gh && p.grid.gw === r.gw;
+    diffs[`resized[${k}].visionPatches`] = p.patches.length === r.gh * r.gw * 3 * rules.patch_size ** 2 ? maxAbsDiff(p.patches, decodeF32(r.vision_patches)) : Infinity;
+  }
+
+  const masks = await Promise.all(fx.prompt_masks.map(async (m) => ({ ...(await loadMask(path.join(dir, m.file))), slot: m.slot })));
+  const slots = promptSlots(masks, img.modelWidth, img.modelHeight, rules.patch_size);
+  exact.promptSlots = sameList(slots, fx.slot_ids);
+  const block = fx.image_block;
+  const pos = positionIds(0, block.input_ids.length, grid);
+  exact.positionIds = sameList(Array.from(pos, Number), block.position_ids.flat());
+
+  const runner = await ModelRunner.create(model, { executionProviders: ['cpu'] });
+  try {
+    const embeds = await runner.embed(block.input_ids, patches, block.vision_patch_indices, block.vp_token_indices);
+    diffs.inputsEmbeds = maxAbsDiff(embeds.data as Float32Array, decodeF32(block.inputs_embeds));
+    const state = await runner.prefillImage(patches, grid, slots);
+    diffs.visionHidden = maxAbsDiff(state.visionHidden.data as Float32Array, decodeF32(fx.vision_hidden));
+    diffs.pixelFeatures = maxAbsDiff(state.pixelFeatures.data as Float32Array, decodeF32(fx.pixel_features));
+    const direct = await runner.decode(embeds, runner.emptyCache(), grid, block.input_ids.length);
+    diffs.imageBlockHidden = maxAbsDiff(direct.hidden, decodeF32(block.last_hidden));
+    diffs.imageBlockLogits = maxAbsDiff(direct.lastLogits, decodeF32(block.last_logits));
+
+    const gen = await runner.generate(fx.generate.prompt_ids, state.cache, grid, { maxNewTokens: fx.generate.max_new_tokens });
+    exact.generatedIds = sameList(gen.tokenIds, fx.generate.output_ids);
+
+    const prompt = fx.generate.prompt_ids;
+    const forced = await runner.generate(prompt, state.cache, grid, { maxNewTokens: 0, answerPrefix: fx.forced_seg.input_ids.slice(prompt.length) });
+    diffs.segHidden = maxAbsDiff(forced.segHidden, decodeF32(fx.forced_seg.seg_hidden));
+    const logits = await runner.maskLogits(forced.segHidden, forced.segCount, state.pixelFeatures);
+    diffs.maskLogits = maxAbsDiff(logits.data as Float32Array, decodeF32(fx.forced_seg.mask_logits));
+  } finally {
+    await runner.release();
+  }
+  let int8: Int8Report | undefined;
+  if (model.hasInt8Decoder) {
+    const q = await ModelRunner.create(model, { executionProviders: ['cpu'], weights: 'int8' });
+    try {
+      const state = await q.prefillImage(patches, grid, slots);
+      const gen = await q.generate(fx.generate.prompt_ids, state.cache, grid, { maxNewTokens: fx.generate.max_new_tokens });
+      const prompt = fx.generate.prompt_ids;
+      const forced = await q.generate(prompt, state.cache, grid, { maxNewTokens: 0, answerPrefix: fx.forced_seg.input_ids.slice(prompt.length) });
+      const got = (await q.maskLogits(forced.segHidden, forced.segCount, state.pixelFeatures)).data as Float32Array;
+      const want = decodeF32(fx.forced_seg.mask_logits);
+      const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
+      const r = { generatedIdsEqual: sameList(gen.tokenIds, fx.generate.output_ids), maskIoU: maskIoU(got, want), maskLogitsRelDiff: maxAbsDiff(got, want) / scale };
+      int8 = { ...r, ok: r.generatedIdsEqual && r.maskIoU >= INT8_MIN_MASK_IOU };
+    } finally {
+      await q.release();
+    }
+  }
+  const ok = Object.values(diffs).every((d) => d <= tolerance) && Object.values(exact).every(Boolean) && (int8?.ok ?? true);
+  return { model: model.dir, tolerance, diffs, exact, ...(int8 ? { int8 } : {}), ok };
+}
+
