@@ -2,6 +2,7 @@
 // imports `vscode` lives under src/host/; the rest of src/ runs (and is tested) on plain Node.
 import * as vscode from 'vscode';
 import type { EngineClient } from '../engine/engineClient';
+import { registerExportCoco } from './commands/exportCoco';
 import { registerShowModelInfo } from './commands/showModelInfo';
 import { ImageEditorProvider } from './editor/imageEditorProvider';
 import { EngineService } from './engineService';
@@ -13,9 +14,12 @@ export interface PixelSailApi {
 
 export function activate(context: vscode.ExtensionContext): PixelSailApi {
   const engine = new EngineService(context);
+  const output = vscode.window.createOutputChannel('Pixel-SAIL');
   context.subscriptions.push(
     engine,
+    output,
     registerShowModelInfo(engine),
+    registerExportCoco(output),
     ImageEditorProvider.register(context, engine),
     vscode.commands.registerCommand('pixelSail.segmentWithPrompt', (uri?: vscode.Uri) => {
       const target = uri ?? vscode.window.activeTextEditor?.document.uri;

@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ReadyInfo } from '../../src/engine/engineClient';
 import type { PixelSailApi } from '../../src/host/extension';
@@ -16,7 +18,7 @@ describe('Pixel-SAIL extension in a real VS Code host', () => {
 
   it('contributes its commands', async () => {
     const commands = await vscode.commands.getCommands(true);
-    for (const c of ['pixelSail.showModelInfo', 'pixelSail.segmentWithPrompt']) assert.ok(commands.includes(c), c);
+    for (const c of ['pixelSail.showModelInfo', 'pixelSail.segmentWithPrompt', 'pixelSail.exportCoco']) assert.ok(commands.includes(c), c);
   });
 
   it('runs Show Model Info, which forks the engine process and reports where the model runs', async () => {
@@ -50,5 +52,28 @@ describe('Pixel-SAIL extension in a real VS Code host', () => {
     const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
     assert.ok(tab?.input instanceof vscode.TabInputCustom, 'a custom editor tab is active');
     assert.equal((tab.input as vscode.TabInputCustom).viewType, 'pixelSail.imageEditor');
+  });
+
+  it('Export COCO JSON writes the store of a folder as COCO, with the engine\'s mask', async () => {
+    const api = vscode.extensions.getExtension<PixelSailApi>(EXTENSION_ID)!.exports;
+    const folder = vscode.workspace.workspaceFolders![0];
+    const root = folder.uri.fsPath;
+    const image = path.join(root, 'sample.png');
+    const answer = await api.engine().request({ kind: 'segment', image, text: 'the red box' });
+    const mask = answer.masks[0];
+    // the store an accepted object leaves behind (the editor's own tests cover how it gets there)
+    fs.mkdirSync(path.join(root, '.pixel-sail/annotations'), { recursive: true });
+    fs.writeFileSync(path.join(root, '.pixel-sail/categories.json'), JSON.stringify({ version: 1, next_id: 2, categories: [{ id: 1, name: 'box', color: '#e6194b' }] }));
+    fs.writeFileSync(path.join(root, '.pixel-sail/annotations/sample.png.json'), JSON.stringify({ version: 1, image: { file_name: 'sample.png', width: 80, height: 48 },
+      annotations: [{ id: 1, category_id: 1, segmentation: mask.rle, area: mask.area, bbox: mask.bbox, iscrowd: 0, pixel_sail: { origin: 'model', status: 'accepted', prompt: 'the red box' } }] }));
+    const out = path.join(root, 'export.coco.json');
+    const result = (await vscode.commands.executeCommand('pixelSail.exportCoco', folder.uri, { out, format: 'rle' })) as { images: number; annotations: number };
+    assert.deepEqual([result.images, result.annotations], [1, 1]);
+    const coco = JSON.parse(fs.readFileSync(out, 'utf8'));
+    assert.deepEqual(coco.images, [{ id: 1, file_name: 'sample.png', width: 80, height: 48 }]);
+    assert.deepEqual(coco.categories, [{ id: 1, name: 'box' }]);
+    assert.deepEqual(coco.annotations[0].segmentation, mask.rle);
+    assert.equal(coco.annotations[0].area, mask.area);
+    assert.equal(coco.annotations[0].iscrowd, 0);
   });
 });
