@@ -18,6 +18,7 @@ import { checkModel } from './tools/modelCheck';
 import writeFileAtomic from 'write-file-atomic';
 import { CocoFile, exportCoco, ExportError } from './annotations/cocoExport';
 import { StoreFormatError } from './annotations/store';
+import { CocoImportError, importCoco } from './annotations/cocoImport';
 
 const USAGE = `usage:
   pixel-sail segment IMAGE --text "EXPRESSION" [--out MASK.png] [--json]
@@ -27,6 +28,7 @@ const USAGE = `usage:
   pixel-sail check-model DIR [--json]           load every graph, run the parity fixtures
   pixel-sail export ROOT --out FILE.json [--format polygon|rle] [--status accepted|all]
                     [--categories NAME,...] [--split-instances]     COCO JSON from the annotation store
+  pixel-sail import FILE.json --root ROOT       COCO objects into the store (other tools' quirks accepted)
 options:
   --model DIR              model directory (default: the shipped model)
   --device auto|cpu|cuda   execution provider (default: auto)
@@ -54,13 +56,14 @@ interface Args {
   status?: 'accepted' | 'all';
   categories?: string[];
   splitInstances: boolean;
+  root?: string;
 }
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command === '--help' || command === '-h') throw new UsageError('');
   if (!command) throw new UsageError('a command is required');
-  if (!['segment', 'describe', 'ask', 'eval', 'check-model', 'export'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  if (!['segment', 'describe', 'ask', 'eval', 'check-model', 'export', 'import'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   const args: Args = { command, image: '', regions: [], json: false, device: 'auto', weights: 'auto', splitInstances: false };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
@@ -87,6 +90,7 @@ function parseArgs(argv: string[]): Args {
       }
       case '--categories': args.categories = value().split(',').map((c) => c.trim()).filter(Boolean); break;
       case '--split-instances': args.splitInstances = true; break;
+      case '--root': args.root = value(); break;
       case '--model': args.model = value(); break;
       case '--device': {
         const d = value();
@@ -118,8 +122,10 @@ function parseArgs(argv: string[]): Args {
         args.image = a;
     }
   }
-  if (!args.image) throw new UsageError(command === 'export' ? 'ROOT is required' : command === 'eval' || command === 'check-model' ? 'DIR is required' : 'IMAGE is required');
+  if (!args.image) throw new UsageError(command === 'import' ? 'FILE.json is required' : command === 'export' ? 'ROOT is required' : command === 'eval' || command === 'check-model' ? 'DIR is required' : 'IMAGE is required');
   if (command === 'export' && !args.out) throw new UsageError('export needs --out FILE.json');
+  if (command === 'import' && !args.root) throw new UsageError('import needs --root ROOT (the dataset folder whose store receives the objects)');
+  if (command !== 'import' && args.root) throw new UsageError('--root is an option of import');
   if (command !== 'export' && (args.format || args.status || args.categories || args.splitInstances)) throw new UsageError('--format, --status, --categories and --split-instances are options of export');
   if ((command === 'segment' || command === 'ask') && !args.text) throw new UsageError(`${command} needs --text`);
   if (command === 'describe' && args.regions.length !== 1) throw new UsageError('describe needs exactly one --region');
@@ -204,6 +210,19 @@ async function exportCommand(args: Args): Promise<number> {
   }
 }
 
+async function importCommand(args: Args): Promise<number> {
+  try {
+    const report = await importCoco(args.image, args.root!);
+    for (const w of report.warnings) process.stderr.write(`pixel-sail: warning: ${w}\n`);
+    process.stdout.write(`${report.images} images, ${report.added} objects added, ${report.duplicates} already in the store\n`);
+    return 0;
+  } catch (e) {
+    const known = e instanceof CocoImportError || e instanceof StoreFormatError;
+    process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
+    return known ? 1 : 3;
+  }
+}
+
 /** Atomic, so a crash leaves the previous export or the whole new one; the dataset's bytes are stable. */
 async function writeExport(file: string, coco: CocoFile): Promise<void> {
   const dir = path.dirname(file);
@@ -239,6 +258,7 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
   }
   if (args.command === 'check-model') return checkModelCommand(args);
   if (args.command === 'export') return exportCommand(args);
+  if (args.command === 'import') return importCommand(args);
   const spinner = progress(args.command === 'segment' ? 'segmenting' : 'thinking');
   let engine: Engine | undefined;
   try {

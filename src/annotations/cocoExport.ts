@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { connectedComponents } from '../masks/components';
-import { maskToPolygons } from '../masks/polygons';
+import { fillPolygons, maskToPolygons, polygonsBbox } from '../masks/polygons';
 import { decodeRle, encodeMask, maskBbox, rleArea } from '../masks/rle';
 import { readCategoriesFile } from './categories';
 import type { Annotation, AnnotationFile, Category, PixelSailFields } from './schema';
@@ -78,14 +78,6 @@ function maskOf(a: Annotation, image: AnnotationFile['image']): Uint8Array | und
   return Array.isArray(a.segmentation) ? undefined : decodeRle({ size: [image.height, image.width], counts: a.segmentation.counts });
 }
 
-function polygonBbox(rings: number[][]): [number, number, number, number] {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (const r of rings) for (let i = 0; i < r.length; i += 2) {
-    x0 = Math.min(x0, r[i]); x1 = Math.max(x1, r[i]); y0 = Math.min(y0, r[i + 1]); y1 = Math.max(y1, r[i + 1]);
-  }
-  return [x0, y0, x1 - x0, y1 - y0];
-}
-
 export async function exportCoco(root: string, options: ExportOptions = {}): Promise<ExportReport> {
   const format = options.format ?? 'polygon';
   const tolerance = options.tolerance ?? DEFAULT_POLYGON_TOLERANCE;
@@ -132,7 +124,8 @@ export async function exportCoco(root: string, options: ExportOptions = {}): Pro
         coco.annotations.push({ id: coco.annotations.length + 1, image_id: imageId, category_id: a.category_id, segmentation, area, bbox, iscrowd: 0, pixel_sail: a.pixel_sail });
       if (!mask) {
         const rings = a.segmentation as number[][];
-        for (const part of options.splitInstances ? rings.map((r) => [r]) : [rings]) push(part, options.splitInstances && rings.length > 1 ? 0 : a.area, polygonBbox(part));
+        const filled = (part: number[][]) => fillPolygons(part, height, width).reduce((n, v) => n + v, 0);
+        for (const part of options.splitInstances ? rings.map((r) => [r]) : [rings]) push(part, options.splitInstances && rings.length > 1 ? filled(part) : a.area, polygonsBbox(part));
         continue;
       }
       const parts = options.splitInstances ? connectedComponents(mask, height, width) : [mask];
@@ -151,17 +144,5 @@ export async function exportCoco(root: string, options: ExportOptions = {}): Pro
       }
     }
   });
-  // A hand-drawn polygon split into parts has no stored area per part: recount from the polygon.
-  for (const a of coco.annotations) if (Array.isArray(a.segmentation) && a.area === 0) a.area = shoelace(a.segmentation);
   return { coco, skipped };
-}
-
-function shoelace(rings: number[][]): number {
-  let total = 0;
-  for (const r of rings) {
-    let s = 0;
-    for (let i = 0, j = r.length - 2; i < r.length; j = i, i += 2) s += (r[j] + r[i]) * (r[j + 1] - r[i + 1]);
-    total += Math.abs(s / 2);
-  }
-  return total;
 }

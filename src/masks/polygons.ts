@@ -77,3 +77,35 @@ export function polygonsArea(polygons: number[][]): number {
     return s + ringArea(ring);
   }, 0);
 }
+
+/** The box [x, y, w, h] around polygons, clipped at 0 (COCO boxes start inside the image). */
+export function polygonsBbox(polygons: number[][]): [number, number, number, number] {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const r of polygons) for (let i = 0; i < r.length; i += 2) {
+    x0 = Math.min(x0, r[i]); x1 = Math.max(x1, r[i]); y0 = Math.min(y0, r[i + 1]); y1 = Math.max(y1, r[i + 1]);
+  }
+  return [Math.max(0, x0), Math.max(0, y0), Math.max(0, x1 - Math.max(0, x0)), Math.max(0, y1 - Math.max(0, y0))];
+}
+
+/** Polygons filled at pixel centres (even-odd), as a row-major 0/1 mask: the pixels a polygon covers. */
+export function fillPolygons(polygons: number[][], height: number, width: number): Uint8Array {
+  const out = new Uint8Array(height * width);
+  const xs: number[] = [];
+  for (let y = 0; y < height; y++) {
+    const py = y + 0.5;
+    xs.length = 0;
+    for (const r of polygons) {
+      for (let i = 0, j = r.length - 2; i < r.length; j = i, i += 2) {
+        const yi = r[i + 1], yj = r[j + 1];
+        if (yi > py !== yj > py) xs.push(r[i] + ((py - yi) * (r[j] - r[i])) / (yj - yi));
+      }
+    }
+    xs.sort((a, b) => a - b);
+    for (let k = 0; k + 1 < xs.length; k += 2) {
+      // pixel centres x + 0.5 strictly between the two crossings
+      const from = Math.max(0, Math.ceil(xs[k] - 0.5)), to = Math.min(width - 1, Math.ceil(xs[k + 1] - 0.5) - 1);
+      for (let x = from; x <= to; x++) out[y * width + x] ^= 1;
+    }
+  }
+  return out;
+}
