@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { EngineClient } from '../engine/engineClient';
 import { registerExportCoco } from './commands/exportCoco';
+import { registerImportCoco } from './commands/importCoco';
 import { registerShowModelInfo } from './commands/showModelInfo';
 import { ImageEditorProvider } from './editor/imageEditorProvider';
 import { EngineService } from './engineService';
@@ -20,6 +21,7 @@ export function activate(context: vscode.ExtensionContext): PixelSailApi {
     output,
     registerShowModelInfo(engine),
     registerExportCoco(output),
+    registerImportCoco(output),
     ImageEditorProvider.register(context, engine),
     vscode.commands.registerCommand('pixelSail.segmentWithPrompt', (uri?: vscode.Uri) => {
       const target = uri ?? vscode.window.activeTextEditor?.document.uri;
