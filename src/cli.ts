@@ -17,6 +17,7 @@ import { evaluate, EvalError } from './eval/evaluate';
 import { checkModel } from './tools/modelCheck';
 import writeFileAtomic from 'write-file-atomic';
 import { CocoFile, exportCoco, ExportError } from './annotations/cocoExport';
+import { exportYolo } from './annotations/yoloExport';
 import { StoreFormatError } from './annotations/store';
 import { CocoImportError, importCoco } from './annotations/cocoImport';
 
@@ -26,7 +27,7 @@ const USAGE = `usage:
   pixel-sail describe IMAGE --region SPEC [--json]
   pixel-sail ask IMAGE --text "QUESTION" [--region SPEC]... [--json]
   pixel-sail check-model DIR [--json]           load every graph, run the parity fixtures
-  pixel-sail export ROOT --out FILE.json [--format polygon|rle] [--status accepted|all]
+  pixel-sail export ROOT --out FILE.json [--format polygon|rle|yolo] [--status accepted|all]
                     [--categories NAME,...] [--split-instances]     COCO JSON from the annotation store
   pixel-sail import FILE.json --root ROOT       COCO objects into the store (other tools' quirks accepted)
 options:
@@ -52,7 +53,7 @@ interface Args {
   weights: WeightsSetting;
   maxTokens?: number;
   limit?: number;
-  format?: 'polygon' | 'rle';
+  format?: 'polygon' | 'rle' | 'yolo';
   status?: 'accepted' | 'all';
   categories?: string[];
   splitInstances: boolean;
@@ -78,7 +79,7 @@ function parseArgs(argv: string[]): Args {
       case '--json': args.json = true; break;
       case '--format': {
         const f = value();
-        if (f !== 'polygon' && f !== 'rle') throw new UsageError(`--format must be polygon or rle, got ${JSON.stringify(f)}`);
+        if (f !== 'polygon' && f !== 'rle' && f !== 'yolo') throw new UsageError(`--format must be polygon, rle or yolo, got ${JSON.stringify(f)}`);
         args.format = f;
         break;
       }
@@ -198,12 +199,23 @@ function progressBar(label: string): { update(done: number, total: number): void
 async function exportCommand(args: Args): Promise<number> {
   const out = path.resolve(args.out!);
   try {
+    if (args.format === 'yolo') {
+      if (args.splitInstances) throw new UsageError('--split-instances is implied by --format yolo (one polygon per line)');
+      const report = await exportYolo(args.image, out, { status: args.status, categories: args.categories });
+      for (const s of report.skipped) process.stderr.write(`pixel-sail: left out ${s}\n`);
+      process.stdout.write(`${args.out}: ${report.images} images, ${report.lines} polygons, ${report.classes.length} classes (data.yaml, labels/, images/ linked)\n`);
+      return 0;
+    }
     const { coco, skipped } = await exportCoco(args.image, { format: args.format, status: args.status, categories: args.categories, splitInstances: args.splitInstances });
     for (const s of skipped) process.stderr.write(`pixel-sail: left out ${s}\n`);
     await writeExport(out, coco);
     process.stdout.write(`${args.out}: ${coco.images.length} images, ${coco.annotations.length} annotations, ${coco.categories.length} categories\n`);
     return 0;
   } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`pixel-sail: ${e.message}\n`);
+      return 2;
+    }
     const known = e instanceof ExportError || e instanceof StoreFormatError || e instanceof OutputError;
     process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
     return known ? 1 : 3;

@@ -229,4 +229,34 @@ describe('COCO export', function () {
       assert.ok(now === previous || now === next, `run ${i}: the file is neither the previous nor the new export`);
     }
   });
+
+  it('YOLO segmentation: data.yaml, one normalised polygon per line with 0-based classes, images linked', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-yolo-'));
+    const r = spawnSync('node', [bin, 'export', root, '--out', out, '--format', 'yolo'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const { coco } = await exportCoco(root);
+    const yaml = fs.readFileSync(path.join(out, 'data.yaml'), 'utf8');
+    assert.match(yaml, /^train: images$/m);
+    coco.categories.forEach((c, i) => assert.match(yaml, new RegExp(`^  ${i}: "${c.name}"$`, 'm')));
+    let lines = 0;
+    for (const img of coco.images) {
+      const label = path.join(out, 'labels', img.file_name.replace(/\.png$/, '.txt'));
+      const rows = fs.readFileSync(label, 'utf8').split('\n').filter(Boolean);
+      const rings = coco.annotations.filter((a) => a.image_id === img.id).flatMap((a) => (a.segmentation as number[][]).map((ring) => ({ ring, cls: coco.categories.findIndex((c) => c.id === a.category_id) })));
+      assert.equal(rows.length, rings.length, img.file_name);
+      rows.forEach((row, k) => {
+        const [cls, ...xy] = row.split(' ').map(Number);
+        assert.equal(cls, rings[k].cls);
+        assert.ok(xy.length >= 6 && xy.every((v) => v >= 0 && v <= 1), 'normalised');
+        assert.ok(Math.abs(xy[0] * img.width - rings[k].ring[0]) < 1e-3 && Math.abs(xy[1] * img.height - rings[k].ring[1]) < 1e-3);
+      });
+      lines += rows.length;
+      const link = path.join(out, 'images', img.file_name);
+      if (img.file_name !== 'empty.png') assert.equal(fs.realpathSync(link), fs.realpathSync(path.join(root, img.file_name)), 'the image is linked, not copied');
+    }
+    assert.ok(lines > 0);
+    const refused = spawnSync('node', [bin, 'export', root, '--out', root, '--format', 'yolo'], { encoding: 'utf8' });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /into its own folder/);
+  });
 });
