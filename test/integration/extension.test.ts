@@ -18,7 +18,7 @@ describe('Pixel-SAIL extension in a real VS Code host', () => {
 
   it('contributes its commands', async () => {
     const commands = await vscode.commands.getCommands(true);
-    for (const c of ['pixelSail.showModelInfo', 'pixelSail.segmentWithPrompt', 'pixelSail.exportCoco']) assert.ok(commands.includes(c), c);
+    for (const c of ['pixelSail.showModelInfo', 'pixelSail.segmentWithPrompt', 'pixelSail.exportCoco', 'pixelSail.importCoco']) assert.ok(commands.includes(c), c);
   });
 
   it('runs Show Model Info, which forks the engine process and reports where the model runs', async () => {
@@ -75,5 +75,22 @@ describe('Pixel-SAIL extension in a real VS Code host', () => {
     assert.deepEqual(coco.annotations[0].segmentation, mask.rle);
     assert.equal(coco.annotations[0].area, mask.area);
     assert.equal(coco.annotations[0].iscrowd, 0);
+  });
+
+  it('Import COCO JSON adds another tool\'s objects to the store, with a warning for each quirk', async () => {
+    const folder = vscode.workspace.workspaceFolders![0];
+    const root = folder.uri.fsPath;
+    const file = path.join(root, 'labelme.coco.json');
+    fs.writeFileSync(file, JSON.stringify({
+      images: [{ id: 0, file_name: 'sample.png', width: 80, height: 48 }],
+      categories: [{ id: 0, name: '_background_' }, { id: 1, name: 'box' }],
+      annotations: [{ id: 0, image_id: 0, category_id: 1, segmentation: [[10, 10, 30, 10, 30, 20, 10, 20]], iscrowd: 0 }],
+    }));
+    const report = (await vscode.commands.executeCommand('pixelSail.importCoco', folder.uri, vscode.Uri.file(file))) as { added: number; warnings: string[] };
+    assert.equal(report.added, 1);
+    assert.ok(report.warnings.some((w) => /_background_/.test(w)) && report.warnings.some((w) => /ids start at 0/.test(w)), report.warnings.join('; '));
+    const store = JSON.parse(fs.readFileSync(path.join(root, '.pixel-sail/annotations/sample.png.json'), 'utf8'));
+    assert.deepEqual(store.annotations.at(-1).segmentation, [[10, 10, 30, 10, 30, 20, 10, 20]]);
+    assert.deepEqual(store.annotations.at(-1).pixel_sail, { origin: 'human', status: 'accepted' });
   });
 });
