@@ -18,6 +18,8 @@ import { checkModel } from './tools/modelCheck';
 import writeFileAtomic from 'write-file-atomic';
 import { CocoFile, exportCoco, ExportError } from './annotations/cocoExport';
 import { exportYolo } from './annotations/yoloExport';
+import { BatchError, createJob, JobManifest, modelHash, parsePromptSpec, readManifest, runJob } from './annotations/batch';
+import { mergeCoco, MergeError } from './annotations/cocoMerge';
 import { StoreFormatError } from './annotations/store';
 import { CocoImportError, importCoco } from './annotations/cocoImport';
 
@@ -30,6 +32,9 @@ const USAGE = `usage:
   pixel-sail export ROOT --out FILE.json [--format polygon|rle|yolo] [--status accepted|all]
                     [--categories NAME,...] [--split-instances]     COCO JSON from the annotation store
   pixel-sail import FILE.json --root ROOT       COCO objects into the store (other tools' quirks accepted)
+  pixel-sail annotate ROOT --prompt LABEL=EXPRESSION [--prompt ...] [--policy skip|add|replace]
+                    [--shard K/N] [--out FILE.json] | --resume JOB     batch job over a folder's images
+  pixel-sail merge --out OUT.json SHARD.json...  shard exports → the single-machine export
 options:
   --model DIR              model directory (default: the shipped model)
   --device auto|cpu|cuda   execution provider (default: auto)
@@ -58,14 +63,19 @@ interface Args {
   categories?: string[];
   splitInstances: boolean;
   root?: string;
+  prompts: string[];
+  policy?: 'skip' | 'add' | 'replace';
+  resume?: string;
+  shard?: { k: number; n: number };
+  inputs: string[];
 }
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command === '--help' || command === '-h') throw new UsageError('');
   if (!command) throw new UsageError('a command is required');
-  if (!['segment', 'describe', 'ask', 'eval', 'check-model', 'export', 'import'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  const args: Args = { command, image: '', regions: [], json: false, device: 'auto', weights: 'auto', splitInstances: false };
+  if (!['segment', 'describe', 'ask', 'eval', 'check-model', 'export', 'import', 'annotate', 'merge'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  const args: Args = { command, image: '', regions: [], json: false, device: 'auto', weights: 'auto', splitInstances: false, prompts: [], inputs: [] };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = () => {
@@ -92,6 +102,20 @@ function parseArgs(argv: string[]): Args {
       case '--categories': args.categories = value().split(',').map((c) => c.trim()).filter(Boolean); break;
       case '--split-instances': args.splitInstances = true; break;
       case '--root': args.root = value(); break;
+      case '--prompt': args.prompts.push(value()); break;
+      case '--resume': args.resume = value(); break;
+      case '--policy': {
+        const v = value();
+        if (v !== 'skip' && v !== 'add' && v !== 'replace') throw new UsageError(`--policy must be skip, add or replace, got ${JSON.stringify(v)}`);
+        args.policy = v;
+        break;
+      }
+      case '--shard': {
+        const m = /^(\d+)\/(\d+)$/.exec(value());
+        if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError('--shard must be K/N with 0 ≤ K < N, e.g. 0/3');
+        args.shard = { k: Number(m[1]), n: Number(m[2]) };
+        break;
+      }
       case '--model': args.model = value(); break;
       case '--device': {
         const d = value();
@@ -119,12 +143,16 @@ function parseArgs(argv: string[]): Args {
       }
       default:
         if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
+        if (command === 'merge') { args.inputs.push(a); args.image ||= a; break; }
         if (args.image) throw new UsageError(`unexpected argument ${JSON.stringify(a)}`);
         args.image = a;
     }
   }
-  if (!args.image) throw new UsageError(command === 'import' ? 'FILE.json is required' : command === 'export' ? 'ROOT is required' : command === 'eval' || command === 'check-model' ? 'DIR is required' : 'IMAGE is required');
-  if (command === 'export' && !args.out) throw new UsageError('export needs --out FILE.json');
+  if (!args.image) throw new UsageError(command === 'merge' ? 'name the shard exports to merge' : command === 'annotate' ? 'ROOT is required' : command === 'import' ? 'FILE.json is required' : command === 'export' ? 'ROOT is required' : command === 'eval' || command === 'check-model' ? 'DIR is required' : 'IMAGE is required');
+  if ((command === 'export' || command === 'merge') && !args.out) throw new UsageError(`${command} needs --out FILE.json`);
+  if (command === 'annotate' && !args.prompts.length && !args.resume) throw new UsageError('annotate needs --prompt LABEL=EXPRESSION (one or more), or --resume JOB');
+  if (command === 'annotate' && args.resume && (args.prompts.length || args.policy || args.shard)) throw new UsageError('--resume takes the prompts, policy and shard from the job; give none of them');
+  if (command !== 'annotate' && (args.prompts.length || args.policy || args.resume || args.shard)) throw new UsageError('--prompt, --policy, --resume and --shard are options of annotate');
   if (command === 'import' && !args.root) throw new UsageError('import needs --root ROOT (the dataset folder whose store receives the objects)');
   if (command !== 'import' && args.root) throw new UsageError('--root is an option of import');
   if (command !== 'export' && (args.format || args.status || args.categories || args.splitInstances)) throw new UsageError('--format, --status, --categories and --split-instances are options of export');
@@ -222,6 +250,57 @@ async function exportCommand(args: Args): Promise<number> {
   }
 }
 
+async function annotateCommand(args: Args, engine: Engine, modelDir: string): Promise<number> {
+  const root = path.resolve(args.image);
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new BatchError(`ROOT ${args.image} is not a folder`);
+  let manifest: JobManifest;
+  if (args.resume) {
+    manifest = readManifest(root, args.resume);
+    const hash = modelHash(modelDir);
+    if (manifest.model.hash !== hash) process.stderr.write(`pixel-sail: warning: job ${manifest.id} was started with model ${manifest.model.name} (${manifest.model.hash}); resuming with ${engine.model.config.name} (${hash})\n`);
+  } else {
+    const prompts = args.prompts.map(parsePromptSpec);
+    manifest = await createJob(root, { prompts, policy: args.policy ?? 'skip', shard: args.shard, model: { name: engine.model.config.name, hash: modelHash(modelDir) } });
+  }
+  let stop = false;
+  const onSignal = () => { stop = true; process.stderr.write('\npixel-sail: stopping after the current image…\n'); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const total = Object.keys(manifest.images).length;
+  const t0 = Date.now();
+  let first = -1;
+  const summary = await runJob(root, manifest, engine, {
+    shouldStop: () => stop,
+    onProgress: ({ done, file }) => {
+      if (first < 0) first = done - 1;
+      const rate = (done - first) / Math.max(1e-3, (Date.now() - t0) / 1000);
+      process.stderr.write(`[${done}/${total}] ${file}  ${rate.toFixed(1)} images/s, ~${Math.round((total - done) / Math.max(rate, 1e-3))} s left\n`);
+    },
+  });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  for (const f of summary.failed) process.stderr.write(`pixel-sail: failed ${f.file}: ${f.error}\n`);
+  if (args.out) {
+    const images = Object.keys(manifest.images).filter((f) => manifest.images[f].state === 'done');
+    const { coco } = await exportCoco(root, { format: 'rle', status: 'all', job: { id: manifest.id, images } });
+    await writeExport(path.resolve(args.out), coco);
+  }
+  process.stdout.write(`job ${manifest.id}: ${summary.images} images, ${summary.objects} objects, ${summary.skipped} skipped, ${summary.failed.length} failed, ${summary.seconds} s${summary.cancelled ? ` — cancelled; resume with --resume ${manifest.id}` : ''}\n`);
+  return summary.cancelled ? 130 : 0;
+}
+
+async function mergeCommand(args: Args): Promise<number> {
+  try {
+    const merged = mergeCoco(args.inputs);
+    await writeExport(path.resolve(args.out!), merged);
+    process.stdout.write(`${args.out}: ${merged.images.length} images, ${merged.annotations.length} annotations from ${args.inputs.length} files\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
+    return e instanceof MergeError || e instanceof OutputError ? 1 : 3;
+  }
+}
+
 async function importCommand(args: Args): Promise<number> {
   try {
     const report = await importCoco(args.image, args.root!);
@@ -271,12 +350,17 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
   if (args.command === 'check-model') return checkModelCommand(args);
   if (args.command === 'export') return exportCommand(args);
   if (args.command === 'import') return importCommand(args);
+  if (args.command === 'merge') return mergeCommand(args);
   const spinner = progress(args.command === 'segment' ? 'segmenting' : 'thinking');
   let engine: Engine | undefined;
   try {
     const regions = args.regions.map(parseRegionSpec);
     engine = await Engine.open(args.model ?? defaultModelPath(packageRoot), { device: args.device, weights: args.weights });
     if (engine.device.fallbackReason && !args.json) process.stderr.write(`pixel-sail: running on CPU (${engine.device.fallbackReason})\n`);
+    if (args.command === 'annotate') {
+      spinner.stop();
+      return await annotateCommand(args, engine, args.model ?? defaultModelPath(packageRoot));
+    }
     if (args.command === 'eval') {
       spinner.stop();
       const bar = progressBar('evaluating');
@@ -312,7 +396,7 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
     return 0;
   } catch (e) {
     spinner.stop();
-    const known = e instanceof EvalError || e instanceof EngineError || e instanceof OutputError || e instanceof ModelDirError || e instanceof RegionSpecError || (e as Error).name === 'EngineRequestError';
+    const known = e instanceof EvalError || e instanceof EngineError || e instanceof OutputError || e instanceof BatchError || e instanceof StoreFormatError || e instanceof ModelDirError || e instanceof RegionSpecError || (e as Error).name === 'EngineRequestError';
     process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
     return known ? 1 : 3;
   } finally {

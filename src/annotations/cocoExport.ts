@@ -25,6 +25,8 @@ export interface ExportOptions {
   splitInstances?: boolean;
   /** Douglas–Peucker tolerance in pixels for polygons. */
   tolerance?: number;
+  /** Only the objects a batch job made (and only the images it covered). */
+  job?: { id: string; images: string[] };
 }
 
 /** Douglas–Peucker tolerance of exported polygons: filled at pixel centres they give the mask back exactly. */
@@ -92,7 +94,8 @@ export async function exportCoco(root: string, options: ExportOptions = {}): Pro
   }
   const keep = new Set(wanted.map((c) => c.id));
   const store = await readStore(root);
-  const names = [...store.keys()].sort(byteOrder);
+  const jobImages = options.job && new Set(options.job.images);
+  const names = [...store.keys()].filter((n) => !jobImages || jobImages.has(n)).sort(byteOrder);
   const coco: CocoFile = {
     info: {
       description: `Exported by Pixel-SAIL for VS Code from ${path.basename(path.resolve(root))}`,
@@ -117,6 +120,7 @@ export async function exportCoco(root: string, options: ExportOptions = {}): Pro
     for (const a of data.annotations) {
       const where = `${name}, object ${a.id}`;
       if (!statuses.has(a.pixel_sail.status)) continue;
+      if (options.job && a.pixel_sail.job !== options.job.id) continue;
       if (!known.has(a.category_id)) { skipped.push(`${where}: category ${a.category_id} is not in categories.json`); continue; }
       if (!keep.has(a.category_id)) continue;
       const mask = maskOf(a, data.image);

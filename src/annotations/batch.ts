@@ -1,0 +1,174 @@
+// Batch annotation of a dataset folder as a resumable job. The job's manifest
+// (<root>/.pixel-sail/jobs/<id>.json) holds its prompts, policy, model and hash, and each image's state;
+// results go into each image's store file as model proposals tagged with the job id. Every write is atomic
+// and the manifest is written after the store file, so a job killed at any point resumes without loss, and
+// without duplicates: an image redone after a kill first drops what this same job had put there.
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import type { Engine } from '../engine/engine';
+import { addCategory } from './categories';
+import type { Annotation, AnnotationFile } from './schema';
+import { STORE_VERSION } from './schema';
+import { parseJson, readAnnotationFile, storePaths, STORE_DIR, validate, writeAnnotationFile, writeJsonAtomic } from './store';
+
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif'];
+
+export class BatchError extends Error {}
+
+const manifestSchema = z.looseObject({
+  version: z.literal(1),
+  id: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  created: z.string(),
+  prompts: z.array(z.object({ label: z.string().min(1), expression: z.string().min(1) })).min(1),
+  policy: z.enum(['skip', 'add', 'replace']),
+  model: z.object({ name: z.string(), hash: z.string() }),
+  shard: z.object({ k: z.number().int().nonnegative(), n: z.number().int().positive() }).nullable(),
+  images: z.record(z.string(), z.object({ state: z.enum(['pending', 'done', 'skipped', 'failed']), objects: z.number().int().nonnegative().optional(), error: z.string().optional() })),
+});
+export type JobManifest = z.infer<typeof manifestSchema>;
+
+/** FNV-1a (32 bit) of the path's UTF-8 bytes: the same shard for an image on every machine, in any listing order. */
+export function shardOf(fileName: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(fileName, 'utf8')) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h % n;
+}
+
+/** Images under root (relative, `/`-separated, sorted by bytes), skipping dot-folders such as .pixel-sail. */
+export function listImages(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) out.push(path.relative(root, full).split(path.sep).join('/'));
+    }
+  };
+  walk(root);
+  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function parsePromptSpec(spec: string): { label: string; expression: string } {
+  const eq = spec.indexOf('=');
+  const label = eq > 0 ? spec.slice(0, eq).trim() : '';
+  const expression = eq > 0 ? spec.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1') : '';
+  if (!label || !expression) throw new BatchError(`--prompt needs LABEL=EXPRESSION (e.g. circle="every circle"), got ${JSON.stringify(spec)}`);
+  return { label, expression };
+}
+
+export function modelHash(modelDir: string): string {
+  const h = createHash('sha256');
+  for (const f of fs.readdirSync(modelDir).filter((f) => f.endsWith('.onnx') || f === 'config.json' || f === 'tokenizer.json').sort()) {
+    h.update(f).update(fs.readFileSync(path.join(modelDir, f)));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+const jobsDir = (root: string) => path.join(root, STORE_DIR, 'jobs');
+export const manifestPath = (root: string, id: string) => path.join(jobsDir(root), `${id}.json`);
+
+export function readManifest(root: string, id: string): JobManifest {
+  const file = manifestPath(root, id);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new BatchError(`no job ${JSON.stringify(id)} in ${jobsDir(root)}`);
+  }
+  return validate(manifestSchema, parseJson(text, file), file);
+}
+
+/** Jobs of this root that still have images to do, newest first. */
+export function unfinishedJobs(root: string): JobManifest[] {
+  if (!fs.existsSync(jobsDir(root))) return [];
+  return fs.readdirSync(jobsDir(root)).filter((f) => f.endsWith('.json'))
+    .map((f) => readManifest(root, f.slice(0, -5)))
+    .filter((m) => Object.values(m.images).some((i) => i.state === 'pending'))
+    .sort((a, b) => (a.created < b.created ? 1 : -1));
+}
+
+export interface NewJob {
+  prompts: { label: string; expression: string }[];
+  policy: 'skip' | 'add' | 'replace';
+  shard?: { k: number; n: number };
+  model: { name: string; hash: string };
+}
+
+export async function createJob(root: string, job: NewJob, now = new Date()): Promise<JobManifest> {
+  const images = listImages(root).filter((f) => !job.shard || shardOf(f, job.shard.n) === job.shard.k);
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  const manifest: JobManifest = {
+    version: 1, id: `job-${stamp}-${randomBytes(3).toString('hex')}`, created: now.toISOString(),
+    prompts: job.prompts, policy: job.policy, model: job.model, shard: job.shard ?? null,
+    images: Object.fromEntries(images.map((f) => [f, { state: 'pending' as const }])),
+  };
+  await writeJsonAtomic(manifestPath(root, manifest.id), manifest);
+  return manifest;
+}
+
+export interface RunProgress { done: number; total: number; file: string }
+export interface RunSummary { images: number; objects: number; skipped: number; failed: { file: string; error: string }[]; cancelled: boolean; seconds: number }
+
+/**
+ * Runs the images of a job that are not done yet. `shouldStop` is asked between images (a cancel stops within
+ * one image); the manifest always says where the job stands.
+ */
+export async function runJob(root: string, manifest: JobManifest, engine: Engine, options: { onProgress?: (p: RunProgress) => void; shouldStop?: () => boolean } = {}): Promise<RunSummary> {
+  const t0 = Date.now();
+  const files = Object.keys(manifest.images).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const categoryIds = new Map<string, number>();
+  const categoriesFile = path.join(root, STORE_DIR, 'categories.json');
+  for (const p of manifest.prompts) if (!categoryIds.has(p.label)) categoryIds.set(p.label, (await addCategory(categoriesFile, p.label)).category.id);
+  const summary: RunSummary = { images: 0, objects: 0, skipped: 0, failed: [], cancelled: false, seconds: 0 };
+  let done = files.filter((f) => manifest.images[f].state !== 'pending').length;
+  for (const file of files) {
+    if (manifest.images[file].state !== 'pending') continue;
+    if (options.shouldStop?.()) { summary.cancelled = true; break; }
+    const image = path.join(root, ...file.split('/'));
+    try {
+      const paths = storePaths(image, [root]);
+      const existing = await readAnnotationFile(paths.annotationFile);
+      // An earlier, interrupted attempt of this job on this image: its objects are redone, not doubled.
+      const kept = (existing?.annotations ?? []).filter((a) => a.pixel_sail.job !== manifest.id);
+      if (manifest.policy === 'skip' && kept.length) {
+        manifest.images[file] = { state: 'skipped' };
+        summary.skipped++;
+      } else {
+        const base = manifest.policy === 'replace' ? kept.filter((a) => !(a.pixel_sail.origin === 'model' && a.pixel_sail.status === 'proposed')) : kept;
+        let nextId = (existing?.annotations ?? []).reduce((m, a) => Math.max(m, a.id), 0) + 1;
+        const added: Annotation[] = [];
+        let size: { width: number; height: number } | undefined = existing && { width: existing.image.width, height: existing.image.height };
+        for (const p of manifest.prompts) {
+          const answer = await engine.run({ kind: 'segment', image, text: p.expression });
+          const m = answer.masks[0];
+          if (m) size ??= { width: m.rle.size[1], height: m.rle.size[0] };
+          if (!m || m.area === 0) continue;
+          added.push({ id: nextId++, category_id: categoryIds.get(p.label)!, segmentation: m.rle, area: m.area, bbox: m.bbox, iscrowd: 0,
+            pixel_sail: { origin: 'model', status: 'proposed', prompt: p.expression, model: manifest.model.name, job: manifest.id } });
+        }
+        if (!size) size = await imageSizeOf(image);
+        const data: AnnotationFile = { ...(existing ?? { version: STORE_VERSION }), version: STORE_VERSION, image: existing?.image ?? { file_name: paths.fileName, width: size.width, height: size.height }, annotations: [...base, ...added] };
+        await writeAnnotationFile(paths.annotationFile, data);
+        manifest.images[file] = { state: 'done', objects: added.length };
+        summary.objects += added.length;
+      }
+      summary.images++;
+    } catch (e) {
+      manifest.images[file] = { state: 'failed', error: (e as Error).message };
+      summary.failed.push({ file, error: (e as Error).message });
+    }
+    await writeJsonAtomic(manifestPath(root, manifest.id), manifest);
+    options.onProgress?.({ done: ++done, total: files.length, file });
+  }
+  summary.seconds = Math.round((Date.now() - t0) / 100) / 10;
+  return summary;
+}
+
+async function imageSizeOf(file: string): Promise<{ width: number; height: number }> {
+  const { imageSize } = await import('../engine/imageLoader');
+  const { readInputFile } = await import('../engine/inputFile');
+  return imageSize(readInputFile(file, 'image'));
+}

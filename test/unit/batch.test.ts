@@ -1,0 +1,152 @@
+// Batch annotation jobs through the CLI: shards that partition a folder and merge into the single-machine
+// export, a job killed with SIGKILL (or cancelled) that resumes to exactly the uninterrupted result, the
+// policies, and a corrupt image that fails alone.
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { listImages, shardOf } from '../../src/annotations/batch';
+
+const repo = path.resolve(__dirname, '../../..');
+const bin = path.join(repo, 'bin/pixel-sail.js');
+const tiny = path.join(repo, 'models/tiny-random');
+const python = process.env.PYTHON || '/usr/bin/python3';
+const cli = (...args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8' });
+const PROMPTS = ['--prompt', 'circle=every circle', '--prompt', 'square=the square'];
+
+/** Every store file of a root, with the job ids (which differ between runs) left out. */
+function storeOf(root: string): Record<string, unknown> {
+  const dir = path.join(root, '.pixel-sail/annotations');
+  const out: Record<string, unknown> = {};
+  for (const f of fs.readdirSync(dir, { recursive: true }) as string[]) {
+    if (!f.endsWith('.json')) continue;
+    const data = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+    data.annotations.forEach((a: { pixel_sail: { job?: string } }) => delete a.pixel_sail.job);
+    out[f] = data;
+  }
+  return out;
+}
+// Job ids differ between runs, and info names the folder the export came from.
+const withoutJobs = (coco: { info: object; annotations: { pixel_sail: { job?: string } }[] }) =>
+  ({ ...coco, info: { ...coco.info, description: undefined }, annotations: coco.annotations.map((a) => ({ ...a, pixel_sail: { ...a.pixel_sail, job: undefined } })) });
+
+describe('batch annotation', function () {
+  this.timeout(300000);
+  let scenes: string;
+  const copy = () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-batch-'));
+    fs.cpSync(scenes, d, { recursive: true });
+    return d;
+  };
+
+  before(() => {
+    scenes = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-batch-scenes-'));
+    const r = spawnSync(python, ['training/generate.py', '--split', 'test', '--seed', '52', '--count', '30', '--size', '96', '--out', scenes, '--quiet'], { cwd: repo, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    fs.rmSync(path.join(scenes, 'ground_truth.json'));
+  });
+
+  it('shards by a stable hash of the relative path: every image in exactly one shard', () => {
+    assert.equal(shardOf('images/000001.png', 1), 0);
+    assert.equal(shardOf('a.png', 3), shardOf('a.png', 3));
+    const images = listImages(scenes);
+    assert.equal(images.length, 30);
+    const counts = [0, 1, 2].map((k) => images.filter((f) => shardOf(f, 3) === k).length);
+    assert.equal(counts.reduce((a, b) => a + b, 0), 30);
+    assert.ok(counts.every((c) => c > 0), `every shard gets images: ${counts}`);
+  });
+
+  it('three shards merged equal the single-machine export; merge is idempotent and checks categories', () => {
+    const single = copy(), sharded = copy();
+    assert.equal(cli('annotate', single, ...PROMPTS, '--model', tiny, '--out', path.join(single, 'all.json')).status, 0);
+    const shards = [0, 1, 2].map((k) => {
+      const out = path.join(sharded, `shard${k}.json`);
+      const r = cli('annotate', sharded, ...PROMPTS, '--model', tiny, '--shard', `${k}/3`, '--out', out);
+      assert.equal(r.status, 0, r.stderr);
+      return out;
+    });
+    const merged = path.join(sharded, 'merged.json');
+    assert.equal(cli('merge', '--out', merged, ...shards).status, 0);
+    const all = JSON.parse(fs.readFileSync(path.join(single, 'all.json'), 'utf8'));
+    const m = JSON.parse(fs.readFileSync(merged, 'utf8'));
+    assert.equal(m.images.length, 30);
+    assert.deepEqual(withoutJobs(m), withoutJobs(all));
+    const again = path.join(sharded, 'again.json');
+    assert.equal(cli('merge', '--out', again, merged, shards[1]).status, 0, 'a merged file and one of its shards merge to the same');
+    assert.deepEqual(JSON.parse(fs.readFileSync(again, 'utf8')), m);
+    const other = JSON.parse(fs.readFileSync(shards[2], 'utf8'));
+    other.categories.push({ id: 99, name: 'unicorn' });
+    fs.writeFileSync(shards[2], JSON.stringify(other));
+    const refused = cli('merge', '--out', again, ...shards);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /has other categories .*only in .*shard2\.json: \[99:unicorn\]/);
+  });
+
+  it('a job killed with SIGKILL, then resumed, ends exactly as an uninterrupted run: nothing lost, nothing doubled', async () => {
+    const whole = copy(), killed = copy();
+    assert.equal(cli('annotate', whole, ...PROMPTS, '--model', tiny).status, 0);
+    const child = spawn('node', [bin, 'annotate', killed, ...PROMPTS, '--model', tiny], { stdio: 'ignore' });
+    const jobs = path.join(killed, '.pixel-sail/jobs');
+    let id = '';
+    for (let i = 0; i < 600 && !id; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      for (const f of fs.existsSync(jobs) ? fs.readdirSync(jobs) : []) {
+        try {
+          const m = JSON.parse(fs.readFileSync(path.join(jobs, f), 'utf8'));
+          if (Object.values(m.images).filter((x) => (x as { state: string }).state === 'done').length >= 5) id = m.id;
+        } catch { /* being replaced atomically */ }
+      }
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    assert.ok(id, 'the job got going before the kill');
+    const manifest = JSON.parse(fs.readFileSync(path.join(jobs, `${id}.json`), 'utf8'));
+    assert.ok(Object.values(manifest.images).some((x) => (x as { state: string }).state === 'pending'), 'killed before the end');
+    const resumed = cli('annotate', killed, '--resume', id, '--model', tiny);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.deepEqual(storeOf(killed), storeOf(whole));
+  });
+
+  it('Ctrl+C stops within one image with exit 130 and says how to resume', async () => {
+    const root = copy();
+    const child = spawn('node', [bin, 'annotate', root, ...PROMPTS, '--model', tiny], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    let err = '';
+    await new Promise<void>((resolve) => child.stderr.on('data', (d) => { err += d; if (/\[3\/30\]/.test(err)) resolve(); }));
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.on('exit', r));
+    assert.equal(code, 130);
+    const id = /resume with --resume (\S+)/.exec(out)?.[1];
+    assert.ok(id, out);
+    assert.equal(cli('annotate', root, '--resume', id, '--model', tiny).status, 0);
+  });
+
+  it('policies: skip leaves annotated images alone; replace swaps only the model\'s unreviewed proposals', () => {
+    const root = copy();
+    const file = path.join(root, '.pixel-sail/annotations/images/000001.png.json');
+    assert.equal(cli('annotate', root, '--prompt', 'circle=every circle', '--model', tiny).status, 0);
+    const first = JSON.parse(fs.readFileSync(file, 'utf8'));
+    // a person accepts nothing but adds an object by hand
+    first.annotations.push({ id: 100, category_id: 1, segmentation: [[1, 1, 5, 1, 5, 5]], area: 8, bbox: [1, 1, 4, 4], iscrowd: 0, pixel_sail: { origin: 'human', status: 'accepted' } });
+    fs.writeFileSync(file, JSON.stringify(first));
+    const annotated = Object.values(storeOf(root)).filter((d) => (d as { annotations: unknown[] }).annotations.length > 0).length;
+    const skip = cli('annotate', root, '--prompt', 'square=the square', '--model', tiny, '--policy', 'skip');
+    assert.match(skip.stdout, new RegExp(`, ${annotated} skipped`), 'every image with objects is skipped');
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), first);
+    assert.equal(cli('annotate', root, '--prompt', 'square=the square', '--model', tiny, '--policy', 'replace').status, 0);
+    const after = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.ok(after.annotations.some((a: { id: number }) => a.id === 100), 'the human object is kept');
+    assert.ok(after.annotations.every((a: { pixel_sail: { prompt?: string } }) => a.pixel_sail.prompt !== 'every circle'), 'the old proposals are gone');
+  });
+
+  it('a corrupt image fails alone: reported in the manifest and the summary, and the run goes on', () => {
+    const root = copy();
+    fs.writeFileSync(path.join(root, 'images/000002.png'), 'not a png');
+    const r = cli('annotate', root, '--prompt', 'circle=every circle', '--model', tiny);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /29 images, \d+ objects, 0 skipped, 1 failed/);
+    assert.match(r.stderr, /failed images\/000002\.png: .*not an image/);
+  });
+});
