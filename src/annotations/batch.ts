@@ -7,7 +7,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import type { Engine } from '../engine/engine';
+import type { EngineAnswer, EngineTask } from '../engine/types';
+
+/** What a job needs of an engine: the in-process Engine (CLI) and the worker client (extension) both fit. */
+export interface TaskRunner {
+  run(task: EngineTask): Promise<EngineAnswer>;
+}
 import { addCategory } from './categories';
 import type { Annotation, AnnotationFile } from './schema';
 import { STORE_VERSION } from './schema';
@@ -92,13 +97,16 @@ export function unfinishedJobs(root: string): JobManifest[] {
 
 export interface NewJob {
   prompts: { label: string; expression: string }[];
+  /** Only the images under this folder (relative to the root, `/`-separated). */
+  under?: string;
   policy: 'skip' | 'add' | 'replace';
   shard?: { k: number; n: number };
   model: { name: string; hash: string };
 }
 
 export async function createJob(root: string, job: NewJob, now = new Date()): Promise<JobManifest> {
-  const images = listImages(root).filter((f) => !job.shard || shardOf(f, job.shard.n) === job.shard.k);
+  const prefix = job.under ? job.under.replace(/\/+$/, '') + '/' : '';
+  const images = listImages(root).filter((f) => f.startsWith(prefix) && (!job.shard || shardOf(f, job.shard.n) === job.shard.k));
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const manifest: JobManifest = {
     version: 1, id: `job-${stamp}-${randomBytes(3).toString('hex')}`, created: now.toISOString(),
@@ -116,7 +124,7 @@ export interface RunSummary { images: number; objects: number; skipped: number; 
  * Runs the images of a job that are not done yet. `shouldStop` is asked between images (a cancel stops within
  * one image); the manifest always says where the job stands.
  */
-export async function runJob(root: string, manifest: JobManifest, engine: Engine, options: { onProgress?: (p: RunProgress) => void; shouldStop?: () => boolean } = {}): Promise<RunSummary> {
+export async function runJob(root: string, manifest: JobManifest, engine: TaskRunner, options: { onProgress?: (p: RunProgress) => void; shouldStop?: () => boolean } = {}): Promise<RunSummary> {
   const t0 = Date.now();
   const files = Object.keys(manifest.images).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const categoryIds = new Map<string, number>();

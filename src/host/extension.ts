@@ -2,6 +2,7 @@
 // imports `vscode` lives under src/host/; the rest of src/ runs (and is tested) on plain Node.
 import * as vscode from 'vscode';
 import type { EngineClient } from '../engine/engineClient';
+import { registerAnnotateFolder } from './commands/annotateFolder';
 import { registerExportCoco } from './commands/exportCoco';
 import { registerImportCoco } from './commands/importCoco';
 import { registerShowModelInfo } from './commands/showModelInfo';
@@ -22,6 +23,7 @@ export function activate(context: vscode.ExtensionContext): PixelSailApi {
     registerShowModelInfo(engine),
     registerExportCoco(output),
     registerImportCoco(output),
+    registerAnnotateFolder(context, engine, output),
     ImageEditorProvider.register(context, engine),
     vscode.commands.registerCommand('pixelSail.segmentWithPrompt', (uri?: vscode.Uri) => {
       const target = uri ?? vscode.window.activeTextEditor?.document.uri;

@@ -18,7 +18,7 @@ describe('Pixel-SAIL extension in a real VS Code host', () => {
 
   it('contributes its commands', async () => {
     const commands = await vscode.commands.getCommands(true);
-    for (const c of ['pixelSail.showModelInfo', 'pixelSail.segmentWithPrompt', 'pixelSail.exportCoco', 'pixelSail.importCoco']) assert.ok(commands.includes(c), c);
+    for (const c of ['pixelSail.showModelInfo', 'pixelSail.segmentWithPrompt', 'pixelSail.exportCoco', 'pixelSail.importCoco', 'pixelSail.annotateFolder']) assert.ok(commands.includes(c), c);
   });
 
   it('runs Show Model Info, which forks the engine process and reports where the model runs', async () => {
@@ -92,5 +92,24 @@ describe('Pixel-SAIL extension in a real VS Code host', () => {
     const store = JSON.parse(fs.readFileSync(path.join(root, '.pixel-sail/annotations/sample.png.json'), 'utf8'));
     assert.deepEqual(store.annotations.at(-1).segmentation, [[10, 10, 30, 10, 30, 20, 10, 20]]);
     assert.deepEqual(store.annotations.at(-1).pixel_sail, { origin: 'human', status: 'accepted' });
+  });
+
+  it('Annotate Folder runs a job in the engine worker and writes proposals into the store', async () => {
+    const folder = vscode.workspace.workspaceFolders![0];
+    const root = folder.uri.fsPath;
+    fs.mkdirSync(path.join(root, 'batch'), { recursive: true });
+    for (const n of ['one', 'two', 'three']) fs.copyFileSync(path.join(root, 'sample.png'), path.join(root, 'batch', `${n}.png`));
+    const sub = vscode.Uri.file(path.join(root, 'batch'));
+    const result = (await vscode.commands.executeCommand('pixelSail.annotateFolder', sub, { prompts: ['box=the red box'] })) as { images: number; failed: unknown[]; job: string; cancelled: boolean };
+    assert.equal(result.images, 3);
+    assert.deepEqual(result.failed, []);
+    assert.equal(result.cancelled, false);
+    // the workspace folder is the dataset root, as for the editor; the job covers the chosen subfolder only
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, '.pixel-sail/jobs', `${result.job}.json`), 'utf8'));
+    assert.deepEqual(Object.keys(manifest.images), ['batch/one.png', 'batch/three.png', 'batch/two.png']);
+    assert.deepEqual(Object.values(manifest.images).map((i) => (i as { state: string }).state), ['done', 'done', 'done']);
+    const store = JSON.parse(fs.readFileSync(path.join(root, '.pixel-sail/annotations/batch/one.png.json'), 'utf8'));
+    assert.equal(store.image.file_name, 'batch/one.png');
+    for (const a of store.annotations) assert.deepEqual([a.pixel_sail.origin, a.pixel_sail.status, a.pixel_sail.job], ['model', 'proposed', result.job]);
   });
 });

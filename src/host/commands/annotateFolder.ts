@@ -1,0 +1,104 @@
+// Pixel-SAIL: Annotate Folder with Pixel-SAIL… — a batch job over a folder's images in the engine worker
+// (batch priority, so an editor's prompts go first), with a cancellable progress notification that shows
+// count, rate and time left. A folder with an unfinished job is offered to resume it. The job itself
+// (manifest, store writes, resume without loss or duplicates) is src/annotations/batch.ts.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { createJob, JobManifest, modelHash, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
+import type { EngineService } from '../engineService';
+import { resolveModelPath } from '../settings';
+
+export interface AnnotateFolderArgs {
+  /** LABEL=EXPRESSION each; asked when absent. */
+  prompts?: string[];
+  policy?: 'skip' | 'add' | 'replace';
+  /** Resume this job instead of starting one. */
+  resume?: string;
+}
+
+async function askPrompts(): Promise<string[] | undefined> {
+  const text = await vscode.window.showInputBox({
+    title: 'Annotate Folder with Pixel-SAIL (1/2)',
+    prompt: 'Categories and what to ask the model for each, separated by ";"',
+    placeHolder: 'circle=every circle; square=the square',
+    validateInput: (v) => {
+      try {
+        v.split(';').map((p) => p.trim()).filter(Boolean).forEach(parsePromptSpec);
+        return v.trim() ? undefined : 'Give at least one LABEL=EXPRESSION';
+      } catch (e) {
+        return (e as Error).message.replace('--prompt', 'Each entry');
+      }
+    },
+  });
+  return text?.split(';').map((p) => p.trim()).filter(Boolean);
+}
+
+async function askPolicy(): Promise<'skip' | 'add' | 'replace' | undefined> {
+  const pick = await vscode.window.showQuickPick([
+    { label: 'Skip images that have objects', value: 'skip' as const },
+    { label: 'Add beside existing objects', value: 'add' as const },
+    { label: 'Replace the model\'s unreviewed proposals', description: 'never touches what a person made or accepted', value: 'replace' as const },
+  ], { title: 'Annotate Folder with Pixel-SAIL (2/2)', placeHolder: 'Images that already have objects' });
+  return pick?.value;
+}
+
+export function registerAnnotateFolder(context: vscode.ExtensionContext, engines: EngineService, output: vscode.OutputChannel): vscode.Disposable {
+  return vscode.commands.registerCommand('pixelSail.annotateFolder', async (folder?: vscode.Uri, given?: AnnotateFolderArgs): Promise<RunSummary & { job: string } | undefined> => {
+    const target = folder?.fsPath ?? (await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Annotate which folder?' }))?.uri.fsPath;
+    if (!target) return undefined;
+    // The store belongs to the dataset root (the workspace folder holding the folder), as the editor's does.
+    const workspaceRoots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath)
+      .filter((w) => !path.relative(w, target).startsWith('..') && !path.isAbsolute(path.relative(w, target)))
+      .sort((a, b) => b.length - a.length);
+    const root = workspaceRoots[0] ?? target;
+    const under = path.relative(root, target).split(path.sep).join('/');
+    const client = engines.get();
+    let manifest: JobManifest | undefined;
+    if (given?.resume) manifest = readManifest(root, given.resume);
+    else if (!given) {
+      const open = unfinishedJobs(root).find((j) => Object.keys(j.images).every((f) => !under || f.startsWith(`${under}/`)));
+      if (open) {
+        const left = Object.values(open.images).filter((i) => i.state === 'pending').length;
+        const choice = await vscode.window.showInformationMessage(`This folder has an unfinished job (${open.prompts.map((p) => p.label).join(', ')}; ${left} images left).`, { modal: true }, 'Resume It', 'Start a New Job');
+        if (!choice) return undefined;
+        if (choice === 'Resume It') manifest = open;
+      }
+    }
+    if (!manifest) {
+      const specs = given?.prompts ?? (await askPrompts());
+      if (!specs?.length) return undefined;
+      const policy = given?.policy ?? (given ? 'skip' : await askPolicy());
+      if (!policy) return undefined;
+      const info = await client.start();
+      manifest = await createJob(root, { prompts: specs.map(parsePromptSpec), policy, under, model: { name: info.model.name, hash: modelHash(resolveModelPath(context)) } });
+    }
+    const job = manifest;
+    const total = Object.keys(job.images).length;
+    const summary = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Pixel-SAIL: annotating ${total} images`, cancellable: true },
+      async (progress, token) => {
+        const t0 = Date.now();
+        let first = -1, last = 0;
+        return runJob(root, job, { run: (task) => client.request(task, { priority: 'batch' }) }, {
+          shouldStop: () => token.isCancellationRequested,
+          onProgress: ({ done }) => {
+            if (first < 0) first = done - 1;
+            const rate = (done - first) / Math.max(1e-3, (Date.now() - t0) / 1000);
+            const eta = Math.round((total - done) / Math.max(rate, 1e-3));
+            progress.report({ increment: ((done - last) / total) * 100, message: `${done}/${total} · ${rate.toFixed(1)} images/s · ~${eta} s left` });
+            last = done;
+          },
+        });
+      },
+    );
+    for (const f of summary.failed) output.appendLine(`job ${job.id}: failed ${f.file}: ${f.error}`);
+    const failed = summary.failed.length ? `, ${summary.failed.length} failed (see the Pixel-SAIL output)` : '';
+    const text = `Pixel-SAIL: ${summary.images} images, ${summary.objects} objects proposed, ${summary.skipped} skipped${failed}.`;
+    if (summary.cancelled) {
+      void vscode.window.showInformationMessage(`${text} Cancelled; run the command on the folder again to resume.`);
+    } else {
+      void vscode.window.showInformationMessage(text);
+    }
+    return { ...summary, job: job.id };
+  });
+}
