@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { connectedComponents } from '../masks/components';
-import { fillPolygons, maskToPolygons, polygonsBbox } from '../masks/polygons';
+import { maskToPolygons, polygonsBbox, polygonsPixelCount } from '../masks/polygons';
 import { decodeRle, encodeMask, maskBbox, rleArea } from '../masks/rle';
 import { readCategoriesFile } from './categories';
 import type { Annotation, AnnotationFile, Category, PixelSailFields } from './schema';
@@ -128,7 +128,7 @@ export async function exportCoco(root: string, options: ExportOptions = {}): Pro
         coco.annotations.push({ id: coco.annotations.length + 1, image_id: imageId, category_id: a.category_id, segmentation, area, bbox, iscrowd: 0, pixel_sail: a.pixel_sail });
       if (!mask) {
         const rings = a.segmentation as number[][];
-        const filled = (part: number[][]) => fillPolygons(part, height, width).reduce((n, v) => n + v, 0);
+        const filled = (part: number[][]) => polygonsPixelCount(part, height, width);
         for (const part of options.splitInstances ? rings.map((r) => [r]) : [rings]) push(part, options.splitInstances && rings.length > 1 ? filled(part) : a.area, polygonsBbox(part));
         continue;
       }

@@ -7,11 +7,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { fillPolygons, polygonsBbox } from '../masks/polygons';
+import { polygonsBbox, polygonsPixelCount } from '../masks/polygons';
 import { countsToString, decodeRle, maskBbox, RleError, rleArea } from '../masks/rle';
 import { colorForId, readCategoriesFile, sameName, withCategory } from './categories';
 import type { Annotation, AnnotationFile, CategoriesFile } from './schema';
 import { STORE_VERSION } from './schema';
+import { DEFAULT_MAX_IMAGE_PIXELS as MAX_IMAGE_PIXELS } from '../engine/imageLoader';
 import { jsonPath, readAnnotationFile, STORE_DIR, writeAnnotationFile, writeJsonAtomic } from './store';
 
 export class CocoImportError extends Error {}
@@ -129,6 +130,9 @@ export async function importCocoData(raw: unknown, file: string, root: string): 
 
   const images = new Map<number, { fileName: string; width: number; height: number }>();
   coco.images.forEach((img, i) => {
+    if (img.width * img.height > MAX_IMAGE_PIXELS) {
+      throw new CocoImportError(`${file}: $.images[${i}]: ${img.width}×${img.height} is above the ${MAX_IMAGE_PIXELS / 1e6} megapixels this extension works with`);
+    }
     if (images.has(img.id)) throw new CocoImportError(`${file}: $.images[${i}].id: image id ${img.id} is used twice`);
     images.set(img.id, { fileName: normalisePath(img.file_name, `${file}: $.images[${i}].file_name`), width: img.width, height: img.height });
   });
@@ -167,7 +171,7 @@ export async function importCocoData(raw: unknown, file: string, root: string): 
       }
     }
     if (a.iscrowd === 1) crowd++;
-    const area = Array.isArray(seg) ? fillPolygons(seg, img.height, img.width).reduce((n, v) => n + v, 0) : rleArea(seg);
+    const area = Array.isArray(seg) ? polygonsPixelCount(seg, img.height, img.width) : rleArea(seg);
     const bbox = Array.isArray(seg) ? polygonsBbox(seg) : maskBbox(decodeRle(seg), img.height, img.width);
     const list = byImage.get(a.image_id) ?? [];
     list.push({ seg, category, area, bbox });

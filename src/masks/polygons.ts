@@ -90,8 +90,29 @@ export function polygonsBbox(polygons: number[][]): [number, number, number, num
 /** Polygons filled at pixel centres (even-odd), as a row-major 0/1 mask: the pixels a polygon covers. */
 export function fillPolygons(polygons: number[][], height: number, width: number): Uint8Array {
   const out = new Uint8Array(height * width);
+  forEachSpan(polygons, height, width, (y, from, to) => {
+    for (let x = from; x <= to; x++) out[y * width + x] ^= 1;
+  });
+  return out;
+}
+
+/** How many pixels fillPolygons would set, without allocating the image (even-odd, so overlaps cancel). */
+export function polygonsPixelCount(polygons: number[][], height: number, width: number): number {
+  const seen = new Map<number, number[]>();
+  forEachSpan(polygons, height, width, (y, from, to) => { seen.set(y, [...(seen.get(y) ?? []), from, to]); });
+  let n = 0;
+  for (const spans of seen.values()) {
+    // spans of one row come sorted and disjoint from one even-odd pass
+    for (let k = 0; k < spans.length; k += 2) n += spans[k + 1] - spans[k] + 1;
+  }
+  return n;
+}
+
+function forEachSpan(polygons: number[][], height: number, width: number, span: (y: number, from: number, to: number) => void): void {
+  let y0 = Infinity, y1 = -Infinity;
+  for (const r of polygons) for (let i = 1; i < r.length; i += 2) { y0 = Math.min(y0, r[i]); y1 = Math.max(y1, r[i]); }
   const xs: number[] = [];
-  for (let y = 0; y < height; y++) {
+  for (let y = Math.max(0, Math.floor(y0)); y < Math.min(height, Math.ceil(y1) + 1); y++) {
     const py = y + 0.5;
     xs.length = 0;
     for (const r of polygons) {
@@ -104,8 +125,7 @@ export function fillPolygons(polygons: number[][], height: number, width: number
     for (let k = 0; k + 1 < xs.length; k += 2) {
       // pixel centres x + 0.5 strictly between the two crossings
       const from = Math.max(0, Math.ceil(xs[k] - 0.5)), to = Math.min(width - 1, Math.ceil(xs[k + 1] - 0.5) - 1);
-      for (let x = from; x <= to; x++) out[y * width + x] ^= 1;
+      if (from <= to) span(y, from, to);
     }
   }
-  return out;
 }
