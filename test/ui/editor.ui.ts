@@ -210,6 +210,25 @@ async function main(): Promise<number> {
           await eventually('the restored object in the store file', async () => JSON.parse(fs.readFileSync(storeFile, 'utf8')).annotations.length === 2);
           await eventually('the clean tab after saving', async () => (await dirtyTab().count()) === 0);
         }],
+        ['a change to the store file on disk (a pull, a script) reloads the editor', async () => {
+          const saved = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
+          fs.writeFileSync(storeFile, JSON.stringify({ ...saved, annotations: saved.annotations.slice(0, 1) }, null, 2));
+          await objectButton('#2 hexagon').waitFor({ state: 'detached', timeout: 30000 });
+          await objectButton('#1 hexagon').waitFor();
+          assert.equal(await dirtyTab().count(), 0);
+        }],
+        ['with unsaved edits, a change on disk asks first; Reload from Disk takes the file and clears the dirty mark', async () => {
+          await objectButton('#1 hexagon').click();
+          await page.keyboard.press('Delete');
+          await objectButton('#1 hexagon').waitFor({ state: 'detached', timeout: 10000 });
+          await eventually('the dirty tab', async () => (await dirtyTab().count()) === 1);
+          const saved = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
+          fs.writeFileSync(storeFile, JSON.stringify({ ...saved, annotations: [...saved.annotations, { ...saved.annotations[0], id: 7 }] }, null, 2));
+          await page.getByRole('button', { name: 'Reload from Disk' }).click({ timeout: 30000 });
+          await objectButton('#7 hexagon').waitFor({ timeout: 10000 });
+          await objectButton('#1 hexagon').waitFor();
+          await eventually('the clean tab after reloading', async () => (await dirtyTab().count()) === 0);
+        }],
         ['a broken store file opens with a banner naming its JSON path, and nothing can be accepted into it', async () => {
           // A second image whose store file a script broke: one bbox width is a string.
           fs.copyFileSync(path.join(repoRoot, 'media/samples/scene.png'), path.join(workspace, 'scenes/broken.png'));
