@@ -28,7 +28,7 @@ function engineMask(image: string, text: string): Rle {
 }
 
 /** The extension's hot-exit backups (JSON in the store format) in VS Code's workspace storage. */
-function backups(userDataDir: string): { annotations?: unknown[] }[] {
+function backups(userDataDir: string): { data: { annotations?: unknown[] }; mtimeMs: number }[] {
   const storage = path.join(userDataDir, 'User', 'workspaceStorage');
   if (!fs.existsSync(storage)) return [];
   return fs.readdirSync(storage).flatMap((ws) => {
@@ -36,7 +36,8 @@ function backups(userDataDir: string): { annotations?: unknown[] }[] {
     if (!fs.existsSync(dir)) return [];
     return fs.readdirSync(dir).flatMap((f) => {
       try {
-        return [JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))];
+        const file = path.join(dir, f);
+        return [{ data: JSON.parse(fs.readFileSync(file, 'utf8')), mtimeMs: fs.statSync(file).mtimeMs }];
       } catch {
         return []; // being written, or not a backup
       }
@@ -55,6 +56,7 @@ async function main(): Promise<number> {
     async ({ workspace, userDataDir, page: firstPage, openWindow }) => {
       let page: Page = firstPage;
       let editor: FrameLocator = webview(page);
+      let lastEditAt = 0;
       const storeFile = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'scene.png.json');
       const categoriesFile = path.join(workspace, '.pixel-sail', 'categories.json');
       const brokenStore = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'broken.png.json');
@@ -183,16 +185,22 @@ async function main(): Promise<number> {
           await focusImage();
           await page.keyboard.press('Control+z');
           await objectButton('#2 hexagon').waitFor({ timeout: 10000 });
+          lastEditAt = Date.now();
         }],
         ['closing the window with the unsaved object and reopening it restores the object from the backup; Ctrl+S then saves it', async () => {
           await eventually('the dirty tab', async () => (await dirtyTab().count()) === 1);
           // VS Code backs a dirty editor up about a second after its last change, and a browser window
-          // records which backup belongs to which editor when it saves its state: every 5 s when idle,
-          // and on unload only if the browser lets the write finish (headless chromium often does not).
-          // So wait for the backup file (the store format, in VS Code's workspace storage), then for
-          // the next state save, as a person who pauses before closing the tab would.
-          await eventually('the hot-exit backup with both objects', async () => backups(userDataDir).some((b) => b.annotations?.length === 2));
-          await new Promise((r) => setTimeout(r, 8000));
+          // records which backup belongs to which editor when it saves its state: every 5 s while its
+          // document has the focus, and on unload only if the browser lets the write finish (headless
+          // chromium often does not).
+          // So wait for the backup of the last edit (the store format, in VS Code's workspace storage),
+          // then for the next state saves, as a person who pauses before closing the tab would.
+          await eventually('the hot-exit backup of the last edit', async () => backups(userDataDir).some((b) => b.data.annotations?.length === 2 && b.mtimeMs > lastEditAt), 60000);
+          // The window saves its state only while its own document has the focus, which a focused
+          // webview (a frame of another origin) takes away: click the editor's tab, as one does before
+          // closing, and give it two state-save periods.
+          await page.locator('.tabs-container .tab.active').click();
+          await new Promise((r) => setTimeout(r, 10000));
           // Close the tab as a person does, with the page's unload handlers (VS Code saves its window
           // state there); a "Leave site?" prompt, should one come, is answered with Leave.
           const closed = page.waitForEvent('close', { timeout: 30000 });
