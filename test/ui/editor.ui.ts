@@ -73,7 +73,7 @@ async function main(): Promise<number> {
         eventually(`"Segment with Prompt" on ${file} to open its editor`, async () => {
           await page.getByRole('treeitem', { name: file, exact: true }).click({ button: 'right' });
           const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
-          if (await item.waitFor({ timeout: 2000 }).then(() => true, () => false)) {
+          if (await item.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
             await item.click();
             const shown = await eventually(`the editor of ${file}`, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').startsWith(`scenes/${file}`), 15000).then(() => true, () => false);
             if (shown) return true;
@@ -178,6 +178,18 @@ async function main(): Promise<number> {
           assert.match(info, /Origin\s*model/);
           assert.match(info, new RegExp(`Prompt\\s*“${SECOND}”`));
           await screenshot(page, '05-selected');
+        }],
+        ['a new name in Category + Enter changes the selected object\'s category; Ctrl+Z changes it back', async () => {
+          const category = editor.getByRole('combobox', { name: 'Category' });
+          await category.fill('');
+          await category.pressSequentially('circle');
+          await category.press('Enter');
+          await objectButton('#2 circle').waitFor({ timeout: 10000 });
+          assert.match((await editor.getByRole('list', { name: 'Categories' }).textContent()) ?? '', /1 hexagon\s*2 circle/);
+          await focusImage();
+          await page.keyboard.press('Control+z');
+          await objectButton('#2 hexagon').waitFor({ timeout: 10000 });
+          await objectButton('#2 hexagon').click();
         }],
         ['Delete removes the selected object and Ctrl+Z restores it', async () => {
           await page.keyboard.press('Delete');
