@@ -6,7 +6,13 @@
 import type { Category } from '../src/annotations/schema';
 import type { CategoryChoice, EngineView, FromWebview, ObjectView, ToWebview } from '../src/editor/protocol';
 import type { Rle } from '../src/masks/rle';
+import { categoryChoice, readableAnswer } from './choices';
 import { maskOf, paintCandidate, paintObject, parseHex } from './overlay';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-label/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import type { VscodeButton } from '@vscode-elements/elements/dist/vscode-button/vscode-button.js';
+import type { VscodeTextfield } from '@vscode-elements/elements/dist/vscode-textfield/vscode-textfield.js';
 import './editor.css';
 
 declare function acquireVsCodeApi(): { postMessage(message: FromWebview): void };
@@ -16,18 +22,20 @@ const send = (msg: FromWebview) => vscode.postMessage(msg);
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const canvas = $<HTMLCanvasElement>('canvas');
 const ctx = canvas.getContext('2d')!;
-const promptBox = $<HTMLInputElement>('prompt');
+const promptBox = document.getElementById('prompt') as unknown as VscodeTextfield;
 const answerText = $('answer');
+// The Category box stays a native <input> with a <datalist>: it must take a freely typed new name as well
+// as a listed one, with Enter to accept, and the platform control does that with its own accessibility.
 const categoryBox = $<HTMLInputElement>('category');
 const categoryList = $<HTMLDataListElement>('category-list');
-const acceptButton = $<HTMLButtonElement>('accept');
-const rejectButton = $<HTMLButtonElement>('reject');
+const acceptButton = document.getElementById('accept') as unknown as VscodeButton;
+const rejectButton = document.getElementById('reject') as unknown as VscodeButton;
 const objectList = $<HTMLUListElement>('objects');
 const selectionInfo = $('selection');
 const legend = $<HTMLOListElement>('legend');
 const banner = $('banner');
 const bannerText = $('banner-text');
-const retryButton = $<HTMLButtonElement>('retry');
+const retryButton = document.getElementById('retry') as unknown as VscodeButton;
 const statusLine = $('status');
 
 interface CandidateView {
@@ -83,10 +91,16 @@ function render() {
   }
 }
 
+/** vscode-button is a custom element: screen readers (and tests) learn it is off from aria-disabled. */
+function setEnabled(button: VscodeButton, enabled: boolean) {
+  button.disabled = !enabled;
+  button.setAttribute('aria-disabled', String(!enabled));
+}
+
 function renderControls() {
   const editable = !view.problem || !view.problem.startsWith('The annotation file');
-  acceptButton.disabled = !view.candidate || !editable;
-  rejectButton.disabled = !view.candidate;
+  setEnabled(acceptButton, !!view.candidate && editable);
+  setEnabled(rejectButton, !!view.candidate);
   promptBox.disabled = view.engine.state === 'failed';
 }
 
@@ -137,8 +151,8 @@ function renderObjects() {
   ];
   const dl = document.createElement('dl');
   for (const [k, v] of rows) dl.append(Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v }));
-  const del = document.createElement('button');
-  del.type = 'button';
+  const del = document.createElement('vscode-button');
+  del.secondary = true;
   del.textContent = 'Delete';
   del.setAttribute('aria-label', 'Delete object');
   del.addEventListener('click', () => send({ type: 'delete', id: o.id }));
@@ -178,17 +192,8 @@ function select(id: number | undefined) {
   renderObjects();
 }
 
-/** The Category box's text as a choice: a listed name, a 1–9 shortcut, or a new name. */
-function categoryChoice(text: string): CategoryChoice | undefined {
-  const t = text.trim();
-  if (!t) return undefined;
-  const byName = view.categories.find((c) => c.name.toLocaleLowerCase() === t.toLocaleLowerCase());
-  if (byName) return { id: byName.id };
-  if (/^[1-9]$/.test(t) && view.categories[Number(t) - 1]) return { id: view.categories[Number(t) - 1].id };
-  return { name: t };
-}
 
-function accept(choice = categoryChoice(categoryBox.value)) {
+function accept(choice = categoryChoice(categoryBox.value, view.categories)) {
   if (!view.candidate) return;
   if (!choice) {
     answerText.textContent = 'Choose a category first: type a name or press 1–9.';
@@ -233,7 +238,7 @@ categoryBox.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.isComposing) {
     e.preventDefault();
     if (view.candidate) accept();
-    else recategorise(categoryChoice(categoryBox.value));
+    else recategorise(categoryChoice(categoryBox.value, view.categories));
   }
 });
 
@@ -246,7 +251,9 @@ retryButton.addEventListener('click', () => {
 });
 
 document.addEventListener('keydown', (e) => {
-  const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement;
+  // Text fields live inside web components' shadow roots: look at where the event began.
+  const origin = e.composedPath()[0];
+  const typing = origin instanceof HTMLInputElement || origin instanceof HTMLTextAreaElement;
   if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
   if (/^[1-9]$/.test(e.key)) {
     e.preventDefault();
@@ -269,11 +276,6 @@ canvas.addEventListener('click', (e) => {
   const hit = [...view.objects].reverse().find((o) => o.rle && o.rle.size[0] === canvas.height && maskOf(o.rle)[y * canvas.width + x]);
   select(hit?.id);
 });
-
-/** The model's answer without its [SEG] placeholders ("Sure, [SEG]." reads "Sure."). */
-function readableAnswer(answer: string): string {
-  return answer.replace(/\s*\[SEG\]/g, '').replace(/[,;:\s]+([.!?])/g, '$1').trim();
-}
 
 function loadImage(src: string): Promise<HTMLImageElement> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
-// Paints masks over the image: each object filled in its category colour with a solid outline, the
-// selected one with a thicker white-and-colour outline, and the candidate with a striped fill and a
+// Paints masks over the image: each object filled in its category colour with a two-pixel outline, the
+// selected one with a white-and-colour outline, and the candidate with a striped fill and a
 // black-and-white dashed outline so it never looks like an accepted object. Masks arrive as COCO RLE and
 // are decoded here, once per distinct RLE.
 import { decodeRle, Rle } from '../src/masks/rle';
@@ -34,6 +34,10 @@ function isEdge(mask: Uint8Array, w: number, h: number, x: number, y: number): b
   return x === 0 || y === 0 || x === w - 1 || y === h - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w];
 }
 
+function nearEdge(mask: Uint8Array, w: number, h: number, x: number, y: number): boolean {
+  return (x < w - 1 && isEdge(mask, w, h, x + 1, y)) || (x > 0 && isEdge(mask, w, h, x - 1, y)) || (y > 0 && isEdge(mask, w, h, x, y - 1)) || (y < h - 1 && isEdge(mask, w, h, x, y + 1));
+}
+
 function blend(px: Uint8ClampedArray, i: number, c: Rgb, alpha: number) {
   const a = alpha / 255;
   const keep = px[i + 3] / 255;
@@ -52,9 +56,9 @@ export function paintObject(image: ImageData, mask: Uint8Array, color: Rgb, sele
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
       if (!mask[i]) continue;
-      const edge = isEdge(mask, w, h, x, y);
-      if (edge) blend(data, i * 4, selected ? white : color, 255);
-      else if (selected && (x < w - 1 && isEdge(mask, w, h, x + 1, y) || x > 0 && isEdge(mask, w, h, x - 1, y) || y > 0 && isEdge(mask, w, h, x, y - 1) || y < h - 1 && isEdge(mask, w, h, x, y + 1))) blend(data, i * 4, color, 255);
+      // A two-pixel outline: the edge itself, then the ring inside it (white outside when selected).
+      if (isEdge(mask, w, h, x, y)) blend(data, i * 4, selected ? white : color, 255);
+      else if (nearEdge(mask, w, h, x, y)) blend(data, i * 4, color, 255);
       else blend(data, i * 4, color, selected ? 140 : 100);
     }
   }

@@ -4,7 +4,7 @@
 // the user asked for CUDA and did not get it is the item a warning. Editors follow the engine's state
 // (starting, ready, failed) through onDidChangeState to show a banner with Retry.
 import * as vscode from 'vscode';
-import { EngineClient, ReadyInfo, RequestOptions } from '../engine/engineClient';
+import { EngineClient, EngineRequestError, ReadyInfo, RequestOptions } from '../engine/engineClient';
 import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from '../engine/types';
 import type { EngineView } from '../editor/protocol';
 import { resolveModelPath } from './settings';
@@ -61,10 +61,11 @@ export class EngineService implements vscode.Disposable {
         this.showStatus();
       });
       client.on('exit', (why: string) => {
+        // The client restarts the process for the requests it still holds, else with the next one.
         this.readyInfo = undefined;
         this.setState({ state: 'starting' });
-        this.status.text = '$(loading~spin) Pixel-SAIL: restarting';
-        this.status.tooltip = `The engine process stopped (${why}) and is being restarted.`;
+        this.status.text = '$(debug-restart) Pixel-SAIL: stopped';
+        this.status.tooltip = `The engine process stopped (${why}); it starts again with the next request.`;
         this.status.backgroundColor = undefined;
       });
       this.client = client;
@@ -101,8 +102,10 @@ export class EngineService implements vscode.Disposable {
       this.showStatus();
       return answer;
     } catch (e) {
-      // A start failure also rejects requests; the state tells editors to show the banner.
-      if (!this.readyInfo) this.fail((e as Error).message);
+      // A start failure also rejects requests; the state tells editors to show the banner. A request
+      // superseded or cancelled while the model loads says nothing about the engine.
+      const cancelled = e instanceof EngineRequestError && (e.code === 'cancelled' || e.code === 'timeout');
+      if (!this.readyInfo && !cancelled) this.fail((e as Error).message);
       throw e;
     }
   }

@@ -28,7 +28,7 @@ function engineMask(image: string, text: string): Rle {
 }
 
 /** The extension's hot-exit backups (JSON in the store format) in VS Code's workspace storage. */
-function backups(userDataDir: string): { annotations?: unknown[] }[] {
+function backups(userDataDir: string): { data: { annotations?: unknown[] }; mtimeMs: number }[] {
   const storage = path.join(userDataDir, 'User', 'workspaceStorage');
   if (!fs.existsSync(storage)) return [];
   return fs.readdirSync(storage).flatMap((ws) => {
@@ -36,7 +36,8 @@ function backups(userDataDir: string): { annotations?: unknown[] }[] {
     if (!fs.existsSync(dir)) return [];
     return fs.readdirSync(dir).flatMap((f) => {
       try {
-        return [JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))];
+        const file = path.join(dir, f);
+        return [{ data: JSON.parse(fs.readFileSync(file, 'utf8')), mtimeMs: fs.statSync(file).mtimeMs }];
       } catch {
         return []; // being written, or not a backup
       }
@@ -55,6 +56,7 @@ async function main(): Promise<number> {
     async ({ workspace, userDataDir, page: firstPage, openWindow }) => {
       let page: Page = firstPage;
       let editor: FrameLocator = webview(page);
+      let lastEditAt = 0;
       const storeFile = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'scene.png.json');
       const categoriesFile = path.join(workspace, '.pixel-sail', 'categories.json');
       const brokenStore = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'broken.png.json');
@@ -71,7 +73,7 @@ async function main(): Promise<number> {
         eventually(`"Segment with Prompt" on ${file} to open its editor`, async () => {
           await page.getByRole('treeitem', { name: file, exact: true }).click({ button: 'right' });
           const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
-          if (await item.waitFor({ timeout: 2000 }).then(() => true, () => false)) {
+          if (await item.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
             await item.click();
             const shown = await eventually(`the editor of ${file}`, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').startsWith(`scenes/${file}`), 15000).then(() => true, () => false);
             if (shown) return true;
@@ -177,22 +179,40 @@ async function main(): Promise<number> {
           assert.match(info, new RegExp(`Prompt\\s*“${SECOND}”`));
           await screenshot(page, '05-selected');
         }],
+        ['a new name in Category + Enter changes the selected object\'s category; Ctrl+Z changes it back', async () => {
+          const category = editor.getByRole('combobox', { name: 'Category' });
+          await category.fill('');
+          await category.pressSequentially('circle');
+          await category.press('Enter');
+          await objectButton('#2 circle').waitFor({ timeout: 10000 });
+          assert.match((await editor.getByRole('list', { name: 'Categories' }).textContent()) ?? '', /1 hexagon\s*2 circle/);
+          await focusImage();
+          await page.keyboard.press('Control+z');
+          await objectButton('#2 hexagon').waitFor({ timeout: 10000 });
+          await objectButton('#2 hexagon').click();
+        }],
         ['Delete removes the selected object and Ctrl+Z restores it', async () => {
           await page.keyboard.press('Delete');
           await objectButton('#2 hexagon').waitFor({ state: 'detached', timeout: 10000 });
           await focusImage();
           await page.keyboard.press('Control+z');
           await objectButton('#2 hexagon').waitFor({ timeout: 10000 });
+          lastEditAt = Date.now();
         }],
         ['closing the window with the unsaved object and reopening it restores the object from the backup; Ctrl+S then saves it', async () => {
           await eventually('the dirty tab', async () => (await dirtyTab().count()) === 1);
           // VS Code backs a dirty editor up about a second after its last change, and a browser window
-          // records which backup belongs to which editor when it saves its state: every 5 s when idle,
-          // and on unload only if the browser lets the write finish (headless chromium often does not).
-          // So wait for the backup file (the store format, in VS Code's workspace storage), then for
-          // the next state save, as a person who pauses before closing the tab would.
-          await eventually('the hot-exit backup with both objects', async () => backups(userDataDir).some((b) => b.annotations?.length === 2));
-          await new Promise((r) => setTimeout(r, 8000));
+          // records which backup belongs to which editor when it saves its state: every 5 s while its
+          // document has the focus, and on unload only if the browser lets the write finish (headless
+          // chromium often does not).
+          // So wait for the backup of the last edit (the store format, in VS Code's workspace storage),
+          // then for the next state saves, as a person who pauses before closing the tab would.
+          await eventually('the hot-exit backup of the last edit', async () => backups(userDataDir).some((b) => b.data.annotations?.length === 2 && b.mtimeMs > lastEditAt), 60000);
+          // The window saves its state only while its own document has the focus, which a focused
+          // webview (a frame of another origin) takes away: click the editor's tab, as one does before
+          // closing, and give it two state-save periods.
+          await page.locator('.tabs-container .tab.active').click();
+          await new Promise((r) => setTimeout(r, 10000));
           // Close the tab as a person does, with the page's unload handlers (VS Code saves its window
           // state there); a "Leave site?" prompt, should one come, is answered with Leave.
           const closed = page.waitForEvent('close', { timeout: 30000 });
@@ -209,6 +229,25 @@ async function main(): Promise<number> {
           await page.keyboard.press('Control+s');
           await eventually('the restored object in the store file', async () => JSON.parse(fs.readFileSync(storeFile, 'utf8')).annotations.length === 2);
           await eventually('the clean tab after saving', async () => (await dirtyTab().count()) === 0);
+        }],
+        ['a change to the store file on disk (a pull, a script) reloads the editor', async () => {
+          const saved = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
+          fs.writeFileSync(storeFile, JSON.stringify({ ...saved, annotations: saved.annotations.slice(0, 1) }, null, 2));
+          await objectButton('#2 hexagon').waitFor({ state: 'detached', timeout: 30000 });
+          await objectButton('#1 hexagon').waitFor();
+          assert.equal(await dirtyTab().count(), 0);
+        }],
+        ['with unsaved edits, a change on disk asks first; Reload from Disk takes the file and clears the dirty mark', async () => {
+          await objectButton('#1 hexagon').click();
+          await page.keyboard.press('Delete');
+          await objectButton('#1 hexagon').waitFor({ state: 'detached', timeout: 10000 });
+          await eventually('the dirty tab', async () => (await dirtyTab().count()) === 1);
+          const saved = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
+          fs.writeFileSync(storeFile, JSON.stringify({ ...saved, annotations: [...saved.annotations, { ...saved.annotations[0], id: 7 }] }, null, 2));
+          await page.getByRole('button', { name: 'Reload from Disk' }).click({ timeout: 30000 });
+          await objectButton('#7 hexagon').waitFor({ timeout: 10000 });
+          await objectButton('#1 hexagon').waitFor();
+          await eventually('the clean tab after reloading', async () => (await dirtyTab().count()) === 0);
         }],
         ['a broken store file opens with a banner naming its JSON path, and nothing can be accepted into it', async () => {
           // A second image whose store file a script broke: one bbox width is a string.

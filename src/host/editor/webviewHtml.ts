@@ -1,6 +1,8 @@
 // The image editor's HTML shell. The Content-Security-Policy allows only the bundled script (with a
 // fresh nonce) and stylesheet from the extension's dist/ folder and images from the webview's own
-// origin (the image being annotated): no inline code or styles, no remote resources.
+// origin (the image being annotated): no inline code or styles, no remote resources. The controls are
+// @vscode-elements web components (bundled into webview.js), which style themselves from the theme;
+// their styles are constructed stylesheets, which a CSP does not govern.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 
@@ -10,7 +12,7 @@ export function editorHtml(webview: vscode.Webview, dist: vscode.Uri): string {
   const style = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css'));
   const csp = [
     "default-src 'none'",
-    `img-src ${webview.cspSource} blob:`,
+    `img-src ${webview.cspSource}`,
     `style-src ${webview.cspSource}`,
     `font-src ${webview.cspSource}`,
     `script-src 'nonce-${nonce}'`,
@@ -25,14 +27,15 @@ export function editorHtml(webview: vscode.Webview, dist: vscode.Uri): string {
 <title>Pixel-SAIL image annotator</title>
 </head>
 <body>
-<div id="banner" role="alert" hidden><span id="banner-text"></span><button id="retry" type="button" hidden>Retry</button></div>
+<div id="banner" role="alert" hidden><span id="banner-text"></span><vscode-button id="retry" secondary hidden>Retry</vscode-button></div>
 <div id="toolbar" role="toolbar" aria-label="Annotation">
-  <input id="prompt" type="text" aria-label="Prompt" placeholder="Describe an object, then Enter" autocomplete="off" spellcheck="false">
+  <vscode-label for="prompt">Prompt</vscode-label>
+  <vscode-textfield id="prompt" placeholder="Describe an object, then Enter" autocomplete="off"></vscode-textfield>
   <span id="answer" aria-live="polite"></span>
   <input id="category" type="text" list="category-list" aria-label="Category" placeholder="Category: pick, 1–9 or type" autocomplete="off" spellcheck="false">
   <datalist id="category-list"></datalist>
-  <button id="accept" type="button" disabled>Accept</button>
-  <button id="reject" type="button" disabled>Reject</button>
+  <vscode-button id="accept" disabled aria-disabled="true">Accept</vscode-button>
+  <vscode-button id="reject" secondary disabled aria-disabled="true">Reject</vscode-button>
 </div>
 <div id="main">
   <div id="stage"><canvas id="canvas" tabindex="0" aria-label="Image"></canvas></div>

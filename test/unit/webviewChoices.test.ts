@@ -1,0 +1,23 @@
+import * as assert from 'node:assert/strict';
+import { categoryChoice, readableAnswer } from '../../webview-ui/choices';
+
+const categories = [
+  { id: 3, name: 'Hexagon', color: '#e6194b' },
+  { id: 5, name: 'box', color: '#3cb44b' },
+];
+
+describe('editor webview helpers', () => {
+  it('reads the Category box as a listed name (any case), a 1–9 shortcut, or a new name', () => {
+    assert.deepEqual(categoryChoice(' hexagon ', categories), { id: 3 });
+    assert.deepEqual(categoryChoice('2', categories), { id: 5 });
+    assert.deepEqual(categoryChoice('3', categories), { name: '3' }, 'a digit without a category is a name');
+    assert.deepEqual(categoryChoice('circle', categories), { name: 'circle' });
+    assert.equal(categoryChoice('   ', categories), undefined);
+  });
+
+  it('shows the model answer without [SEG] placeholders', () => {
+    assert.equal(readableAnswer('Sure, [SEG].'), 'Sure.');
+    assert.equal(readableAnswer('No target [SEG].'), 'No target.');
+    assert.equal(readableAnswer('It is [SEG] and [SEG].'), 'It is and.');
+  });
+});

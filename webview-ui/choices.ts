@@ -1,0 +1,18 @@
+// Pure helpers of the editor webview, kept apart from the DOM code so they are unit-tested on Node.
+import type { Category } from '../src/annotations/schema';
+import type { CategoryChoice } from '../src/editor/protocol';
+
+/** The Category box's text as a choice: a listed name (any case), a 1–9 shortcut, or a new name. */
+export function categoryChoice(text: string, categories: readonly Category[]): CategoryChoice | undefined {
+  const t = text.trim();
+  if (!t) return undefined;
+  const byName = categories.find((c) => c.name.toLocaleLowerCase() === t.toLocaleLowerCase());
+  if (byName) return { id: byName.id };
+  if (/^[1-9]$/.test(t) && categories[Number(t) - 1]) return { id: categories[Number(t) - 1].id };
+  return { name: t };
+}
+
+/** The model's answer without its [SEG] placeholders ("Sure, [SEG]." reads "Sure."). */
+export function readableAnswer(answer: string): string {
+  return answer.replace(/\s*\[SEG\]/g, '').replace(/[,;:\s]+([.!?])/g, '$1').trim();
+}
