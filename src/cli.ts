@@ -32,7 +32,7 @@ const USAGE = `usage:
   pixel-sail export ROOT --out FILE.json [--format polygon|rle|yolo] [--status accepted|all]
                     [--categories NAME,...] [--split-instances]     COCO JSON from the annotation store
   pixel-sail import FILE.json --root ROOT       COCO objects into the store (other tools' quirks accepted)
-  pixel-sail annotate ROOT --prompt LABEL=EXPRESSION [--prompt ...] [--policy skip|add|replace]
+  pixel-sail annotate ROOT --prompt LABEL=EXPRESSION [--prompt ...] [--describe] [--policy skip|add|replace]
                     [--shard K/N] [--out FILE.json] | --resume JOB     batch job over a folder's images
   pixel-sail merge --out OUT.json SHARD.json...  shard exports → the single-machine export
 options:
@@ -68,6 +68,7 @@ interface Args {
   resume?: string;
   shard?: { k: number; n: number };
   inputs: string[];
+  describe: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -75,7 +76,7 @@ function parseArgs(argv: string[]): Args {
   if (command === '--help' || command === '-h') throw new UsageError('');
   if (!command) throw new UsageError('a command is required');
   if (!['segment', 'describe', 'ask', 'eval', 'check-model', 'export', 'import', 'annotate', 'merge'].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  const args: Args = { command, image: '', regions: [], json: false, device: 'auto', weights: 'auto', splitInstances: false, prompts: [], inputs: [] };
+  const args: Args = { command, image: '', regions: [], json: false, device: 'auto', weights: 'auto', splitInstances: false, prompts: [], inputs: [], describe: false };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = () => {
@@ -103,6 +104,7 @@ function parseArgs(argv: string[]): Args {
       case '--split-instances': args.splitInstances = true; break;
       case '--root': args.root = value(); break;
       case '--prompt': args.prompts.push(value()); break;
+      case '--describe': args.describe = true; break;
       case '--resume': args.resume = value(); break;
       case '--policy': {
         const v = value();
@@ -151,8 +153,8 @@ function parseArgs(argv: string[]): Args {
   if (!args.image) throw new UsageError(command === 'merge' ? 'name the shard exports to merge' : command === 'annotate' ? 'ROOT is required' : command === 'import' ? 'FILE.json is required' : command === 'export' ? 'ROOT is required' : command === 'eval' || command === 'check-model' ? 'DIR is required' : 'IMAGE is required');
   if ((command === 'export' || command === 'merge') && !args.out) throw new UsageError(`${command} needs --out FILE.json`);
   if (command === 'annotate' && !args.prompts.length && !args.resume) throw new UsageError('annotate needs --prompt LABEL=EXPRESSION (one or more), or --resume JOB');
-  if (command === 'annotate' && args.resume && (args.prompts.length || args.policy || args.shard)) throw new UsageError('--resume takes the prompts, policy and shard from the job; give none of them');
-  if (command !== 'annotate' && (args.prompts.length || args.policy || args.resume || args.shard)) throw new UsageError('--prompt, --policy, --resume and --shard are options of annotate');
+  if (command === 'annotate' && args.resume && (args.prompts.length || args.policy || args.shard || args.describe)) throw new UsageError('--resume takes the prompts, policy, shard and --describe from the job; give none of them');
+  if (command !== 'annotate' && (args.prompts.length || args.policy || args.resume || args.shard || args.describe)) throw new UsageError('--prompt, --describe, --policy, --resume and --shard are options of annotate');
   if (command === 'import' && !args.root) throw new UsageError('import needs --root ROOT (the dataset folder whose store receives the objects)');
   if (command !== 'import' && args.root) throw new UsageError('--root is an option of import');
   if (command !== 'export' && (args.format || args.status || args.categories || args.splitInstances)) throw new UsageError('--format, --status, --categories and --split-instances are options of export');
@@ -260,7 +262,7 @@ async function annotateCommand(args: Args, engine: Engine, modelDir: string): Pr
     if (manifest.model.hash !== hash) process.stderr.write(`pixel-sail: warning: job ${manifest.id} was started with model ${manifest.model.name} (${manifest.model.hash}); resuming with ${engine.model.config.name} (${hash})\n`);
   } else {
     const prompts = args.prompts.map(parsePromptSpec);
-    manifest = await createJob(root, { prompts, policy: args.policy ?? 'skip', shard: args.shard, model: { name: engine.model.config.name, hash: modelHash(modelDir) } });
+    manifest = await createJob(root, { prompts, describe: args.describe, policy: args.policy ?? 'skip', shard: args.shard, model: { name: engine.model.config.name, hash: modelHash(modelDir) } });
   }
   let stop = false;
   const onSignal = () => { stop = true; process.stderr.write('\npixel-sail: stopping after the current image…\n'); };

@@ -14,6 +14,7 @@ export interface TaskRunner {
   run(task: EngineTask): Promise<EngineAnswer>;
 }
 import { addCategory } from './categories';
+import { cleanCaption } from '../eval/metrics';
 import type { Annotation, AnnotationFile } from './schema';
 import { STORE_VERSION } from './schema';
 import { parseJson, readAnnotationFile, storePaths, STORE_DIR, validate, writeAnnotationFile, writeJsonAtomic } from './store';
@@ -27,6 +28,8 @@ const manifestSchema = z.looseObject({
   id: z.string().regex(/^[A-Za-z0-9._-]+$/),
   created: z.string(),
   prompts: z.array(z.object({ label: z.string().min(1), expression: z.string().min(1) })).min(1),
+  /** Also ask the model for a detailed caption of every object it finds. */
+  describe: z.boolean().optional(),
   policy: z.enum(['skip', 'add', 'replace']),
   model: z.object({ name: z.string(), hash: z.string() }),
   shard: z.object({ k: z.number().int().nonnegative(), n: z.number().int().positive() }).nullable(),
@@ -97,6 +100,7 @@ export function unfinishedJobs(root: string): JobManifest[] {
 
 export interface NewJob {
   prompts: { label: string; expression: string }[];
+  describe?: boolean;
   /** Only the images under this folder (relative to the root, `/`-separated). */
   under?: string;
   policy: 'skip' | 'add' | 'replace';
@@ -110,7 +114,7 @@ export async function createJob(root: string, job: NewJob, now = new Date()): Pr
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const manifest: JobManifest = {
     version: 1, id: `job-${stamp}-${randomBytes(3).toString('hex')}`, created: now.toISOString(),
-    prompts: job.prompts, policy: job.policy, model: job.model, shard: job.shard ?? null,
+    prompts: job.prompts, ...(job.describe ? { describe: true } : {}), policy: job.policy, model: job.model, shard: job.shard ?? null,
     images: Object.fromEntries(images.map((f) => [f, { state: 'pending' as const }])),
   };
   await writeJsonAtomic(manifestPath(root, manifest.id), manifest);
@@ -154,8 +158,9 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
           const m = answer.masks[0];
           if (m) size ??= { width: m.rle.size[1], height: m.rle.size[0] };
           if (!m || m.area === 0) continue;
+          const caption = manifest.describe ? cleanCaption((await engine.run({ kind: 'describe', image, region: { kind: 'rle', rle: m.rle } })).answer) : undefined;
           added.push({ id: nextId++, category_id: categoryIds.get(p.label)!, segmentation: m.rle, area: m.area, bbox: m.bbox, iscrowd: 0,
-            pixel_sail: { origin: 'model', status: 'proposed', prompt: p.expression, model: manifest.model.name, job: manifest.id } });
+            pixel_sail: { origin: 'model', status: 'proposed', prompt: p.expression, model: manifest.model.name, job: manifest.id, ...(caption ? { caption } : {}) } });
         }
         if (!size) size = await imageSizeOf(image);
         const data: AnnotationFile = { ...(existing ?? { version: STORE_VERSION }), version: STORE_VERSION, image: existing?.image ?? { file_name: paths.fileName, width: size.width, height: size.height }, annotations: [...base, ...added] };

@@ -149,4 +149,17 @@ describe('batch annotation', function () {
     assert.match(r.stdout, /29 images, \d+ objects, 0 skipped, 1 failed/);
     assert.match(r.stderr, /failed images\/000002\.png: .*not an image/);
   });
+
+  it('--describe stores the model\'s caption of each object, free of special tokens', () => {
+    const root = copy();
+    const r = cli('annotate', root, '--prompt', 'circle=every circle', '--describe');
+    assert.equal(r.status, 0, r.stderr);
+    const captions = Object.values(storeOf(root)).flatMap((d) => (d as { annotations: { pixel_sail: { caption?: string } }[] }).annotations.map((a) => a.pixel_sail.caption));
+    assert.ok(captions.length > 0, 'the shipped model found objects');
+    for (const c of captions) {
+      assert.equal(typeof c, 'string');
+      assert.ok(c!.length > 0);
+      assert.doesNotMatch(c!, /<Prompt\d+>|\[SEG\]|<\|/, c);
+    }
+  });
 });
