@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_MAX_IMAGE_PIXELS, ImageInputError, loadImageForModel, loadMask } from './imageLoader';
 import { readInputFile } from './inputFile';
+import { checkTask } from './taskSchema';
 import { LruCache } from './lruCache';
 import { loadModelDir, ModelDir } from './modelDir';
 import { ImageState, KvCache, ModelRunner } from './modelRunner';
@@ -302,6 +303,8 @@ export class Engine {
   }
 
   async run(task: EngineTask, opts: TaskOptions = {}): Promise<EngineAnswer> {
+    const checked = checkTask(task);
+    if (!checked.ok) throw new EngineError(`malformed request: ${checked.problem}`);
     const prompts = this.model.config.prompts;
     if (task.maxNewTokens !== undefined && !(Number.isInteger(task.maxNewTokens) && task.maxNewTokens >= 1 && task.maxNewTokens <= MAX_NEW_TOKENS)) {
       throw new EngineError(`maxNewTokens must be an integer from 1 to ${MAX_NEW_TOKENS}, got ${task.maxNewTokens}`);

@@ -168,3 +168,30 @@ describe('pixel-sail check-model', function () {
     assert.match(r.stdout, /PROBLEM {2}config\.json: /);
   });
 });
+
+describe('engine requests are validated before they run', function () {
+  this.timeout(60000);
+  it('refuses a malformed task with the JSON path at fault, through the worker too', async () => {
+    const { Engine } = await import('../../src/engine/engine');
+    const engine = await Engine.open(tiny, { device: 'cpu' });
+    try {
+      const bad: [unknown, RegExp][] = [
+        [{ kind: 'describe', image: sample, region: { kind: 'box', x: 1, y: 1, w: 'ten', h: 5 } }, /malformed request: task\.region\.w: /],
+        [{ kind: 'segmentRegions', image: sample, regions: [{ kind: 'points', points: [] }] }, /task\.regions\[0\]\.points: /],
+        [{ kind: 'ask', image: sample, text: 'x', regions: [{ kind: 'scribble', points: [{ x: Infinity, y: 1 }] }] }, /task\.regions\[0\]\.points\[0\]\.x: /],
+        [{ kind: 'paint', image: sample }, /task\.kind: /],
+      ];
+      for (const [task, message] of bad) await assert.rejects(engine.run(task as never), message);
+    } finally {
+      await engine.close();
+    }
+    const { EngineClient } = await import('../../src/engine/engineClient');
+    const client = new EngineClient({ workerPath: path.join(repo, 'dist/worker.js'), config: { modelPath: tiny, device: 'cpu', cacheBudgetMb: 64, maxImagePixels: 1e8 } });
+    try {
+      await assert.rejects(client.request({ kind: 'describe', image: sample, region: { kind: 'box', x: 1, y: 1, w: -3, h: 5 } }), /task\.region\.w: /);
+      assert.equal((await client.request({ kind: 'segment', image: sample, text: 'the red box' })).masks.length, 1, 'the worker carries on');
+    } finally {
+      client.dispose();
+    }
+  });
+});
