@@ -27,6 +27,12 @@ MAX_TASK_SCENES = TOKENIZER_OFFSET  # a training run never reaches this many sce
 VAL_SEED = 1
 VAL_COUNT = 200
 
+# The test split issue 19's goals are measured on, committed before it is ever scored: test stream, this seed,
+# TEST_COUNT scenes (`generate.py --split test --seed 19 --count 200`). It is never used to choose a model or
+# a recipe; score it once per model that ships.
+TEST_SEED = 19
+TEST_COUNT = 200
+
 
 def scene_rng(split: str, seed: int, index: int) -> np.random.Generator:
     """The random generator of scene ``index`` of stream ``split`` under ``seed``."""
