@@ -32,6 +32,7 @@ sys.path.insert(0, HERE)
 import torch  # noqa: E402
 
 from pixel_sail.atomic_dir import write_json_atomic  # noqa: E402
+from pixel_sail.paired_bootstrap import paired_differences  # noqa: E402
 from pixel_sail.streams import VAL_COUNT, VAL_SEED  # noqa: E402
 
 WEIGHTS = os.path.join(HERE, "checkpoints", "long_run.pt")
@@ -117,6 +118,12 @@ def cmd_finish(args) -> int:
                  "segment_minutes": round(seg.get("elapsed_s", 0) / 60, 1), "scene_index": new["scene_index"],
                  "recipe": recipe, "val": f"generate.py --split val --seed {VAL_SEED} --count {VAL_COUNT}",
                  "weights": "float16 (as committed)", **summary(e)}
+        prev_eval = os.path.join(EVALS, f"eval-seg{t['segments']:03d}.json")
+        if os.path.exists(prev_eval) and "perImage" in e:
+            # Paired over the same validation images: the segment's gain, with a 95 % bootstrap interval.
+            d = paired_differences(json.load(open(prev_eval)), e)
+            point["vs_previous"] = {k: {"delta": round(v["delta"], 4), "ci95": [round(x, 4) for x in v["ci95"]]}
+                                    for k, v in d.items() if k in ("resCIoU", "resGIoU", "mcqAccuracy", "overall", "realPhotoIoU")}
         os.makedirs(EVALS, exist_ok=True)
         write_json_atomic(os.path.join(EVALS, f"eval-seg{totals['segments']:03d}.json"), e)
         curve.append(point)

@@ -116,18 +116,23 @@ def test_finish_scores_appends_once_and_replaces_the_weights(tmp_path, monkeypat
             "--total-steps", "2", "--warmup-steps", "1")
     assert r.returncode == 0, r.stderr
     seg_ckpt = torch.load(tmp_path / "seg" / "checkpoint.pt")
-    fake = {"res": {"cIoU": 0.3, "gIoU": 0.31, "noTargetAccuracy": 0.9}, "caption": {"meteor": 0.7},
-            "mcq": {"accuracy": 0.5, "byKind": {"shape": {"accuracy": 0.2}}}, "vtres": {"cIoU": 0.2, "gIoU": 0.2},
-            "overall": 45.0, "realPhotos": {"meanIoU": 0.4}, "weights": "int8",
-            "ci95": {"intervals": {"resCIoU": [0.25, 0.35]}}}
+    # A real report of the validation split (segment 0's), as the previous segment's and as this one's score.
+    report = os.path.join(TRAINING, "notes", "long_run", "eval-seg000.json")
+    fake = json.load(open(report))
+    os.makedirs(tmp_path / "evals")
+    with open(tmp_path / "evals" / "eval-seg000.json", "w") as fh:
+        json.dump(fake, fh)
     scored = []
     monkeypatch.setattr(long_run, "evaluate", lambda weights, val: scored.append(weights) or fake)
     monkeypatch.setattr(long_run, "EVALS", str(tmp_path / "evals"))
     args = argparse.Namespace(segment=str(tmp_path / "seg"), weights=str(w), val="unused", curve=str(tmp_path / "curve.json"))
     assert long_run.cmd_finish(args) == 0
     curve = json.load(open(tmp_path / "curve.json"))
-    assert len(curve) == 1 and curve[0]["segment"] == 1 and curve[0]["steps"] == 4 and curve[0]["res_cIoU"] == 0.3
-    assert curve[0]["mcq_by_kind"] == {"shape": 0.2} and curve[0]["ci95"] == {"resCIoU": [0.25, 0.35]}
+    assert len(curve) == 1 and curve[0]["segment"] == 1 and curve[0]["steps"] == 4 and curve[0]["res_cIoU"] == fake["res"]["cIoU"]
+    assert curve[0]["mcq_by_kind"]["shape"] == fake["mcq"]["byKind"]["shape"]["accuracy"]
+    assert set(curve[0]["ci95"]) == {"resCIoU", "mcqAccuracy", "overall"}
+    assert curve[0]["vs_previous"]["overall"] == {"delta": 0.0, "ci95": [0.0, 0.0]}  # paired against segment 0
+    assert (tmp_path / "evals" / "eval-seg001.json").exists()
     doc = torch.load(w)
     assert doc["totals"]["segments"] == 1 and doc["scene_index"] == seg_ckpt["scene_index"]
     for k, v in seg_ckpt["model"].items():
