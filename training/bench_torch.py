@@ -20,7 +20,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_model(model_dir: str):
-    import export
+    from pixel_sail import exporting as export
 
     cfg = json.load(open(os.path.join(model_dir, "config.json"), encoding="utf-8"))
     source = cfg.get("source") or {}

@@ -90,7 +90,7 @@ def config_from(llm: dict, state: Dict, token_ids: Dict[str, int], max_long_side
 def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max_long_side: int = 1024, fixtures: bool = True,
             int8: bool = False) -> dict:
     import torch
-    import export
+    from pixel_sail import exporting as export
     from pixel_sail.config import SPECIAL_TOKENS
     from pixel_sail.model import PixelSail
 

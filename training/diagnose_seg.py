@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from generate import SPLITS  # noqa: E402  (the generator's stream codes)
+from pixel_sail.streams import scene_rng  # noqa: E402  (the generator's streams, defined once)
 
 
 def diagnose(checkpoint: str, scenes: int, split: str = "val", seed: int = 0, fit_steps: int = 150) -> dict:
@@ -45,7 +45,7 @@ def diagnose(checkpoint: str, scenes: int, split: str = "val", seed: int = 0, fi
     totals = {"own": [0, 0], "oracle": [0, 0]}
     masks = 0
     for i in range(scenes):
-        rng = np.random.default_rng(np.random.SeedSequence([SPLITS[split], seed, i]))
+        rng = scene_rng(split, seed, i)
         for s in scene_samples(rng, builder, cfg.max_long_side):
             if s.kind != "res" or not s.masks:
                 continue

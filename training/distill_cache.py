@@ -21,7 +21,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-POOL_OFFSET = 50_000_000
+from pixel_sail.streams import POOL_OFFSET, scene_rng  # noqa: E402
+from pixel_sail.teacher_cache import TeacherCache  # noqa: E402,F401  (re-exported for callers)
 SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
 PHOTOS = ["motorcycle_left.png", "motorcycle_right.png", "coins.png", "camera.png", "hubble_deep_field.jpg",
           "brick.png", "grass.png", "gravel.png", "coffee.png", "chelsea.png", "rocket.jpg", "astronaut.png"]
@@ -30,12 +31,11 @@ PHOTOS = ["motorcycle_left.png", "motorcycle_right.png", "coins.png", "camera.pn
 def render(out: str, count: int, size: int, seed: int, photo_crops: int) -> None:
     from PIL import Image
     from pixel_sail.data import render_scene
-    from train import scene_rng
 
     os.makedirs(out, exist_ok=True)
     images = []
     for i in range(count):
-        _, img, _ = render_scene(scene_rng(seed, POOL_OFFSET + i), size)
+        _, img, _ = render_scene(scene_rng("train", seed, POOL_OFFSET + i), size)
         images.append(img)
     rng = np.random.default_rng(seed)
     photos = [os.path.join(SKIMAGE, p) for p in PHOTOS if os.path.exists(os.path.join(SKIMAGE, p))]
@@ -50,35 +50,6 @@ def render(out: str, count: int, size: int, seed: int, photo_crops: int) -> None
     with open(os.path.join(out, "meta.json"), "w") as fh:
         json.dump({"count": len(arr), "size": size, "scenes": count, "photo_crops": len(arr) - count, "seed": seed}, fh)
     print(f"wrote {len(arr)} images ({count} scenes, {len(arr) - count} photo crops) to {out}", file=sys.stderr)
-
-
-class TeacherCache:
-    """Pool images and standardised teacher maps, sampled at random for the distillation loss."""
-
-    def __init__(self, directory: str) -> None:
-        meta = json.load(open(os.path.join(directory, "meta.json")))
-        tmeta_path = os.path.join(directory, "teacher.json")
-        if not os.path.exists(tmeta_path):
-            raise SystemExit(f"{directory} has no teacher maps yet: run node training/teacher_features.mjs pool {directory}")
-        tmeta = json.load(open(tmeta_path))
-        n, s = meta["count"], meta["size"]
-        self.size = s
-        self.images = np.fromfile(os.path.join(directory, "images.u8"), dtype=np.uint8).reshape(n, s, s, 3)
-        c, hw = tmeta["channels"], tmeta["size"]
-        t = np.fromfile(os.path.join(directory, "teacher.f32"), dtype=np.float32).reshape(n, c, hw, hw)
-        # Standardised per channel, so the saliency map and the 64 feature channels weigh alike in the MSE.
-        mean = t.mean(axis=(0, 2, 3), keepdims=True)
-        std = t.std(axis=(0, 2, 3), keepdims=True) + 1e-6
-        self.teacher = ((t - mean) / std).astype(np.float32)
-        self.channels = c
-
-    def sample(self, batch: int, rng: np.random.Generator, patch: int = 16):
-        import torch
-        from pixel_sail.preprocess import normalize, patchify
-
-        idx = rng.integers(0, len(self.images), size=batch)
-        patches = np.stack([patchify(normalize(self.images[i]), patch) for i in idx])
-        return torch.from_numpy(patches), torch.from_numpy(self.teacher[idx])
 
 
 def main() -> int:

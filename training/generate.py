@@ -26,12 +26,9 @@ from pixel_sail.atomic_dir import atomic_directory  # noqa: E402
 from pixel_sail.scenes import COLOURS, GENERATOR_VERSION, SHAPES, sample_scene  # noqa: E402
 from pixel_sail.tasks import scene_tasks  # noqa: E402
 
-SPLITS = {"train": 1, "val": 2, "test": 3}
+from pixel_sail.streams import SPLITS, scene_rng  # noqa: E402,F401  (the streams, defined once)
+
 MAX_COUNT = 1_000_000
-
-
-def scene_rng(split: str, seed: int, index: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([SPLITS[split], seed, index]))
 
 
 def categories() -> list:

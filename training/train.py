@@ -24,6 +24,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
 from typing import Iterator, List
@@ -37,15 +38,18 @@ import torch.nn.functional as F  # noqa: E402
 
 from pixel_sail.config import PixelSailConfig  # noqa: E402
 from pixel_sail.data import ATTRIBUTE_CLASSES, SequenceBuilder, collate, scene_samples  # noqa: E402
+from pixel_sail.easy_scenes import easy_samples  # noqa: E402
 from pixel_sail.losses import AttributeHead, DistillationHead, lm_loss, mask_loss  # noqa: E402
 from pixel_sail.model import PixelSail  # noqa: E402
 from pixel_sail.tokenizer import Tokenizer, special_token_ids, tokenizer_json, train_bpe  # noqa: E402
 
-TRAIN_STREAM = 1  # generate.py's split code for "train"
+from pixel_sail.streams import EASY_OFFSET, TOKENIZER_OFFSET  # noqa: E402
+from pixel_sail.streams import scene_rng as _stream_rng  # noqa: E402
 
 
 def scene_rng(seed: int, index: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([TRAIN_STREAM, seed, index]))
+    """Scene ``index`` of the *train* stream (pixel_sail.streams), the only stream training reads."""
+    return _stream_rng("train", seed, index)
 
 
 class _RecordingTokenizer:
@@ -67,13 +71,13 @@ def build_tokenizer(seed: int, vocab_size: int, scenes: int = 1500) -> dict:
     builder = SequenceBuilder(rec, cfg)  # type: ignore[arg-type]
     for i in range(scenes):
         # A stream of its own (index offset) so tokenizer scenes are not the first training scenes.
-        scene_samples(scene_rng(seed, 10_000_000 + i), builder, 96)
+        scene_samples(scene_rng(seed, TOKENIZER_OFFSET + i), builder, 96)
     vocab, merges = train_bpe(base_corpus() + rec.texts, vocab_size)
     return tokenizer_json(vocab, merges)
 
 
 def scene_groups(tok_doc: dict, cfg: PixelSailConfig, seed: int, start: int, size: int, prompt_injection: bool,
-                 scenes_per_group: int) -> Iterator:
+                 scenes_per_group: int, easy_per_group: int = 0) -> Iterator:
     """Consecutive groups of scenes, each turned into one batch per sequence kind (kinds differ a lot in
     length, so one kind per batch keeps padding low). A group is the unit of resumption: training
     checkpoints between groups, so a resumed run sees exactly the batches an uninterrupted run would."""
@@ -84,8 +88,14 @@ def scene_groups(tok_doc: dict, cfg: PixelSailConfig, seed: int, start: int, siz
         for j in range(i, i + scenes_per_group):
             for s in scene_samples(scene_rng(seed, j), builder, size, prompt_injection, image_index=j):
                 kinds.setdefault(s.kind, []).append(s)
+        # Easy scenes come from the train stream at EASY_OFFSET, a block of easy_per_group per group: the group
+        # (and so the resumption point) stays one range of generator scenes.
+        for t in range(easy_per_group):
+            j = EASY_OFFSET + (i // scenes_per_group) * easy_per_group + t
+            for s in easy_samples(scene_rng(seed, j), builder, size, image_index=j):
+                kinds.setdefault(s.kind, []).append(s)
         i += scenes_per_group
-        yield i, [kinds[k] for k in ("res", "region_text", "region_seg") if k in kinds]
+        yield i, [kinds[k] for k in ("res", "region_text", "region_seg", "shape_text", "shape_res") if k in kinds]
 
 
 class GroupStream(torch.utils.data.IterableDataset):
@@ -162,8 +172,8 @@ def forward_losses(model: PixelSail, batch: dict, num_points: int, attribute_hea
     return losses
 
 
-def lr_at(step: int, total: int, base: float, warmup_frac: float = 0.05, floor: float = 0.05) -> float:
-    warm = max(1, int(total * warmup_frac))
+def lr_at(step: int, total: int, base: float, warmup_frac: float = 0.05, floor: float = 0.05, warmup_steps: int = None) -> float:
+    warm = max(1, int(total * warmup_frac) if warmup_steps is None else warmup_steps)
     if step < warm:
         return base * (1e-3 + (1 - 1e-3) * step / warm)
     t = min(1.0, (step - warm) / max(1, total - warm))
@@ -186,6 +196,8 @@ def main(argv=None) -> int:
     ap.add_argument("--total-steps", type=int, default=6000, help="length of the schedule (warm-up + cosine)")
     ap.add_argument("--batch", type=int, default=12, help="sequences per step")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup-steps", type=int, default=None,
+                    help="linear warm-up length in steps (default 5 %% of --total-steps); long-run segments use a short one")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--size", type=int, default=192, help="model input side (max_long_side)")
     ap.add_argument("--hidden", type=int, default=192)
@@ -208,6 +220,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-prompt-injection", action="store_true")
     ap.add_argument("--distill", help="teacher cache directory written by training/distill_cache.py")
     ap.add_argument("--distill-batch", type=int, default=4, help="pool images per step for the distillation loss")
+    ap.add_argument("--easy-shape", type=int, default=0,
+                    help="easy shape scenes (pixel_sail.easy_scenes: one plain object, shape-only questions and "
+                         "expressions) added to every group of --batch generator scenes (0 = off)")
     ap.add_argument("--attribute-aux", type=float, default=0.0,
                     help="weight of the dense shape/pattern supervision of patch tokens (0 = off; not in the paper)")
     ap.add_argument("--threads", type=int, default=None)
@@ -234,7 +249,7 @@ def main(argv=None) -> int:
             ap.error(f"--resume: no checkpoint at {ckpt_path}")
         ckpt = torch.load(ckpt_path, map_location="cpu")
         saved = {"tokenizer_scenes": 1500, "distill_batch": 4, "phase_start": 0, "dense_masks": False, "init": None,
-                 "mask_repeats": 1, "attribute_aux": 0.0, **ckpt["args"]}
+                 "mask_repeats": 1, "attribute_aux": 0.0, "warmup_steps": None, "easy_shape": 0, **ckpt["args"]}
         # The run's recipe is fixed by its first start; only time/threads may change on resume.
         for k in ("minutes", "threads", "resume", "checkpoint_minutes"):
             saved[k] = getattr(args, k)
@@ -274,7 +289,7 @@ def main(argv=None) -> int:
     distill = None
     teacher_cache = None
     if args.distill:
-        from distill_cache import TeacherCache
+        from pixel_sail.teacher_cache import TeacherCache
 
         teacher_cache = TeacherCache(args.distill)
         if teacher_cache.size != args.size:
@@ -313,7 +328,8 @@ def main(argv=None) -> int:
 
     tok = Tokenizer(tok_doc)
     pad_id = tok.token_to_id("<|endoftext|>")
-    stream = GroupStream(tok_doc, cfg, args.seed, scene_index, args.size, not args.no_prompt_injection, args.batch)
+    stream = GroupStream(tok_doc, cfg, args.seed, scene_index, args.size, not args.no_prompt_injection, args.batch,
+                         getattr(args, "easy_shape", 0))
     # Its own generator: creating the loader must not draw from the global RNG (resumed runs stay exact).
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=4, generator=torch.Generator().manual_seed(args.seed))
     t_start = time.time()
@@ -330,10 +346,13 @@ def main(argv=None) -> int:
     window = {"lm": 0.0, "mask": 0.0, "dice": 0.0, "distill": 0.0, "attr": 0.0, "n": 0}
     next_scene = scene_index
     stop = False
+    # SIGTERM asks for a clean stop: the run finishes its group, saves its checkpoint and exits 0.
+    stop_requested = []
+    signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
     for group_end, group in loader:
         work = []
         for samples in group:
-            work += [samples] * (args.mask_repeats if samples[0].kind != "region_text" else 1)
+            work += [samples] * (args.mask_repeats if samples[0].kind not in ("region_text", "shape_text") else 1)
         for samples in work:
             if step >= args.total_steps:
                 stop = True
@@ -346,7 +365,7 @@ def main(argv=None) -> int:
             if batch["attributes"] is not None:
                 batch["attributes"] = {k: v.to(device) for k, v in batch["attributes"].items()}
             start = getattr(args, "phase_start", 0)
-            lr = lr_at(step - start, args.total_steps - start, args.lr)
+            lr = lr_at(step - start, args.total_steps - start, args.lr, warmup_steps=getattr(args, "warmup_steps", None))
             for g in opt.param_groups:
                 g["lr"] = lr
             losses = forward_losses(model, batch, None if args.dense_masks else args.points, attribute_heads)
@@ -384,6 +403,9 @@ def main(argv=None) -> int:
             checkpoint(next_scene)
             last_ckpt = now
         if args.minutes is not None and now - t_start > args.minutes * 60:
+            break
+        if stop_requested:
+            print("SIGTERM: stopping at the group boundary", file=sys.stderr, flush=True)
             break
     checkpoint(next_scene)
     print(f"saved {ckpt_path} at step {step}", file=sys.stderr, flush=True)

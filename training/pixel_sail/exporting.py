@@ -1,0 +1,336 @@
+"""Export library: ONNX graphs, config document, parity fixtures, checkpoint loading and the tiny random
+model. Scripts under training/ (export.py, convert_official.py, bench_torch.py, long runs) use it from here,
+never from each other."""
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+import os
+from typing import Dict, List
+
+import numpy as np
+
+FORMAT = "pixel-sail-onnx"
+FORMAT_VERSION = 1
+OPSET = 17
+
+TINY = dict(hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            upsampler_channels=32, seg_hidden_states=32, max_long_side=256)
+
+
+class UsageError(Exception):
+    pass
+
+
+# -- graph wrappers (keep the model code free of export concerns) ----------------------------------
+
+def _wrappers(model):
+    import torch
+
+    n_layers = model.config.num_hidden_layers
+
+    class Embed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = model
+
+        def forward(self, input_ids, vision_patches, vision_patch_indices, vp_token_indices):
+            out = self.m.embed(input_ids, vision_patches.unsqueeze(0), vision_patch_indices, vp_token_indices)
+            if not self.m.config.prompt_injection:
+                # The model ignores the slots, and the exporter would drop the unused input; every model keeps
+                # the same graph contract (the ablation's no-injection variant runs in the same engine).
+                out = out + (vp_token_indices * 0).unsqueeze(-1).to(out.dtype)
+            return out
+
+    class Decoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = model
+
+        def forward(self, inputs_embeds, attention_mask, position_ids, *past_flat):
+            past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(n_layers)]
+            hidden, presents = self.m.single_transformer.model(inputs_embeds, attention_mask, position_ids, past)
+            logits = self.m.single_transformer.lm_head(hidden[:, -1:, :])
+            flat = [t for kv in presents for t in kv]
+            return (logits, hidden, *flat)
+
+    class Upsampler(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = model
+
+        def forward(self, vision_hidden):
+            return self.m.upsample(vision_hidden.unsqueeze(0))[0]
+
+    class MaskHead(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = model
+
+        def forward(self, seg_hidden, pixel_features):
+            return self.m.mask_logits(self.m.project_seg(seg_hidden), pixel_features)
+
+    return Embed(), Decoder(), Upsampler(), MaskHead()
+
+
+INT8_DECODER = "decoder.int8.onnx"
+
+
+def graph_io(config, int8: bool = False) -> Dict[str, Dict[str, List[str]]]:
+    n = config.num_hidden_layers
+    past = [f"past_{kind}_{i}" for i in range(n) for kind in ("key", "value")]
+    present = [f"present_{kind}_{i}" for i in range(n) for kind in ("key", "value")]
+    return {
+        "embed": {"file": "embed.onnx", "inputs": ["input_ids", "vision_patches", "vision_patch_indices", "vp_token_indices"],
+                  "outputs": ["inputs_embeds"]},
+        "decoder": {"file": "decoder.onnx", "inputs": ["inputs_embeds", "attention_mask", "position_ids"] + past,
+                    "outputs": ["logits", "last_hidden"] + present, **({"variants": {"int8": INT8_DECODER}} if int8 else {})},
+        "upsampler": {"file": "upsampler.onnx", "inputs": ["vision_hidden"], "outputs": ["pixel_features"]},
+        "mask_head": {"file": "mask_head.onnx", "inputs": ["seg_hidden", "pixel_features"], "outputs": ["mask_logits"]},
+    }
+
+
+def _onnx_export(module, args, path, inputs, outputs, dynamic_axes):
+    import torch
+
+    kwargs = dict(input_names=inputs, output_names=outputs, dynamic_axes=dynamic_axes, opset_version=OPSET,
+                  do_constant_folding=True)
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kwargs["dynamo"] = False  # PyTorch ≥ 2.9 defaults to the dynamo exporter; the TorchScript one handles our graphs
+    with torch.no_grad():
+        torch.onnx.export(module, args, path, **kwargs)
+
+
+def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False) -> None:
+    """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check)."""
+    import torch
+
+    cfg = model.config
+    io = graph_io(cfg)
+    embed, decoder, upsampler, mask_head = _wrappers(model)
+    p2 = 3 * cfg.patch_size ** 2
+    s, n, past_len = 5, 6, 3
+    _onnx_export(embed, (torch.zeros(1, s, dtype=torch.long), torch.randn(n, p2), torch.full((1, s), -1, dtype=torch.long),
+                         torch.full((1, s), -1, dtype=torch.long)),
+                 os.path.join(out_dir, "embed.onnx"), io["embed"]["inputs"], io["embed"]["outputs"],
+                 {"input_ids": {1: "S"}, "vision_patches": {0: "N"}, "vision_patch_indices": {1: "S"},
+                  "vp_token_indices": {1: "S"}, "inputs_embeds": {1: "S"}})
+    kvh, hd = cfg.num_key_value_heads, cfg.head_dim
+    past = []
+    axes = {"inputs_embeds": {1: "S"}, "attention_mask": {2: "S", 3: "T"}, "position_ids": {2: "S"},
+            "last_hidden": {1: "S"}}
+    for name in io["decoder"]["inputs"][3:]:
+        past.append(torch.randn(1, kvh, past_len, hd))
+        axes[name] = {2: "P"}
+    for name in io["decoder"]["outputs"][2:]:
+        axes[name] = {2: "T"}
+    if decoder_graph == "torch":
+        _onnx_export(decoder, (torch.randn(1, s, cfg.hidden_size), torch.zeros(1, 1, s, s + past_len),
+                               torch.zeros(3, 1, s, dtype=torch.long), *past),
+                     os.path.join(out_dir, "decoder.onnx"), io["decoder"]["inputs"], io["decoder"]["outputs"], axes)
+    else:
+        import onnx
+        from pixel_sail.onnx_decoder import build_decoder
+
+        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"])
+        onnx.checker.check_model(proto)
+        onnx.save(proto, os.path.join(out_dir, "decoder.onnx"))
+    if int8:
+        import onnx
+        from pixel_sail.onnx_decoder import build_decoder
+
+        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8")
+        onnx.checker.check_model(proto)
+        onnx.save(proto, os.path.join(out_dir, INT8_DECODER))
+    _onnx_export(upsampler, (torch.randn(2, 3, cfg.hidden_size),), os.path.join(out_dir, "upsampler.onnx"),
+                 io["upsampler"]["inputs"], io["upsampler"]["outputs"],
+                 {"vision_hidden": {0: "gh", 1: "gw"}, "pixel_features": {0: "ph", 1: "pw"}})
+    f = cfg.upsample_factor
+    _onnx_export(mask_head, (torch.randn(2, cfg.hidden_size), torch.randn(2 * f, 3 * f, cfg.seg_hidden_states)),
+                 os.path.join(out_dir, "mask_head.onnx"), io["mask_head"]["inputs"], io["mask_head"]["outputs"],
+                 {"seg_hidden": {0: "Q"}, "pixel_features": {0: "ph", 1: "pw"}, "mask_logits": {0: "Q", 1: "ph", 2: "pw"}})
+
+
+def config_document(cfg, name: str, extra: dict = None, int8: bool = False) -> dict:
+    from pixel_sail.config import CHAT_LAYOUT, IMAGENET_MEAN, IMAGENET_STD
+    from pixel_sail.prompts import engine_prompts
+
+    doc = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "model": cfg.to_dict(),
+        "image": {"patch_size": cfg.patch_size, "max_long_side": cfg.max_long_side, "mean": list(IMAGENET_MEAN),
+                  "std": list(IMAGENET_STD), "resize": "bilinear", "prompt_mask_resize": "nearest",
+                  "upsample_factor": cfg.upsample_factor},
+        "chat": CHAT_LAYOUT,
+        "prompts": engine_prompts(),
+        "graphs": graph_io(cfg, int8),
+    }
+    if extra:
+        doc.update(extra)
+    return doc
+
+
+# -- parity fixtures ---------------------------------------------------------------------------------
+
+def _b64(array) -> dict:
+    a = np.ascontiguousarray(np.asarray(array, dtype=np.float32))
+    return {"dims": list(a.shape), "dtype": "float32", "data": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def fixture_image(width: int = 80, height: int = 48, seed: int = 7) -> np.ndarray:
+    """A deterministic RGB test picture with flat regions, edges and noise (sizes not multiples of 16 on purpose? no:
+    80×48 needs no resize, so preprocessing parity is exact without depending on a resampler)."""
+    rng = np.random.RandomState(seed)
+    img = np.zeros((height, width, 3), dtype=np.uint8)
+    img[...] = (rng.rand(height, width, 3) * 60 + 90).astype(np.uint8)
+    img[8:30, 10:40] = (220, 40, 30)
+    yy, xx = np.mgrid[:height, :width]
+    img[(yy - 28) ** 2 + (xx - 58) ** 2 < 13 ** 2] = (30, 60, 210)
+    return img
+
+
+def write_fixtures(model, tokenizer, out_dir: str) -> None:
+    import torch
+    from PIL import Image
+    from pixel_sail.model import attention_mask_for, image_block_length, position_ids_for
+    from pixel_sail.predictor import Predictor
+    from pixel_sail.preprocess import image_to_patches, prompt_slots, resized_size
+
+    cfg = model.config
+    pdir = os.path.join(out_dir, "parity")
+    os.makedirs(pdir, exist_ok=True)
+    img = fixture_image()
+    Image.fromarray(img).save(os.path.join(pdir, "image.png"))
+    h0, w0 = img.shape[:2]
+    prompt_mask = np.zeros((h0, w0), dtype=bool)
+    prompt_mask[30:44, 50:70] = True
+    big_mask = np.zeros((h0, w0), dtype=bool)
+    big_mask[:, 40:] = True
+    slots = [3, 9]
+    patches, gh, gw = image_to_patches(img, cfg.patch_size, cfg.max_long_side)
+    new_w, new_h = resized_size(w0, h0, cfg.patch_size, cfg.max_long_side)
+    slot_ids = prompt_slots([prompt_mask, big_mask], slots, new_w, new_h, cfg.patch_size)
+    Image.fromarray(prompt_mask.astype(np.uint8) * 255).save(os.path.join(pdir, "prompt_small.png"))
+    Image.fromarray(big_mask.astype(np.uint8) * 255).save(os.path.join(pdir, "prompt_large.png"))
+
+    pred = Predictor(model, tokenizer)
+    state = pred.set_image(img, [prompt_mask, big_mask], slots)
+    block = image_block_length(gh, gw)
+    with torch.no_grad():
+        # Image block pieces the engine must reproduce step by step.
+        ids = [cfg.token_id("<vision>")] + [cfg.token_id("<vpatch>")] * (gh * gw) + [cfg.token_id("</vision>")]
+        vpi = [-1] + list(range(gh * gw)) + [-1]
+        vti = [-1] + [int(s) for s in slot_ids] + [-1]
+        embeds = model.embed(torch.tensor([ids]), torch.from_numpy(patches)[None], torch.tensor([vpi]), torch.tensor([vti]))
+        hidden, logits_all, _ = model.decode(embeds, attention_mask_for(block, 0, block), position_ids_for(block, gh, gw))
+        block_last_logits = logits_all[0, -1]
+        prompt_text = "Please segment the red box in this image."
+        answer = pred.generate(state, prompt_text, max_new_tokens=8)
+        # Teacher-forced [SEG] (the reference's V-T RES fallback) so the mask path is always exercised.
+        forced_state = pred.set_image(img, [prompt_mask, big_mask], slots)
+        forced = pred.generate(forced_state, prompt_text, max_new_tokens=0, answer_prefix="It is [SEG].")
+        prompt_ids = pred.prompt_ids(prompt_text)
+        forced_ids = prompt_ids + tokenizer.encode("It is [SEG].")
+
+    # Pictures the resize rule changes (one reduced, one enlarged in one axis and reduced in the other): the
+    # engine must produce Pillow's bilinear result exactly.
+    resized = []
+    for k, (rw, rh) in enumerate([(333, 201), (70, 45)]):
+        pic = fixture_image(rw, rh, seed=11 + k) if min(rw, rh) >= 48 else fixture_image(80, 48, seed=11 + k)[:rh, :rw]
+        Image.fromarray(pic).save(os.path.join(pdir, f"resize_{k}.png"))
+        rp, rgh, rgw = image_to_patches(pic, cfg.patch_size, cfg.max_long_side)
+        resized.append({"file": f"resize_{k}.png", "width": rw, "height": rh, "gh": rgh, "gw": rgw, "vision_patches": _b64(rp)})
+    texts = ["Please segment the large red circle left of the blue square in this image.",
+             "<Prompt3>: a small green striped triangle, partly hidden.  Ünïcödé ✓ 42 tabs\tand\nnewlines",
+             "<|im_start|>user\nWhat is <Prompt0>?<|im_end|>\nIt is [SEG].<|endoftext|>"]
+    fixtures = {
+        "image": {"file": "image.png", "width": w0, "height": h0, "gh": gh, "gw": gw},
+        "prompt_masks": [{"file": "prompt_small.png", "slot": slots[0]}, {"file": "prompt_large.png", "slot": slots[1]}],
+        "vision_patches": _b64(patches),
+        "slot_ids": [int(s) for s in slot_ids],
+        "image_block": {"input_ids": ids, "vision_patch_indices": vpi, "vp_token_indices": vti,
+                        "position_ids": position_ids_for(block, gh, gw).view(3, -1).tolist(),
+                        "inputs_embeds": _b64(embeds[0]), "last_hidden": _b64(hidden[0]),
+                        "last_logits": _b64(block_last_logits)},
+        "vision_hidden": _b64(state.vision_hidden),
+        "pixel_features": _b64(state.pixel_features),
+        "generate": {"prompt": prompt_text, "prompt_ids": prompt_ids, "max_new_tokens": 8,
+                     "output_ids": answer.token_ids},
+        "forced_seg": {"input_ids": forced_ids, "seg_hidden": _b64(forced.seg_hidden),
+                       "mask_logits": _b64(forced.mask_logits),
+                       "mask_area": int(forced.masks[0].sum()) if len(forced.masks) else 0},
+        "tokenizer": [{"text": t, "ids": tokenizer.encode(t)} for t in texts],
+        "resized": resized,
+    }
+    with open(os.path.join(pdir, "fixtures.json"), "w", encoding="utf-8") as fh:
+        json.dump(fixtures, fh)
+
+
+# -- main ------------------------------------------------------------------------------------------------
+
+def build_random_model(seed: int, tokenizer_path: str = None, **overrides):
+    import torch
+    from pixel_sail.config import PixelSailConfig
+    from pixel_sail.model import PixelSail
+    from pixel_sail.prompts import base_corpus
+    from pixel_sail.tokenizer import Tokenizer, special_token_ids, tokenizer_json, train_bpe
+
+    if tokenizer_path:
+        tok_doc = json.load(open(tokenizer_path, encoding="utf-8"))
+    else:
+        vocab, merges = train_bpe(base_corpus(), 512)
+        tok_doc = tokenizer_json(vocab, merges)
+    tok = Tokenizer(tok_doc)
+    torch.manual_seed(seed)
+    cfg = PixelSailConfig(vocab_size=len(tok), token_ids=special_token_ids(tok), **{**TINY, **overrides})
+    model = PixelSail(cfg).eval()
+    # Random init with visible structure: larger weights so parity compares meaningful numbers.
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() >= 2:
+                p.normal_(0, 0.08)
+    return model, tok, tok_doc
+
+
+def load_checkpoint(path: str):
+    import torch
+    from pixel_sail.config import PixelSailConfig
+    from pixel_sail.model import PixelSail
+    from pixel_sail.tokenizer import Tokenizer
+
+    ckpt = torch.load(path, map_location="cpu")
+    for key in ("config", "model", "tokenizer"):
+        if key not in ckpt:
+            raise UsageError(f"checkpoint {path} has no '{key}' entry (expected a file written by training/train.py)")
+    cfg = PixelSailConfig.from_dict(ckpt["config"])
+    model = PixelSail(cfg)
+    state = {k: v for k, v in ckpt["model"].items() if not k.startswith("distill")}
+    model.load_state_dict(state, strict=True)
+    return model.eval(), Tokenizer(ckpt["tokenizer"]), ckpt["tokenizer"]
+
+
+def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = True, extra: dict = None,
+                     decoder_graph: str = "built", int8: bool = False) -> None:
+    """Writes into a temporary sibling directory and renames it into place, so a failed export never
+    leaves a directory that looks complete."""
+    from pixel_sail.tokenizer import tokenizer_config_json
+
+    from pixel_sail.atomic_dir import atomic_directory
+
+    parent = os.path.dirname(os.path.abspath(out)) or "."
+    os.makedirs(parent, exist_ok=True)
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"output directory {parent} is not writable")
+    with atomic_directory(out, keep=("MODEL_CARD.md",)) as tmp:
+        export_graphs(model, tmp, decoder_graph, int8)
+        with open(os.path.join(tmp, "tokenizer.json"), "w", encoding="utf-8") as fh:
+            json.dump(tok_doc, fh, ensure_ascii=False)
+        with open(os.path.join(tmp, "tokenizer_config.json"), "w", encoding="utf-8") as fh:
+            json.dump(tokenizer_config_json(), fh, indent=2)
+        if fixtures:
+            write_fixtures(model, tok, tmp)
+        with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as fh:
+            json.dump(config_document(model.config, name, extra, int8), fh, indent=2)
