@@ -25,6 +25,8 @@ export interface ExportOptions {
   splitInstances?: boolean;
   /** Douglas–Peucker tolerance in pixels for polygons. */
   tolerance?: number;
+  /** Only the images under this folder of the root (`/`-separated). */
+  under?: string;
   /** Only the objects a batch job made (and only the images it covered). */
   job?: { id: string; images: string[] };
 }
@@ -95,7 +97,8 @@ export async function exportCoco(root: string, options: ExportOptions = {}): Pro
   const keep = new Set(wanted.map((c) => c.id));
   const store = await readStore(root);
   const jobImages = options.job && new Set(options.job.images);
-  const names = [...store.keys()].filter((n) => !jobImages || jobImages.has(n)).sort(byteOrder);
+  const prefix = options.under ? options.under.replace(/\/+$/, '') + '/' : '';
+  const names = [...store.keys()].filter((n) => (!jobImages || jobImages.has(n)) && n.startsWith(prefix)).sort(byteOrder);
   const coco: CocoFile = {
     info: {
       description: `Exported by Pixel-SAIL for VS Code from ${path.basename(path.resolve(root))}`,

@@ -17,6 +17,13 @@ import { jsonPath, readAnnotationFile, STORE_DIR, writeAnnotationFile, writeJson
 
 export class CocoImportError extends Error {}
 
+/** Pixel-SAIL's own exports carry each object's provenance; it survives a round trip. */
+const provenance = z.looseObject({
+  origin: z.enum(['model', 'human']),
+  status: z.enum(['proposed', 'accepted', 'rejected']),
+  prompt: z.string().optional(), model: z.string().optional(), caption: z.string().optional(), job: z.string().optional(),
+});
+
 const num = z.number().finite();
 const id = z.number().int().nonnegative();
 const uncompressedRle = z.object({ size: z.tuple([z.number().int().positive(), z.number().int().positive()]), counts: z.array(z.number().int().nonnegative()) });
@@ -33,6 +40,7 @@ const cocoSchema = z.looseObject({
     segmentation: z.union([compressedRle, uncompressedRle, polygons]).optional(),
     bbox: z.tuple([num, num, num, num]).optional(),
     iscrowd: z.union([z.literal(0), z.literal(1)]).optional(),
+    pixel_sail: z.unknown().optional(),
   })),
   categories: z.array(z.looseObject({ id, name: z.string(), supercategory: z.string().optional() })),
 });
@@ -89,18 +97,19 @@ export function parseCoco(raw: unknown, file: string): z.infer<typeof cocoSchema
   return parsed.data;
 }
 
-export async function importCoco(file: string, root: string): Promise<ImportReport> {
+/** `under`: the file's image paths are relative to this folder of the root (`/`-separated), not to the root. */
+export async function importCoco(file: string, root: string, under = ''): Promise<ImportReport> {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new CocoImportError(`cannot read ${file}: ${(e as Error).message}`);
   }
-  return importCocoData(raw, file, root);
+  return importCocoData(raw, file, root, under);
 }
 
 /** The import of already-parsed JSON; `file` names it in messages. */
-export async function importCocoData(raw: unknown, file: string, root: string): Promise<ImportReport> {
+export async function importCocoData(raw: unknown, file: string, root: string, under = ''): Promise<ImportReport> {
   const coco = parseCoco(raw, file);
   const warnings: string[] = [];
   if (coco.info === undefined) warnings.push('the file has no "info" block (accepted: nothing in it is needed)');
@@ -134,14 +143,15 @@ export async function importCocoData(raw: unknown, file: string, root: string): 
       throw new CocoImportError(`${file}: $.images[${i}]: ${img.width}×${img.height} is above the ${MAX_IMAGE_PIXELS / 1e6} megapixels this extension works with`);
     }
     if (images.has(img.id)) throw new CocoImportError(`${file}: $.images[${i}].id: image id ${img.id} is used twice`);
-    images.set(img.id, { fileName: normalisePath(img.file_name, `${file}: $.images[${i}].file_name`), width: img.width, height: img.height });
+    const fileName = normalisePath(img.file_name, `${file}: $.images[${i}].file_name`);
+    images.set(img.id, { fileName: under ? `${under.replace(/\/+$/, '')}/${fileName}` : fileName, width: img.width, height: img.height });
   });
   if (coco.images.some((i) => i.id === 0) || coco.annotations.some((a) => a.id === 0) || coco.categories.some((c) => c.id === 0)) {
     warnings.push('ids start at 0 (COCO counts from 1): accepted, the store numbers its objects itself');
   }
 
   // Validate every annotation before writing anything.
-  const byImage = new Map<number, { seg: Annotation['segmentation']; category: number; area: number; bbox: Annotation['bbox'] }[]>();
+  const byImage = new Map<number, { seg: Annotation['segmentation']; category: number; area: number; bbox: Annotation['bbox']; origin: Annotation['pixel_sail'] }[]>();
   let crowd = 0, boxes = 0, uncompressed = 0, outside = 0;
   coco.annotations.forEach((a, i) => {
     const where = `${file}: $.annotations[${i}]`;
@@ -155,7 +165,10 @@ export async function importCocoData(raw: unknown, file: string, root: string): 
       if (!a.bbox) throw new CocoImportError(`${where}: neither a segmentation nor a bbox`);
       const [x, y, w, h] = a.bbox;
       if (!(w > 0 && h > 0)) throw new CocoImportError(`${where}.bbox: width and height must be positive`);
-      seg = [[x, y, x + w, y, x + w, y + h, x, y + h]];
+      const box = [x, y, x + w, y, x + w, y + h, x, y + h];
+      const inside = box.map((v, k) => Math.min(Math.max(v, 0), k % 2 ? img.height : img.width));
+      if (inside.some((v, k) => v !== box[k])) outside++;
+      seg = [inside];
       boxes++;
     } else {
       checkSegmentation(a.segmentation, img.width, img.height, `${where}.segmentation`);
@@ -173,14 +186,24 @@ export async function importCocoData(raw: unknown, file: string, root: string): 
     if (a.iscrowd === 1) crowd++;
     const area = Array.isArray(seg) ? polygonsPixelCount(seg, img.height, img.width) : rleArea(seg);
     const bbox = Array.isArray(seg) ? polygonsBbox(seg) : maskBbox(decodeRle(seg), img.height, img.width);
+    const kept = provenance.safeParse(a.pixel_sail);
+    const origin: Annotation['pixel_sail'] = kept.success ? kept.data : { origin: 'human', status: 'accepted' };
     const list = byImage.get(a.image_id) ?? [];
-    list.push({ seg, category, area, bbox });
+    list.push({ seg, category, area, bbox, origin });
     byImage.set(a.image_id, list);
   });
   if (crowd) warnings.push(`${crowd} annotation(s) marked iscrowd 1 (as CVAT writes masks): imported as ordinary objects (iscrowd 0)`);
   if (boxes) warnings.push(`${boxes} annotation(s) with a bbox only: imported as rectangle polygons`);
-  if (outside) warnings.push(`${outside} polygon annotation(s) reach outside their image: clipped to the image`);
+  if (outside) warnings.push(`${outside} polygon or box annotation(s) reach outside their image: clipped to the image`);
   if (uncompressed) warnings.push(`${uncompressed} uncompressed RLE mask(s) (list counts): stored compressed`);
+
+  // An image that is not in the dataset folder gets no store file (it would be an annotation of nothing).
+  const absent = [...images].filter(([, img]) => !fs.existsSync(path.join(root, ...img.fileName.split('/'))));
+  for (const [imageId] of absent) images.delete(imageId);
+  if (absent.length) {
+    const names = absent.slice(0, 3).map(([, img]) => img.fileName).join(', ');
+    warnings.push(`${absent.length} image(s) of the file are not in ${root} (${names}${absent.length > 3 ? ', …' : ''}): left out, with their annotations`);
+  }
 
   // Read every store file first: one that does not fit (size, malformed) stops the import before any write.
   const pending: { file: string; data: AnnotationFile; add: Annotation[]; duplicates: number }[] = [];
@@ -200,7 +223,7 @@ export async function importCocoData(raw: unknown, file: string, root: string): 
       const k = key(o.category, o.seg);
       if (present.has(k)) { duplicates++; continue; }
       present.add(k);
-      add.push({ id: nextId++, category_id: o.category, segmentation: o.seg, area: o.area, bbox: o.bbox, iscrowd: 0, pixel_sail: { origin: 'human', status: 'accepted' } });
+      add.push({ id: nextId++, category_id: o.category, segmentation: o.seg, area: o.area, bbox: o.bbox, iscrowd: 0, pixel_sail: o.origin });
     }
     pending.push({ file: storeFile, data, add, duplicates });
   }

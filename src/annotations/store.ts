@@ -30,6 +30,16 @@ export function datasetRoot(imagePath: string, workspaceFolders: readonly string
   return holding[0] ?? path.dirname(imagePath);
 }
 
+/**
+ * The dataset root of a folder (the innermost workspace folder holding it or equal to it, else the folder
+ * itself) and the folder relative to that root ('' for the root), for commands that act on a folder.
+ */
+export function folderInStore(folder: string, workspaceFolders: readonly string[]): { root: string; under: string } {
+  const holding = workspaceFolders.filter((f) => f === folder || isInside(f, folder)).sort((a, b) => b.length - a.length);
+  const root = holding[0] ?? folder;
+  return { root, under: path.relative(root, folder).split(path.sep).join('/') };
+}
+
 export interface StorePaths {
   root: string;
   /** The image path relative to the root, with forward slashes (COCO's file_name). */

@@ -31,10 +31,12 @@ describe('COCO import', function () {
     // The generator's own ground truth is a COCO file from "another tool" (ids from 1, RLE, supercategories).
     const gtFile = path.join(src, 'scenes/ground_truth.json');
     const gt = JSON.parse(fs.readFileSync(gtFile, 'utf8'));
-    const first = await importCocoData(gt, gtFile, src);
+    // its file_names are relative to the images folder, which sits at scenes/images in this root
+    const first = await importCocoData(gt, gtFile, src, 'scenes/images');
     assert.equal(first.added, gt.annotations.length);
     const x = (await exportCoco(src, { format: 'rle' })).coco;
-    const dest = fresh();
+    const withImages = () => { const d = fresh(); fs.cpSync(path.join(src, 'scenes'), path.join(d, 'scenes'), { recursive: true }); return d; };
+    const dest = withImages();
     await importCocoData(JSON.parse(JSON.stringify(x)), 'x.json', dest);
     const y = (await exportCoco(dest, { format: 'rle' })).coco;
     assert.deepEqual(withoutProvenance(y), withoutProvenance({ ...x, info: y.info }));
@@ -42,7 +44,7 @@ describe('COCO import', function () {
 
     // polygons: within the stated tolerance of the masks
     const poly = (await exportCoco(src)).coco;
-    const dest2 = fresh();
+    const dest2 = withImages();
     await importCocoData(JSON.parse(JSON.stringify(poly)), 'poly.json', dest2);
     const back = (await exportCoco(dest2)).coco;
     back.annotations.forEach((a, k) => {
@@ -75,19 +77,24 @@ describe('COCO import', function () {
         { id: 0, image_id: 0, category_id: 0, segmentation: [[0, 0, 12, 0, 12, 10, 0, 10]], iscrowd: 0 },
         { id: 1, image_id: 0, category_id: 3, segmentation: { size: [h, w], counts: listCounts }, iscrowd: 1 }, // CVAT
         { id: 2, image_id: 5, category_id: 9, bbox: [1, 1, 4, 3], iscrowd: 0 }, // boxes only
+        { id: 4, image_id: 5, category_id: 9, bbox: [-2, 6, 5, 10], iscrowd: 0 }, // a box reaching outside
         { id: 3, image_id: 5, category_id: 9, segmentation: [[-2, 1, 5, 1, 5, 4]], iscrowd: 0 }, // reaches outside
       ],
     };
     const root = fresh();
+    for (const f of ['sub/dir/a.png', 'b.png']) { fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true }); fs.writeFileSync(path.join(root, f), ''); }
+    (quirky.images as { id: number; file_name: string; width: number; height: number }[]).push({ id: 7, file_name: 'not-here.png', width: w, height: h });
     const report = await importCocoData(quirky, 'quirky.json', root);
     const said = report.warnings.join('\n');
     assert.match(said, /no "info" block/);
     assert.match(said, /ids start at 0/);
     assert.match(said, /"_background_" \(id 0\) is not an object class: left out, with its 1 annotations/);
     assert.match(said, /1 annotation\(s\) marked iscrowd 1 .*imported as ordinary objects/);
-    assert.match(said, /1 annotation\(s\) with a bbox only: imported as rectangle polygons/);
+    assert.match(said, /2 annotation\(s\) with a bbox only: imported as rectangle polygons/);
+    assert.match(said, /1 image\(s\) of the file are not in .* \(not-here\.png\): left out/);
+    assert.ok(!fs.existsSync(path.join(root, '.pixel-sail/annotations/not-here.png.json')));
     assert.match(said, /1 uncompressed RLE mask\(s\)/);
-    assert.match(said, /1 polygon annotation\(s\) reach outside their image: clipped/);
+    assert.match(said, /2 polygon or box annotation\(s\) reach outside their image: clipped/);
     assert.deepEqual(categoriesOf(root).categories.map((c: { id: number; name: string }) => [c.id, c.name]), [[3, 'cat'], [9, 'dog']], 'file ids kept, no background');
     const a = readStore(root, 'sub/dir/a.png');
     assert.equal(a.image.file_name, 'sub/dir/a.png');
@@ -98,16 +105,27 @@ describe('COCO import', function () {
     const b = readStore(root, 'b.png');
     assert.deepEqual(b.annotations[0].segmentation, [[1, 1, 5, 1, 5, 4, 1, 4]]);
     assert.equal(b.annotations[0].area, 12, 'a 4×3 box covers 12 pixels');
-    assert.deepEqual(b.annotations[1].segmentation, [[0, 1, 5, 1, 5, 4]]);
+    assert.deepEqual(b.annotations[1].segmentation, [[0, 6, 3, 6, 3, 10, 0, 10]], 'the box is clipped to the image');
+    assert.deepEqual(b.annotations[2].segmentation, [[0, 1, 5, 1, 5, 4]]);
 
     const again = await importCocoData(quirky, 'quirky.json', root);
     assert.equal(again.added, 0, 'importing twice adds nothing');
-    assert.equal(again.duplicates, 3);
-    assert.equal(readStore(root, 'b.png').annotations.length, 2);
+    assert.equal(again.duplicates, 4);
+    assert.equal(readStore(root, 'b.png').annotations.length, 3);
+  });
+
+  it('keeps the provenance of Pixel-SAIL\'s own exports: a proposal stays a model proposal', async () => {
+    const root = fresh();
+    fs.writeFileSync(path.join(root, 'a.png'), '');
+    const own = { images: [{ id: 1, file_name: 'a.png', width: 4, height: 4 }], categories: [{ id: 1, name: 'x' }],
+      annotations: [{ id: 1, image_id: 1, category_id: 1, segmentation: [[0, 0, 2, 0, 2, 2]], iscrowd: 0, pixel_sail: { origin: 'model', status: 'proposed', prompt: 'every x', job: 'job-1' } }] };
+    await importCocoData(own, 'own.json', root);
+    assert.deepEqual(readStore(root, 'a.png').annotations[0].pixel_sail, { origin: 'model', status: 'proposed', prompt: 'every x', job: 'job-1' });
   });
 
   it('keeps the objects already in the store, and refuses an image whose size differs from the store\'s', async () => {
     const root = fresh();
+    fs.writeFileSync(path.join(root, 'a.png'), '');
     const one = { images: [{ id: 1, file_name: 'a.png', width: 4, height: 4 }], categories: [{ id: 1, name: 'x' }], annotations: [{ id: 1, image_id: 1, category_id: 1, segmentation: [[0, 0, 2, 0, 2, 2]] }] };
     await importCocoData(one, 'one.json', root);
     const two = { ...one, annotations: [{ id: 1, image_id: 1, category_id: 1, segmentation: [[1, 1, 3, 1, 3, 3]] }] };

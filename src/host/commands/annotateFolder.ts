@@ -2,8 +2,8 @@
 // (batch priority, so an editor's prompts go first), with a cancellable progress notification that shows
 // count, rate and time left. A folder with an unfinished job is offered to resume it. The job itself
 // (manifest, store writes, resume without loss or duplicates) is src/annotations/batch.ts.
-import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { folderInStore } from '../../annotations/store';
 import { createJob, JobManifest, modelHash, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
 import type { EngineService } from '../engineService';
 import { resolveModelPath } from '../settings';
@@ -43,15 +43,13 @@ async function askPolicy(): Promise<'skip' | 'add' | 'replace' | undefined> {
 }
 
 export function registerAnnotateFolder(context: vscode.ExtensionContext, engines: EngineService, output: vscode.OutputChannel): vscode.Disposable {
-  return vscode.commands.registerCommand('pixelSail.annotateFolder', async (folder?: vscode.Uri, given?: AnnotateFolderArgs): Promise<RunSummary & { job: string } | undefined> => {
+  return vscode.commands.registerCommand('pixelSail.annotateFolder', async (folder?: vscode.Uri, givenArg?: unknown): Promise<RunSummary & { job: string } | undefined> => {
+    // From the Explorer the second argument is the list of selected items, not the job's settings.
+    const given = givenArg && typeof givenArg === 'object' && !Array.isArray(givenArg) ? (givenArg as AnnotateFolderArgs) : undefined;
     const target = folder?.fsPath ?? (await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Annotate which folder?' }))?.uri.fsPath;
     if (!target) return undefined;
     // The store belongs to the dataset root (the workspace folder holding the folder), as the editor's does.
-    const workspaceRoots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath)
-      .filter((w) => !path.relative(w, target).startsWith('..') && !path.isAbsolute(path.relative(w, target)))
-      .sort((a, b) => b.length - a.length);
-    const root = workspaceRoots[0] ?? target;
-    const under = path.relative(root, target).split(path.sep).join('/');
+    const { root, under } = folderInStore(target, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
     const client = engines.get();
     let manifest: JobManifest | undefined;
     if (given?.resume) manifest = readManifest(root, given.resume);

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import writeFileAtomic from 'write-file-atomic';
 import { exportCoco, ExportOptions } from '../../annotations/cocoExport';
-import { StoreFormatError } from '../../annotations/store';
+import { folderInStore, StoreFormatError } from '../../annotations/store';
 import { ImageEditorProvider } from '../editor/imageEditorProvider';
 
 export interface ExportCommandArgs extends ExportOptions {
@@ -21,7 +21,7 @@ export interface ExportCommandResult {
 }
 
 async function pickRoot(uri?: vscode.Uri): Promise<string | undefined> {
-  if (uri) return uri.fsPath;
+  if (uri) return uri.fsPath;  // a folder; its dataset root is found below
   const folders = vscode.workspace.workspaceFolders ?? [];
   if (folders.length === 1) return folders[0].uri.fsPath;
   if (folders.length === 0) {
@@ -58,10 +58,15 @@ function dirtyEditorsUnder(root: string): vscode.Tab[] {
 }
 
 export function registerExportCoco(output: vscode.OutputChannel): vscode.Disposable {
-  return vscode.commands.registerCommand('pixelSail.exportCoco', async (uri?: vscode.Uri, given?: ExportCommandArgs): Promise<ExportCommandResult | undefined> => {
-    const root = await pickRoot(uri);
-    if (!root) return undefined;
-    const dirty = dirtyEditorsUnder(root);
+  return vscode.commands.registerCommand('pixelSail.exportCoco', async (uri?: vscode.Uri, givenArg?: unknown): Promise<ExportCommandResult | undefined> => {
+    // From the Explorer the second argument is the list of selected items, not the export's options.
+    const given = givenArg && typeof givenArg === 'object' && !Array.isArray(givenArg) ? (givenArg as ExportCommandArgs) : undefined;
+    const folder = await pickRoot(uri);
+    if (!folder) return undefined;
+    // The store belongs to the dataset root (the workspace folder holding the folder), as the editor's does;
+    // a subfolder exports its own images only.
+    const { root, under } = folderInStore(folder, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
+    const dirty = dirtyEditorsUnder(folder);
     if (dirty.length && !given) {
       const choice = await vscode.window.showWarningMessage(
         `${dirty.length} image${dirty.length > 1 ? 's have' : ' has'} unsaved annotations; the export reads what is saved.`,
@@ -69,11 +74,12 @@ export function registerExportCoco(output: vscode.OutputChannel): vscode.Disposa
       if (!choice) return undefined;
       if (choice === 'Save All and Export') await vscode.workspace.saveAll(false);
     }
-    const options = given ?? (await pickOptions());
-    if (!options) return undefined;
+    const picked = given ?? (await pickOptions());
+    if (!picked) return undefined;
+    const options: ExportOptions = { ...picked, ...(under ? { under } : {}) };
     let out = given?.out;
     if (!out) {
-      const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(root, 'annotations.coco.json')), filters: { 'COCO JSON': ['json'] }, title: 'Export COCO JSON' });
+      const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(folder, 'annotations.coco.json')), filters: { 'COCO JSON': ['json'] }, title: 'Export COCO JSON' });
       if (!target) return undefined;
       out = target.fsPath;
     }

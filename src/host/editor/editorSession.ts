@@ -161,9 +161,12 @@ export class EditorSession implements vscode.Disposable {
     const t0 = Date.now();
     try {
       const answer = await this.engine.request({ kind: 'segment', image: this.document.uri.fsPath, text }, { cancelKey: this.cancelKey, priority: 'interactive' });
-      const mask = answer.masks[0];
+      // A mask with no pixel is nothing to accept: an invisible object would only block later batch jobs.
+      const empty = answer.masks[0] !== undefined && answer.masks[0].area === 0;
+      const mask = empty ? undefined : answer.masks[0];
       this.candidate = mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox, prompt: text, model: this.engine.model ?? 'unknown' } : undefined;
-      this.post({ type: 'candidate', prompt: text, answer: answer.answer, mask: mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox } : null, ms: Date.now() - t0 });
+      const said = empty ? `${answer.answer} (but the mask is empty: nothing to accept)` : answer.answer;
+      this.post({ type: 'candidate', prompt: text, answer: said, mask: mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox } : null, ms: Date.now() - t0 });
     } catch (e) {
       if (e instanceof EngineRequestError && e.code === 'cancelled') return; // a newer prompt took over
       this.post({ type: 'promptFailed', prompt: text, message: (e as Error).message });
