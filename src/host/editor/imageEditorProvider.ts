@@ -35,7 +35,14 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
   constructor(private readonly context: vscode.ExtensionContext, private readonly engine: EngineService) {}
 
   async openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext): Promise<AnnotationEditorDocument> {
-    const document = await AnnotationEditorDocument.open(uri, openContext.backupId);
+    let document: AnnotationEditorDocument;
+    try {
+      document = await AnnotationEditorDocument.open(uri, openContext.backupId);
+    } catch (e) {
+      // VS Code only says "the editor could not be opened"; say which file and why.
+      void vscode.window.showErrorMessage(`Pixel-SAIL cannot open ${vscode.workspace.asRelativePath(uri)}: ${(e as Error).message}`);
+      throw e;
+    }
     const watcher = watchStoreFile(document, () => this.categoriesChanged.fire(document.paths.root));
     document.onDidDispose(() => watcher.dispose());
     return document;
