@@ -75,12 +75,14 @@ async function main(): Promise<number> {
           const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
           if (await item.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
             await item.click();
-            const shown = await eventually(`the editor of ${file}`, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').startsWith(`scenes/${file}`), 15000).then(() => true, () => false);
+            const shown = await eventually(`the editor of ${file}`, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').startsWith(`scenes/${file}`), 30000).then(() => true, () => false);
             if (shown) return true;
           }
+          // What the window showed when this attempt did not open the editor, for whoever reads a failure.
+          await screenshot(page, `retry-open-${file}`).catch(() => {});
           await page.keyboard.press('Escape');
           return false;
-        }, 120000);
+        }, 240000);
       const prompt = async (text: string) => {
         const box = editor.getByRole('textbox', { name: 'Prompt' });
         await box.click();

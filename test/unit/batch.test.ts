@@ -87,6 +87,7 @@ describe('batch annotation', function () {
     const whole = copy(), killed = copy();
     assert.equal(cli('annotate', whole, ...PROMPTS, '--model', tiny).status, 0);
     const child = spawn('node', [bin, 'annotate', killed, ...PROMPTS, '--model', tiny], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
     const jobs = path.join(killed, '.pixel-sail/jobs');
     let id = '';
     for (let i = 0; i < 600 && !id; i++) {
@@ -99,7 +100,7 @@ describe('batch annotation', function () {
       }
     }
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
+    await exited;
     assert.ok(id, 'the job got going before the kill');
     const manifest = JSON.parse(fs.readFileSync(path.join(jobs, `${id}.json`), 'utf8'));
     assert.ok(Object.values(manifest.images).some((x) => (x as { state: string }).state === 'pending'), 'killed before the end');
@@ -111,12 +112,13 @@ describe('batch annotation', function () {
   it('Ctrl+C stops within one image with exit 130 and says how to resume', async () => {
     const root = copy();
     const child = spawn('node', [bin, 'annotate', root, ...PROMPTS, '--model', tiny], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise((r) => child.on('exit', r));
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     let err = '';
     await new Promise<void>((resolve) => child.stderr.on('data', (d) => { err += d; if (/\[3\/30\]/.test(err)) resolve(); }));
     child.kill('SIGINT');
-    const code = await new Promise((r) => child.on('exit', r));
+    const code = await exited;
     assert.equal(code, 130);
     const id = /resume with --resume (\S+)/.exec(out)?.[1];
     assert.ok(id, out);

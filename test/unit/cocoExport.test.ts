@@ -221,10 +221,11 @@ describe('COCO export', function () {
     for (let i = 0; i < 50; i++) {
       fs.writeFileSync(out, previous);
       const child = spawn('node', [bin, 'export', root, '--out', out], { stdio: 'ignore' });
+      const exited = new Promise((r) => child.on('exit', r)); // listen first: a fast export may finish before the kill
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       await new Promise((r) => setTimeout(r, 50 + (seed % 400)));
       child.kill('SIGKILL');
-      await new Promise((r) => child.on('exit', r));
+      await exited;
       const now = fs.readFileSync(out, 'utf8');
       assert.ok(now === previous || now === next, `run ${i}: the file is neither the previous nor the new export`);
     }
