@@ -71,6 +71,13 @@ interface Args {
   describe: boolean;
 }
 
+/** Refuses a value outside `allowed` with the message every enumerated option uses. */
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): asserts value is T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${flag} must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got ${JSON.stringify(value)}`);
+  }
+}
+
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command === '--help' || command === '-h') throw new UsageError('');
@@ -90,13 +97,13 @@ function parseArgs(argv: string[]): Args {
       case '--json': args.json = true; break;
       case '--format': {
         const f = value();
-        if (f !== 'polygon' && f !== 'rle' && f !== 'yolo') throw new UsageError(`--format must be polygon, rle or yolo, got ${JSON.stringify(f)}`);
+        oneOf('--format', f, ['polygon', 'rle', 'yolo']);
         args.format = f;
         break;
       }
       case '--status': {
         const st = value();
-        if (st !== 'accepted' && st !== 'all') throw new UsageError(`--status must be accepted or all, got ${JSON.stringify(st)}`);
+        oneOf('--status', st, ['accepted', 'all']);
         args.status = st;
         break;
       }
@@ -108,7 +115,7 @@ function parseArgs(argv: string[]): Args {
       case '--resume': args.resume = value(); break;
       case '--policy': {
         const v = value();
-        if (v !== 'skip' && v !== 'add' && v !== 'replace') throw new UsageError(`--policy must be skip, add or replace, got ${JSON.stringify(v)}`);
+        oneOf('--policy', v, ['skip', 'add', 'replace']);
         args.policy = v;
         break;
       }
@@ -121,13 +128,13 @@ function parseArgs(argv: string[]): Args {
       case '--model': args.model = value(); break;
       case '--device': {
         const d = value();
-        if (!['auto', 'cpu', 'cuda'].includes(d)) throw new UsageError(`--device must be auto, cpu or cuda, got ${JSON.stringify(d)}`);
+        oneOf('--device', d, ['auto', 'cpu', 'cuda']);
         args.device = d as DeviceSetting;
         break;
       }
       case '--weights': {
         const w = value();
-        if (!['auto', 'float32', 'int8'].includes(w)) throw new UsageError(`--weights must be auto, float32 or int8, got ${JSON.stringify(w)}`);
+        oneOf('--weights', w, ['auto', 'float32', 'int8']);
         args.weights = w as WeightsSetting;
         break;
       }

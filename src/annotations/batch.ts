@@ -14,6 +14,7 @@ export interface TaskRunner {
   run(task: EngineTask): Promise<EngineAnswer>;
 }
 import { addCategory } from './categories';
+import { byteOrder } from './cocoExport';
 import { cleanCaption } from '../eval/metrics';
 import type { Annotation, AnnotationFile } from './schema';
 import { STORE_VERSION } from './schema';
@@ -56,7 +57,7 @@ export function listImages(root: string): string[] {
     }
   };
   walk(root);
-  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return out.sort(byteOrder);
 }
 
 export function parsePromptSpec(spec: string): { label: string; expression: string } {
@@ -130,7 +131,7 @@ export interface RunSummary { images: number; objects: number; skipped: number; 
  */
 export async function runJob(root: string, manifest: JobManifest, engine: TaskRunner, options: { onProgress?: (p: RunProgress) => void; shouldStop?: () => boolean } = {}): Promise<RunSummary> {
   const t0 = Date.now();
-  const files = Object.keys(manifest.images).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const files = Object.keys(manifest.images).sort(byteOrder);
   const categoryIds = new Map<string, number>();
   const categoriesFile = path.join(root, STORE_DIR, 'categories.json');
   for (const p of manifest.prompts) if (!categoryIds.has(p.label)) categoryIds.set(p.label, (await addCategory(categoriesFile, p.label)).category.id);

@@ -75,7 +75,8 @@ async function readStore(root: string): Promise<Map<string, AnnotationFile>> {
   return out;
 }
 
-const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0); // locale-independent, so ids never depend on the machine
+/** Locale-independent order of file names, so ids never depend on the machine. */
+export const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The object's mask as pixels, or undefined for a polygon object (kept as drawn). */
 function maskOf(a: Annotation, image: AnnotationFile['image']): Uint8Array | undefined {

@@ -3,11 +3,11 @@
 // so each image's objects come whole from one file; an image found in several files must be identical in
 // each (so merging is idempotent), and every file must have the same categories.
 import * as fs from 'node:fs';
+import { byteOrder } from './cocoExport';
 import type { CocoAnnotation, CocoFile } from './cocoExport';
 
 export class MergeError extends Error {}
 
-const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function read(file: string): CocoFile {
   let coco: CocoFile;

@@ -1,19 +1,7 @@
-// extensionTestsPath entry: the same run() contract as @vscode/test-electron, so the suite also runs
-// under a desktop VS Code. Prints the plain "N passed, N failed" line the test driver reads.
+// extensionTestsPath entry of the integration suite (see test/support/runInHost.ts).
 import * as path from 'node:path';
+import { runMochaFiles } from '../support/runInHost';
 
 export function run(): Promise<void> {
-  // mocha 12 is ESM-only; from CommonJS require() returns its namespace.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const m = require('mocha');
-  const Mocha = m.default || m.Mocha || m;
-  const mocha = new Mocha({ ui: 'bdd', timeout: 60000, color: false, reporter: 'spec' });
-  mocha.addFile(path.join(__dirname, 'extension.test.js'));
-  return new Promise((resolve, reject) => {
-    const runner = mocha.run((failures: number) => {
-      console.log(`${runner.stats.passes} passed, ${runner.stats.failures} failed`);
-      if (failures) reject(new Error(`${failures} tests failed.`));
-      else resolve();
-    });
-  });
+  return runMochaFiles([path.join(__dirname, 'extension.test.js')]);
 }
