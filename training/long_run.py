@@ -66,8 +66,13 @@ def cmd_init(args) -> int:
     totals = {"steps": int(args.steps if args.steps is not None else ck["step"]),
               "samples": int(args.samples if args.samples is not None else ck["samples"]),
               "minutes": float(args.minutes if args.minutes is not None else ck.get("elapsed_s", 0) / 60),
-              "segments": 0}
-    save_atomic(weights_from(ck, totals, {"from": os.path.relpath(os.path.abspath(args.source), REPO)}), args.weights)
+              "segments": int(args.segments)}
+    out = weights_from(ck, totals, {"from": os.path.relpath(os.path.abspath(args.source), REPO)})
+    if args.base_eval:
+        # A restart from an earlier model: the next segment is compared (paired) with that model's evaluation,
+        # not with the segment before it on the curve.
+        out["base_eval"] = os.path.relpath(os.path.abspath(args.base_eval), REPO)
+    save_atomic(out, args.weights)
     print(f"wrote {args.weights} ({os.path.getsize(args.weights) / 1e6:.1f} MB): {totals}")
     return 0
 
@@ -118,7 +123,11 @@ def cmd_finish(args) -> int:
                  "segment_minutes": round(seg.get("elapsed_s", 0) / 60, 1), "scene_index": new["scene_index"],
                  "recipe": recipe, "val": f"generate.py --split val --seed {VAL_SEED} --count {VAL_COUNT}",
                  "weights": "float16 (as committed)", **summary(e)}
-        prev_eval = os.path.join(EVALS, f"eval-seg{t['segments']:03d}.json")
+        prev_eval = (os.path.join(REPO, prev["base_eval"]) if "base_eval" in prev
+                     else os.path.join(EVALS, f"eval-seg{t['segments']:03d}.json"))
+        if "from" in prev.get("recipe", {}):
+            point["started_from"] = prev["recipe"]["from"]
+            point["compared_with"] = os.path.relpath(prev_eval, REPO)
         if os.path.exists(prev_eval) and "perImage" in e:
             # Paired over the same validation images: the segment's gain, with a 95 % bootstrap interval.
             d = paired_differences(json.load(open(prev_eval)), e)
@@ -176,6 +185,8 @@ def main() -> int:
     i.add_argument("--samples", type=int)
     i.add_argument("--minutes", type=float)
     i.add_argument("--force", action="store_true")
+    i.add_argument("--segments", type=int, default=0, help="segments already on the curve (a restart keeps counting)")
+    i.add_argument("--base-eval", help="evaluation JSON of the starting model, for the next segment's paired comparison")
     f = sub.add_parser("finish")
     f.add_argument("--segment", required=True)
     f.add_argument("--weights", default=WEIGHTS)

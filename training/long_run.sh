@@ -22,7 +22,7 @@ SEG=training/runs/long_run_segment
 VAL=training/cache/val200
 # Chosen from the probes (models/default/MODEL_CARD.md, "Probes"): the shipped recipe (dense mask losses, all
 # tasks) plus easy shape scenes in every group, constant lr after a short warm-up.
-RECIPE="--dense-masks --lr ${LR:-5e-4} --warmup-steps 30 --total-steps 1000000 --easy-shape ${EASY:-6}"
+RECIPE="--dense-masks --lr ${LR:-1e-4} --warmup-steps 30 --total-steps 1000000 --easy-shape ${EASY:-6}"
 export OMP_NUM_THREADS="$THREADS"
 
 mkdir -p training/runs training/cache
