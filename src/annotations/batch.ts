@@ -137,10 +137,14 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
   for (const p of manifest.prompts) if (!categoryIds.has(p.label)) categoryIds.set(p.label, (await addCategory(categoriesFile, p.label)).category.id);
   const summary: RunSummary = { images: 0, objects: 0, skipped: 0, failed: [], cancelled: false, seconds: 0 };
   let done = files.filter((f) => manifest.images[f].state !== 'pending').length;
-  for (const file of files) {
-    if (manifest.images[file].state !== 'pending') continue;
+  const pending = files.filter((f) => manifest.images[f].state === 'pending');
+  const imagePath = (file: string) => path.join(root, ...file.split('/'));
+  for (const [index, file] of pending.entries()) {
     if (options.shouldStop?.()) { summary.cancelled = true; break; }
-    const image = path.join(root, ...file.split('/'));
+    const image = imagePath(file);
+    // The engine decodes the next image while it runs this one's first prompt.
+    const next = pending[index + 1];
+    let batch: { next?: string } = next ? { next: imagePath(next) } : {};
     try {
       const paths = storePaths(image, [root]);
       const existing = await readAnnotationFile(paths.annotationFile);
@@ -155,11 +159,12 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
         const added: Annotation[] = [];
         let size: { width: number; height: number } | undefined = existing && { width: existing.image.width, height: existing.image.height };
         for (const p of manifest.prompts) {
-          const answer = await engine.run({ kind: 'segment', image, text: p.expression });
+          const answer = await engine.run({ kind: 'segment', image, text: p.expression, batch });
+          batch = {};
           const m = answer.masks[0];
           if (m) size ??= { width: m.rle.size[1], height: m.rle.size[0] };
           if (!m || m.area === 0) continue;
-          const caption = manifest.describe ? cleanCaption((await engine.run({ kind: 'describe', image, region: { kind: 'rle', rle: m.rle } })).answer) : undefined;
+          const caption = manifest.describe ? cleanCaption((await engine.run({ kind: 'describe', image, region: { kind: 'rle', rle: m.rle }, batch: {} })).answer) : undefined;
           added.push({ id: nextId++, category_id: categoryIds.get(p.label)!, segmentation: m.rle, area: m.area, bbox: m.bbox, iscrowd: 0,
             pixel_sail: { origin: 'model', status: 'proposed', prompt: p.expression, model: manifest.model.name, job: manifest.id, ...(caption ? { caption } : {}) } });
         }

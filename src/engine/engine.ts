@@ -44,6 +44,21 @@ export interface TaskOptions {
   shouldStop?: () => boolean;
 }
 
+/** An image read and decoded ahead of its request (batch jobs), with the file's stamp when it was read. */
+interface Prefetch {
+  stamp: string;
+  load: Promise<{ bytes: Buffer; img: Awaited<ReturnType<typeof loadImageForModel>> }>;
+}
+
+/** Batch image states: enough for the prompts of the current image and the next, never the interactive budget. */
+const BATCH_CACHE_BYTES = 48 * 2 ** 20;
+const MAX_PREFETCHES = 4;
+
+const fileStamp = (file: string) => {
+  const st = fs.statSync(file);
+  return `${st.size}:${st.mtimeMs}:${st.ino}`;
+};
+
 interface PreparedImage {
   width: number;
   height: number;
@@ -119,6 +134,8 @@ const cacheBytes = (c: KvCache) => c.tensors.reduce((s, t) => s + tensorBytes(t)
 export class Engine {
   private readonly images: LruCache<PreparedImage>;
   private readonly conversations: LruCache<Conversation>;
+  private readonly batchImages: LruCache<PreparedImage>;
+  private readonly prefetches = new Map<string, Prefetch>();
   private readonly sizes = new Map<string, { width: number; height: number; modelWidth: number }>();
 
   private constructor(
@@ -131,6 +148,7 @@ export class Engine {
   ) {
     this.images = new LruCache(cacheBudgetMb * 0.75 * 2 ** 20);
     this.conversations = new LruCache(cacheBudgetMb * 0.25 * 2 ** 20);
+    this.batchImages = new LruCache(BATCH_CACHE_BYTES);
   }
 
   static async open(modelPath: string, options: EngineOptions = {}): Promise<Engine> {
@@ -190,13 +208,15 @@ export class Engine {
   }
 
   /** Decodes the image, prefills its block with the prompts, upsamples — or returns the cached state. */
-  async prepare(imagePath: string, regions: RegionSpec[]): Promise<{ image: PreparedImage; cacheHit: boolean; loadMs: number; prefillMs: number }> {
+  async prepare(imagePath: string, regions: RegionSpec[], batch = false): Promise<{ image: PreparedImage; cacheHit: boolean; loadMs: number; prefillMs: number; prefetched?: boolean }> {
     const maxRegions = this.model.config.model.num_prompt_slots;
     if (regions.length > maxRegions) throw new EngineError(`at most ${maxRegions} regions can be prompted at once, got ${regions.length}`);
+    const cache = batch ? this.batchImages : this.images;
     const t0 = performance.now();
+    const early = await this.takePrefetch(imagePath);
     let bytes: Buffer;
     try {
-      bytes = readInputFile(imagePath, 'image');
+      bytes = early?.bytes ?? readInputFile(imagePath, 'image');
     } catch (e) {
       throw new EngineError((e as Error).message);
     }
@@ -206,12 +226,12 @@ export class Engine {
     if (known) {
       const radius = (this.rules.patch_size / 2) * (known.width / known.modelWidth);
       const { key: promptKey } = await this.readRegionMasks(regions, known.width, known.height, radius);
-      const hit = this.images.get(`${imageHash}:${promptKey}`);
+      const hit = cache.get(`${imageHash}:${promptKey}`);
       if (hit) return { image: hit, cacheHit: true, loadMs: performance.now() - t0, prefillMs: 0 };
     }
     let img;
     try {
-      img = await loadImageForModel(bytes, this.rules.patch_size, this.rules.max_long_side, this.maxImagePixels);
+      img = early?.img ?? (await loadImageForModel(bytes, this.rules.patch_size, this.rules.max_long_side, this.maxImagePixels));
     } catch (e) {
       throw new EngineError(`cannot use ${path.basename(imagePath)}: ${e instanceof ImageInputError ? e.message : (e as Error).message}`);
     }
@@ -221,7 +241,7 @@ export class Engine {
     const { masks, key: promptKey } = await this.readRegionMasks(regions, img.width, img.height, radius);
     const key = `${imageHash}:${promptKey}`;
     const loadMs = performance.now() - t0;
-    const cached = this.images.get(key);
+    const cached = cache.get(key);
     if (cached) return { image: cached, cacheHit: true, loadMs, prefillMs: 0 };
     const t1 = performance.now();
     const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, this.rules);
@@ -229,8 +249,46 @@ export class Engine {
     const state = await this.runner.prefillImage(patches, grid, slots);
     const size = cacheBytes(state.cache) + tensorBytes(state.pixelFeatures) + tensorBytes(state.visionHidden);
     const image: PreparedImage = { width: img.width, height: img.height, grid, state, bytes: size };
-    this.images.set(key, image, size);
-    return { image, cacheHit: false, loadMs, prefillMs: performance.now() - t1 };
+    cache.set(key, image, size);
+    return { image, cacheHit: false, loadMs, prefillMs: performance.now() - t1, prefetched: !!early };
+  }
+
+  /**
+   * Starts reading and decoding an image that a coming request will ask for (a batch job's next image), so
+   * the decoding (libvips threads) overlaps the current request's inference. Failures are not reported here:
+   * the image's own request reads it again and reports them.
+   */
+  prefetch(imagePath: string): void {
+    if (this.prefetches.has(imagePath)) return;
+    let stamp: string;
+    try {
+      stamp = fileStamp(imagePath);
+    } catch {
+      return;
+    }
+    const load = (async () => {
+      const bytes = readInputFile(imagePath, 'image');
+      return { bytes, img: await loadImageForModel(bytes, this.rules.patch_size, this.rules.max_long_side, this.maxImagePixels) };
+    })();
+    load.catch(() => undefined);
+    this.prefetches.set(imagePath, { stamp, load });
+    for (const key of this.prefetches.keys()) {
+      if (this.prefetches.size <= MAX_PREFETCHES) break;
+      this.prefetches.delete(key);
+    }
+  }
+
+  /** The prefetched image, if it was read from the file as it still is; undefined otherwise (read it now). */
+  private async takePrefetch(imagePath: string) {
+    const p = this.prefetches.get(imagePath);
+    if (!p) return undefined;
+    this.prefetches.delete(imagePath);
+    try {
+      const loaded = await p.load;
+      return fileStamp(imagePath) === p.stamp ? loaded : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private async masksFor(image: PreparedImage, segHidden: Float32Array, count: number): Promise<MaskResult[]> {
@@ -247,7 +305,7 @@ export class Engine {
   }
 
   private async answer(imagePath: string, regions: RegionSpec[], prompt: string, maxNewTokens: number, opts: TaskOptions,
-    mode: { segFallback: boolean; conversationId?: string }): Promise<EngineAnswer> {
+    mode: { segFallback: boolean; conversationId?: string; batch?: boolean }): Promise<EngineAnswer> {
     const t0 = performance.now();
     const timings: Record<string, number> = {};
     const round = (v: number) => Math.round(v * 100) / 100;
@@ -264,12 +322,13 @@ export class Engine {
       start = conversation.cache;
       timings.cacheHit = 1;
     } else {
-      const prep = await this.prepare(imagePath, regions);
+      const prep = await this.prepare(imagePath, regions, mode.batch);
       image = prep.image;
       start = image.state.cache;
       timings.load = round(prep.loadMs);
       timings.imagePrefill = round(prep.prefillMs);
       timings.cacheHit = prep.cacheHit ? 1 : 0;
+      if (prep.prefetched) timings.prefetched = 1;
     }
     if (conversation) {
       // The previous answer ended at a stop token that was never fed: close the turn as training did.
@@ -297,6 +356,8 @@ export class Engine {
     const masks = noTarget ? [] : await this.masksFor(image, gen.segHidden, gen.segCount);
     timings.masks = round(performance.now() - t3);
     timings.total = round(performance.now() - t0);
+    // A batch answer is never followed up: keeping its conversation would only evict the user's.
+    if (mode.batch) return { answer, masks, device: this.device.provider, timingsMs: timings };
     const conversationId = mode.conversationId ?? randomUUID();
     this.conversations.set(conversationId, { image, cache: gen.cache }, cacheBytes(gen.cache) + image.bytes);
     return { answer, masks, device: this.device.provider, timingsMs: timings, conversationId };
@@ -309,19 +370,21 @@ export class Engine {
     if (task.maxNewTokens !== undefined && !(Number.isInteger(task.maxNewTokens) && task.maxNewTokens >= 1 && task.maxNewTokens <= MAX_NEW_TOKENS)) {
       throw new EngineError(`maxNewTokens must be an integer from 1 to ${MAX_NEW_TOKENS}, got ${task.maxNewTokens}`);
     }
+    if (task.batch?.next) this.prefetch(task.batch.next);
+    const batch = task.batch !== undefined;
     switch (task.kind) {
       case 'segment': {
         const text = task.text.trim();
         if (!text) throw new EngineError('the text prompt is empty');
-        return this.answer(task.image, [], prompts.segment.replace('{expression}', text), task.maxNewTokens ?? 32, opts, { segFallback: true });
+        return this.answer(task.image, [], prompts.segment.replace('{expression}', text), task.maxNewTokens ?? 32, opts, { segFallback: true, batch });
       }
       case 'segmentRegions': {
         if (!task.regions.length) throw new EngineError('no region given');
         const names = task.regions.map((_, k) => `<Prompt${k}>`).join(' and ');
-        return this.answer(task.image, task.regions, prompts.segment.replace('{expression}', names), task.maxNewTokens ?? 32, opts, { segFallback: true });
+        return this.answer(task.image, task.regions, prompts.segment.replace('{expression}', names), task.maxNewTokens ?? 32, opts, { segFallback: true, batch });
       }
       case 'describe':
-        return this.answer(task.image, [task.region], prompts.caption.replace('{region}', '<Prompt0>'), task.maxNewTokens ?? 128, opts, { segFallback: false });
+        return this.answer(task.image, [task.region], prompts.caption.replace('{region}', '<Prompt0>'), task.maxNewTokens ?? 128, opts, { segFallback: false, batch });
       case 'ask': {
         if (!task.text.trim()) throw new EngineError('the question is empty');
         const text = task.text.replace(/<region(\d+)>/g, (whole, k) => {
@@ -329,7 +392,7 @@ export class Engine {
           if (i < 1 || i > task.regions.length) throw new EngineError(`${whole} is used but only ${task.regions.length} region(s) were given`);
           return `<Prompt${i - 1}>`;
         });
-        return this.answer(task.image, task.regions, text, task.maxNewTokens ?? 128, opts, { segFallback: false, conversationId: task.conversationId });
+        return this.answer(task.image, task.regions, text, task.maxNewTokens ?? 128, opts, { segFallback: false, conversationId: task.conversationId, batch });
       }
     }
   }

@@ -16,7 +16,11 @@ export const regionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('rle'), rle: z.object({ size: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]), counts: z.string() }) }),
 ]);
 
-const base = { image: z.string().min(1), maxNewTokens: z.number().int().positive().optional() };
+const base = {
+  image: z.string().min(1),
+  maxNewTokens: z.number().int().positive().optional(),
+  batch: z.object({ next: z.string().min(1).optional() }).strict().optional(),
+};
 
 export const taskSchema = z.discriminatedUnion('kind', [
   z.object({ ...base, kind: z.literal('segment'), text: z.string() }),

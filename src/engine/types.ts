@@ -50,6 +50,12 @@ export interface EngineAnswer {
 interface BaseTask {
   image: string;
   maxNewTokens?: number;
+  /**
+   * Part of a batch job: the image state goes into a small cache of its own, so a folder run never evicts
+   * the images a user is working on; no follow-up conversation is kept; and `next` (the job's next image)
+   * starts decoding now, overlapped with this request's inference.
+   */
+  batch?: { next?: string };
 }
 
 export type EngineTask =

@@ -6,7 +6,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { listImages, shardOf } from '../../src/annotations/batch';
+import { createJob, listImages, runJob, shardOf } from '../../src/annotations/batch';
+import { Engine } from '../../src/engine/engine';
+import type { EngineTask } from '../../src/engine/types';
 
 const repo = path.resolve(__dirname, '../../..');
 const bin = path.join(repo, 'bin/pixel-sail.js');
@@ -45,6 +47,27 @@ describe('batch annotation', function () {
     const r = spawnSync(python, ['training/generate.py', '--split', 'test', '--seed', '52', '--count', '30', '--size', '96', '--out', scenes, '--quiet'], { cwd: repo, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     fs.rmSync(path.join(scenes, 'ground_truth.json'));
+  });
+
+  it('asks the engine to decode each pending image ahead, and marks every request as batch work', async () => {
+    const root = copy();
+    const engine = await Engine.open(tiny, { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      const job = await createJob(root, { prompts: [{ label: 'circle', expression: 'every circle' }, { label: 'square', expression: 'the square' }], policy: 'add', model: { name: 'tiny', hash: 'x' } });
+      const files = Object.keys(job.images).sort();
+      job.images[files[1]] = { state: 'done', objects: 0 }; // as if a resumed job had done it already
+      const seen: EngineTask[] = [];
+      let prefetched = 0;
+      await runJob(root, job, { run: async (task) => { seen.push(task); const a = await engine.run(task); prefetched += a.timingsMs.prefetched ?? 0; return a; } });
+      const pending = files.filter((_, i) => i !== 1).map((f) => path.join(root, ...f.split('/')));
+      const firsts = seen.filter((t, i) => i === 0 || t.image !== seen[i - 1].image);
+      assert.deepEqual(firsts.map((t) => t.image), pending);
+      assert.deepEqual(firsts.map((t) => t.batch?.next), [...pending.slice(1), undefined], 'the next pending image, skipping the done one');
+      assert.ok(seen.every((t) => t.batch !== undefined));
+      assert.equal(prefetched, pending.length - 1, 'every image after the first came from its prefetch');
+    } finally {
+      await engine.close();
+    }
   });
 
   it('shards by a stable hash of the relative path: every image in exactly one shard', () => {

@@ -45,6 +45,47 @@ describe('engine (in process, tiny random model)', function () {
     assert.equal(b.timingsMs.cacheHit, 0);
   });
 
+  it('keeps batch requests out of the interactive cache and keeps no conversation for them', async () => {
+    const image = path.join(tmp, 'batch-only.png');
+    await sharp(sample).tint('#ffd080').toFile(image);
+    const before = engine.cacheStats();
+    const first = await engine.run({ kind: 'segment', image, text: 'the red box', batch: {} });
+    const again = await engine.run({ kind: 'segment', image, text: 'the red box', batch: {} });
+    assert.equal(first.conversationId, undefined);
+    assert.equal(again.timingsMs.cacheHit, 1, 'the prompts of one image share its state within the batch cache');
+    assert.deepEqual(engine.cacheStats(), before, 'the interactive caches are untouched');
+    const interactive = await engine.run({ kind: 'segment', image, text: 'the red box' });
+    assert.equal(interactive.timingsMs.cacheHit, 0);
+    assert.deepEqual(interactive.masks, first.masks);
+  });
+
+  it('decodes the next batch image ahead, and reads it again if the file changed meanwhile', async () => {
+    const a = path.join(tmp, 'batch-a.png');
+    const b = path.join(tmp, 'batch-b.png');
+    const c = path.join(tmp, 'batch-c.png');
+    await sharp(sample).tint('#a0ffa0').toFile(a);
+    await sharp(sample).tint('#a0a0ff').toFile(b);
+    await sharp(sample).tint('#ffa0ff').toFile(c);
+    await engine.run({ kind: 'segment', image: a, text: 'the red box', batch: { next: b } });
+    const viaPrefetch = await engine.run({ kind: 'segment', image: b, text: 'the red box', batch: { next: c } });
+    assert.equal(viaPrefetch.timingsMs.prefetched, 1);
+    const reference = await Engine.open(modelDir, { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      const direct = await reference.run({ kind: 'segment', image: b, text: 'the red box' });
+      assert.deepEqual(viaPrefetch.masks, direct.masks);
+      assert.equal(viaPrefetch.answer, direct.answer);
+      // c was prefetched with its old content; it changes on disk before its request arrives.
+      await sharp(sample).flop().toFile(c + '.new');
+      fs.renameSync(c + '.new', c);
+      const changed = await engine.run({ kind: 'segment', image: c, text: 'the red box', batch: {} });
+      assert.equal(changed.timingsMs.prefetched, undefined, 'a stale prefetch is not used');
+      const fresh = await reference.run({ kind: 'segment', image: c, text: 'the red box' });
+      assert.deepEqual(changed.masks, fresh.masks);
+    } finally {
+      await reference.close();
+    }
+  });
+
   it('decodes with the KV cache exactly as a full recomputation does', async () => {
     const img = await loadImageForModel(fs.readFileSync(sample), 16, engine.model.config.image.max_long_side);
     const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, engine.model.config.image);
