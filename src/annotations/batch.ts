@@ -16,9 +16,9 @@ export interface TaskRunner {
 import { addCategory } from './categories';
 import { byteOrder } from './cocoExport';
 import { cleanCaption } from '../eval/metrics';
+import { applyEdit, emptyState, jobResultEdit, NewObject, stateFromFile, stateToFile } from './document';
 import type { Annotation, AnnotationFile } from './schema';
-import { STORE_VERSION } from './schema';
-import { parseJson, readAnnotationFile, storePaths, STORE_DIR, validate, writeAnnotationFile, writeJsonAtomic } from './store';
+import { parseJson, readAnnotationFile, serialize, StorePaths, storePaths, STORE_DIR, validate, writeAnnotationFile, writeJsonAtomic } from './store';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif'];
 
@@ -122,6 +122,44 @@ export async function createJob(root: string, job: NewJob, now = new Date()): Pr
   return manifest;
 }
 
+/** One image's result, to be put into whatever holds the image's objects. */
+export interface ImageResult {
+  /** What goes: this job's earlier attempt, and under the replace policy the model's unreviewed proposals. */
+  replaced: (a: Annotation) => boolean;
+  /** What the model found; the holder gives them ids. */
+  found: NewObject[];
+  /** The image entry for a store file that does not exist yet. */
+  image: AnnotationFile['image'];
+  job: string;
+}
+
+/**
+ * Where a job reads and puts each image's objects. By default the store files; the extension routes images
+ * open in an editor through their document instead, so an open editor's unsaved objects are never written over.
+ */
+export interface JobStore {
+  objects(image: string, paths: StorePaths): Promise<AnnotationFile | undefined>;
+  apply(image: string, paths: StorePaths, result: ImageResult): Promise<void>;
+}
+
+export const jobEditLabel = (job: string) => `Batch job ${job}`;
+
+/** The result applied to the store file as it is on disk. */
+export async function applyToStoreFile(paths: StorePaths, result: ImageResult, beforeWrite?: (text: string) => void): Promise<void> {
+  const existing = await readAnnotationFile(paths.annotationFile);
+  const state = existing ? stateFromFile(existing) : emptyState(result.image);
+  const edit = jobResultEdit(state, result.replaced, result.found, jobEditLabel(result.job));
+  // Written even when nothing changed, so an image the job has done always has its store file.
+  const data = stateToFile(edit ? applyEdit(state, edit) : state);
+  beforeWrite?.(serialize(data));
+  await writeAnnotationFile(paths.annotationFile, data);
+}
+
+export const storeFiles: JobStore = {
+  objects: (_image, paths) => readAnnotationFile(paths.annotationFile),
+  apply: (_image, paths, result) => applyToStoreFile(paths, result),
+};
+
 export interface RunProgress { done: number; total: number; file: string }
 export interface RunSummary { images: number; objects: number; skipped: number; failed: { file: string; error: string }[]; cancelled: boolean; seconds: number }
 
@@ -129,8 +167,10 @@ export interface RunSummary { images: number; objects: number; skipped: number; 
  * Runs the images of a job that are not done yet. `shouldStop` is asked between images (a cancel stops within
  * one image); the manifest always says where the job stands.
  */
-export async function runJob(root: string, manifest: JobManifest, engine: TaskRunner, options: { onProgress?: (p: RunProgress) => void; shouldStop?: () => boolean } = {}): Promise<RunSummary> {
+export async function runJob(root: string, manifest: JobManifest, engine: TaskRunner,
+  options: { onProgress?: (p: RunProgress) => void; shouldStop?: () => boolean; store?: JobStore } = {}): Promise<RunSummary> {
   const t0 = Date.now();
+  const store = options.store ?? storeFiles;
   const files = Object.keys(manifest.images).sort(byteOrder);
   const categoryIds = new Map<string, number>();
   const categoriesFile = path.join(root, STORE_DIR, 'categories.json');
@@ -147,16 +187,16 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
     let batch: { next?: string } = next ? { next: imagePath(next) } : {};
     try {
       const paths = storePaths(image, [root]);
-      const existing = await readAnnotationFile(paths.annotationFile);
+      const existing = await store.objects(image, paths);
       // An earlier, interrupted attempt of this job on this image: its objects are redone, not doubled.
-      const kept = (existing?.annotations ?? []).filter((a) => a.pixel_sail.job !== manifest.id);
+      const ours = (a: Annotation) => a.pixel_sail.job === manifest.id;
+      const kept = (existing?.annotations ?? []).filter((a) => !ours(a));
       if (manifest.policy === 'skip' && kept.length) {
         manifest.images[file] = { state: 'skipped' };
         summary.skipped++;
       } else {
-        const base = manifest.policy === 'replace' ? kept.filter((a) => !(a.pixel_sail.origin === 'model' && a.pixel_sail.status === 'proposed')) : kept;
-        let nextId = (existing?.annotations ?? []).reduce((m, a) => Math.max(m, a.id), 0) + 1;
-        const added: Annotation[] = [];
+        const replaced = (a: Annotation) => ours(a) || (manifest.policy === 'replace' && a.pixel_sail.origin === 'model' && a.pixel_sail.status === 'proposed');
+        const added: NewObject[] = [];
         let size: { width: number; height: number } | undefined = existing && { width: existing.image.width, height: existing.image.height };
         for (const p of manifest.prompts) {
           const answer = await engine.run({ kind: 'segment', image, text: p.expression, batch });
@@ -165,12 +205,11 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
           if (m) size ??= { width: m.rle.size[1], height: m.rle.size[0] };
           if (!m || m.area === 0) continue;
           const caption = manifest.describe ? cleanCaption((await engine.run({ kind: 'describe', image, region: { kind: 'rle', rle: m.rle }, batch: {} })).answer) : undefined;
-          added.push({ id: nextId++, category_id: categoryIds.get(p.label)!, segmentation: m.rle, area: m.area, bbox: m.bbox, iscrowd: 0,
+          added.push({ category_id: categoryIds.get(p.label)!, segmentation: m.rle, area: m.area, bbox: m.bbox, iscrowd: 0,
             pixel_sail: { origin: 'model', status: 'proposed', prompt: p.expression, model: manifest.model.name, job: manifest.id, ...(caption ? { caption } : {}) } });
         }
         if (!size) size = await imageSizeOf(image);
-        const data: AnnotationFile = { ...(existing ?? { version: STORE_VERSION }), version: STORE_VERSION, image: existing?.image ?? { file_name: paths.fileName, width: size.width, height: size.height }, annotations: [...base, ...added] };
-        await writeAnnotationFile(paths.annotationFile, data);
+        await store.apply(image, paths, { replaced, found: added, image: { file_name: paths.fileName, width: size.width, height: size.height }, job: manifest.id });
         manifest.images[file] = { state: 'done', objects: added.length };
         summary.objects += added.length;
       }

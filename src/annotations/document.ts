@@ -15,7 +15,9 @@ export interface AnnotationState {
 export type AnnotationEdit =
   | { readonly kind: 'add'; readonly annotation: Annotation; readonly index: number }
   | { readonly kind: 'remove'; readonly annotation: Annotation; readonly index: number }
-  | { readonly kind: 'setCategory'; readonly id: number; readonly from: number; readonly to: number };
+  | { readonly kind: 'setCategory'; readonly id: number; readonly from: number; readonly to: number }
+  /** Several edits as one step of the undo stack (a batch job's result for an image); label names it in Undo. */
+  | { readonly kind: 'compound'; readonly edits: readonly AnnotationEdit[]; readonly label: string };
 
 export class EditConflictError extends Error {
   constructor(message: string) {
@@ -46,6 +48,8 @@ export function applyEdit(state: AnnotationState, edit: AnnotationEdit): Annotat
       if (list[index].category_id !== edit.from) throw new EditConflictError(`object ${edit.id} has category ${list[index].category_id}, not ${edit.from}`);
       return { ...state, annotations: list.map((a, i) => (i === index ? { ...a, category_id: edit.to } : a)) };
     }
+    case 'compound':
+      return edit.edits.reduce(applyEdit, state);
   }
 }
 
@@ -57,6 +61,8 @@ export function invertEdit(edit: AnnotationEdit): AnnotationEdit {
       return { kind: 'add', annotation: edit.annotation, index: edit.index };
     case 'setCategory':
       return { kind: 'setCategory', id: edit.id, from: edit.to, to: edit.from };
+    case 'compound':
+      return { kind: 'compound', edits: [...edit.edits].reverse().map(invertEdit), label: edit.label };
   }
 }
 
@@ -69,6 +75,8 @@ export function describeEdit(edit: AnnotationEdit): string {
       return 'Delete object';
     case 'setCategory':
       return 'Change category';
+    case 'compound':
+      return edit.label;
   }
 }
 
@@ -123,4 +131,27 @@ export function stateFromFile(file: AnnotationFile): AnnotationState {
 
 export function stateToFile(state: AnnotationState): AnnotationFile {
   return { version: STORE_VERSION, ...(state.extra ?? {}), image: state.image, annotations: [...state.annotations] };
+}
+
+/** An object a batch job found, before the document it goes into gives it an id. */
+export type NewObject = Omit<Annotation, 'id'>;
+
+/**
+ * A batch job's result for one image as one edit: the objects `remove` picks go (this job's earlier
+ * attempt, or under the replace policy the model's unreviewed proposals), and `found` is added with the
+ * next free ids of this state. The same result applies to an open document and to the file on disk, each
+ * with its own ids. Undefined when the result changes nothing.
+ */
+export function jobResultEdit(state: AnnotationState, remove: (a: Annotation) => boolean, found: readonly NewObject[], label: string): AnnotationEdit | undefined {
+  const removals: AnnotationEdit[] = [];
+  // From the end, so the index each removal records is still right when its inverse puts it back.
+  for (let i = state.annotations.length - 1; i >= 0; i--) {
+    const a = state.annotations[i];
+    if (remove(a)) removals.push({ kind: 'remove', annotation: a, index: i });
+  }
+  let id = nextAnnotationId(state);
+  const kept = state.annotations.length - removals.length;
+  const adds: AnnotationEdit[] = found.map((o, k) => ({ kind: 'add', annotation: { id: id++, ...o } as Annotation, index: kept + k }));
+  const edits = [...removals, ...adds];
+  return edits.length ? { kind: 'compound', edits, label } : undefined;
 }

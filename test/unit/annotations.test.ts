@@ -5,8 +5,9 @@ import * as path from 'node:path';
 import { addCategory, colorForId, parseCategoriesFile, readCategoriesFile } from '../../src/annotations/categories';
 import {
   acceptCandidate, AnnotationEdit, AnnotationState, applyEdit, Candidate, changeCategory, EditConflictError, emptyState,
-  invertEdit, removeObject, stateFromFile, stateToFile,
+  describeEdit, invertEdit, jobResultEdit, NewObject, removeObject, stateFromFile, stateToFile,
 } from '../../src/annotations/document';
+import fc from 'fast-check';
 import type { Annotation } from '../../src/annotations/schema';
 import {
   datasetRoot, parseAnnotationFile, readAnnotationFile, StoreFormatError, storePaths, writeAnnotationFile,
@@ -79,6 +80,42 @@ describe('annotation document', () => {
       assert.deepEqual(invertEdit(invertEdit(edit)), edit);
     });
   }
+
+  const found = (prompt: string, job = 'job-2'): NewObject => {
+    const c = candidate(1, 1, 2, 3, prompt);
+    return { category_id: 1, segmentation: c.rle, area: c.area, bbox: c.bbox, iscrowd: 0, pixel_sail: { origin: 'model', status: 'proposed', prompt, job } };
+  };
+
+  it('puts a batch job\'s result in as one undoable edit: what it replaces goes, what it found gets the next ids', () => {
+    let s = stateWithTwo();
+    s = applyEdit(s, { kind: 'add', annotation: { id: 3, ...found('an old proposal', 'job-1') }, index: 2 });
+    const replaced = (a: Annotation) => a.pixel_sail.status === 'proposed';
+    const edit = jobResultEdit(s, replaced, [found('every circle'), found('the square')], 'Batch job job-2')!;
+    assert.equal(describeEdit(edit), 'Batch job job-2');
+    const after = applyEdit(s, edit);
+    assert.deepEqual(after.annotations.map((a) => [a.id, a.pixel_sail.prompt]), [[1, 'the box'], [2, 'the other box'], [4, 'every circle'], [5, 'the square']]);
+    assert.deepEqual(applyEdit(after, invertEdit(edit)), s, 'one undo restores every object, in order');
+    assert.equal(jobResultEdit(s, () => false, [], 'x'), undefined, 'a result that changes nothing is no edit');
+  });
+
+  it('inverts any batch result exactly, whatever it removes (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { maxLength: 12 }), fc.array(fc.boolean(), { maxLength: 12 }), fc.nat(4), (proposed, drop, adds) => {
+        let s = emptyState(image);
+        proposed.forEach((p, i) => {
+          s = applyEdit(s, { kind: 'add', annotation: { id: i + 1, ...found(`o${i}`), pixel_sail: { origin: 'model', status: p ? 'proposed' : 'accepted', prompt: `o${i}` } }, index: i });
+        });
+        const remove = (a: Annotation) => drop[a.id - 1] === true;
+        const edit = jobResultEdit(s, remove, Array.from({ length: adds }, (_, k) => found(`n${k}`)), 'b');
+        if (!edit) return;
+        const after = applyEdit(s, edit);
+        assert.deepEqual(after.annotations.filter((a) => a.pixel_sail.prompt?.startsWith('o')), s.annotations.filter((a) => !remove(a)));
+        assert.deepEqual(applyEdit(after, invertEdit(edit)), s);
+        assert.deepEqual(applyEdit(applyEdit(after, invertEdit(edit)), edit), after);
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 500) },
+    );
+  });
 
   it('changing an object to its own category is no edit', () => {
     assert.equal(changeCategory(stateWithTwo(), 1, 1), undefined);
