@@ -134,7 +134,7 @@ export function stateToFile(state: AnnotationState): AnnotationFile {
 }
 
 /** An object a batch job found, before the document it goes into gives it an id. */
-export type NewObject = Omit<Annotation, 'id'>;
+export type NewObject = Pick<Annotation, 'category_id' | 'segmentation' | 'area' | 'bbox' | 'iscrowd' | 'pixel_sail'>;
 
 /**
  * A batch job's result for one image as one edit: the objects `remove` picks go (this job's earlier

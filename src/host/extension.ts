@@ -17,14 +17,15 @@ export interface PixelSailApi {
 export function activate(context: vscode.ExtensionContext): PixelSailApi {
   const engine = new EngineService(context);
   const output = vscode.window.createOutputChannel('Pixel-SAIL');
+  const editors = ImageEditorProvider.register(context, engine);
   context.subscriptions.push(
     engine,
     output,
     registerShowModelInfo(engine),
     registerExportCoco(output),
     registerImportCoco(output),
-    registerAnnotateFolder(context, engine, output),
-    ImageEditorProvider.register(context, engine),
+    registerAnnotateFolder(context, engine, output, editors.provider.jobStore),
+    editors.registration,
     vscode.commands.registerCommand('pixelSail.segmentWithPrompt', (uri?: vscode.Uri) => {
       const target = uri ?? vscode.window.activeTextEditor?.document.uri;
       if (!target) {

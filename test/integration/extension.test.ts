@@ -112,4 +112,39 @@ describe('Pixel-SAIL extension in a real VS Code host', () => {
     assert.equal(store.image.file_name, 'batch/one.png');
     for (const a of store.annotations) assert.deepEqual([a.pixel_sail.origin, a.pixel_sail.status, a.pixel_sail.job], ['model', 'proposed', result.job]);
   });
+  it('Annotate Folder puts the results for an open image into its document: undoable, and never over unsaved edits', async () => {
+    const root = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const dir = path.join(root, 'open');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const n of ['a', 'b']) fs.copyFileSync(path.join(root, 'sample.png'), path.join(dir, `${n}.png`));
+    const image = vscode.Uri.file(path.join(dir, 'a.png'));
+    const storeOf = (n: string) => JSON.parse(fs.readFileSync(path.join(root, `.pixel-sail/annotations/open/${n}.png.json`), 'utf8')) as { annotations: { id: number; pixel_sail: { job?: string } }[] };
+    const jobsIn = (n: string) => storeOf(n).annotations.map((a) => a.pixel_sail.job);
+    const tab = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputCustom && t.input.uri.fsPath === image.fsPath);
+    const annotate = async () => (await vscode.commands.executeCommand('pixelSail.annotateFolder', vscode.Uri.file(dir), { prompts: ['box=the red box'], policy: 'add' })) as { job: string; objects: number };
+
+    await vscode.commands.executeCommand('vscode.openWith', image, 'pixelSail.imageEditor');
+    assert.ok(tab(), 'a.png is open in the Pixel-SAIL editor');
+    const first = await annotate();
+    assert.ok(first.objects >= 2, `the model proposed objects for both images (got ${first.objects})`);
+    assert.equal(tab()!.isDirty, false, 'a clean document is saved with the job\'s result');
+    const ofFirst = jobsIn('a').filter((j) => j === first.job).length;
+    assert.ok(ofFirst > 0);
+
+    // Undo takes the job's result back in the editor: the document now differs from the file.
+    await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
+    await vscode.commands.executeCommand('undo');
+    assert.equal(tab()!.isDirty, true, 'undoing the job leaves an unsaved edit');
+
+    const second = await annotate();
+    assert.equal(tab()!.isDirty, true, 'the unsaved edit is kept: no reload from disk');
+    assert.deepEqual(jobsIn('a').filter((j) => j === second.job).length, ofFirst, 'the file on disk got the second result too');
+    assert.ok(jobsIn('a').includes(first.job), 'on disk, the first result is still there (the undo was never saved)');
+    await vscode.workspace.save(image);
+    assert.deepEqual(new Set(jobsIn('a')), new Set([second.job]), 'saving writes the editor\'s objects: the undone result stays undone, the second is kept');
+    assert.deepEqual(new Set(jobsIn('b')), new Set([first.job, second.job]), 'a closed image gets both results in its file');
+    const ids = storeOf('a').annotations.map((a) => a.id);
+    assert.equal(new Set(ids).size, ids.length, 'ids are unique');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
 });

@@ -1,10 +1,11 @@
 // Pixel-SAIL: Annotate Folder with Pixel-SAIL… — a batch job over a folder's images in the engine worker
 // (batch priority, so an editor's prompts go first), with a cancellable progress notification that shows
 // count, rate and time left. A folder with an unfinished job is offered to resume it. The job itself
-// (manifest, store writes, resume without loss or duplicates) is src/annotations/batch.ts.
+// (manifest, store writes, resume without loss or duplicates) is src/annotations/batch.ts; images open in an
+// editor get their results through the editor's document (ImageEditorProvider.jobStore).
 import * as vscode from 'vscode';
 import { folderInStore } from '../../annotations/store';
-import { createJob, JobManifest, modelHash, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
+import { createJob, JobManifest, JobStore, modelHash, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
 import type { EngineService } from '../engineService';
 import { resolveModelPath } from '../settings';
 
@@ -42,7 +43,7 @@ async function askPolicy(): Promise<'skip' | 'add' | 'replace' | undefined> {
   return pick?.value;
 }
 
-export function registerAnnotateFolder(context: vscode.ExtensionContext, engines: EngineService, output: vscode.OutputChannel): vscode.Disposable {
+export function registerAnnotateFolder(context: vscode.ExtensionContext, engines: EngineService, output: vscode.OutputChannel, store: JobStore): vscode.Disposable {
   return vscode.commands.registerCommand('pixelSail.annotateFolder', async (folder?: vscode.Uri, givenArg?: unknown): Promise<RunSummary & { job: string } | undefined> => {
     // From the Explorer the second argument is the list of selected items, not the job's settings.
     const given = givenArg && typeof givenArg === 'object' && !Array.isArray(givenArg) ? (givenArg as AnnotateFolderArgs) : undefined;
@@ -79,6 +80,7 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
         let first = -1, last = 0;
         return runJob(root, job, { run: (task) => client.request(task, { priority: 'batch' }) }, {
           shouldStop: () => token.isCancellationRequested,
+          store,
           onProgress: ({ done }) => {
             if (first < 0) first = done - 1;
             const rate = (done - first) / Math.max(1e-3, (Date.now() - t0) / 1000);

@@ -78,6 +78,16 @@ export class AnnotationEditorDocument implements vscode.CustomDocument {
     return { ...state, image: { ...state.image, ...this.current.image } };
   }
 
+  /**
+   * True when the saved state can no longer be reached by undo or redo: the user undid past the save
+   * point and then made a new edit. VS Code's custom-editor model compares only stack positions (the new
+   * edit lands on the save point's index), so it would call such a document clean; the provider reports a
+   * content change then, which keeps the tab dirty until the next save or revert.
+   */
+  get savedStateUnreachable(): boolean {
+    return this.saved.length > this.applied.length || this.saved.some((id, i) => this.applied[i] !== id);
+  }
+
   /** Applies a new edit; returns its id for undo/redo bookkeeping. */
   perform(edit: AnnotationEdit): number {
     this.current = applyEdit(this.current, edit);

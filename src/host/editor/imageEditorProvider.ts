@@ -5,8 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { AnnotationEdit, describeEdit, EditConflictError } from '../../annotations/document';
-import { storePaths } from '../../annotations/store';
+import { applyToStoreFile, ImageResult, jobEditLabel, JobStore } from '../../annotations/batch';
+import { AnnotationEdit, describeEdit, EditConflictError, jobResultEdit, stateToFile } from '../../annotations/document';
+import { readAnnotationFile, StorePaths, storePaths } from '../../annotations/store';
 import type { EngineService } from '../engineService';
 import { AnnotationEditorDocument } from './annotationEditorDocument';
 import { EditorSession } from './editorSession';
@@ -15,14 +16,18 @@ import { watchStoreFile } from './storeWatcher';
 export class ImageEditorProvider implements vscode.CustomEditorProvider<AnnotationEditorDocument> {
   static readonly viewType = 'pixelSail.imageEditor';
 
-  private readonly edits = new vscode.EventEmitter<vscode.CustomDocumentEditEvent<AnnotationEditorDocument>>();
-  readonly onDidChangeCustomDocument = this.edits.event;
+  private readonly edits = new vscode.EventEmitter<vscode.CustomDocumentEditEvent<AnnotationEditorDocument> | vscode.CustomDocumentContentChangeEvent<AnnotationEditorDocument>>();
+  // VS Code tells the two kinds of event apart one by one (an edit has undo and redo); see perform().
+  readonly onDidChangeCustomDocument = this.edits.event as vscode.Event<vscode.CustomDocumentEditEvent<AnnotationEditorDocument>>;
   /** Fires with a dataset root whose categories.json changed, so every editor under it refreshes. */
   private readonly categoriesChanged = new vscode.EventEmitter<string>();
 
-  static register(context: vscode.ExtensionContext, engine: EngineService): vscode.Disposable {
+  /** The open documents by image path, so batch results for an open image go into its document. */
+  private readonly documents = new Map<string, AnnotationEditorDocument>();
+
+  static register(context: vscode.ExtensionContext, engine: EngineService): { provider: ImageEditorProvider; registration: vscode.Disposable } {
     const provider = new ImageEditorProvider(context, engine);
-    return vscode.Disposable.from(
+    const registration = vscode.Disposable.from(
       provider.edits,
       provider.categoriesChanged,
       vscode.window.registerCustomEditorProvider(ImageEditorProvider.viewType, provider, {
@@ -30,9 +35,34 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
         supportsMultipleEditorsPerDocument: false,
       }),
     );
+    return { provider, registration };
   }
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly engine: EngineService) {}
+
+  /**
+   * Where a batch job reads and puts objects: an image open in an editor through its document, as one
+   * undoable edit, so nothing the editor holds is written over; every other image through its store file.
+   * A clean document is saved right after (disk and editor agree, and Undo still takes the result back);
+   * a document with unsaved edits keeps them, and the file on disk gets the same result on top of what it
+   * holds, so the job's work is on disk even if those edits are never saved.
+   */
+  readonly jobStore: JobStore = {
+    objects: async (image: string, paths: StorePaths) => {
+      const document = this.documents.get(image);
+      return document && !document.problem ? stateToFile(document.state) : readAnnotationFile(paths.annotationFile);
+    },
+    apply: async (image: string, paths: StorePaths, result: ImageResult) => {
+      const document = this.documents.get(image);
+      if (!document || document.problem) return applyToStoreFile(paths, result);
+      const wasDirty = document.dirty;
+      const edit = jobResultEdit(document.state, result.replaced, result.found, jobEditLabel(result.job));
+      if (edit) this.perform(document, edit);
+      if (!wasDirty && edit && (await vscode.workspace.save(document.uri))) return;
+      // Our own write: the store watcher must not take it for someone else's change and offer a reload.
+      await applyToStoreFile(paths, result, (text) => (document.lastStoreText = text));
+    },
+  };
 
   async openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext): Promise<AnnotationEditorDocument> {
     let document: AnnotationEditorDocument;
@@ -44,7 +74,11 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
       throw e;
     }
     const watcher = watchStoreFile(document, () => this.categoriesChanged.fire(document.paths.root));
-    document.onDidDispose(() => watcher.dispose());
+    this.documents.set(uri.fsPath, document);
+    document.onDidDispose(() => {
+      watcher.dispose();
+      if (this.documents.get(uri.fsPath) === document) this.documents.delete(uri.fsPath);
+    });
     return document;
   }
 
@@ -77,6 +111,7 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
       undo: guarded('undo', () => document.undo(edit)),
       redo: guarded('redo', () => document.redo(edit, id)),
     });
+    if (document.savedStateUnreachable) this.edits.fire({ document });
   }
 
   saveCustomDocument(document: AnnotationEditorDocument): Thenable<void> {
