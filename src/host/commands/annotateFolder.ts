@@ -93,7 +93,8 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
     );
     for (const f of summary.failed) output.appendLine(`job ${job.id}: failed ${f.file}: ${f.error}`);
     const failed = summary.failed.length ? `, ${summary.failed.length} failed (see the Pixel-SAIL output)` : '';
-    const text = `Pixel-SAIL: ${summary.images} images, ${summary.objects} objects proposed, ${summary.skipped} skipped${failed}.`;
+    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    const text = `Pixel-SAIL: ${plural(summary.images, 'image')}, ${plural(summary.objects, 'object')} proposed, ${summary.skipped} skipped${failed}.`;
     if (summary.cancelled) {
       void vscode.window.showInformationMessage(`${text} Cancelled; run the command on the folder again to resume.`);
     } else {

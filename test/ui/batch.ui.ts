@@ -1,0 +1,140 @@
+// Batch annotation of a dataset folder in a real VS Code window, as a user does it: right-click the folder
+// → Annotate Folder with Pixel-SAIL… → categories and expressions → policy → the progress notification →
+// Cancel mid-run → the same command again → Resume It → the job ends; then Export COCO JSON… from the same
+// menu. The stores the resumed job leaves are checked against an uninterrupted run of the same job by the
+// CLI, and the export against the stores. Screenshots go to results/ui-screenshots/.
+//   node out/test/ui/batch.ui.js        (after npm run build)
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { eventually, repoRoot, runSteps, screenshot, withWorkbench } from './harness';
+
+const python = process.env.PYTHON || '/usr/bin/python3';
+/** Enough scenes that Cancel lands mid-run at the engine's speed on 2 busy cores. */
+const COUNT = 300;
+const PROMPT = 'circle=every circle';
+
+interface Manifest { id: string; images: Record<string, { state: string; objects?: number }> }
+interface StoreFile { annotations: { id: number; category_id: number; segmentation: unknown; pixel_sail: { job?: string; status: string } }[] }
+
+function manifests(root: string): Manifest[] {
+  const dir = path.join(root, '.pixel-sail', 'jobs');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))) : [];
+}
+
+/** Every image's objects (segmentation, category, status) with the run-specific job id and ids left out. */
+function storesOf(root: string): Record<string, unknown[]> {
+  const dir = path.join(root, '.pixel-sail', 'annotations');
+  const out: Record<string, unknown[]> = {};
+  for (const f of (fs.readdirSync(dir, { recursive: true }) as string[]).filter((x) => x.endsWith('.json')).sort()) {
+    const data = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as StoreFile;
+    out[f] = data.annotations.map((a) => ({ category: a.category_id, segmentation: a.segmentation, status: a.pixel_sail.status }));
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  let result: [number, number] = [0, 1];
+  const scenes = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-batch-ui-'));
+  const gen = spawnSync(python, ['training/generate.py', '--split', 'test', '--seed', '77', '--count', String(COUNT), '--size', '128', '--out', scenes, '--quiet'], { cwd: repoRoot, encoding: 'utf8' });
+  if (gen.status !== 0) throw new Error(`generating scenes failed: ${gen.stderr}`);
+  fs.rmSync(path.join(scenes, 'ground_truth.json'));
+  await withWorkbench(
+    (dir) => fs.cpSync(scenes, path.join(dir, 'dataset'), { recursive: true }),
+    async ({ workspace, page }: { workspace: string; page: Page }) => {
+      const notification = (text: string | RegExp) => page.locator('.notification-toast', { hasText: text });
+      // Menu items of the development extension appear once the window has scanned it; a click while
+      // the menu re-renders can be lost, and a user simply tries again.
+      const folderMenu = (item: string, opens: () => Locator) =>
+        eventually(`"${item}" in the dataset folder's context menu`, async () => {
+          await page.getByRole('treeitem', { name: 'dataset', exact: true }).click({ button: 'right' });
+          const entry = page.getByRole('menuitem', { name: item });
+          if (await entry.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
+            await entry.click();
+            if (await opens().waitFor({ timeout: 10000 }).then(() => true, () => false)) return true;
+          }
+          await screenshot(page, `batch-retry-menu`).catch(() => {});
+          await page.keyboard.press('Escape');
+          return false;
+        }, 120000);
+      const quickInput = () => page.locator('.quick-input-widget');
+      // An input box's field is a textbox; a quick pick's (and the simple save dialog's) a combobox.
+      const quickField = () => quickInput().getByRole('textbox').or(quickInput().getByRole('combobox')).first();
+      const job = () => manifests(workspace)[0];
+      const states = () => Object.values(job()?.images ?? {}).map((i) => i.state);
+
+      result = await runSteps('Pixel-SAIL batch annotation, driven as a user would', [
+        ['right-click the folder → Annotate Folder with Pixel-SAIL… asks for the categories and the policy, then shows progress', async () => {
+          await folderMenu('Annotate Folder with Pixel-SAIL…', quickField);
+          const input = quickField();
+          await input.waitFor({ timeout: 10000 });
+          await input.pressSequentially(PROMPT);
+          await input.press('Enter');
+          await quickInput().getByRole('option', { name: /Add beside existing objects/ }).click();
+          const progress = notification('annotating 300 images');
+          await eventually('progress with count, rate and time left', async () => /\d+\/300 · [\d.]+ images\/s · ~\d+ s left/.test((await progress.textContent({ timeout: 1000 })) ?? ''), 120000);
+          await screenshot(page, 'batch-01-progress');
+        }],
+        ['Cancel in the notification stops the job mid-run and says how to resume', async () => {
+          await notification('annotating 300 images').getByRole('button', { name: 'Cancel' }).click();
+          await eventually('the cancelled message', () => notification(/Cancelled; run the command on the folder again to resume/).isVisible(), 60000);
+          const s = states();
+          const done = s.filter((x) => x === 'done').length;
+          assert.ok(done > 0 && done < COUNT, `the job stopped mid-run (${done} of ${COUNT} done)`);
+          assert.equal(s.filter((x) => x === 'pending').length, COUNT - done);
+          await screenshot(page, 'batch-02-cancelled');
+        }],
+        ['the same command again offers to resume the unfinished job, and Resume It finishes it', async () => {
+          const id = job().id;
+          const dialog = page.getByRole('dialog').filter({ hasText: 'unfinished job' });
+          await folderMenu('Annotate Folder with Pixel-SAIL…', () => dialog);
+          await eventually('the resume question', async () => /unfinished job \(circle; \d+ images left\)/.test((await dialog.textContent({ timeout: 1000 })) ?? ''));
+          await screenshot(page, 'batch-03-resume-question');
+          await dialog.getByRole('button', { name: 'Resume It' }).click();
+          await eventually('the job to end', async () => states().every((x) => x === 'done'), 300000);
+          await eventually('the summary', () => notification(/Pixel-SAIL: \d+ images, \d+ objects? proposed, 0 skipped\./).isVisible(), 30000);
+          assert.equal(manifests(workspace).length, 1, 'resumed, not a second job');
+          assert.equal(job().id, id);
+        }],
+        ['the resumed job left exactly what an uninterrupted run leaves (CLI on a copy)', async () => {
+          const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-batch-ui-ref-'));
+          fs.cpSync(scenes, path.join(copy, 'dataset'), { recursive: true });
+          execFileSync(process.execPath, [path.join(repoRoot, 'dist/cli.js'), 'annotate', copy, '--prompt', PROMPT, '--policy', 'add'], { stdio: 'ignore' });
+          const ui = storesOf(workspace);
+          assert.equal(Object.keys(ui).length, COUNT, 'every image has its store file');
+          assert.deepEqual(ui, storesOf(copy), 'nothing lost, nothing doubled');
+          fs.rmSync(copy, { recursive: true, force: true });
+        }],
+        ['Export COCO JSON… from the folder writes every image and every proposal', async () => {
+          const out = path.join(workspace, 'dataset.coco.json');
+          await folderMenu('Export COCO JSON…', quickField);
+          await quickInput().getByRole('option', { name: /Polygons/ }).click();
+          await quickInput().getByRole('option', { name: /Accepted and proposed objects/ }).click();
+          // code-server's simple save dialog is a quick input holding the path, the folder's own by default.
+          await eventually('the save dialog', async () => ((await quickField().inputValue()) ?? '').endsWith('annotations.coco.json'));
+          await quickField().fill(out);
+          await quickField().press('Enter');
+          const coco = await eventually('the export file', async () => fs.existsSync(out) && JSON.parse(fs.readFileSync(out, 'utf8')), 60000);
+          const stores = Object.values(storesOf(workspace));
+          assert.equal(coco.images.length, COUNT);
+          assert.equal(coco.annotations.length, stores.reduce((n, s) => n + s.length, 0));
+          assert.deepEqual(coco.categories.map((c: { name: string }) => c.name), ['circle']);
+          for (const a of coco.annotations) assert.ok(Array.isArray(a.segmentation) && a.segmentation.length > 0, 'polygons');
+          await screenshot(page, 'batch-04-exported');
+        }],
+      ], () => screenshot(page, 'batch-failure').then(() => undefined));
+    },
+  );
+  fs.rmSync(scenes, { recursive: true, force: true });
+  console.log(`${result[0]} passed, ${result[1]} failed`);
+  return result[1] === 0 ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (e) => {
+  console.error(e);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+});
