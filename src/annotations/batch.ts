@@ -179,12 +179,41 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
   let done = files.filter((f) => manifest.images[f].state !== 'pending').length;
   const pending = files.filter((f) => manifest.images[f].state === 'pending');
   const imagePath = (file: string) => path.join(root, ...file.split('/'));
+  // An image's result is written (store file, then manifest) while the engine runs the next image; at most
+  // one write is in flight, and the manifest still says done only once the image's store file is written.
+  type Outcome = { state: 'skipped' } | { state: 'failed'; error: string } | { state: 'done'; paths: StorePaths; result: ImageResult; image: string };
+  let writing: Promise<void> = Promise.resolve();
+  let writeFailed: unknown;
+  const finish = async (file: string, outcome: Outcome) => {
+    let entry: JobManifest['images'][string];
+    if (outcome.state === 'done') {
+      try {
+        await store.apply(outcome.image, outcome.paths, outcome.result);
+        entry = { state: 'done', objects: outcome.result.found.length };
+        summary.objects += outcome.result.found.length;
+        summary.images++;
+      } catch (e) {
+        entry = { state: 'failed', error: (e as Error).message };
+      }
+    } else {
+      entry = outcome;
+      if (outcome.state === 'skipped') {
+        summary.skipped++;
+        summary.images++;
+      }
+    }
+    if (entry.state === 'failed') summary.failed.push({ file, error: entry.error! });
+    manifest.images[file] = entry;
+    await writeJsonAtomic(manifestPath(root, manifest.id), manifest);
+    options.onProgress?.({ done: ++done, total: files.length, file });
+  };
   for (const [index, file] of pending.entries()) {
     if (options.shouldStop?.()) { summary.cancelled = true; break; }
     const image = imagePath(file);
     // The engine decodes the next image while it runs this one's first prompt.
     const next = pending[index + 1];
     let batch: { next?: string } = next ? { next: imagePath(next) } : {};
+    let outcome: Outcome;
     try {
       const paths = storePaths(image, [root]);
       const existing = await store.objects(image, paths);
@@ -192,8 +221,7 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
       const ours = (a: Annotation) => a.pixel_sail.job === manifest.id;
       const kept = (existing?.annotations ?? []).filter((a) => !ours(a));
       if (manifest.policy === 'skip' && kept.length) {
-        manifest.images[file] = { state: 'skipped' };
-        summary.skipped++;
+        outcome = { state: 'skipped' };
       } else {
         const replaced = (a: Annotation) => ours(a) || (manifest.policy === 'replace' && a.pixel_sail.origin === 'model' && a.pixel_sail.status === 'proposed');
         const added: NewObject[] = [];
@@ -209,18 +237,18 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
             pixel_sail: { origin: 'model', status: 'proposed', prompt: p.expression, model: manifest.model.name, job: manifest.id, ...(caption ? { caption } : {}) } });
         }
         if (!size) size = await imageSizeOf(image);
-        await store.apply(image, paths, { replaced, found: added, image: { file_name: paths.fileName, width: size.width, height: size.height }, job: manifest.id });
-        manifest.images[file] = { state: 'done', objects: added.length };
-        summary.objects += added.length;
+        outcome = { state: 'done', image, paths, result: { replaced, found: added, image: { file_name: paths.fileName, width: size.width, height: size.height }, job: manifest.id } };
       }
-      summary.images++;
     } catch (e) {
-      manifest.images[file] = { state: 'failed', error: (e as Error).message };
-      summary.failed.push({ file, error: (e as Error).message });
+      outcome = { state: 'failed', error: (e as Error).message };
     }
-    await writeJsonAtomic(manifestPath(root, manifest.id), manifest);
-    options.onProgress?.({ done: ++done, total: files.length, file });
+    await writing;
+    if (writeFailed) break;
+    writing = finish(file, outcome).catch((e) => void (writeFailed = e));
   }
+  await writing;
+  // The manifest could not be written (a full disk): the job cannot say where it stands, so it stops here.
+  if (writeFailed) throw writeFailed;
   summary.seconds = Math.round((Date.now() - t0) / 100) / 10;
   return summary;
 }

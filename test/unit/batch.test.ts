@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createJob, listImages, runJob, shardOf } from '../../src/annotations/batch';
+import { createJob, listImages, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
 import { Engine } from '../../src/engine/engine';
 import type { EngineTask } from '../../src/engine/types';
 
@@ -65,6 +65,43 @@ describe('batch annotation', function () {
       assert.deepEqual(firsts.map((t) => t.batch?.next), [...pending.slice(1), undefined], 'the next pending image, skipping the done one');
       assert.ok(seen.every((t) => t.batch !== undefined));
       assert.equal(prefetched, pending.length - 1, 'every image after the first came from its prefetch');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('writes an image\'s result while the engine runs the next; an image whose result cannot be written fails alone', async () => {
+    const root = copy();
+    const engine = await Engine.open(tiny, { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      const job = await createJob(root, { prompts: [{ label: 'circle', expression: 'every circle' }], policy: 'add', model: { name: 'tiny', hash: 'x' } });
+      const files = Object.keys(job.images).sort();
+      const full = files[3];
+      // The first image's write waits until the engine has been asked for the second image: a job that wrote
+      // before computing the next image would never get there (and the test would time out).
+      let secondAsked!: () => void;
+      const overlap = new Promise<void>((resolve) => (secondAsked = resolve));
+      const summary = await runJob(root, job, {
+        run: (task) => {
+          if (task.image.endsWith(files[1])) secondAsked();
+          return engine.run(task);
+        },
+      }, {
+        store: {
+          objects: storeFiles.objects,
+          apply: async (image, paths, result) => {
+            if (image.endsWith(files[0])) await overlap;
+            if (image.endsWith(full)) throw new Error('ENOSPC: no space left on device');
+            return storeFiles.apply(image, paths, result);
+          },
+        },
+      });
+      assert.deepEqual(summary.failed, [{ file: full, error: 'ENOSPC: no space left on device' }]);
+      assert.equal(summary.images, files.length - 1);
+      const manifest = JSON.parse(fs.readFileSync(path.join(root, '.pixel-sail/jobs', `${job.id}.json`), 'utf8'));
+      assert.equal(manifest.images[full].state, 'failed');
+      assert.equal(Object.values(manifest.images).filter((i) => (i as { state: string }).state === 'done').length, files.length - 1);
+      assert.ok(!fs.existsSync(path.join(root, '.pixel-sail/annotations', `${full}.json`)), 'nothing half-written');
     } finally {
       await engine.close();
     }
