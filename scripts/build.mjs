@@ -18,6 +18,8 @@ const builds = [
   { ...node, entryPoints: testEntries('test/vsix'), outdir: 'out/test/vsix' },
   { ...node, entryPoints: testEntries('test/reliability'), outdir: 'out/test/reliability' },
   { ...node, entryPoints: testEntries('test/ui').filter((f) => f.endsWith('.ui.ts')), outdir: 'out/test/ui' },
+  // Beside the UI tests, whose harness (and its idea of the repository root) it shares.
+  { ...node, entryPoints: { 'bench-ui': 'bench/ui.ts' }, outdir: 'out/test/ui' },
 ];
 
 if (watch) {
