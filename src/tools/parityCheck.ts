@@ -68,7 +68,7 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
   }
 
   const masks = await Promise.all(fx.prompt_masks.map(async (m) => ({ ...(await loadMask(path.join(dir, m.file))), slot: m.slot })));
-  const slots = promptSlots(masks, img.modelWidth, img.modelHeight, rules.patch_size);
+  const slots = promptSlots(masks, img.modelWidth, img.modelHeight, rules.patch_size, rules.prompt_overlap);
   exact.promptSlots = sameList(slots, fx.slot_ids);
   const block = fx.image_block;
   const pos = positionIds(0, block.input_ids.length, grid);

@@ -163,6 +163,7 @@ def config_document(cfg, name: str, extra: dict = None, int8: bool = False) -> d
         "model": cfg.to_dict(),
         "image": {"patch_size": cfg.patch_size, "max_long_side": cfg.max_long_side, "mean": list(IMAGENET_MEAN),
                   "std": list(IMAGENET_STD), "resize": "bilinear", "prompt_mask_resize": "nearest",
+                  "prompt_overlap": cfg.prompt_overlap,
                   "upsample_factor": cfg.upsample_factor},
         "chat": CHAT_LAYOUT,
         "prompts": engine_prompts(),
@@ -212,7 +213,7 @@ def write_fixtures(model, tokenizer, out_dir: str) -> None:
     slots = [3, 9]
     patches, gh, gw = image_to_patches(img, cfg.patch_size, cfg.max_long_side)
     new_w, new_h = resized_size(w0, h0, cfg.patch_size, cfg.max_long_side)
-    slot_ids = prompt_slots([prompt_mask, big_mask], slots, new_w, new_h, cfg.patch_size)
+    slot_ids = prompt_slots([prompt_mask, big_mask], slots, new_w, new_h, cfg.patch_size, cfg.prompt_overlap)
     Image.fromarray(prompt_mask.astype(np.uint8) * 255).save(os.path.join(pdir, "prompt_small.png"))
     Image.fromarray(big_mask.astype(np.uint8) * 255).save(os.path.join(pdir, "prompt_large.png"))
 
