@@ -52,6 +52,19 @@ describe('prompt masks on the patch grid', () => {
     assert.deepEqual(Array.from(promptSlots([full, corner], 32, 32, 16, 'given_order')), [1, 2, 2, 2]);
   });
 
+  it('a region the nearest resize misses entirely still reaches the model, on the patch that holds it', () => {
+    // 4000×3000 → 192×144: samples every ~20.8 source pixels; a 19×19 box between two samples on both axes.
+    const [w, h, x0, y0] = [4000, 3000, 2011, 1511];
+    const xs = Array.from(pilNearestSources(w, 192)), ys = Array.from(pilNearestSources(h, 144));
+    assert.ok(!xs.some((x) => x >= x0 && x < x0 + 19) && !ys.some((y) => y >= y0 && y < y0 + 19), 'the box must fall between samples');
+    const data = new Uint8Array(w * h);
+    for (let y = y0; y < y0 + 19; y++) data.fill(1, y * w + x0, y * w + x0 + 19);
+    const slots = promptSlots([{ width: w, height: h, data, slot: 7 }], 192, 144, 16);
+    // centre (2020, 1520): patch column floor(2020 / 4000 × 12) = 6, row floor(1520 / 3000 × 9) = 4
+    assert.deepEqual([...slots.keys()].filter((i) => slots[i] !== NO_PROMPT), [4 * 12 + 6]);
+    assert.equal(slots[4 * 12 + 6], 7);
+  });
+
   it("reads the model's overlap order from config.json and refuses an unknown one", () => {
     const src = path.join(repo, 'models/default');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-overlap-'));
@@ -93,17 +106,25 @@ describe('prompt masks on the patch grid', () => {
       'import base64, json, sys',
       'import numpy as np',
       "sys.path.insert(0, 'training')",
-      'from pixel_sail.preprocess import prompt_slots',
+      'from pixel_sail.preprocess import pil_nearest_sources, prompt_slots',
+      'data = json.load(sys.stdin)',
+      "pairs = [pil_nearest_sources(a, b).tolist() for a, b in data['pairs']]",
       'out = []',
-      'for c in json.load(sys.stdin):',
+      "for c in data['cases']:",
       "    ms = [np.frombuffer(base64.b64decode(m['data']), np.uint8).reshape(c['h'], c['w']).astype(bool) for m in c['masks']]",
       "    out.append(prompt_slots(ms, [m['slot'] for m in c['masks']], c['nw'], c['nh'], 16, c['overlap']).tolist())",
-      'print(json.dumps(out))',
+      "print(json.dumps({'slots': out, 'pairs': pairs}))",
     ].join('\n');
-    const input = JSON.stringify(cases.map((c) => ({ ...c, masks: c.masks.map((m) => ({ slot: m.slot, data: Buffer.from(m.data).toString('base64') })) })));
+    // Photo sizes too, where Pillow's running sum has drifted furthest.
+    const pairs: [number, number][] = [[4000, 1024], [3024, 768], [6000, 1000], [4032, 192], [1023, 1024], [999, 1008], [8, 6]];
+    const input = JSON.stringify({
+      pairs,
+      cases: cases.map((c) => ({ ...c, masks: c.masks.map((m) => ({ slot: m.slot, data: Buffer.from(m.data).toString('base64') })) })),
+    });
     const r = spawnSync(python, ['-c', script], { cwd: repo, input, encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(r.status, 0, r.stderr);
-    const want = JSON.parse(r.stdout) as number[][];
+    const { slots: want, pairs: wantPairs } = JSON.parse(r.stdout) as { slots: number[][]; pairs: number[][] };
+    pairs.forEach(([a, b], i) => assert.deepEqual(Array.from(pilNearestSources(a, b)), wantPairs[i], `${a} → ${b}`));
     let boundaryPatches = 0;
     cases.forEach((c, i) => {
       const got = Array.from(promptSlots(c.masks, c.nw, c.nh, 16, c.overlap));

@@ -60,3 +60,10 @@ def test_overlap_order_largest_first_or_as_given():
     assert prompt_slots([big, small], [2, 1], 32, 32, 16, overlap="given_order").tolist() == [1, 2, 2, 2]
     with pytest.raises(ValueError, match="overlap"):
         prompt_slots([small], [1], 32, 32, 16, overlap="smallest_last")
+
+
+@pytest.mark.parametrize("n_in,n_out", [(4000, 1024), (3024, 768), (1920, 1024), (6000, 1000), (4032, 192), (1023, 1024), (999, 1008)])
+def test_source_indices_equal_pillows_on_photo_sizes(n_in, n_out):
+    row = Image.fromarray(np.arange(n_in, dtype=np.int32).reshape(1, n_in), mode="I")
+    want = np.asarray(row.resize((n_out, 1), Image.NEAREST))[0]
+    assert pil_nearest_sources(n_in, n_out).tolist() == want.tolist()
