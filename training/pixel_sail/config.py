@@ -132,4 +132,9 @@ class PixelSailConfig:
     def from_json(cls, path: str) -> "PixelSailConfig":
         with open(path, "r", encoding="utf-8") as fh:
             data = json.load(fh)
-        return cls.from_dict(data.get("model", data))
+        model = dict(data.get("model", data))
+        # config.json's image section is what the engine reads; the reference follows the same setting.
+        overlap = (data.get("image") or {}).get("prompt_overlap")
+        if overlap is not None:
+            model["prompt_overlap"] = overlap
+        return cls.from_dict(model)

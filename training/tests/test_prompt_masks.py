@@ -67,3 +67,20 @@ def test_source_indices_equal_pillows_on_photo_sizes(n_in, n_out):
     row = Image.fromarray(np.arange(n_in, dtype=np.int32).reshape(1, n_in), mode="I")
     want = np.asarray(row.resize((n_out, 1), Image.NEAREST))[0]
     assert pil_nearest_sources(n_in, n_out).tolist() == want.tolist()
+
+
+def test_the_reference_reads_the_overlap_order_from_config_jsons_image_section(tmp_path):
+    import json
+
+    from conftest import REPO
+    from pixel_sail.config import PixelSailConfig
+
+    doc = json.load(open(f"{REPO}/models/tiny-random/config.json"))
+    assert PixelSailConfig.from_json(f"{REPO}/models/tiny-random/config.json").prompt_overlap == doc["image"]["prompt_overlap"]
+    doc["image"]["prompt_overlap"] = "given_order"
+    (tmp_path / "config.json").write_text(json.dumps(doc))
+    assert PixelSailConfig.from_json(str(tmp_path / "config.json")).prompt_overlap == "given_order"
+    doc["image"]["prompt_overlap"] = "smallest_last"
+    (tmp_path / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="prompt_overlap"):
+        PixelSailConfig.from_json(str(tmp_path / "config.json"))
