@@ -52,7 +52,6 @@ export interface Fixtures {
     prompt_masks: { file: string; slot: number }[];
     prompt_overlap: string;
     slot_ids: number[];
-    pixel_features: B64Array;
     generate: { prompt: string; prompt_ids: number[]; max_new_tokens: number; output_ids: number[] };
     forced_seg: { input_ids: number[]; mask_logits: B64Array };
   };

@@ -111,7 +111,6 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
     if (fid && fidelityInput) {
       const { patches: fp, grid: fg, slots: fs2 } = fidelityInput;
       const fstate = await runner.prefillImage(fp, fg, fs2);
-      diffs['fidelity.pixelFeatures'] = maxAbsDiff(fstate.pixelFeatures.data as Float32Array, decodeF32(fid.pixel_features));
       const fgen = await runner.generate(fid.generate.prompt_ids, fstate.cache, fg, { maxNewTokens: fid.generate.max_new_tokens });
       exact['fidelity.generatedIds'] = sameList(fgen.tokenIds, fid.generate.output_ids);
       const fprompt = fid.generate.prompt_ids;

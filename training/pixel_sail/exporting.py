@@ -298,7 +298,7 @@ def _fidelity_fixture(model, tokenizer, pdir: str) -> dict:
     from pixel_sail.preprocess import prompt_slots, resized_size
 
     cfg = model.config
-    w0, h0 = 2 * cfg.max_long_side + 29, cfg.max_long_side + 37  # odd, non-square, shrunk on both axes
+    w0, h0 = cfg.max_long_side + 29, cfg.max_long_side // 2 + 37  # odd, non-square, shrunk on both axes
     pic = fixture_image(w0, h0, seed=23)
     Image.fromarray(pic).save(os.path.join(pdir, "fidelity.png"))
     masks = fidelity_masks(w0, h0)
@@ -315,7 +315,7 @@ def _fidelity_fixture(model, tokenizer, pdir: str) -> dict:
     prompt_ids = pred.prompt_ids(FIDELITY_PROMPT)
     return {"image": {"file": "fidelity.png", "width": w0, "height": h0, "gh": state.gh, "gw": state.gw},
             "prompt_masks": files, "prompt_overlap": cfg.prompt_overlap, "slot_ids": [int(v) for v in slot_ids],
-            "pixel_features": _b64(state.pixel_features),
+            # No feature maps here (megabytes at 1024 px): the mask logits depend on all of them.
             "generate": {"prompt": FIDELITY_PROMPT, "prompt_ids": prompt_ids, "max_new_tokens": 6, "output_ids": answer.token_ids},
             "forced_seg": {"input_ids": prompt_ids + tokenizer.encode("It is [SEG]."), "mask_logits": _b64(forced.mask_logits)}}
 

@@ -141,9 +141,11 @@ def test_reference_runs_the_official_weights_unchanged(converted):
     pic = np.asarray(Image.open(pdir / fx["image"]["file"]).convert("RGB"))
     masks = [np.asarray(Image.open(pdir / m["file"])) > 0 for m in fx["prompt_masks"]]
     tok = Tokenizer(json.load(open(converted["dir"] / "tokenizer.json", encoding="utf-8")))
-    state = Predictor(model, tok).set_image(pic, masks, [m["slot"] for m in fx["prompt_masks"]])
-    want = np.frombuffer(base64.b64decode(fx["pixel_features"]["data"]), dtype=np.float32)
-    assert np.abs(state.pixel_features.numpy().ravel() - want).max() < 1e-5
+    pred = Predictor(model, tok)
+    state = pred.set_image(pic, masks, [m["slot"] for m in fx["prompt_masks"]])
+    forced = pred.generate(state, fx["generate"]["prompt"], max_new_tokens=0, answer_prefix="It is [SEG].")
+    want = np.frombuffer(base64.b64decode(fx["forced_seg"]["mask_logits"]["data"]), dtype=np.float32)
+    assert np.abs(forced.mask_logits.numpy().ravel() - want).max() < 1e-5
 
 
 @pytest.mark.skipif(not os.path.exists(PARITY), reason="run `npm run build` first (npm test does)")
@@ -153,6 +155,6 @@ def test_engine_matches_the_reference_on_all_of_it(converted):
     for key in ("fidelity.grid", "fidelity.promptOverlap", "fidelity.slotIds", "fidelity.promptIds", "fidelity.generatedIds",
                 "tokenizer[3]", "promptSlots", "generatedIds"):
         assert report["exact"].get(key) is True, (key, report)
-    for key in ("fidelity.pixelFeatures", "fidelity.maskLogits", "maskLogits"):
+    for key in ("fidelity.maskLogits", "maskLogits"):
         assert report["diffs"][key] <= report["tolerance"], (key, report)
     assert r.returncode == 0 and report["ok"], r.stdout + r.stderr
