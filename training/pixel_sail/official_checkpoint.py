@@ -150,8 +150,15 @@ def consolidate_deepspeed(folder: str) -> Tuple[Dict, str]:
                                   "the weights (copy every rank's optimizer file into the folder)")
         return {k: v.float() if v.is_floating_point() else v for k, v in module.items()}, \
             f"DeepSpeed module weights ({os.path.basename(ms_file)}, {next(iter(module.values())).dtype})"
-    states = [torch_load(f) for f in optim_files]
-    osd = [s.get("optimizer_state_dict", {}) if isinstance(s, dict) else {} for s in states]
+    # One rank's file at a time, keeping only its fp32 partitions: the Adam moments beside them are twice the
+    # model's size again.
+    osd = []
+    for f in optim_files:
+        loaded = torch_load(f)
+        full = loaded.get("optimizer_state_dict", {}) if isinstance(loaded, dict) else {}
+        osd.append({k: full[k] for k in ("zero_stage", "partition_count", "single_partition_of_fp32_groups",
+                                         "fp32_flat_groups") if k in full})
+        del loaded, full
     if "zero_stage" not in osd[0]:
         raise ConversionError(f"{optim_files[0]} is not a ZeRO optimizer checkpoint (no zero_stage)")
     stage = int(osd[0]["zero_stage"])
