@@ -6,15 +6,22 @@ directory the engine runs, and verify it with parity fixtures.
       --tokenizer tokenizer.json --out models/pixel-sail-0.5b [--max-long-side 1024]
 
 Inputs, as the official training leaves them:
-  --checkpoint   the wrapper's state dict (xtuner/mmengine .pth: the dict itself, or under "state_dict" or
-                 "module"); keys such as single_transformer.model.layers.0.self_attn.q_proj.weight,
-                 upsample_blocks.0.0.weight, seg_token_projector.0.weight
-  --llm-config   the single transformer's Hugging Face config.json (Qwen2 fields)
-  --tokenizer    the tokenizer.json with the Pixel-SAIL tokens ([SEG], <Prompt0..14>, <vision>, <vpatch> …)
+  --checkpoint   the wrapper's weights: an xtuner/mmengine iter_*.pth file (the dict itself, or under
+                 "state_dict", "module" or "model") or an iter_*.pth/ DeepSpeed folder (ZeRO 1/2/3 shards are
+                 consolidated, fp32 master weights when the optimizer files are there); keys such as
+                 single_transformer.model.layers.0.self_attn.q_proj.weight, upsample_blocks.0.0.weight,
+                 seg_token_projector.0.weight, with or without a "module." prefix
+  --llm-config   the single transformer's Hugging Face config.json (Qwen2 fields; rope_theta is required, or
+                 --rope-theta; the patch size is read from the patch embedding and checked against
+                 vision_patch_size when the file has it)
+  --tokenizer    the base model's tokenizer.json (with <vision>, <vpatch> …). The converter adds [SEG], <p>,
+                 </p>, <Prompt0> … <Prompt14>, <NO_Prompt> after its vocabulary in that order, as the official
+                 code does at run time; a file that already holds them must hold them at exactly those ids.
 
-The official weights are not public; this path is tested on a randomly initialised checkpoint with the
-official names at a tiny size (training/tests/test_convert.py). Teacher models and distillation adapters
-(absent from released checkpoints) are dropped if present; anything else unexpected is an error.
+The official weights are not public; this path is tested on randomly initialised checkpoints with the
+official names at a tiny size (training/tests/test_convert.py, test_fidelity.py). Teacher models and
+distillation adapters (_sam2.*, sam2_model.*, *_distill_linear.* …) are dropped if present; anything else
+unexpected is an error.
 """
 from __future__ import annotations
 
@@ -25,6 +32,8 @@ import sys
 from typing import Dict, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pixel_sail.official_checkpoint import ConversionError, load_official_state, official_names, official_tokenizer  # noqa: E402
 
 # Official key prefix → ours. Our module tree follows the official layout, so the map is the identity on
 # every parameter; it is spelled out so a difference found in a real checkpoint is a one-line change.
@@ -40,29 +49,27 @@ NAME_MAP: Tuple[Tuple[str, str], ...] = (
     ("image_feature_projector.", "image_feature_projector."),
     ("seg_token_projector.", "seg_token_projector."),
 )
-DROPPED_PREFIXES = ("distill", "sam2", "mask2former", "teacher", "m2f", "radio")
-
-
-class ConversionError(Exception):
-    pass
 
 
 def map_state_dict(state: Dict) -> Tuple[Dict, list]:
-    out, dropped = {}, []
+    """Official names → ours, after stripping ``module.`` and dropping training-only modules."""
+    state, dropped = official_names(state)
+    out = {}
     for key, value in state.items():
         for src, dst in NAME_MAP:
             if key.startswith(src):
                 out[dst + key[len(src):]] = value
                 break
         else:
-            if key.lower().startswith(DROPPED_PREFIXES) or any(p in key.lower() for p in ("distill", "teacher")):
-                dropped.append(key)
-            else:
-                raise ConversionError(f"unexpected parameter {key!r} in the checkpoint (not in the official layout)")
+            raise ConversionError(f"unexpected parameter {key!r} in the checkpoint (not in the official layout)")
     return out, dropped
 
 
-def config_from(llm: dict, state: Dict, token_ids: Dict[str, int], max_long_side: int):
+def config_from(llm: dict, state: Dict, token_ids: Dict[str, int], max_long_side: int, rope_theta: float = None,
+                prompt_overlap: str = "given_order"):
+    """The model's shape: sizes from --llm-config, checked against the weights; the patch size from the patch
+    embedding (its input is 3·p·p); rope_theta from the config (or --rope-theta) — never a default, since the
+    official config class would silently use 10000 where Qwen2.5 uses 1e6."""
     from pixel_sail.config import PixelSailConfig
 
     def need(k):
@@ -73,56 +80,70 @@ def config_from(llm: dict, state: Dict, token_ids: Dict[str, int], max_long_side
     hidden = need("hidden_size")
     up_w = state.get("upsample_blocks.0.0.weight")
     seg_out = state.get("seg_token_projector.2.weight")
-    if up_w is None or seg_out is None:
-        raise ConversionError("the checkpoint has no upsample_blocks / seg_token_projector weights: is it a Pixel-SAIL checkpoint?")
+    vis = state.get("single_transformer.model.vis_embed.weight")
+    if up_w is None or seg_out is None or vis is None:
+        raise ConversionError("the checkpoint has no upsample_blocks / seg_token_projector / vis_embed weights: is it a Pixel-SAIL checkpoint?")
+    patch = int(round((vis.shape[1] / 3) ** 0.5))
+    if 3 * patch * patch != vis.shape[1]:
+        raise ConversionError(f"vis_embed takes {vis.shape[1]} inputs, not 3·p·p for any patch size p")
+    if "vision_patch_size" in llm and int(llm["vision_patch_size"]) != patch:
+        raise ConversionError(f"--llm-config says vision_patch_size {llm['vision_patch_size']} but the checkpoint's patch embedding is for {patch}")
+    if rope_theta is None:
+        if "rope_theta" not in llm:
+            raise ConversionError("--llm-config lacks 'rope_theta' (the rotary base); pass --rope-theta with the value the model was trained with")
+        rope_theta = float(llm["rope_theta"])
+    if int(vis.shape[0]) != hidden:
+        raise ConversionError(f"--llm-config hidden_size {hidden} does not match the checkpoint ({int(vis.shape[0])})")
     blocks = len({k.split(".")[1] for k in state if k.startswith("upsample_blocks.")})
+    rows = state["single_transformer.model.embed_tokens.weight"].shape[0]
+    if rows <= max(token_ids.values()):
+        raise ConversionError(f"the checkpoint's embedding has {rows} rows, too few for the tokenizer's ids up to {max(token_ids.values())} "
+                              "(is the tokenizer the model's own?)")
     return PixelSailConfig(
-        vocab_size=state["single_transformer.model.embed_tokens.weight"].shape[0],
+        vocab_size=rows,
         hidden_size=hidden, intermediate_size=need("intermediate_size"), num_hidden_layers=need("num_hidden_layers"),
         num_attention_heads=need("num_attention_heads"), num_key_value_heads=llm.get("num_key_value_heads", need("num_attention_heads")),
-        rms_norm_eps=llm.get("rms_norm_eps", 1e-6), rope_theta=llm.get("rope_theta", 1000000.0),
+        rms_norm_eps=llm.get("rms_norm_eps", 1e-6), rope_theta=rope_theta,
         tie_word_embeddings=bool(llm.get("tie_word_embeddings", False)) and "single_transformer.lm_head.weight" not in state,
-        patch_size=llm.get("vision_patch_size", 16), max_long_side=max_long_side,
+        patch_size=patch, max_long_side=max_long_side,
         upsampler_channels=int(up_w.shape[0]), num_upsample_blocks=blocks, seg_hidden_states=int(seg_out.shape[0]),
-        token_ids=token_ids)
+        prompt_overlap=prompt_overlap, token_ids=token_ids)
 
 
 def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max_long_side: int = 1024, fixtures: bool = True,
-            int8: bool = False) -> dict:
-    import torch
+            int8: bool = False, rope_theta: float = None, prompt_overlap: str = "given_order") -> dict:
     from pixel_sail import exporting as export
-    from pixel_sail.config import SPECIAL_TOKENS
     from pixel_sail.model import PixelSail
+    from pixel_sail.tokenizer import Tokenizer, TokenizerFormatError
 
-    raw = torch.load(checkpoint, map_location="cpu")
-    state = raw.get("state_dict", raw.get("module", raw)) if isinstance(raw, dict) else None
-    if not isinstance(state, dict) or not state:
-        raise ConversionError(f"{checkpoint} holds no state dict")
+    state, read = load_official_state(checkpoint)
+    if not state:
+        raise ConversionError(f"{checkpoint} holds an empty state dict")
     with open(llm_config, encoding="utf-8") as fh:
         llm = json.load(fh)
     with open(tokenizer_path, encoding="utf-8") as fh:
         tok_doc = json.load(fh)
-    added = {t["content"]: t["id"] for t in tok_doc.get("added_tokens", [])}
-    missing = [t for t in SPECIAL_TOKENS if t not in added and t not in tok_doc.get("model", {}).get("vocab", {})]
-    if missing:
-        raise ConversionError(f"the tokenizer lacks Pixel-SAIL tokens: {', '.join(missing[:5])}{'…' if len(missing) > 5 else ''}")
-    token_ids = {t: added.get(t, tok_doc.get("model", {}).get("vocab", {}).get(t)) for t in SPECIAL_TOKENS}
+    tok_doc, token_ids, added = official_tokenizer(tok_doc)
     mapped, dropped = map_state_dict(state)
-    cfg = config_from(llm, mapped, token_ids, max_long_side)
+    cfg = config_from(llm, mapped, token_ids, max_long_side, rope_theta, prompt_overlap)
     model = PixelSail(cfg)
+    mapped = {k: v.float() if v.is_floating_point() else v for k, v in mapped.items()}
     result = model.load_state_dict(mapped, strict=False)
     allowed_missing = {"single_transformer.lm_head.weight"} if cfg.tie_word_embeddings else set()
     missing_keys = [k for k in result.missing_keys if k not in allowed_missing]
     if missing_keys or result.unexpected_keys:
         raise ConversionError(f"checkpoint does not fit the architecture: missing {missing_keys[:4]}, unexpected {result.unexpected_keys[:4]}")
-    from pixel_sail.tokenizer import Tokenizer
-
-    tokenizer = Tokenizer(tok_doc) if tok_doc.get("model", {}).get("type") == "BPE" else None
-    if tokenizer is None:
+    if tok_doc.get("model", {}).get("type") != "BPE":
         raise ConversionError("only BPE tokenizer.json files are supported")
+    try:
+        tokenizer = Tokenizer(tok_doc)
+    except TokenizerFormatError as exc:
+        raise ConversionError(str(exc)) from exc
     export.export_model_dir(model.eval(), tokenizer, tok_doc, out, os.path.basename(os.path.abspath(out)), fixtures=fixtures,
-                            extra={"source": {"converted_from": os.path.abspath(checkpoint)}}, int8=int8)
-    return {"out": out, "dropped": dropped, "parameters": sum(p.numel() for p in model.parameters())}
+                            extra={"source": {"converted_from": os.path.abspath(checkpoint), "read": read}}, int8=int8)
+    return {"out": out, "read": read, "dropped": dropped, "added_tokens": added, "patch_size": cfg.patch_size,
+            "rope_theta": cfg.rope_theta, "prompt_overlap": cfg.prompt_overlap,
+            "parameters": sum(p.numel() for p in model.parameters())}
 
 
 def main(argv=None) -> int:
@@ -132,16 +153,24 @@ def main(argv=None) -> int:
     ap.add_argument("--tokenizer", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--max-long-side", type=int, default=1024)
+    ap.add_argument("--rope-theta", type=float, default=None, help="the rotary base, when --llm-config lacks rope_theta")
+    ap.add_argument("--prompt-overlap", choices=("given_order", "largest_first"), default="given_order",
+                    help="where prompt masks overlap: later in the list wins (the official inference; default) or the "
+                         "smallest wins (largest written first, as training listed them)")
     ap.add_argument("--no-fixtures", action="store_true")
     ap.add_argument("--int8", action="store_true",
                     help="also write an int8 decoder (faster on CPU); `node dist/parity.js OUT` checks its answers and masks")
     args = ap.parse_args(argv)
-    for p in (args.checkpoint, args.llm_config, args.tokenizer):
+    for p in (args.llm_config, args.tokenizer):
         if not os.path.isfile(p):
             print(f"convert_official.py: error: file not found: {p}", file=sys.stderr)
             return 2
+    if not os.path.exists(args.checkpoint):
+        print(f"convert_official.py: error: file or folder not found: {args.checkpoint}", file=sys.stderr)
+        return 2
     try:
-        info = convert(args.checkpoint, args.llm_config, args.tokenizer, args.out, args.max_long_side, not args.no_fixtures, args.int8)
+        info = convert(args.checkpoint, args.llm_config, args.tokenizer, args.out, args.max_long_side, not args.no_fixtures, args.int8,
+                       args.rope_theta, args.prompt_overlap)
     except ConversionError as exc:
         print(f"convert_official.py: error: {exc}", file=sys.stderr)
         return 2

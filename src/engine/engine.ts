@@ -245,7 +245,7 @@ export class Engine {
     if (cached) return { image: cached, cacheHit: true, loadMs, prefillMs: 0 };
     const t1 = performance.now();
     const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, this.rules);
-    const slots = masks.length ? promptSlots(masks, img.modelWidth, img.modelHeight, this.rules.patch_size) : undefined;
+    const slots = masks.length ? promptSlots(masks, img.modelWidth, img.modelHeight, this.rules.patch_size, this.rules.prompt_overlap) : undefined;
     const state = await this.runner.prefillImage(patches, grid, slots);
     const size = cacheBytes(state.cache) + tensorBytes(state.pixelFeatures) + tensorBytes(state.visionHidden);
     const image: PreparedImage = { width: img.width, height: img.height, grid, state, bytes: size };

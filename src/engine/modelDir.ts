@@ -3,6 +3,7 @@
 // directory fails with a message that names what is missing instead of a shape error later.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PROMPT_OVERLAP_ORDERS, type PromptOverlap } from './visualPrompts';
 
 export const MODEL_FORMAT = 'pixel-sail-onnx';
 export const DEFAULT_MODEL_NAME = 'default';
@@ -43,7 +44,11 @@ export interface ModelConfig {
   format_version: number;
   name: string;
   model: ModelSizes;
-  image: { patch_size: number; max_long_side: number; mean: number[]; std: number[]; upsample_factor: number };
+  image: {
+    patch_size: number; max_long_side: number; mean: number[]; std: number[]; upsample_factor: number;
+    /** Which prompt mask a patch gets where masks overlap (absent: "largest_first"); see visualPrompts.ts. */
+    prompt_overlap?: PromptOverlap;
+  };
   chat: { user_prefix: string; user_suffix: string; answer_suffix: string; stop_tokens: string[] };
   prompts: { segment: string; segmentAnswerPrefix: string; noTargetMarker: string; caption: string; mcq: string; mcqOptions?: string };
   graphs: Record<GraphName, GraphSpec>;
@@ -103,6 +108,10 @@ export function loadModelDir(dir: string): ModelDir {
     if (!Number.isInteger(config.model[f]) || (config.model[f] as number) <= 0) {
       throw new ModelDirError(`config.json model.${f} must be a positive integer`);
     }
+  }
+  const overlap = config.image.prompt_overlap;
+  if (overlap !== undefined && !PROMPT_OVERLAP_ORDERS.includes(overlap)) {
+    throw new ModelDirError(`config.json image.prompt_overlap must be one of ${PROMPT_OVERLAP_ORDERS.map((o) => JSON.stringify(o)).join(', ')}, got ${JSON.stringify(overlap)}`);
   }
   const ids = config.model.token_ids ?? {};
   for (const tok of REQUIRED_TOKENS) {

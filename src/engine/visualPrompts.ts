@@ -1,5 +1,8 @@
-// Visual prompts → per-patch slot ids, as the reference: nearest-resize each mask to the model size,
-// a patch is covered if any pixel is set, masks written largest area first so the smallest wins.
+// Visual prompts → per-patch slot ids, as the reference: nearest-resize each mask to the model size with
+// Pillow's rule (what the official torchvision Resize(NEAREST) on a PIL image runs), a patch is covered if
+// any pixel is set, and where masks overlap the one written last wins. The order is the model's
+// `image.prompt_overlap`: "largest_first" (default; as training listed them, so the smallest wins) or
+// "given_order" (the official predict_forward: later in the list wins).
 // One departure: a region so small that the nearest resize samples none of its pixels (a 19-px box on a
 // 4000-px photo) would silently vanish; it gets the patch that holds most of its pixels instead.
 import { NO_PROMPT } from './sequence';
@@ -11,19 +14,43 @@ export interface PromptMask {
   slot: number;
 }
 
-export function promptSlots(masks: PromptMask[], modelWidth: number, modelHeight: number, patch: number): Int32Array {
+export type PromptOverlap = 'largest_first' | 'given_order';
+export const PROMPT_OVERLAP_ORDERS: readonly PromptOverlap[] = ['largest_first', 'given_order'];
+
+/**
+ * Source index of each destination index in Pillow's NEAREST resize: pixel centres,
+ * floor((dst + 0.5) · in / out), computed as Pillow does by adding the scale to a running double
+ * (ImagingScaleAffine), which sometimes lands just below an exact integer (8 → 6 picks 5 for
+ * destination 4). training/pixel_sail/preprocess.py repeats these steps; tests check both against Pillow.
+ */
+export function pilNearestSources(sizeIn: number, sizeOut: number): Int32Array {
+  if (!(sizeIn > 0 && sizeOut > 0)) throw new RangeError(`sizes must be positive, got ${sizeIn} → ${sizeOut}`);
+  const scale = sizeIn / sizeOut;
+  let pos = scale * 0.5;
+  const out = new Int32Array(sizeOut);
+  for (let d = 0; d < sizeOut; d++) {
+    out[d] = Math.min(Math.trunc(pos), sizeIn - 1);
+    pos += scale;
+  }
+  return out;
+}
+
+export function promptSlots(masks: PromptMask[], modelWidth: number, modelHeight: number, patch: number,
+  overlap: PromptOverlap = 'largest_first'): Int32Array {
   const gh = modelHeight / patch;
   const gw = modelWidth / patch;
   const out = new Int32Array(gh * gw).fill(NO_PROMPT);
   const area = (m: PromptMask) => m.data.reduce((s, v) => s + (v ? 1 : 0), 0);
-  const order = masks.map((m, i) => ({ m, a: area(m), i })).sort((x, y) => y.a - x.a || x.i - y.i);
+  const order = masks.map((m, i) => ({ m, a: area(m), i }));
+  if (overlap === 'largest_first') order.sort((x, y) => y.a - x.a || x.i - y.i);
   for (const { m } of order) {
+    const ys = pilNearestSources(m.height, modelHeight);
+    const xs = pilNearestSources(m.width, modelWidth);
     let covered = 0;
     for (let y = 0; y < modelHeight; y++) {
-      const sy = Math.min(Math.floor((y * m.height) / modelHeight), m.height - 1);
+      const row = ys[y] * m.width;
       for (let x = 0; x < modelWidth; x++) {
-        const sx = Math.min(Math.floor((x * m.width) / modelWidth), m.width - 1);
-        if (m.data[sy * m.width + sx]) {
+        if (m.data[row + xs[x]]) {
           out[Math.floor(y / patch) * gw + Math.floor(x / patch)] = m.slot;
           covered++;
         }

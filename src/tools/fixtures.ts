@@ -43,6 +43,18 @@ export interface Fixtures {
   tokenizer: { text: string; ids: number[] }[];
   /** Pictures the resize rule changes, with the patches Pillow's bilinear resize gives (older fixtures lack them). */
   resized?: { file: string; width: number; height: number; gh: number; gw: number; vision_patches: B64Array }[];
+  /**
+   * Inputs where the official rules bite (older fixtures lack it): a picture the resize shrinks, overlapping
+   * prompt masks at its odd size, a prompt with digits and non-ASCII text.
+   */
+  fidelity?: {
+    image: { file: string; width: number; height: number; gh: number; gw: number };
+    prompt_masks: { file: string; slot: number }[];
+    prompt_overlap: string;
+    slot_ids: number[];
+    generate: { prompt: string; prompt_ids: number[]; max_new_tokens: number; output_ids: number[] };
+    forced_seg: { input_ids: number[]; mask_logits: B64Array };
+  };
 }
 
 export function readFixtures(modelDir: string): { dir: string; fixtures: Fixtures } {

@@ -68,11 +68,25 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
   }
 
   const masks = await Promise.all(fx.prompt_masks.map(async (m) => ({ ...(await loadMask(path.join(dir, m.file))), slot: m.slot })));
-  const slots = promptSlots(masks, img.modelWidth, img.modelHeight, rules.patch_size);
+  const slots = promptSlots(masks, img.modelWidth, img.modelHeight, rules.patch_size, rules.prompt_overlap);
   exact.promptSlots = sameList(slots, fx.slot_ids);
   const block = fx.image_block;
   const pos = positionIds(0, block.input_ids.length, grid);
   exact.positionIds = sameList(Array.from(pos, Number), block.position_ids.flat());
+
+  const fid = fx.fidelity;
+  let fidelityInput: { patches: Float32Array; grid: typeof grid; slots: Int32Array } | undefined;
+  if (fid) {
+    const pic = await loadImageForModel(fs.readFileSync(path.join(dir, fid.image.file)), rules.patch_size, rules.max_long_side);
+    const p = patchify(pic.rgb, pic.modelWidth, pic.modelHeight, rules);
+    exact['fidelity.grid'] = p.grid.gh === fid.image.gh && p.grid.gw === fid.image.gw;
+    exact['fidelity.promptOverlap'] = (rules.prompt_overlap ?? 'largest_first') === fid.prompt_overlap;
+    const fmasks = await Promise.all(fid.prompt_masks.map(async (m) => ({ ...(await loadMask(path.join(dir, m.file))), slot: m.slot })));
+    const fslots = promptSlots(fmasks, pic.modelWidth, pic.modelHeight, rules.patch_size, rules.prompt_overlap);
+    exact['fidelity.slotIds'] = sameList(fslots, fid.slot_ids);
+    exact['fidelity.promptIds'] = sameList(codec.userTurn(fid.generate.prompt), fid.generate.prompt_ids);
+    fidelityInput = { patches: p.patches, grid: p.grid, slots: fslots };
+  }
 
   const runner = await ModelRunner.create(model, { executionProviders: ['cpu'] });
   try {
@@ -93,6 +107,17 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
     diffs.segHidden = maxAbsDiff(forced.segHidden, decodeF32(fx.forced_seg.seg_hidden));
     const logits = await runner.maskLogits(forced.segHidden, forced.segCount, state.pixelFeatures);
     diffs.maskLogits = maxAbsDiff(logits.data as Float32Array, decodeF32(fx.forced_seg.mask_logits));
+
+    if (fid && fidelityInput) {
+      const { patches: fp, grid: fg, slots: fs2 } = fidelityInput;
+      const fstate = await runner.prefillImage(fp, fg, fs2);
+      const fgen = await runner.generate(fid.generate.prompt_ids, fstate.cache, fg, { maxNewTokens: fid.generate.max_new_tokens });
+      exact['fidelity.generatedIds'] = sameList(fgen.tokenIds, fid.generate.output_ids);
+      const fprompt = fid.generate.prompt_ids;
+      const fforced = await runner.generate(fprompt, fstate.cache, fg, { maxNewTokens: 0, answerPrefix: fid.forced_seg.input_ids.slice(fprompt.length) });
+      const flogits = await runner.maskLogits(fforced.segHidden, fforced.segCount, fstate.pixelFeatures);
+      diffs['fidelity.maskLogits'] = maxAbsDiff(flogits.data as Float32Array, decodeF32(fid.forced_seg.mask_logits));
+    }
   } finally {
     await runner.release();
   }

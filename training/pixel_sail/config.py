@@ -63,6 +63,10 @@ class PixelSailConfig:
     upsampler: str = "learned"
     # False only in the ablation without visual-prompt injection: prompts then leave the patches untouched.
     prompt_injection: bool = True
+    # Where prompt masks overlap, which one a patch gets: "largest_first" writes them by area, largest first,
+    # so the smallest wins (as training listed them); "given_order" writes them as given, later wins (the
+    # official predict_forward; choose it for parity with the official code). Goes to config.json's image section.
+    prompt_overlap: str = "largest_first"
     seg_hidden_states: int = 512
     num_prompt_slots: int = NUM_PROMPT_SLOTS
     token_ids: Dict[str, int] = field(default_factory=dict)
@@ -78,6 +82,8 @@ class PixelSailConfig:
             self.upsampler_channels = min(self.hidden_size, 1024)
         if self.upsampler not in ("learned", "bilinear"):
             raise ValueError("upsampler must be 'learned' or 'bilinear'")
+        if self.prompt_overlap not in ("largest_first", "given_order"):
+            raise ValueError("prompt_overlap must be 'largest_first' or 'given_order'")
         if self.max_long_side % self.patch_size:
             raise ValueError("max_long_side must be a multiple of patch_size")
 
@@ -126,4 +132,9 @@ class PixelSailConfig:
     def from_json(cls, path: str) -> "PixelSailConfig":
         with open(path, "r", encoding="utf-8") as fh:
             data = json.load(fh)
-        return cls.from_dict(data.get("model", data))
+        model = dict(data.get("model", data))
+        # config.json's image section is what the engine reads; the reference follows the same setting.
+        overlap = (data.get("image") or {}).get("prompt_overlap")
+        if overlap is not None:
+            model["prompt_overlap"] = overlap
+        return cls.from_dict(model)

@@ -163,6 +163,7 @@ def config_document(cfg, name: str, extra: dict = None, int8: bool = False) -> d
         "model": cfg.to_dict(),
         "image": {"patch_size": cfg.patch_size, "max_long_side": cfg.max_long_side, "mean": list(IMAGENET_MEAN),
                   "std": list(IMAGENET_STD), "resize": "bilinear", "prompt_mask_resize": "nearest",
+                  "prompt_overlap": cfg.prompt_overlap,
                   "upsample_factor": cfg.upsample_factor},
         "chat": CHAT_LAYOUT,
         "prompts": engine_prompts(),
@@ -212,7 +213,7 @@ def write_fixtures(model, tokenizer, out_dir: str) -> None:
     slots = [3, 9]
     patches, gh, gw = image_to_patches(img, cfg.patch_size, cfg.max_long_side)
     new_w, new_h = resized_size(w0, h0, cfg.patch_size, cfg.max_long_side)
-    slot_ids = prompt_slots([prompt_mask, big_mask], slots, new_w, new_h, cfg.patch_size)
+    slot_ids = prompt_slots([prompt_mask, big_mask], slots, new_w, new_h, cfg.patch_size, cfg.prompt_overlap)
     Image.fromarray(prompt_mask.astype(np.uint8) * 255).save(os.path.join(pdir, "prompt_small.png"))
     Image.fromarray(big_mask.astype(np.uint8) * 255).save(os.path.join(pdir, "prompt_large.png"))
 
@@ -243,9 +244,11 @@ def write_fixtures(model, tokenizer, out_dir: str) -> None:
         Image.fromarray(pic).save(os.path.join(pdir, f"resize_{k}.png"))
         rp, rgh, rgw = image_to_patches(pic, cfg.patch_size, cfg.max_long_side)
         resized.append({"file": f"resize_{k}.png", "width": rw, "height": rh, "gh": rgh, "gw": rgw, "vision_patches": _b64(rp)})
+    fidelity = _fidelity_fixture(model, tokenizer, pdir)
     texts = ["Please segment the large red circle left of the blue square in this image.",
              "<Prompt3>: a small green striped triangle, partly hidden.  Ünïcödé ✓ 42 tabs\tand\nnewlines",
-             "<|im_start|>user\nWhat is <Prompt0>?<|im_end|>\nIt is [SEG].<|endoftext|>"]
+             "<|im_start|>user\nWhat is <Prompt0>?<|im_end|>\nIt is [SEG].<|endoftext|>",
+             "Digits 2024-11-29, 3.14159 and 40512; café naïve 東京 中文 😀👍🏽 ١٢٣ — «quotes»\u00a0nbsp"]
     fixtures = {
         "image": {"file": "image.png", "width": w0, "height": h0, "gh": gh, "gw": gw},
         "prompt_masks": [{"file": "prompt_small.png", "slot": slots[0]}, {"file": "prompt_large.png", "slot": slots[1]}],
@@ -264,9 +267,57 @@ def write_fixtures(model, tokenizer, out_dir: str) -> None:
                        "mask_area": int(forced.masks[0].sum()) if len(forced.masks) else 0},
         "tokenizer": [{"text": t, "ids": tokenizer.encode(t)} for t in texts],
         "resized": resized,
+        "fidelity": fidelity,
     }
     with open(os.path.join(pdir, "fixtures.json"), "w", encoding="utf-8") as fh:
         json.dump(fixtures, fh)
+
+
+FIDELITY_PROMPT = "Please segment the 2nd object (id 40512) near <Prompt5>: café, 中文, 😀 in this image."
+
+
+def fidelity_masks(width: int, height: int) -> list:
+    """Overlapping prompt masks at the picture's own odd size: a disc, a thin slanted bar (a few pixels wide,
+    so nearest sampling decides which patches it reaches) and a large block; their slots out of order."""
+    yy, xx = np.mgrid[:height, :width]
+    disc = (yy - height * 0.45) ** 2 + (xx - width * 0.3) ** 2 < (min(width, height) * 0.22) ** 2
+    bar = np.abs((yy - height * 0.2) - 0.55 * (xx - width * 0.1)) < 2.5
+    block = (yy > height * 0.35) & (xx > width * 0.25) & (xx < width * 0.8)
+    return [disc, bar, block]
+
+
+FIDELITY_SLOTS = [5, 0, 14]
+
+
+def _fidelity_fixture(model, tokenizer, pdir: str) -> dict:
+    """What the official rules must give on inputs where they bite: a non-square picture that the resize rule
+    shrinks, overlapping prompt masks at its odd size (nearest-resized as Pillow does, overlap order from the
+    config), and a prompt with digits and non-ASCII text (Qwen2's split rule for a converted tokenizer)."""
+    from PIL import Image
+    from pixel_sail.predictor import Predictor
+    from pixel_sail.preprocess import prompt_slots, resized_size
+
+    cfg = model.config
+    w0, h0 = cfg.max_long_side + 29, cfg.max_long_side // 2 + 37  # odd, non-square, shrunk on both axes
+    pic = fixture_image(w0, h0, seed=23)
+    Image.fromarray(pic).save(os.path.join(pdir, "fidelity.png"))
+    masks = fidelity_masks(w0, h0)
+    files = []
+    for k, m in enumerate(masks):
+        files.append({"file": f"fidelity_prompt_{k}.png", "slot": FIDELITY_SLOTS[k]})
+        Image.fromarray(m.astype(np.uint8) * 255).save(os.path.join(pdir, files[-1]["file"]))
+    new_w, new_h = resized_size(w0, h0, cfg.patch_size, cfg.max_long_side)
+    slot_ids = prompt_slots(masks, FIDELITY_SLOTS, new_w, new_h, cfg.patch_size, cfg.prompt_overlap)
+    pred = Predictor(model, tokenizer)
+    state = pred.set_image(pic, masks, FIDELITY_SLOTS)
+    answer = pred.generate(state, FIDELITY_PROMPT, max_new_tokens=6)
+    forced = pred.generate(pred.set_image(pic, masks, FIDELITY_SLOTS), FIDELITY_PROMPT, max_new_tokens=0, answer_prefix="It is [SEG].")
+    prompt_ids = pred.prompt_ids(FIDELITY_PROMPT)
+    return {"image": {"file": "fidelity.png", "width": w0, "height": h0, "gh": state.gh, "gw": state.gw},
+            "prompt_masks": files, "prompt_overlap": cfg.prompt_overlap, "slot_ids": [int(v) for v in slot_ids],
+            # No feature maps here (megabytes at 1024 px): the mask logits depend on all of them.
+            "generate": {"prompt": FIDELITY_PROMPT, "prompt_ids": prompt_ids, "max_new_tokens": 6, "output_ids": answer.token_ids},
+            "forced_seg": {"input_ids": prompt_ids + tokenizer.encode("It is [SEG]."), "mask_logits": _b64(forced.mask_logits)}}
 
 
 # -- main ------------------------------------------------------------------------------------------------

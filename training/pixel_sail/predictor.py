@@ -58,7 +58,7 @@ class Predictor:
         slot_ids = None
         if prompt_masks:
             new_w, new_h = resized_size(rgb.shape[1], rgb.shape[0], cfg.patch_size, cfg.max_long_side)
-            slot_ids = prompt_slots(prompt_masks, slots, new_w, new_h, cfg.patch_size)
+            slot_ids = prompt_slots(prompt_masks, slots, new_w, new_h, cfg.patch_size, cfg.prompt_overlap)
         ids = [cfg.token_id("<vision>")] + [cfg.token_id("<vpatch>")] * n + [cfg.token_id("</vision>")]
         vpi, vti = sequence_indices(0, gh, gw, slot_ids)
         block = image_block_length(gh, gw)

@@ -41,24 +41,52 @@ def patchify(chw: np.ndarray, patch: int = 16) -> np.ndarray:
     return np.ascontiguousarray(x.reshape(gh * gw, c * patch * patch))
 
 
+def pil_nearest_sources(size_in: int, size_out: int) -> np.ndarray:
+    """Source index of each destination index in Pillow's NEAREST resize (what the official code's
+    torchvision ``Resize(NEAREST)`` on a PIL image runs).
+
+    Pillow samples pixel centres, floor((dst + 0.5) · in / out), but computes them by accumulation in
+    double precision (``ImagingScaleAffine``: start at scale/2, add scale per step), so where the exact
+    value is an integer the running sum can land just below it (8 → 6 picks source 5 for destination 4,
+    not 6). Reproduced step for step here and in src/engine/visualPrompts.ts; a test checks both against
+    Pillow itself.
+    """
+    if size_in <= 0 or size_out <= 0:
+        raise ValueError(f"sizes must be positive, got {size_in} → {size_out}")
+    scale = size_in / size_out
+    pos = scale * 0.5
+    out = np.empty(size_out, dtype=np.int64)
+    for d in range(size_out):
+        out[d] = min(int(pos), size_in - 1)
+        pos += scale
+    return out
+
+
 def nearest_resize_mask(mask: np.ndarray, new_w: int, new_h: int) -> np.ndarray:
-    """Nearest-neighbour resize with the PIL/torch 'nearest' rule: src = floor(dst · in / out)."""
+    """Nearest-neighbour resize of a [h, w] mask to [new_h, new_w] with Pillow's rule (see pil_nearest_sources)."""
     h, w = mask.shape
-    ys = np.minimum((np.arange(new_h) * h) // new_h, h - 1)
-    xs = np.minimum((np.arange(new_w) * w) // new_w, w - 1)
-    return mask[ys][:, xs]
+    return mask[pil_nearest_sources(h, new_h)][:, pil_nearest_sources(w, new_w)]
+
+
+PROMPT_OVERLAP_ORDERS = ("largest_first", "given_order")
 
 
 def prompt_slots(masks: Sequence[np.ndarray], slots: Sequence[int], new_w: int, new_h: int,
-                 patch: int = 16) -> np.ndarray:
+                 patch: int = 16, overlap: str = "largest_first") -> np.ndarray:
     """Per-patch slot id (−2 = no prompt) for prompt masks at original resolution.
 
-    A patch is covered when any pixel of the nearest-resized mask is set. Masks are written largest
-    area first, so where prompts overlap the smallest one wins (as in training).
+    A patch is covered when any pixel of the nearest-resized mask is set. Where prompts overlap the mask
+    written last wins: ``overlap="largest_first"`` writes them largest area first, so the smallest wins
+    (as training listed them); ``"given_order"`` writes them in the order given, as the official
+    ``predict_forward`` does (for parity with it).
     """
+    if overlap not in PROMPT_OVERLAP_ORDERS:
+        raise ValueError(f"overlap must be one of {PROMPT_OVERLAP_ORDERS}, got {overlap!r}")
     gh, gw = new_h // patch, new_w // patch
     out = np.full(gh * gw, NO_PROMPT, dtype=np.int64)
-    order = sorted(range(len(masks)), key=lambda i: -int(np.count_nonzero(masks[i])))
+    order = list(range(len(masks)))
+    if overlap == "largest_first":
+        order.sort(key=lambda i: -int(np.count_nonzero(masks[i])))  # stable: equal areas keep their order
     for i in order:
         m = nearest_resize_mask(masks[i].astype(bool), new_w, new_h)
         covered = m.reshape(gh, patch, gw, patch).any(axis=(1, 3)).reshape(-1)

@@ -2,23 +2,69 @@
 
 The engine loads ``tokenizer.json`` with a maintained library (@huggingface/tokenizers). Python has no
 such library on Debian, so this module holds the training-side counterpart: it learns the merges from
-the generator's text, writes ``tokenizer.json`` and encodes text for training the same way the library
-does (a test compares both on a corpus). Real Qwen2.5 checkpoints bring their own tokenizer.json.
+the generator's text, writes ``tokenizer.json`` and encodes text the way the library does, following the
+file's own normalizer and pre-tokenizer (so a real Qwen2 tokenizer.json splits digits one by one and
+keeps non-ASCII letters together, as Qwen2's rule says). Tests compare both token for token.
 """
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from functools import lru_cache
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple
+
+import regex  # Debian's python3-regex: \p{L}/\p{N} classes and scoped flags, as tokenizer.json patterns use
 
 from .config import SPECIAL_TOKENS
 
 # GPT-2 style pre-tokenisation restricted to what both Python ``re`` and JavaScript regexes read
 # identically: letters and digits are ASCII classes; everything else is byte-level encoded anyway.
+# The project's own tokenizers are trained and written with it; any other tokenizer.json brings its own.
 PRETOKENIZE_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+"
 _PRETOKENIZE = re.compile(PRETOKENIZE_PATTERN)
+
+# Qwen2's Split pattern (Qwen2.5's tokenizer.json) and the ByteLevel pre-tokenizer's own (use_regex: true).
+QWEN2_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+                 r"|\s+(?!\S)|\s+")
+GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+
+# \s as JavaScript reads it. The engine's library translates tokenizer.json Split patterns to Oniguruma's
+# meaning (\s = White_Space, which is what Python's regex module reads too), but runs the ByteLevel
+# pre-tokenizer's own pattern as a JavaScript literal, where \s also takes U+FEFF and leaves out U+0085.
+# That pattern is rewritten to this class so both sides split identically.
+_JS_SPACE = "\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+class TokenizerFormatError(ValueError):
+    """A tokenizer.json this reference cannot follow exactly (it says which part)."""
+
+
+def js_compatible_pattern(pattern: str) -> str:
+    """Rewrites \\s and \\S in a regex to the JavaScript meaning of whitespace."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt == "s":
+                out.append(_JS_SPACE if in_class else f"[{_JS_SPACE}]")
+            elif nxt == "S":
+                if in_class:
+                    raise TokenizerFormatError(f"pre-tokenizer pattern uses \\S inside a character class: {pattern!r}")
+                out.append(f"[^{_JS_SPACE}]")
+            else:
+                out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if c == "[" and not in_class:
+            in_class = True
+        elif c == "]" and in_class:
+            in_class = False
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 @lru_cache(maxsize=1)
@@ -35,17 +81,22 @@ def bytes_to_unicode() -> Dict[int, str]:
     return dict(zip(bs, (chr(c) for c in cs)))
 
 
-def _words(text: str) -> List[str]:
+def _words(text: str, pattern: str = PRETOKENIZE_PATTERN) -> List[str]:
     table = bytes_to_unicode()
-    return ["".join(table[b] for b in piece.encode("utf-8")) for piece in _PRETOKENIZE.findall(text)]
+    compiled = _PRETOKENIZE if pattern == PRETOKENIZE_PATTERN else regex.compile(pattern)
+    return ["".join(table[b] for b in piece.encode("utf-8")) for piece in compiled.findall(text)]
 
 
-def train_bpe(corpus: Iterable[str], vocab_size: int) -> Tuple[List[str], List[Tuple[str, str]]]:
-    """Learn merges until the base vocabulary (256 bytes + merges) has ``vocab_size - len(SPECIAL_TOKENS)`` entries."""
+def train_bpe(corpus: Iterable[str], vocab_size: int,
+              pattern: str = PRETOKENIZE_PATTERN) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """Learn merges until the base vocabulary (256 bytes + merges) has ``vocab_size - len(SPECIAL_TOKENS)`` entries.
+
+    ``pattern`` is the pre-tokenizer split the merges are learnt within (and that :func:`tokenizer_json` must
+    then be given too): the project's ASCII rule by default, :data:`QWEN2_PATTERN` for a Qwen2-style tokenizer."""
     target = vocab_size - len(SPECIAL_TOKENS)
     if target < 256:
         raise ValueError(f"vocab_size must be at least {256 + len(SPECIAL_TOKENS)}")
-    counts = Counter(w for text in corpus for w in _words(text))
+    counts = Counter(w for text in corpus for w in _words(text, pattern))
     words = {tuple(w): c for w, c in counts.items()}
     vocab = list(bytes_to_unicode().values())
     merges: List[Tuple[str, str]] = []
@@ -75,11 +126,13 @@ def train_bpe(corpus: Iterable[str], vocab_size: int) -> Tuple[List[str], List[T
     return vocab, merges
 
 
-def tokenizer_json(vocab: Sequence[str], merges: Sequence[Tuple[str, str]]) -> dict:
-    """The Hugging Face tokenizer.json (Qwen2-like layout: Split + ByteLevel, BPE, ByteLevel decoder)."""
+def tokenizer_json(vocab: Sequence[str], merges: Sequence[Tuple[str, str]], pattern: str = PRETOKENIZE_PATTERN,
+                   special_tokens: Sequence[str] = SPECIAL_TOKENS) -> dict:
+    """The Hugging Face tokenizer.json (Qwen2-like layout: Split + ByteLevel, BPE, ByteLevel decoder); added
+    tokens get the ids after the vocabulary, in the order of ``special_tokens``."""
     vocab_ids = {tok: i for i, tok in enumerate(vocab)}
     added = [{"id": len(vocab) + i, "content": tok, "single_word": False, "lstrip": False, "rstrip": False,
-              "normalized": False, "special": True} for i, tok in enumerate(SPECIAL_TOKENS)]
+              "normalized": False, "special": True} for i, tok in enumerate(special_tokens)]
     return {
         "version": "1.0",
         "truncation": None,
@@ -87,7 +140,7 @@ def tokenizer_json(vocab: Sequence[str], merges: Sequence[Tuple[str, str]]) -> d
         "added_tokens": added,
         "normalizer": {"type": "NFC"},
         "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex": PRETOKENIZE_PATTERN}, "behavior": "Isolated", "invert": False},
+            {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": False},
             {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False},
         ]},
         "post_processor": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False},
@@ -111,8 +164,104 @@ def tokenizer_config_json() -> dict:
     }
 
 
+_UNICODE_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
+
+
+def _normalizer(spec) -> Callable[[str], str]:
+    if spec is None:
+        return lambda t: t
+    kind = spec.get("type")
+    if kind in _UNICODE_FORMS:
+        return lambda t: unicodedata.normalize(kind, t)
+    if kind == "Sequence":
+        steps = [_normalizer(s) for s in spec.get("normalizers", [])]
+
+        def run(t: str) -> str:
+            for step in steps:
+                t = step(t)
+            return t
+        return run
+    raise TokenizerFormatError(f"tokenizer.json normalizer {kind!r} is not supported by the Python reference")
+
+
+def _byte_encode(piece: str) -> str:
+    table = bytes_to_unicode()
+    return "".join(table[b] for b in piece.encode("utf-8"))
+
+
+def _split_isolated(text: str, pattern) -> List[str]:
+    """Matches and the text between them, in order, empty pieces dropped (the 'Isolated' behaviour)."""
+    out, prev = [], 0
+    for m in pattern.finditer(text):
+        if m.start() > prev:
+            out.append(text[prev:m.start()])
+        if m.end() > m.start():
+            out.append(m.group(0))
+        prev = m.end()
+    if prev < len(text):
+        out.append(text[prev:])
+    return out
+
+
+def _pre_tokenizer(spec) -> Callable[[str], List[str]]:
+    """One tokenizer.json pre-tokenizer as a function text → pieces (byte-level ones return encoded pieces).
+
+    Supported: Split (Regex or String; Isolated or Removed; invert), ByteLevel (add_prefix_space, use_regex)
+    and Sequence of these: what Qwen2 and GPT-2 style tokenizers use. Anything else is refused rather than
+    approximated, since a wrong split silently changes token ids.
+    """
+    if spec is None:
+        return lambda t: [t]
+    kind = spec.get("type")
+    if kind == "Sequence":
+        steps = [_pre_tokenizer(s) for s in spec.get("pretokenizers", [])]
+
+        def run(t: str) -> List[str]:
+            pieces = [t]
+            for step in steps:
+                pieces = [q for p in pieces for q in step(p)]
+            return pieces
+        return run
+    if kind == "Split":
+        pat = spec.get("pattern", {})
+        if "Regex" in pat:
+            compiled = regex.compile(pat["Regex"])
+        elif "String" in pat:
+            compiled = regex.compile(regex.escape(pat["String"]))
+        else:
+            raise TokenizerFormatError(f"tokenizer.json Split pattern {pat!r} has neither Regex nor String")
+        behavior = str(spec.get("behavior", "Isolated")).lower()
+        if spec.get("invert", False):
+            return lambda t: [m.group(0) for m in compiled.finditer(t) if m.group(0)]
+        if behavior == "removed":
+            return lambda t: [p for p in compiled.split(t) if p]
+        if behavior == "isolated":
+            return lambda t: _split_isolated(t, compiled)
+        raise TokenizerFormatError(f"tokenizer.json Split behavior {spec.get('behavior')!r} is not supported by the Python reference")
+    if kind == "ByteLevel":
+        prefix = bool(spec.get("add_prefix_space", False))
+        words = regex.compile(js_compatible_pattern(GPT2_PATTERN)) if spec.get("use_regex", True) else None
+
+        def run(t: str) -> List[str]:
+            if prefix and not t.startswith(" "):
+                t = " " + t
+            pieces = [m.group(0) for m in words.finditer(t)] if words is not None else [t]
+            return [_byte_encode(p) for p in pieces if p]
+        return run
+    raise TokenizerFormatError(f"tokenizer.json pre-tokenizer {kind!r} is not supported by the Python reference")
+
+
+def _has_byte_level(spec) -> bool:
+    if spec is None:
+        return False
+    if spec.get("type") == "ByteLevel":
+        return True
+    return any(_has_byte_level(s) for s in spec.get("pretokenizers", []))
+
+
 class Tokenizer:
-    """Encodes and decodes with a tokenizer.json written by :func:`tokenizer_json` (same results as the JS library)."""
+    """Encodes and decodes with a byte-level BPE tokenizer.json: the project's own (:func:`tokenizer_json`) or a
+    Qwen2 one, following its normalizer and pre-tokenizer (same results as the engine's JS library)."""
 
     def __init__(self, data: dict) -> None:
         model = data["model"]
@@ -128,6 +277,11 @@ class Tokenizer:
         alternatives = sorted(self.special, key=len, reverse=True)
         self._special_split = re.compile("(" + "|".join(re.escape(t) for t in alternatives) + ")") if alternatives else None
         self._cache: Dict[str, List[int]] = {}
+        self._normalize = _normalizer(data.get("normalizer"))
+        pre = data.get("pre_tokenizer")
+        if not _has_byte_level(pre):
+            raise TokenizerFormatError("only byte-level BPE tokenizer.json files are supported (no ByteLevel pre-tokenizer)")
+        self._pretokenize = _pre_tokenizer(pre)
 
     @classmethod
     def from_file(cls, path: str) -> "Tokenizer":
@@ -166,7 +320,6 @@ class Tokenizer:
         return ids
 
     def encode(self, text: str) -> List[int]:
-        import unicodedata
         ids: List[int] = []
         pieces = self._special_split.split(text) if self._special_split else [text]
         for piece in pieces:
@@ -175,7 +328,7 @@ class Tokenizer:
             if piece in self.special:
                 ids.append(self.special[piece])
                 continue
-            for word in _words(unicodedata.normalize("NFC", piece)):
+            for word in self._pretokenize(self._normalize(piece)):
                 ids.extend(self._bpe(word))
         return ids
 

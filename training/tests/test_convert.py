@@ -1,4 +1,5 @@
 import base64
+import copy
 import json
 import os
 import subprocess
@@ -56,6 +57,12 @@ def test_converted_checkpoint_reproduces_the_original_model(official, tmp_path):
     small = np.asarray(Image.open(out / "parity" / "prompt_small.png")) > 0
     large = np.asarray(Image.open(out / "parity" / "prompt_large.png")) > 0
     tok = Tokenizer(json.load(open(d / "tokenizer.json")))
+    # A converted model writes overlapping prompts in the given order (the official inference's rule) unless told
+    # otherwise; the original must run with the same rule for the features to be comparable.
+    assert json.load(open(out / "config.json"))["image"]["prompt_overlap"] == "given_order"
+    import dataclasses
+    original = copy.copy(original)
+    original.config = dataclasses.replace(original.config, prompt_overlap="given_order")
     state = Predictor(original, tok).set_image(img, [small, large], [m["slot"] for m in fx["prompt_masks"]])
     want = np.frombuffer(base64.b64decode(fx["pixel_features"]["data"]), dtype=np.float32)
     assert np.abs(state.pixel_features.numpy().ravel() - want).max() < 1e-5
@@ -70,7 +77,7 @@ def test_converted_model_runs_in_the_engine(official, tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout + r.stderr
 
 
-def test_converter_rejects_foreign_checkpoints_and_incomplete_tokenizers(official, tmp_path):
+def test_converter_rejects_foreign_checkpoints_and_tokenizers_that_disagree_with_the_official_order(official, tmp_path):
     d, model = official
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -79,10 +86,20 @@ def test_converter_rejects_foreign_checkpoints_and_incomplete_tokenizers(officia
     (bad / "tokenizer.json").write_text((d / "tokenizer.json").read_text())
     r = run_convert(bad, tmp_path / "x")
     assert r.returncode == 2 and "unexpected parameter 'encoder.weight'" in r.stderr
-    tok = json.loads((d / "tokenizer.json").read_text())
-    tok["added_tokens"] = [t for t in tok["added_tokens"] if t["content"] != "[SEG]"]
-    (bad / "tokenizer.json").write_text(json.dumps(tok))
     torch.save({"state_dict": model.state_dict()}, bad / "iter_1.pth")
+    # Two prompt tokens swapped: the ids are made from the official order, so the file is refused, not trusted.
+    tok = json.loads((d / "tokenizer.json").read_text())
+    ids = {t["content"]: t["id"] for t in tok["added_tokens"]}
+    for t in tok["added_tokens"]:
+        if t["content"] in ("<Prompt0>", "<Prompt1>"):
+            t["id"] = ids["<Prompt1>" if t["content"] == "<Prompt0>" else "<Prompt0>"]
+    (bad / "tokenizer.json").write_text(json.dumps(tok))
     r = run_convert(bad, tmp_path / "y")
-    assert r.returncode == 2 and "[SEG]" in r.stderr
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    assert r.returncode == 2 and "<Prompt0> has id" in r.stderr and "official order" in r.stderr, r.stderr
+    # A tokenizer without the base model's vision tokens is not the model's own.
+    tok = json.loads((d / "tokenizer.json").read_text())
+    tok["added_tokens"] = [t for t in tok["added_tokens"] if t["content"] != "<vpatch>"]
+    (bad / "tokenizer.json").write_text(json.dumps(tok))
+    r = run_convert(bad, tmp_path / "z")
+    assert r.returncode == 2 and "<vpatch>" in r.stderr, r.stderr
+    assert not any((tmp_path / n).exists() for n in ("x", "y", "z"))
