@@ -18,6 +18,7 @@ import { MAX_SCRIBBLE_POINTS, rasterizeRegion, RegionSpec } from './regions';
 import type { Grid } from './sequence';
 import { TextCodec } from './tokenizer';
 import { emptyRegions, promptSlots, PromptMask } from './visualPrompts';
+import { fillTemplate, highestRegion, partsFromRegionText, QuestionError, QuestionPart } from './question';
 import { countsToString } from '../masks/rle';
 
 /** The longest answer a request may ask for: a model that never writes its stop token still ends. */
@@ -40,7 +41,8 @@ export interface EngineOptions {
 }
 
 export interface TaskOptions {
-  onToken?: (text: string) => void;
+  /** Each generated token as text; `special` for the model's own tokens (<PromptK>, [SEG], stop tokens). */
+  onToken?: (text: string, special: boolean) => void;
   shouldStop?: () => boolean;
 }
 
@@ -246,7 +248,7 @@ export class Engine {
     return out;
   }
 
-  private async answer(imagePath: string, regions: RegionSpec[], prompt: string, maxNewTokens: number, opts: TaskOptions,
+  private async answer(imagePath: string, regions: RegionSpec[], question: QuestionPart[], maxNewTokens: number, opts: TaskOptions,
     mode: { segFallback: boolean; conversationId?: string }): Promise<EngineAnswer> {
     const t0 = performance.now();
     const timings: Record<string, number> = {};
@@ -255,7 +257,9 @@ export class Engine {
     if (mode.conversationId && !conversation) throw new EngineError('this conversation has expired from the cache; ask again without the conversation id');
     let image: PreparedImage;
     let start: KvCache;
-    let promptIds = this.codec.userTurn(prompt);
+    const asked = highestRegion(question);
+    if (asked > regions.length) throw new EngineError(`the question refers to region ${asked} but only ${regions.length} region(s) were given`);
+    let promptIds = this.codec.questionTurn(question);
     if (promptIds.length > MAX_PROMPT_TOKENS) {
       throw new EngineError(`the prompt is ${promptIds.length} tokens long, above the limit of ${MAX_PROMPT_TOKENS}: shorten it`);
     }
@@ -278,17 +282,19 @@ export class Engine {
     const t2 = performance.now();
     let gen = await this.runner.generate(promptIds, start, image.grid, {
       maxNewTokens,
-      onToken: opts.onToken ? (id) => opts.onToken!(this.codec.decode([id])) : undefined,
+      onToken: opts.onToken ? (id) => opts.onToken!(this.codec.decode([id]), this.codec.isSpecial(id)) : undefined,
       shouldStop: opts.shouldStop,
     });
     if (gen.stoppedBy === 'cancelled') throw new EngineError('cancelled');
     let answer = this.codec.decode(gen.tokenIds);
+    let answerParts = this.codec.answerParts(gen.tokenIds);
     const noTarget = answer.includes(this.model.config.prompts.noTargetMarker);
     if (mode.segFallback && gen.segCount === 0 && !noTarget) {
       // The reference's fallback: answer "It is [SEG]." and read the mask from that prefill.
       const prefix = this.model.config.prompts.segmentAnswerPrefix;
       gen = await this.runner.generate(promptIds, start, image.grid, { maxNewTokens: 0, answerPrefix: this.codec.encode(prefix) });
       answer = prefix;
+      answerParts = this.codec.answerParts(this.codec.encode(prefix));
       timings.fallback = 1;
     }
     timings.generate = round(performance.now() - t2);
@@ -299,7 +305,7 @@ export class Engine {
     timings.total = round(performance.now() - t0);
     const conversationId = mode.conversationId ?? randomUUID();
     this.conversations.set(conversationId, { image, cache: gen.cache }, cacheBytes(gen.cache) + image.bytes);
-    return { answer, masks, device: this.device.provider, timingsMs: timings, conversationId };
+    return { answer, answerParts, masks, device: this.device.provider, timingsMs: timings, conversationId };
   }
 
   async run(task: EngineTask, opts: TaskOptions = {}): Promise<EngineAnswer> {
@@ -309,28 +315,32 @@ export class Engine {
     if (task.maxNewTokens !== undefined && !(Number.isInteger(task.maxNewTokens) && task.maxNewTokens >= 1 && task.maxNewTokens <= MAX_NEW_TOKENS)) {
       throw new EngineError(`maxNewTokens must be an integer from 1 to ${MAX_NEW_TOKENS}, got ${task.maxNewTokens}`);
     }
-    switch (task.kind) {
-      case 'segment': {
-        const text = task.text.trim();
-        if (!text) throw new EngineError('the text prompt is empty');
-        return this.answer(task.image, [], prompts.segment.replace('{expression}', text), task.maxNewTokens ?? 32, opts, { segFallback: true });
+    const region = (n: number): QuestionPart[] => [{ kind: 'region', region: n }];
+    try {
+      switch (task.kind) {
+        case 'segment': {
+          const text = task.text.trim();
+          if (!text) throw new EngineError('the text prompt is empty');
+          const question = fillTemplate(prompts.segment, { expression: [{ kind: 'text', text }] });
+          return await this.answer(task.image, [], question, task.maxNewTokens ?? 32, opts, { segFallback: true });
+        }
+        case 'segmentRegions': {
+          if (!task.regions.length) throw new EngineError('no region given');
+          const names = task.regions.flatMap((_, k): QuestionPart[] => (k ? [{ kind: 'text', text: ' and ' }, ...region(k + 1)] : region(k + 1)));
+          return await this.answer(task.image, task.regions, fillTemplate(prompts.segment, { expression: names }), task.maxNewTokens ?? 32, opts, { segFallback: true });
+        }
+        case 'describe':
+          return await this.answer(task.image, [task.region], fillTemplate(prompts.caption, { region: region(1) }), task.maxNewTokens ?? 128, opts, { segFallback: false });
+        case 'ask': {
+          if ((task.text === undefined) === (task.question === undefined)) throw new EngineError('an ask request needs either text (with <regionN> for regions) or question parts, not both');
+          const question = task.question ?? partsFromRegionText(task.text!, task.regions.length);
+          if (!question.some((p) => p.kind === 'region' || p.text.trim())) throw new EngineError('the question is empty');
+          return await this.answer(task.image, task.regions, question, task.maxNewTokens ?? 128, opts, { segFallback: false, conversationId: task.conversationId });
+        }
       }
-      case 'segmentRegions': {
-        if (!task.regions.length) throw new EngineError('no region given');
-        const names = task.regions.map((_, k) => `<Prompt${k}>`).join(' and ');
-        return this.answer(task.image, task.regions, prompts.segment.replace('{expression}', names), task.maxNewTokens ?? 32, opts, { segFallback: true });
-      }
-      case 'describe':
-        return this.answer(task.image, [task.region], prompts.caption.replace('{region}', '<Prompt0>'), task.maxNewTokens ?? 128, opts, { segFallback: false });
-      case 'ask': {
-        if (!task.text.trim()) throw new EngineError('the question is empty');
-        const text = task.text.replace(/<region(\d+)>/g, (whole, k) => {
-          const i = Number(k);
-          if (i < 1 || i > task.regions.length) throw new EngineError(`${whole} is used but only ${task.regions.length} region(s) were given`);
-          return `<Prompt${i - 1}>`;
-        });
-        return this.answer(task.image, task.regions, text, task.maxNewTokens ?? 128, opts, { segFallback: false, conversationId: task.conversationId });
-      }
+    } catch (e) {
+      if (e instanceof QuestionError) throw new EngineError(e.message);
+      throw e;
     }
   }
 }
