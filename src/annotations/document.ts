@@ -4,10 +4,14 @@
 // edit that does not fit (a stale undo after a reload from disk) fails loudly instead of corrupting objects.
 import type { Annotation, AnnotationFile, ImageEntry, PixelSailFields, Rle } from './schema';
 import { STORE_VERSION } from './schema';
+import type { Conversation } from './conversationSchema';
+import { upgradeConversation } from '../chat/conversation';
 
 export interface AnnotationState {
   readonly image: ImageEntry;
   readonly annotations: readonly Annotation[];
+  /** The chat about the image (src/chat/conversation.ts), at most one per image today. */
+  readonly conversations?: readonly Conversation[];
   /** Top-level keys of the store file this version does not know; written back untouched. */
   readonly extra?: Readonly<Record<string, unknown>>;
 }
@@ -15,7 +19,8 @@ export interface AnnotationState {
 export type AnnotationEdit =
   | { readonly kind: 'add'; readonly annotation: Annotation; readonly index: number }
   | { readonly kind: 'remove'; readonly annotation: Annotation; readonly index: number }
-  | { readonly kind: 'setCategory'; readonly id: number; readonly from: number; readonly to: number };
+  | { readonly kind: 'setCategory'; readonly id: number; readonly from: number; readonly to: number }
+  | { readonly kind: 'setConversations'; readonly from: readonly Conversation[]; readonly to: readonly Conversation[]; readonly label: string };
 
 export class EditConflictError extends Error {
   constructor(message: string) {
@@ -46,6 +51,10 @@ export function applyEdit(state: AnnotationState, edit: AnnotationEdit): Annotat
       if (list[index].category_id !== edit.from) throw new EditConflictError(`object ${edit.id} has category ${list[index].category_id}, not ${edit.from}`);
       return { ...state, annotations: list.map((a, i) => (i === index ? { ...a, category_id: edit.to } : a)) };
     }
+    case 'setConversations': {
+      if (JSON.stringify(state.conversations ?? []) !== JSON.stringify(edit.from)) throw new EditConflictError('the conversation has changed since this edit was made');
+      return { ...state, conversations: edit.to };
+    }
   }
 }
 
@@ -57,6 +66,8 @@ export function invertEdit(edit: AnnotationEdit): AnnotationEdit {
       return { kind: 'add', annotation: edit.annotation, index: edit.index };
     case 'setCategory':
       return { kind: 'setCategory', id: edit.id, from: edit.to, to: edit.from };
+    case 'setConversations':
+      return { kind: 'setConversations', from: edit.to, to: edit.from, label: edit.label };
   }
 }
 
@@ -69,6 +80,8 @@ export function describeEdit(edit: AnnotationEdit): string {
       return 'Delete object';
     case 'setCategory':
       return 'Change category';
+    case 'setConversations':
+      return edit.label;
   }
 }
 
@@ -117,10 +130,13 @@ export function emptyState(image: ImageEntry): AnnotationState {
 }
 
 export function stateFromFile(file: AnnotationFile): AnnotationState {
-  const { version: _version, image, annotations, ...extra } = file;
-  return Object.keys(extra).length ? { image, annotations, extra } : { image, annotations };
+  const { version: _version, image, annotations, conversations, ...extra } = file;
+  const chat = conversations?.length ? { conversations: conversations.map(upgradeConversation) } : {};
+  return Object.keys(extra).length ? { image, annotations, ...chat, extra } : { image, annotations, ...chat };
 }
 
 export function stateToFile(state: AnnotationState): AnnotationFile {
-  return { version: STORE_VERSION, ...(state.extra ?? {}), image: state.image, annotations: [...state.annotations] };
+  // A file without a chat stays exactly as before: the key is written only when there is a conversation.
+  const chat = state.conversations?.length ? { conversations: [...state.conversations] } : {};
+  return { version: STORE_VERSION, ...(state.extra ?? {}), image: state.image, annotations: [...state.annotations], ...chat };
 }
