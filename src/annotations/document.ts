@@ -20,6 +20,7 @@ export type AnnotationEdit =
   | { readonly kind: 'add'; readonly annotation: Annotation; readonly index: number }
   | { readonly kind: 'remove'; readonly annotation: Annotation; readonly index: number }
   | { readonly kind: 'setCategory'; readonly id: number; readonly from: number; readonly to: number }
+  | { readonly kind: 'setCaption'; readonly id: number; readonly from?: string; readonly to?: string }
   | { readonly kind: 'setConversations'; readonly from: readonly Conversation[]; readonly to: readonly Conversation[]; readonly label: string };
 
 export class EditConflictError extends Error {
@@ -51,6 +52,14 @@ export function applyEdit(state: AnnotationState, edit: AnnotationEdit): Annotat
       if (list[index].category_id !== edit.from) throw new EditConflictError(`object ${edit.id} has category ${list[index].category_id}, not ${edit.from}`);
       return { ...state, annotations: list.map((a, i) => (i === index ? { ...a, category_id: edit.to } : a)) };
     }
+    case 'setCaption': {
+      const index = list.findIndex((a) => a.id === edit.id);
+      if (index < 0) throw new EditConflictError(`object ${edit.id} is not in the document`);
+      if (list[index].pixel_sail.caption !== edit.from) throw new EditConflictError(`object ${edit.id}'s caption has changed since this edit was made`);
+      const { caption: _old, ...rest } = list[index].pixel_sail;
+      const pixelSail = edit.to === undefined ? rest : { ...rest, caption: edit.to };
+      return { ...state, annotations: list.map((a, i) => (i === index ? { ...a, pixel_sail: pixelSail as PixelSailFields } : a)) };
+    }
     case 'setConversations': {
       if (JSON.stringify(state.conversations ?? []) !== JSON.stringify(edit.from)) throw new EditConflictError('the conversation has changed since this edit was made');
       return { ...state, conversations: edit.to };
@@ -66,6 +75,8 @@ export function invertEdit(edit: AnnotationEdit): AnnotationEdit {
       return { kind: 'add', annotation: edit.annotation, index: edit.index };
     case 'setCategory':
       return { kind: 'setCategory', id: edit.id, from: edit.to, to: edit.from };
+    case 'setCaption':
+      return { kind: 'setCaption', id: edit.id, from: edit.to, to: edit.from };
     case 'setConversations':
       return { kind: 'setConversations', from: edit.to, to: edit.from, label: edit.label };
   }
@@ -80,6 +91,8 @@ export function describeEdit(edit: AnnotationEdit): string {
       return 'Delete object';
     case 'setCategory':
       return 'Change category';
+    case 'setCaption':
+      return 'Set caption';
     case 'setConversations':
       return edit.label;
   }

@@ -147,7 +147,7 @@ export class Engine {
 
   summary(): ModelSummary {
     const m = this.model.config.model;
-    return { name: this.model.config.name, dir: this.model.dir, hiddenSize: m.hidden_size, layers: m.num_hidden_layers, maxLongSide: m.max_long_side, promptSlots: m.num_prompt_slots };
+    return { name: this.model.config.name, dir: this.model.dir, hiddenSize: m.hidden_size, layers: m.num_hidden_layers, maxLongSide: m.max_long_side, promptSlots: m.num_prompt_slots, prompts: { caption: this.model.config.prompts.caption, segment: this.model.config.prompts.segment } };
   }
 
   cacheStats(): { entries: number; bytes: number } {

@@ -27,6 +27,8 @@ export interface ModelSummary {
   layers: number;
   maxLongSide: number;
   promptSlots: number;
+  /** The model's prompt templates (config.json `prompts`), e.g. for a client that asks for a caption in a chat. */
+  prompts?: { caption: string; segment: string };
 }
 
 import type { Rle } from '../masks/rle';

@@ -19,17 +19,33 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
   readonly onDidChangeCustomDocument = this.edits.event;
   /** Fires with a dataset root whose categories.json changed, so every editor under it refreshes. */
   private readonly categoriesChanged = new vscode.EventEmitter<string>();
+  /** Open image documents by URI, for the chat view (src/host/chat/), which edits them like the editor does. */
+  private readonly documents = new Map<string, AnnotationEditorDocument>();
+  private readonly documentsChanged = new vscode.EventEmitter<void>();
+  readonly onDidChangeDocuments = this.documentsChanged.event;
+  readonly viewType = ImageEditorProvider.viewType;
 
-  static register(context: vscode.ExtensionContext, engine: EngineService): vscode.Disposable {
+  static register(context: vscode.ExtensionContext, engine: EngineService): { provider: ImageEditorProvider; disposable: vscode.Disposable } {
     const provider = new ImageEditorProvider(context, engine);
-    return vscode.Disposable.from(
+    const disposable = vscode.Disposable.from(
       provider.edits,
       provider.categoriesChanged,
+      provider.documentsChanged,
       vscode.window.registerCustomEditorProvider(ImageEditorProvider.viewType, provider, {
         webviewOptions: { retainContextWhenHidden: true },
         supportsMultipleEditorsPerDocument: false,
       }),
     );
+    return { provider, disposable };
+  }
+
+  documentFor(uri: vscode.Uri): AnnotationEditorDocument | undefined {
+    return this.documents.get(uri.toString());
+  }
+
+  /** A category was added outside an editor (the chat's Accept): editors under the root refresh. */
+  categoriesChangedAt(root: string): void {
+    this.categoriesChanged.fire(root);
   }
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly engine: EngineService) {}
@@ -44,7 +60,13 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
       throw e;
     }
     const watcher = watchStoreFile(document, () => this.categoriesChanged.fire(document.paths.root));
-    document.onDidDispose(() => watcher.dispose());
+    const key = uri.toString();
+    this.documents.set(key, document);
+    document.onDidDispose(() => {
+      watcher.dispose();
+      if (this.documents.get(key) === document) this.documents.delete(key);
+      this.documentsChanged.fire();
+    });
     return document;
   }
 
@@ -57,10 +79,11 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
       onCategoriesChanged: this.categoriesChanged.event,
     });
     panel.onDidDispose(() => session.dispose());
+    this.documentsChanged.fire();
   }
 
-  /** Applies an edit and hands it to VS Code's undo stack. */
-  private perform(document: AnnotationEditorDocument, edit: AnnotationEdit): void {
+  /** Applies an edit and hands it to VS Code's undo stack (the editor's session and the chat call it). */
+  perform(document: AnnotationEditorDocument, edit: AnnotationEdit): void {
     const id = document.perform(edit);
     const guarded = (what: string, step: () => void) => () => {
       try {
