@@ -235,7 +235,9 @@ export class ChatController implements vscode.Disposable {
           answer = await run(undefined);
         } else throw e;
       }
-      const parts = answer.answerParts ?? [];
+      // "No target [SEG]." has a [SEG] but no mask: a mask reference without a mask would point at nothing.
+      const masks = answer.masks.length;
+      const parts = (answer.answerParts ?? []).filter((p) => p.kind !== 'mask' || p.index < masks);
       const empty = !parts.some((p) => p.kind !== 'text' || p.text.trim()) && answer.masks.length === 0;
       answerTurn = empty
         ? { kind: 'answer', id: pending.answerId, parts, masks: [], status: 'failed', message: 'The model answered nothing. Rephrase the question, or ask about a region (Describe next to its chip).' }
