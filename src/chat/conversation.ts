@@ -74,6 +74,7 @@ export class AnswerStream {
   push(text: string, special: boolean): AnswerPart | undefined {
     let part: AnswerPart | undefined;
     if (!special) {
+      if (!text) return undefined;
       const last = this.list[this.list.length - 1];
       if (last?.kind === 'text') {
         last.text += text;

@@ -248,6 +248,29 @@ export class Engine {
     return out;
   }
 
+  /**
+   * Token ids → streamed text. A character of several UTF-8 bytes can span byte-level tokens; one token
+   * alone then decodes to U+FFFD, so such a token streams as '' until the character is complete (at most
+   * 4 bytes), and the whole character goes out with the token that completes it.
+   */
+  private tokenStream(onToken: NonNullable<TaskOptions['onToken']>): (id: number) => void {
+    let held: number[] = [];
+    return (id) => {
+      if (this.codec.isSpecial(id)) {
+        if (held.length) onToken(this.codec.decode(held), false);
+        held = [];
+        onToken(this.codec.decode([id]), true);
+        return;
+      }
+      held.push(id);
+      const text = this.codec.decode(held);
+      // Still one call per token (callers count tokens): an empty piece while the character is incomplete.
+      if (text.endsWith('\uFFFD') && held.length < 4) return onToken('', false);
+      held = [];
+      onToken(text, false);
+    };
+  }
+
   private async answer(imagePath: string, regions: RegionSpec[], question: QuestionPart[], maxNewTokens: number, opts: TaskOptions,
     mode: { segFallback: boolean; conversationId?: string }): Promise<EngineAnswer> {
     const t0 = performance.now();
@@ -282,7 +305,7 @@ export class Engine {
     const t2 = performance.now();
     let gen = await this.runner.generate(promptIds, start, image.grid, {
       maxNewTokens,
-      onToken: opts.onToken ? (id) => opts.onToken!(this.codec.decode([id]), this.codec.isSpecial(id)) : undefined,
+      onToken: opts.onToken ? this.tokenStream(opts.onToken) : undefined,
       shouldStop: opts.shouldStop,
     });
     if (gen.stoppedBy === 'cancelled') throw new EngineError('cancelled');

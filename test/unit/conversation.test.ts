@@ -109,6 +109,16 @@ describe('chat persistence in the store file', () => {
     assert.throws(() => applyEdit(before, invertEdit(edit)), /the conversation has changed/);
   });
 
+  it('sets an object\'s caption from an answer through an undoable edit', () => {
+    const annotation = { id: 4, category_id: 1, segmentation: rle, area: 0, bbox: [0, 0, 0, 0] as [number, number, number, number], iscrowd: 0 as const, pixel_sail: { origin: 'human' as const, status: 'accepted' as const } };
+    const before: AnnotationState = { image, annotations: [annotation] };
+    const edit = { kind: 'setCaption' as const, id: 4, to: 'a red circle' };
+    const after = applyEdit(before, edit);
+    assert.equal(after.annotations[0].pixel_sail.caption, 'a red circle');
+    assert.deepEqual(applyEdit(after, invertEdit(edit)), before, 'undo removes the caption again');
+    assert.throws(() => applyEdit(after, edit), /caption has changed/);
+  });
+
   it('loads an older (format 1, plain text) conversation as the current format, with chips for raw tokens', () => {
     const old = {
       version: 1, image, annotations: [],

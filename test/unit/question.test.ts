@@ -116,3 +116,19 @@ describe('questions as parts (engine, tiny random model)', function () {
     await assert.rejects(engine.run({ kind: 'ask', image: sample, question: [{ kind: 'text', text: '  ' }], regions: [] }), /the question is empty/);
   });
 });
+
+describe('streamed answers (default model)', function () {
+  it('streams text that joins up to exactly the final answer, with the special tokens marked', async () => {
+    const engine = await Engine.open(path.join(repo, 'models/default'), { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      const pieces: { text: string; special: boolean }[] = [];
+      const image = path.join(repo, 'test/data/chat/000001.png');
+      const a = await engine.run({ kind: 'describe', image, region: { kind: 'box', x: 20, y: 20, w: 60, h: 60 } }, { onToken: (text, special) => pieces.push({ text, special }) });
+      assert.equal(pieces.map((p) => p.text).join(''), a.answer + '<|endoftext|>'.repeat(pieces.at(-1)?.text === '<|endoftext|>' ? 1 : 0));
+      assert.deepEqual(pieces.filter((p) => p.special).map((p) => p.text).slice(0, 1), ['<Prompt0>'], 'the region token comes marked special');
+      assert.ok(pieces.filter((p) => !p.special).every((p) => !p.text.includes('\uFFFD')), 'no broken character is streamed');
+    } finally {
+      await engine.close();
+    }
+  });
+});

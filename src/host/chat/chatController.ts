@@ -243,9 +243,11 @@ export class ChatController implements vscode.Disposable {
         ? { kind: 'answer', id: pending.answerId, parts, masks: [], status: 'failed', message: 'The model answered nothing. Rephrase the question, or ask about a region (Describe next to its chip).' }
         : { kind: 'answer', id: pending.answerId, parts, masks: answer.masks.map((m) => ({ rle: m.rle, area: m.area, bbox: m.bbox })), status: 'complete' };
     } catch (e) {
+      // No masks were computed for an answer that did not finish: drop its [SEG] references.
+      const parts = pending.stream.parts.filter((p) => p.kind !== 'mask');
       answerTurn = pending.stopped
-        ? { kind: 'answer', id: pending.answerId, parts: pending.stream.parts, masks: [], status: 'stopped', message: 'Stopped.' }
-        : { kind: 'answer', id: pending.answerId, parts: pending.stream.parts, masks: [], status: 'failed', message: failureMessage(e) };
+        ? { kind: 'answer', id: pending.answerId, parts, masks: [], status: 'stopped', message: 'Stopped.' }
+        : { kind: 'answer', id: pending.answerId, parts, masks: [], status: 'failed', message: failureMessage(e) };
     }
     this.pending = undefined;
     const live = this.editors.documentFor(doc.uri);
