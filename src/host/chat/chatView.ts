@@ -30,7 +30,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
     view.webview.options = { enableScripts: true, localResourceRoots: ChatViewProvider.resourceRoots(this.extensionUri) };
     view.webview.html = chatHtml(view.webview, dist);
+    // Right after a window reload, VS Code in a browser can restore this view before the webview's
+    // resource loader is ready: chat.js and chat.css then fail to load and the view stays an unstyled,
+    // dead form (seen in the UI test under load). A script that ran says 'ready'; until it has, load the
+    // page again a few times.
+    let attempts = 0;
+    const watchdog = setInterval(() => {
+      if (this.ready || this.view !== view || ++attempts > 5) return clearInterval(watchdog);
+      view.webview.html = chatHtml(view.webview, dist);
+    }, 5000);
     this.disposables.push(
+      { dispose: () => clearInterval(watchdog) },
       view.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw)),
       this.chat().onDidPost((msg) => this.post(msg)),
       view.onDidDispose(() => {
