@@ -1,7 +1,7 @@
 // The chat view's webview: regions as chips, the conversation (answers streamed token by token, region
 // references as chips, masks as thumbnails with Accept), and the message box. Questions leave as parts:
 // `@regionN` (what typing @ or clicking a chip inserts) becomes a region reference; all else is text.
-import type { AnswerPart, QuestionPart } from '../src/engine/question';
+import type { AnswerPart, QuestionPart } from '../src/engine/questionParts';
 import type { ChatStateView, MaskView, ToChat, TurnView } from '../src/chat/protocol';
 import { ChatError, parseMessage } from '../src/chat/conversation';
 import './chat.css';

@@ -3,7 +3,7 @@
 // to question parts, streamed tokens to answer parts, and the upgrade of older stored formats. The host
 // (src/host/chat/) keeps a conversation in the image's document, so saving and undo work as for objects.
 import type { ChatRegion, Conversation, StoredConversation, StoredMask, StoredRegionSpec, Turn } from '../annotations/conversationSchema';
-import { AnswerPart, MAX_REGIONS, normalizeQuestion, partsFromRegionText, QuestionPart } from '../engine/question';
+import { AnswerPart, MAX_REGIONS, normalizeQuestion, partsFromRegionText, QuestionPart } from '../engine/questionParts';
 import type { RegionSpec } from '../engine/regions';
 
 export class ChatError extends Error {}
