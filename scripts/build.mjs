@@ -13,6 +13,8 @@ const testEntries = (dir) => existsSync(dir) ? readdirSync(dir).filter((f) => f.
 const builds = [
   { ...node, entryPoints: { extension: 'src/host/extension.ts', worker: 'src/engine/worker.ts', cli: 'src/cli.ts', parity: 'src/tools/parity.ts', bench: 'bench/bench.ts' }, outdir: 'dist' },
   { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, entryPoints: { webview: 'webview-ui/main.ts' }, outdir: 'dist', logLevel: 'warning' },
+  // The chat view's own bundle (webview-ui/chat.ts + chat.css), separate from the image editor's.
+  { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, entryPoints: { chat: 'webview-ui/chat.ts' }, outdir: 'dist', logLevel: 'warning' },
   { ...node, entryPoints: testEntries('test/unit'), outdir: 'out/test/unit' },
   { ...node, entryPoints: testEntries('test/integration'), outdir: 'out/test/integration' },
   { ...node, entryPoints: testEntries('test/vsix'), outdir: 'out/test/vsix' },

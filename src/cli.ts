@@ -12,6 +12,7 @@ import { readInputFile } from './engine/inputFile';
 import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from './engine/types';
 import { defaultModelPath, ModelDirError } from './engine/modelDir';
 import { parseRegionSpec, RegionSpecError } from './engine/regions';
+import { answerText } from './engine/question';
 import { decodeRle } from './masks/rle';
 import { evaluate, EvalError } from './eval/evaluate';
 import { checkModel } from './tools/modelCheck';
@@ -396,9 +397,11 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
       if (!answer.masks.length) process.stderr.write(`pixel-sail: the answer has no mask; wrote an empty (all-black) mask to ${args.out}\n`);
     }
     if (args.json) {
-      process.stdout.write(JSON.stringify({ answer: answer.answer, masks: answer.masks, device: answer.device, timingsMs: answer.timingsMs }) + '\n');
+      process.stdout.write(JSON.stringify({ answer: answer.answer, answerParts: answer.answerParts, masks: answer.masks, device: answer.device, timingsMs: answer.timingsMs }) + '\n');
     } else {
-      process.stdout.write(`${answer.answer}\n`);
+      // Read from the token ids: regions the model names as "region N" (the --region order), masks as
+      // "[mask N]"; the raw <PromptK> / [SEG] stay in --json's `answer` for scripts that parse them.
+      process.stdout.write(`${answer.answerParts ? answerText(answer.answerParts) : answer.answer}\n`);
       answer.masks.forEach((m, i) => process.stdout.write(`mask ${i + 1}: area ${m.area} px, bbox [${m.bbox.join(', ')}]\n`));
       process.stdout.write(`device: ${answer.device}${engine.device.fallbackReason ? ' (fallback)' : ''}, ${answer.timingsMs.total} ms\n`);
     }

@@ -4,10 +4,14 @@
 // edit that does not fit (a stale undo after a reload from disk) fails loudly instead of corrupting objects.
 import type { Annotation, AnnotationFile, ImageEntry, PixelSailFields, Rle } from './schema';
 import { STORE_VERSION } from './schema';
+import type { Conversation } from './conversationSchema';
+import { upgradeConversation } from '../chat/conversation';
 
 export interface AnnotationState {
   readonly image: ImageEntry;
   readonly annotations: readonly Annotation[];
+  /** The chat about the image (src/chat/conversation.ts), at most one per image today. */
+  readonly conversations?: readonly Conversation[];
   /** Top-level keys of the store file this version does not know; written back untouched. */
   readonly extra?: Readonly<Record<string, unknown>>;
 }
@@ -17,7 +21,9 @@ export type AnnotationEdit =
   | { readonly kind: 'remove'; readonly annotation: Annotation; readonly index: number }
   | { readonly kind: 'setCategory'; readonly id: number; readonly from: number; readonly to: number }
   /** Several edits as one step of the undo stack (a batch job's result for an image); label names it in Undo. */
-  | { readonly kind: 'compound'; readonly edits: readonly AnnotationEdit[]; readonly label: string };
+  | { readonly kind: 'compound'; readonly edits: readonly AnnotationEdit[]; readonly label: string }
+  | { readonly kind: 'setCaption'; readonly id: number; readonly from?: string; readonly to?: string }
+  | { readonly kind: 'setConversations'; readonly from: readonly Conversation[]; readonly to: readonly Conversation[]; readonly label: string };
 
 export class EditConflictError extends Error {
   constructor(message: string) {
@@ -50,6 +56,18 @@ export function applyEdit(state: AnnotationState, edit: AnnotationEdit): Annotat
     }
     case 'compound':
       return edit.edits.reduce(applyEdit, state);
+    case 'setCaption': {
+      const index = list.findIndex((a) => a.id === edit.id);
+      if (index < 0) throw new EditConflictError(`object ${edit.id} is not in the document`);
+      if (list[index].pixel_sail.caption !== edit.from) throw new EditConflictError(`object ${edit.id}'s caption has changed since this edit was made`);
+      const { caption: _old, ...rest } = list[index].pixel_sail;
+      const pixelSail = edit.to === undefined ? rest : { ...rest, caption: edit.to };
+      return { ...state, annotations: list.map((a, i) => (i === index ? { ...a, pixel_sail: pixelSail as PixelSailFields } : a)) };
+    }
+    case 'setConversations': {
+      if (JSON.stringify(state.conversations ?? []) !== JSON.stringify(edit.from)) throw new EditConflictError('the conversation has changed since this edit was made');
+      return { ...state, conversations: edit.to };
+    }
   }
 }
 
@@ -63,6 +81,10 @@ export function invertEdit(edit: AnnotationEdit): AnnotationEdit {
       return { kind: 'setCategory', id: edit.id, from: edit.to, to: edit.from };
     case 'compound':
       return { kind: 'compound', edits: [...edit.edits].reverse().map(invertEdit), label: edit.label };
+    case 'setCaption':
+      return { kind: 'setCaption', id: edit.id, from: edit.to, to: edit.from };
+    case 'setConversations':
+      return { kind: 'setConversations', from: edit.to, to: edit.from, label: edit.label };
   }
 }
 
@@ -75,7 +97,10 @@ export function describeEdit(edit: AnnotationEdit): string {
       return 'Delete object';
     case 'setCategory':
       return 'Change category';
+    case 'setCaption':
+      return 'Set caption';
     case 'compound':
+    case 'setConversations':
       return edit.label;
   }
 }
@@ -125,12 +150,15 @@ export function emptyState(image: ImageEntry): AnnotationState {
 }
 
 export function stateFromFile(file: AnnotationFile): AnnotationState {
-  const { version: _version, image, annotations, ...extra } = file;
-  return Object.keys(extra).length ? { image, annotations, extra } : { image, annotations };
+  const { version: _version, image, annotations, conversations, ...extra } = file;
+  const chat = conversations?.length ? { conversations: conversations.map(upgradeConversation) } : {};
+  return Object.keys(extra).length ? { image, annotations, ...chat, extra } : { image, annotations, ...chat };
 }
 
 export function stateToFile(state: AnnotationState): AnnotationFile {
-  return { version: STORE_VERSION, ...(state.extra ?? {}), image: state.image, annotations: [...state.annotations] };
+  // A file without a chat stays exactly as before: the key is written only when there is a conversation.
+  const chat = state.conversations?.length ? { conversations: [...state.conversations] } : {};
+  return { version: STORE_VERSION, ...(state.extra ?? {}), image: state.image, annotations: [...state.annotations], ...chat };
 }
 
 /** An object a batch job found, before the document it goes into gives it an id. */

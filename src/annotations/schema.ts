@@ -4,6 +4,7 @@
 // Objects are "loose": keys this version does not know are kept and written back, so a file touched by a
 // newer tool or by hand loses nothing when this one saves it.
 import { z } from 'zod';
+import { storedConversationSchema } from './conversationSchema';
 
 /** The version this code writes. Older versions are migrated on load (see store.ts). */
 export const STORE_VERSION = 1;
@@ -48,6 +49,8 @@ export const annotationFileSchema = z.looseObject({
   version: z.literal(STORE_VERSION),
   image: imageEntrySchema,
   annotations: z.array(annotationSchema),
+  /** The chat about this image (conversationSchema.ts); absent in files without one. */
+  conversations: z.array(storedConversationSchema).optional(),
 });
 
 export const categorySchema = z.looseObject({

@@ -18,6 +18,7 @@ import { MAX_SCRIBBLE_POINTS, rasterizeRegion, RegionSpec } from './regions';
 import type { Grid } from './sequence';
 import { TextCodec } from './tokenizer';
 import { emptyRegions, promptSlots, PromptMask } from './visualPrompts';
+import { fillTemplate, highestRegion, partsFromRegionText, QuestionError, QuestionPart } from './question';
 import { countsToString } from '../masks/rle';
 
 /** The longest answer a request may ask for: a model that never writes its stop token still ends. */
@@ -40,7 +41,8 @@ export interface EngineOptions {
 }
 
 export interface TaskOptions {
-  onToken?: (text: string) => void;
+  /** Each generated token as text; `special` for the model's own tokens (<PromptK>, [SEG], stop tokens). */
+  onToken?: (text: string, special: boolean) => void;
   shouldStop?: () => boolean;
 }
 
@@ -163,7 +165,7 @@ export class Engine {
 
   summary(): ModelSummary {
     const m = this.model.config.model;
-    return { name: this.model.config.name, dir: this.model.dir, hiddenSize: m.hidden_size, layers: m.num_hidden_layers, maxLongSide: m.max_long_side, promptSlots: m.num_prompt_slots };
+    return { name: this.model.config.name, dir: this.model.dir, hiddenSize: m.hidden_size, layers: m.num_hidden_layers, maxLongSide: m.max_long_side, promptSlots: m.num_prompt_slots, prompts: { caption: this.model.config.prompts.caption, segment: this.model.config.prompts.segment } };
   }
 
   cacheStats(): { entries: number; bytes: number } {
@@ -304,7 +306,30 @@ export class Engine {
     return out;
   }
 
-  private async answer(imagePath: string, regions: RegionSpec[], prompt: string, maxNewTokens: number, opts: TaskOptions,
+  /**
+   * Token ids → streamed text. A character of several UTF-8 bytes can span byte-level tokens; one token
+   * alone then decodes to U+FFFD, so such a token streams as '' until the character is complete (at most
+   * 4 bytes), and the whole character goes out with the token that completes it.
+   */
+  private tokenStream(onToken: NonNullable<TaskOptions['onToken']>): (id: number) => void {
+    let held: number[] = [];
+    return (id) => {
+      if (this.codec.isSpecial(id)) {
+        if (held.length) onToken(this.codec.decode(held), false);
+        held = [];
+        onToken(this.codec.decode([id]), true);
+        return;
+      }
+      held.push(id);
+      const text = this.codec.decode(held);
+      // Still one call per token (callers count tokens): an empty piece while the character is incomplete.
+      if (text.endsWith('\uFFFD') && held.length < 4) return onToken('', false);
+      held = [];
+      onToken(text, false);
+    };
+  }
+
+  private async answer(imagePath: string, regions: RegionSpec[], question: QuestionPart[], maxNewTokens: number, opts: TaskOptions,
     mode: { segFallback: boolean; conversationId?: string; batch?: boolean }): Promise<EngineAnswer> {
     const t0 = performance.now();
     const timings: Record<string, number> = {};
@@ -313,7 +338,9 @@ export class Engine {
     if (mode.conversationId && !conversation) throw new EngineError('this conversation has expired from the cache; ask again without the conversation id');
     let image: PreparedImage;
     let start: KvCache;
-    let promptIds = this.codec.userTurn(prompt);
+    const asked = highestRegion(question);
+    if (asked > regions.length) throw new EngineError(`the question refers to region ${asked} but only ${regions.length} region(s) were given`);
+    let promptIds = this.codec.questionTurn(question);
     if (promptIds.length > MAX_PROMPT_TOKENS) {
       throw new EngineError(`the prompt is ${promptIds.length} tokens long, above the limit of ${MAX_PROMPT_TOKENS}: shorten it`);
     }
@@ -337,17 +364,19 @@ export class Engine {
     const t2 = performance.now();
     let gen = await this.runner.generate(promptIds, start, image.grid, {
       maxNewTokens,
-      onToken: opts.onToken ? (id) => opts.onToken!(this.codec.decode([id])) : undefined,
+      onToken: opts.onToken ? this.tokenStream(opts.onToken) : undefined,
       shouldStop: opts.shouldStop,
     });
     if (gen.stoppedBy === 'cancelled') throw new EngineError('cancelled');
     let answer = this.codec.decode(gen.tokenIds);
+    let answerParts = this.codec.answerParts(gen.tokenIds);
     const noTarget = answer.includes(this.model.config.prompts.noTargetMarker);
     if (mode.segFallback && gen.segCount === 0 && !noTarget) {
       // The reference's fallback: answer "It is [SEG]." and read the mask from that prefill.
       const prefix = this.model.config.prompts.segmentAnswerPrefix;
       gen = await this.runner.generate(promptIds, start, image.grid, { maxNewTokens: 0, answerPrefix: this.codec.encode(prefix) });
       answer = prefix;
+      answerParts = this.codec.answerParts(this.codec.encode(prefix));
       timings.fallback = 1;
     }
     timings.generate = round(performance.now() - t2);
@@ -357,10 +386,10 @@ export class Engine {
     timings.masks = round(performance.now() - t3);
     timings.total = round(performance.now() - t0);
     // A batch answer is never followed up: keeping its conversation would only evict the user's.
-    if (mode.batch) return { answer, masks, device: this.device.provider, timingsMs: timings };
+    if (mode.batch) return { answer, answerParts, masks, device: this.device.provider, timingsMs: timings };
     const conversationId = mode.conversationId ?? randomUUID();
     this.conversations.set(conversationId, { image, cache: gen.cache }, cacheBytes(gen.cache) + image.bytes);
-    return { answer, masks, device: this.device.provider, timingsMs: timings, conversationId };
+    return { answer, answerParts, masks, device: this.device.provider, timingsMs: timings, conversationId };
   }
 
   async run(task: EngineTask, opts: TaskOptions = {}): Promise<EngineAnswer> {
@@ -372,28 +401,32 @@ export class Engine {
     }
     if (task.batch?.next) this.prefetch(task.batch.next);
     const batch = task.batch !== undefined;
-    switch (task.kind) {
-      case 'segment': {
-        const text = task.text.trim();
-        if (!text) throw new EngineError('the text prompt is empty');
-        return this.answer(task.image, [], prompts.segment.replace('{expression}', text), task.maxNewTokens ?? 32, opts, { segFallback: true, batch });
+    const region = (n: number): QuestionPart[] => [{ kind: 'region', region: n }];
+    try {
+      switch (task.kind) {
+        case 'segment': {
+          const text = task.text.trim();
+          if (!text) throw new EngineError('the text prompt is empty');
+          const question = fillTemplate(prompts.segment, { expression: [{ kind: 'text', text }] });
+          return await this.answer(task.image, [], question, task.maxNewTokens ?? 32, opts, { segFallback: true, batch });
+        }
+        case 'segmentRegions': {
+          if (!task.regions.length) throw new EngineError('no region given');
+          const names = task.regions.flatMap((_, k): QuestionPart[] => (k ? [{ kind: 'text', text: ' and ' }, ...region(k + 1)] : region(k + 1)));
+          return await this.answer(task.image, task.regions, fillTemplate(prompts.segment, { expression: names }), task.maxNewTokens ?? 32, opts, { segFallback: true, batch });
+        }
+        case 'describe':
+          return await this.answer(task.image, [task.region], fillTemplate(prompts.caption, { region: region(1) }), task.maxNewTokens ?? 128, opts, { segFallback: false, batch });
+        case 'ask': {
+          if ((task.text === undefined) === (task.question === undefined)) throw new EngineError('an ask request needs either text (with <regionN> for regions) or question parts, not both');
+          const question = task.question ?? partsFromRegionText(task.text!, task.regions.length);
+          if (!question.some((p) => p.kind === 'region' || p.text.trim())) throw new EngineError('the question is empty');
+          return await this.answer(task.image, task.regions, question, task.maxNewTokens ?? 128, opts, { segFallback: false, conversationId: task.conversationId, batch });
+        }
       }
-      case 'segmentRegions': {
-        if (!task.regions.length) throw new EngineError('no region given');
-        const names = task.regions.map((_, k) => `<Prompt${k}>`).join(' and ');
-        return this.answer(task.image, task.regions, prompts.segment.replace('{expression}', names), task.maxNewTokens ?? 32, opts, { segFallback: true, batch });
-      }
-      case 'describe':
-        return this.answer(task.image, [task.region], prompts.caption.replace('{region}', '<Prompt0>'), task.maxNewTokens ?? 128, opts, { segFallback: false, batch });
-      case 'ask': {
-        if (!task.text.trim()) throw new EngineError('the question is empty');
-        const text = task.text.replace(/<region(\d+)>/g, (whole, k) => {
-          const i = Number(k);
-          if (i < 1 || i > task.regions.length) throw new EngineError(`${whole} is used but only ${task.regions.length} region(s) were given`);
-          return `<Prompt${i - 1}>`;
-        });
-        return this.answer(task.image, task.regions, text, task.maxNewTokens ?? 128, opts, { segFallback: false, conversationId: task.conversationId, batch });
-      }
+    } catch (e) {
+      if (e instanceof QuestionError) throw new EngineError(e.message);
+      throw e;
     }
   }
 }

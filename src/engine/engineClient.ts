@@ -20,7 +20,8 @@ export interface RequestOptions {
   /** A newer request with the same key cancels this one (e.g. one per editor: a new click wins). */
   cancelKey?: string;
   timeoutMs?: number;
-  onToken?: (text: string) => void;
+  /** `special` marks the model's own tokens (<PromptK>, [SEG], stop tokens), which text can never produce. */
+  onToken?: (text: string, special: boolean) => void;
   signal?: AbortSignal;
 }
 
@@ -210,7 +211,7 @@ export class EngineClient extends EventEmitter {
     const p = this.inFlight;
     if (!p || p.id !== msg.id) return;
     if (msg.type === 'token') {
-      if (!p.done) p.options.onToken?.(msg.text);
+      if (!p.done) p.options.onToken?.(msg.text, msg.special === true);
       return;
     }
     this.inFlight = undefined;

@@ -3,6 +3,7 @@
 // refused with the JSON path at fault (`task.region.w: expected number`), never half-run.
 import { z } from 'zod';
 import { MAX_SCRIBBLE_POINTS } from './regions';
+import { questionSchema } from './question';
 import type { EngineTask } from './types';
 
 const coord = z.number().finite();
@@ -26,7 +27,7 @@ export const taskSchema = z.discriminatedUnion('kind', [
   z.object({ ...base, kind: z.literal('segment'), text: z.string() }),
   z.object({ ...base, kind: z.literal('segmentRegions'), regions: z.array(regionSchema) }),
   z.object({ ...base, kind: z.literal('describe'), region: regionSchema }),
-  z.object({ ...base, kind: z.literal('ask'), text: z.string(), regions: z.array(regionSchema), conversationId: z.string().optional() }),
+  z.object({ ...base, kind: z.literal('ask'), text: z.string().optional(), question: questionSchema.optional(), regions: z.array(regionSchema), conversationId: z.string().optional() }),
 ]);
 
 /** The task, checked; or the first problem as `task.<path>: <what is wrong>`. */

@@ -1,6 +1,7 @@
 // The engine's own vocabulary: tasks, answers, devices and the model summary. The in-process engine, the
 // CLI and the worker protocol (workerProtocol.ts) all speak it; nothing here is about processes.
 import type { RegionSpec } from './regions';
+import type { AnswerPart, QuestionPart } from './question';
 
 export type DeviceSetting = 'auto' | 'cuda' | 'cpu';
 export type ExecutionProvider = 'cuda' | 'cpu';
@@ -26,6 +27,8 @@ export interface ModelSummary {
   layers: number;
   maxLongSide: number;
   promptSlots: number;
+  /** The model's prompt templates (config.json `prompts`), e.g. for a client that asks for a caption in a chat. */
+  prompts?: { caption: string; segment: string };
 }
 
 import type { Rle } from '../masks/rle';
@@ -39,6 +42,8 @@ export interface MaskResult {
 
 export interface EngineAnswer {
   answer: string;
+  /** The answer read from its token ids: text, region references and masks, no raw special tokens. */
+  answerParts?: AnswerPart[];
   masks: MaskResult[];
   device: ExecutionProvider;
   /** Stage timings in ms, plus counts (generatedTokens) and cacheHit (1/0). */
@@ -62,4 +67,5 @@ export type EngineTask =
   | (BaseTask & { kind: 'segment'; text: string })
   | (BaseTask & { kind: 'segmentRegions'; regions: RegionSpec[] })
   | (BaseTask & { kind: 'describe'; region: RegionSpec })
-  | (BaseTask & { kind: 'ask'; text: string; regions: RegionSpec[]; conversationId?: string });
+  /** `text` is the CLI's form (`<regionN>` names a region); `question` the structured one. Exactly one. */
+  | (BaseTask & { kind: 'ask'; text?: string; question?: QuestionPart[]; regions: RegionSpec[]; conversationId?: string });

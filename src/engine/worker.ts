@@ -48,7 +48,7 @@ async function main() {
     try {
       if (cancelled.has(id)) throw new EngineError('cancelled');
       const answer = await engine.run(task, {
-        onToken: (text) => send({ type: 'token', id, text }),
+        onToken: (text, special) => send(special ? { type: 'token', id, text, special } : { type: 'token', id, text }),
         shouldStop: () => cancelled.has(id),
       });
       send({ type: 'result', id, answer });

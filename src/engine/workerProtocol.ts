@@ -26,7 +26,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; device: DeviceInfo; model: ModelSummary }
   | { type: 'fatal'; message: string }
-  | { type: 'token'; id: number; text: string }
+  | { type: 'token'; id: number; text: string; special?: boolean }
   | { type: 'result'; id: number; answer: EngineAnswer }
   | { type: 'stats'; id: number; stats: WorkerStats }
   | { type: 'error'; id: number; message: string; code: ErrorCode };

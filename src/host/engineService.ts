@@ -42,6 +42,12 @@ export class EngineService implements vscode.Disposable {
     return this.readyInfo?.model.name;
   }
 
+  /** The model's prompt templates, once the engine has started (starting it if needed). */
+  async prompts(): Promise<{ caption: string; segment: string } | undefined> {
+    const info = this.readyInfo ?? (await this.get().start());
+    return info.model.prompts;
+  }
+
   get(): EngineClient {
     if (!this.client) {
       const cfg = vscode.workspace.getConfiguration('pixelSail');

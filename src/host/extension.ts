@@ -8,16 +8,27 @@ import { registerImportCoco } from './commands/importCoco';
 import { registerShowModelInfo } from './commands/showModelInfo';
 import { ImageEditorProvider } from './editor/imageEditorProvider';
 import { EngineService } from './engineService';
+import { ChatController } from './chat/chatController';
+import { ChatViewProvider } from './chat/chatView';
 
 export interface PixelSailApi {
   /** The engine client (used by tests and by other extensions that want masks). */
   engine(): EngineClient;
+  /** The chat about the active image; the image editor wires canvas regions and highlights through it. */
+  chat(): ChatController;
 }
 
 export function activate(context: vscode.ExtensionContext): PixelSailApi {
   const engine = new EngineService(context);
   const output = vscode.window.createOutputChannel('Pixel-SAIL');
   const editors = ImageEditorProvider.register(context, engine);
+  let chat: ChatController | undefined;
+  const chatView = new ChatViewProvider(context.extensionUri, () => chat!);
+  chat = new ChatController(
+    { documentFor: (u) => editors.provider.documentFor(u), perform: (d, e) => editors.provider.perform(d, e), categoriesChanged: (r) => editors.provider.categoriesChangedAt(r), onDidChangeDocuments: editors.provider.onDidChangeDocuments, viewType: ImageEditorProvider.viewType },
+    engine,
+    (file) => chatView.asWebviewUri(file),
+  );
   context.subscriptions.push(
     engine,
     output,
@@ -25,7 +36,11 @@ export function activate(context: vscode.ExtensionContext): PixelSailApi {
     registerExportCoco(output),
     registerImportCoco(output),
     registerAnnotateFolder(context, engine, output, editors.provider.jobStore),
-    editors.registration,
+    editors.disposable,
+    chat,
+    chatView,
+    vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView, { webviewOptions: { retainContextWhenHidden: true } }),
+    vscode.commands.registerCommand('pixelSail.openChat', () => vscode.commands.executeCommand(`${ChatViewProvider.viewId}.focus`)),
     vscode.commands.registerCommand('pixelSail.segmentWithPrompt', (uri?: vscode.Uri) => {
       const target = uri ?? vscode.window.activeTextEditor?.document.uri;
       if (!target) {
@@ -35,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): PixelSailApi {
       return vscode.commands.executeCommand('vscode.openWith', target, ImageEditorProvider.viewType);
     }),
   );
-  return { engine: () => engine.get() };
+  return { engine: () => engine.get(), chat: () => chat! };
 }
 
 export function deactivate() {}

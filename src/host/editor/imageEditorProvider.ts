@@ -21,21 +21,33 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
   readonly onDidChangeCustomDocument = this.edits.event as vscode.Event<vscode.CustomDocumentEditEvent<AnnotationEditorDocument>>;
   /** Fires with a dataset root whose categories.json changed, so every editor under it refreshes. */
   private readonly categoriesChanged = new vscode.EventEmitter<string>();
-
-  /** The open documents by image path, so batch results for an open image go into its document. */
+  /** Open image documents by URI: the chat view (src/host/chat/) edits them like the editor does, and batch results for an open image go into its document. */
   private readonly documents = new Map<string, AnnotationEditorDocument>();
+  private readonly documentsChanged = new vscode.EventEmitter<void>();
+  readonly onDidChangeDocuments = this.documentsChanged.event;
+  readonly viewType = ImageEditorProvider.viewType;
 
-  static register(context: vscode.ExtensionContext, engine: EngineService): { provider: ImageEditorProvider; registration: vscode.Disposable } {
+  static register(context: vscode.ExtensionContext, engine: EngineService): { provider: ImageEditorProvider; disposable: vscode.Disposable } {
     const provider = new ImageEditorProvider(context, engine);
-    const registration = vscode.Disposable.from(
+    const disposable = vscode.Disposable.from(
       provider.edits,
       provider.categoriesChanged,
+      provider.documentsChanged,
       vscode.window.registerCustomEditorProvider(ImageEditorProvider.viewType, provider, {
         webviewOptions: { retainContextWhenHidden: true },
         supportsMultipleEditorsPerDocument: false,
       }),
     );
-    return { provider, registration };
+    return { provider, disposable };
+  }
+
+  documentFor(uri: vscode.Uri): AnnotationEditorDocument | undefined {
+    return this.documents.get(uri.toString());
+  }
+
+  /** A category was added outside an editor (the chat's Accept): editors under the root refresh. */
+  categoriesChangedAt(root: string): void {
+    this.categoriesChanged.fire(root);
   }
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly engine: EngineService) {}
@@ -49,11 +61,11 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
    */
   readonly jobStore: JobStore = {
     objects: async (image: string, paths: StorePaths) => {
-      const document = this.documents.get(image);
+      const document = this.documents.get(vscode.Uri.file(image).toString());
       return document && !document.problem ? stateToFile(document.state) : readAnnotationFile(paths.annotationFile);
     },
     apply: async (image: string, paths: StorePaths, result: ImageResult) => {
-      const document = this.documents.get(image);
+      const document = this.documents.get(vscode.Uri.file(image).toString());
       if (!document || document.problem) return applyToStoreFile(paths, result);
       const wasDirty = document.dirty;
       const edit = jobResultEdit(document.state, result.replaced, result.found, jobEditLabel(result.job));
@@ -74,10 +86,12 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
       throw e;
     }
     const watcher = watchStoreFile(document, () => this.categoriesChanged.fire(document.paths.root));
-    this.documents.set(uri.fsPath, document);
+    const key = uri.toString();
+    this.documents.set(key, document);
     document.onDidDispose(() => {
       watcher.dispose();
-      if (this.documents.get(uri.fsPath) === document) this.documents.delete(uri.fsPath);
+      if (this.documents.get(key) === document) this.documents.delete(key);
+      this.documentsChanged.fire();
     });
     return document;
   }
@@ -91,10 +105,11 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
       onCategoriesChanged: this.categoriesChanged.event,
     });
     panel.onDidDispose(() => session.dispose());
+    this.documentsChanged.fire();
   }
 
-  /** Applies an edit and hands it to VS Code's undo stack. */
-  private perform(document: AnnotationEditorDocument, edit: AnnotationEdit): void {
+  /** Applies an edit and hands it to VS Code's undo stack (the editor's session and the chat call it). */
+  perform(document: AnnotationEditorDocument, edit: AnnotationEdit): void {
     const id = document.perform(edit);
     const guarded = (what: string, step: () => void) => () => {
       try {

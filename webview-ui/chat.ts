@@ -1,0 +1,316 @@
+// The chat view's webview: regions as chips, the conversation (answers streamed token by token, region
+// references as chips, masks as thumbnails with Accept), and the message box. Questions leave as parts:
+// `@regionN` (what typing @ or clicking a chip inserts) becomes a region reference; all else is text.
+import type { AnswerPart, QuestionPart } from '../src/engine/questionParts';
+import type { ChatStateView, MaskView, ToChat, TurnView } from '../src/chat/protocol';
+import { ChatError, parseMessage } from '../src/chat/conversation';
+import './chat.css';
+
+declare function acquireVsCodeApi(): { postMessage(msg: unknown): void };
+const vscode = acquireVsCodeApi();
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const turnsEl = $<HTMLOListElement>('turns');
+const regionsEl = $<HTMLSpanElement>('regions');
+const objectSel = $<HTMLSelectElement>('object');
+const message = $<HTMLTextAreaElement>('message');
+const sendBtn = $<HTMLButtonElement>('send');
+const stopBtn = $<HTMLButtonElement>('stop');
+const clearBtn = $<HTMLButtonElement>('clear');
+const addBtn = $<HTMLButtonElement>('add-region');
+const problem = $<HTMLDivElement>('problem');
+const suggest = $<HTMLDivElement>('suggest');
+
+let state: ChatStateView | undefined;
+let image: HTMLImageElement | undefined;
+/** Send → first token painted, for timing the panel (performance.measure 'chat:first-token'). */
+let awaitingFirstToken = false;
+let localNotice: string | undefined;
+
+function chip(n: number, interactive: boolean): HTMLElement {
+  const el = document.createElement(interactive ? 'button' : 'span');
+  el.className = 'chip';
+  el.textContent = `region ${n}`;
+  el.dataset.region = String(n);
+  if (interactive) {
+    (el as HTMLButtonElement).type = 'button';
+    el.title = `Insert a reference to region ${n}`;
+  } else {
+    el.setAttribute('role', 'img');
+    el.setAttribute('aria-label', `region ${n}`);
+  }
+  el.addEventListener('mouseenter', () => vscode.postMessage({ type: 'highlight', region: n }));
+  el.addEventListener('mouseleave', () => vscode.postMessage({ type: 'highlight', region: null }));
+  return el;
+}
+
+function insertReference(n: number) {
+  const start = message.selectionStart ?? message.value.length;
+  const end = message.selectionEnd ?? start;
+  // Typing `@` and then picking replaces the `@` just typed.
+  const before = message.value.slice(0, start).replace(/@$/, '');
+  const ref = `@region${n} `;
+  message.value = before + ref + message.value.slice(end);
+  const at = before.length + ref.length;
+  message.focus();
+  message.setSelectionRange(at, at);
+  suggest.hidden = true;
+}
+
+function renderParts(target: HTMLElement, parts: (AnswerPart | QuestionPart)[]) {
+  for (const p of parts) appendPart(target, p);
+}
+
+function appendPart(target: HTMLElement, p: AnswerPart | QuestionPart) {
+  if (p.kind === 'text') {
+    const last = target.lastChild;
+    if (last && last.nodeType === Node.TEXT_NODE) last.textContent += p.text;
+    else target.append(document.createTextNode(p.text));
+  } else if (p.kind === 'region') target.append(chip(p.region, false));
+  else {
+    const m = document.createElement('span');
+    m.className = 'mask-ref';
+    m.textContent = `mask ${p.index + 1}`;
+    target.append(m);
+  }
+}
+
+function maskThumb(mask: MaskView, index: number, turnId: string): HTMLElement {
+  const fig = document.createElement('figure');
+  fig.className = 'mask';
+  const canvas = document.createElement('canvas');
+  const [h, w] = mask.rle.size;
+  const scale = Math.min(1, 160 / Math.max(w, h));
+  canvas.width = Math.max(1, Math.round(w * scale));
+  canvas.height = Math.max(1, Math.round(h * scale));
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', `mask ${index + 1}: ${mask.area} pixels`);
+  const draw = () => {
+    const ctx = canvas.getContext('2d')!;
+    if (image?.complete && image.naturalWidth) ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+    const full = new ImageData(w, h);
+    const counts = decodeCounts(mask.rle.counts);
+    // COCO RLE is column-major: runs go down columns.
+    let pos = 0;
+    counts.forEach((c, i) => {
+      if (i % 2) for (let k = pos; k < pos + c; k++) {
+        const y = k % h, x = Math.floor(k / h), o = (y * w + x) * 4;
+        full.data[o] = 255; full.data[o + 1] = 64; full.data[o + 2] = 160; full.data[o + 3] = 150;
+      }
+      pos += c;
+    });
+    const tmp = document.createElement('canvas');
+    tmp.width = w; tmp.height = h;
+    tmp.getContext('2d')!.putImageData(full, 0, 0);
+    ctx.drawImage(tmp, 0, 0, canvas.width, canvas.height);
+  };
+  if (image && !image.complete) image.addEventListener('load', draw, { once: true });
+  draw();
+  const cap = document.createElement('figcaption');
+  if (mask.acceptedAs) cap.textContent = `mask ${index + 1}: object ${mask.acceptedAs}`;
+  else {
+    const accept = document.createElement('button');
+    accept.type = 'button';
+    accept.textContent = 'Accept';
+    accept.setAttribute('aria-label', `Accept mask ${index + 1}`);
+    accept.addEventListener('click', () => vscode.postMessage({ type: 'accept', turnId, index }));
+    cap.append(`mask ${index + 1} `, accept);
+  }
+  fig.append(canvas, cap);
+  return fig;
+}
+
+/** pycocotools' compressed counts (LEB128-like, delta-coded) → run lengths. */
+function decodeCounts(s: string): number[] {
+  const counts: number[] = [];
+  let p = 0;
+  while (p < s.length) {
+    let x = 0, k = 0, more = 1;
+    while (more) {
+      const c = s.charCodeAt(p) - 48;
+      x |= (c & 0x1f) << (5 * k);
+      more = c & 0x20;
+      p++; k++;
+      if (!more && c & 0x10) x |= -1 << (5 * k);
+    }
+    if (counts.length > 2) x += counts[counts.length - 2];
+    counts.push(x);
+  }
+  return counts;
+}
+
+function turnElement(t: TurnView): HTMLLIElement {
+  const li = document.createElement('li');
+  li.className = `turn ${t.kind}`;
+  li.dataset.turn = t.id;
+  if (t.kind === 'notice') {
+    li.setAttribute('aria-label', 'Notice');
+    li.textContent = t.text;
+    return li;
+  }
+  const who = document.createElement('div');
+  who.className = 'who';
+  who.textContent = t.kind === 'question' ? 'You' : 'Pixel-SAIL';
+  const body = document.createElement('div');
+  body.className = 'body';
+  renderParts(body, t.parts);
+  li.setAttribute('aria-label', t.kind === 'question' ? 'Question' : 'Answer');
+  li.append(who, body);
+  if (t.kind === 'answer') {
+    li.dataset.status = t.status;
+    if (t.message) {
+      const m = document.createElement('div');
+      m.className = t.status === 'failed' ? 'error' : 'note';
+      m.setAttribute('role', t.status === 'failed' ? 'alert' : 'status');
+      m.textContent = t.message;
+      li.append(m);
+    }
+    if (t.masks.length) {
+      const masks = document.createElement('div');
+      masks.className = 'masks';
+      t.masks.forEach((m, i) => masks.append(maskThumb(m, i, t.id)));
+      li.append(masks);
+    }
+    if (t.status !== 'streaming' && t.parts.length) {
+      const tools = document.createElement('div');
+      tools.className = 'tools';
+      const copy = document.createElement('button');
+      copy.type = 'button';
+      copy.textContent = 'Copy';
+      copy.setAttribute('aria-label', 'Copy answer');
+      copy.addEventListener('click', () => vscode.postMessage({ type: 'copy', turnId: t.id }));
+      const caption = document.createElement('button');
+      caption.type = 'button';
+      caption.textContent = 'Use as caption';
+      caption.title = 'Use this answer as the caption of the object chosen under Object';
+      caption.disabled = !objectSel.value;
+      caption.addEventListener('click', () => objectSel.value && vscode.postMessage({ type: 'useAsCaption', turnId: t.id, objectId: Number(objectSel.value) }));
+      tools.append(copy, caption);
+      li.append(tools);
+    }
+  }
+  return li;
+}
+
+function render() {
+  if (!state) return;
+  problem.hidden = !state.problem;
+  problem.textContent = state.problem ?? '';
+  if (state.image && (!image || image.src !== state.image.src) && state.image.src) {
+    image = new Image();
+    image.src = state.image.src;
+  }
+  regionsEl.replaceChildren(...state.regions.map((r) => {
+    const wrap = document.createElement('span');
+    wrap.className = 'region';
+    const c = chip(r.n, true);
+    c.title = `${r.label}: click to refer to it`;
+    c.addEventListener('click', () => insertReference(r.n));
+    const d = document.createElement('button');
+    d.type = 'button';
+    d.className = 'describe';
+    d.textContent = 'Describe';
+    d.setAttribute('aria-label', `Describe region ${r.n}`);
+    d.disabled = state!.busy;
+    d.addEventListener('click', () => { markSent(); vscode.postMessage({ type: 'describe', region: r.n }); });
+    wrap.append(c, d);
+    return wrap;
+  }));
+  const chosen = objectSel.value;
+  objectSel.replaceChildren(...state.objects.map((o) => new Option(o.label, String(o.id))));
+  if (state.objects.some((o) => String(o.id) === chosen)) objectSel.value = chosen;
+  addBtn.disabled = !state.objects.length || !state.image;
+  const atBottom = turnsEl.scrollHeight - turnsEl.scrollTop - turnsEl.clientHeight < 40;
+  turnsEl.replaceChildren(...state.turns.map(turnElement));
+  if (localNotice) {
+    const li = document.createElement('li');
+    li.className = 'turn notice';
+    li.setAttribute('role', 'alert');
+    li.textContent = localNotice;
+    turnsEl.append(li);
+  }
+  if (atBottom) turnsEl.scrollTop = turnsEl.scrollHeight;
+  sendBtn.disabled = state.busy || !state.image;
+  stopBtn.disabled = !state.busy;
+  clearBtn.disabled = !state.image;
+  message.disabled = !state.image;
+}
+
+function markSent() {
+  localNotice = undefined;
+  awaitingFirstToken = true;
+  performance.clearMarks('chat:send');
+  performance.mark('chat:send');
+}
+
+function send() {
+  if (!state?.image || state.busy) return;
+  let question: QuestionPart[];
+  try {
+    question = parseMessage(message.value, state.regions.length);
+  } catch (e) {
+    localNotice = e instanceof ChatError ? e.message : String(e);
+    render();
+    return;
+  }
+  markSent();
+  vscode.postMessage({ type: 'send', question, sentAt: Date.now() });
+  message.value = '';
+}
+
+$<HTMLFormElement>('composer').addEventListener('submit', (e) => {
+  e.preventDefault();
+  send();
+});
+message.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) {
+    e.preventDefault();
+    send();
+  } else if (e.key === 'Escape') suggest.hidden = true;
+});
+message.addEventListener('input', () => {
+  const before = message.value.slice(0, message.selectionStart ?? 0);
+  if (before.endsWith('@') && state?.regions.length) {
+    suggest.replaceChildren(...state.regions.map((r) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.setAttribute('role', 'option');
+      b.textContent = `region ${r.n}`;
+      b.addEventListener('mousedown', (ev) => { ev.preventDefault(); insertReference(r.n); });
+      return b;
+    }));
+    suggest.hidden = false;
+  } else suggest.hidden = true;
+});
+stopBtn.addEventListener('click', () => vscode.postMessage({ type: 'stop' }));
+clearBtn.addEventListener('click', () => {
+  localNotice = undefined;
+  vscode.postMessage({ type: 'clear' });
+});
+addBtn.addEventListener('click', () => objectSel.value && vscode.postMessage({ type: 'addObjectRegion', objectId: Number(objectSel.value) }));
+objectSel.addEventListener('change', () => render());
+
+window.addEventListener('message', (ev: MessageEvent<ToChat>) => {
+  const msg = ev.data;
+  if (msg.type === 'state') {
+    state = msg.state;
+    render();
+  } else if (msg.type === 'token') {
+    const li = turnsEl.querySelector<HTMLLIElement>(`li[data-turn="${CSS.escape(msg.turnId)}"] .body`);
+    if (!li) return;
+    appendPart(li, msg.part);
+    if (awaitingFirstToken) {
+      awaitingFirstToken = false;
+      // Measured after the browser has painted the token: the next frame.
+      requestAnimationFrame(() => {
+        performance.mark('chat:first-token');
+        performance.measure('chat:send-to-first-token', 'chat:send', 'chat:first-token');
+      });
+    }
+    turnsEl.scrollTop = turnsEl.scrollHeight;
+  } else if (msg.type === 'highlightFromCanvas') {
+    regionsEl.querySelectorAll('.chip').forEach((c) => c.classList.toggle('lit', (c as HTMLElement).dataset.region === String(msg.region)));
+  }
+});
+window.addEventListener('error', (e) => vscode.postMessage({ type: 'error', message: String(e.message).slice(0, 4000) }));
+vscode.postMessage({ type: 'ready' });
