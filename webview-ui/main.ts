@@ -7,7 +7,7 @@ import type { Category } from '../src/annotations/schema';
 import type { CategoryChoice, EngineView, FromWebview, ObjectView, ToWebview } from '../src/editor/protocol';
 import type { Rle } from '../src/masks/rle';
 import { categoryChoice, readableAnswer } from './choices';
-import { maskOf, paintCandidate, paintObject, parseHex } from './overlay';
+import { maskBoxOf, maskOf, paintCandidate, paintObject, parseHex } from './overlay';
 import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
 import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
@@ -51,6 +51,7 @@ const showAllBox = $<HTMLInputElement>('show-all');
 interface CandidateView {
   prompt: string;
   rle: Rle;
+  bbox: [number, number, number, number];
 }
 
 const view = {
@@ -78,7 +79,8 @@ const view = {
   pointer: undefined as { x: number; y: number } | undefined,
   /** Brush, eraser and scribble width in image pixels. */
   size: 12,
-  opacity: 0.6,
+  /** Fill opacity of the masks (outlines stay solid). */
+  opacity: 0.4,
   showMasks: true,
   hidden: new Set<number>(),
   hovered: undefined as number | undefined,
@@ -100,10 +102,10 @@ function buildOverlay(w: number, h: number) {
   if (view.showMasks) {
     for (const o of view.objects) {
       if (!o.rle || o.rle.size[0] !== h || o.rle.size[1] !== w || view.hidden.has(o.id)) continue;
-      paintObject(overlay, maskOf(o.rle), parseHex(categoryColor(o.categoryId)), o.id === view.selected || o.id === view.hovered);
+      paintObject(overlay, maskOf(o.rle), parseHex(categoryColor(o.categoryId)), o.id === view.selected || o.id === view.hovered, maskBoxOf(o.rle), view.opacity);
     }
   }
-  if (view.candidate && view.candidate.rle.size[0] === h && view.candidate.rle.size[1] === w) paintCandidate(overlay, maskOf(view.candidate.rle));
+  if (view.candidate && view.candidate.rle.size[0] === h && view.candidate.rle.size[1] === w) paintCandidate(overlay, maskOf(view.candidate.rle), maskBoxOf(view.candidate.rle));
   overlayLayer ??= document.createElement('canvas');
   overlayLayer.width = w;
   overlayLayer.height = h;
@@ -156,10 +158,8 @@ function paint() {
   // Zoomed in, pixels stay crisp squares; zoomed out, the browser's smoothing downscales.
   ctx.imageSmoothingEnabled = v.scale < 1;
   ctx.drawImage(img, 0, 0);
-  ctx.globalAlpha = view.opacity;
   ctx.imageSmoothingEnabled = false;
   if (overlayLayer) ctx.drawImage(overlayLayer, 0, 0);
-  ctx.globalAlpha = 1;
   // Everything else is drawn in screen space, so lines keep their width at any zoom.
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const path = (pts: { x: number; y: number }[], close: boolean) => {
@@ -180,7 +180,7 @@ function paint() {
       ctx.lineWidth = strong ? 3 : 2;
       for (const poly of o.polygons) {
         path(flatPoints(poly), true);
-        ctx.globalAlpha = view.opacity * 0.6;
+        ctx.globalAlpha = view.opacity;
         ctx.fillStyle = categoryColor(o.categoryId);
         ctx.fill();
         ctx.globalAlpha = 1;
@@ -559,6 +559,14 @@ document.addEventListener('keydown', (e) => {
     e.preventDefault();
     showAllBox.checked = !showAllBox.checked;
     setShowMasks(showAllBox.checked);
+  } else if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && view.objects.length && origin instanceof HTMLElement && !(origin instanceof HTMLInputElement)) {
+    // The object list by keyboard: arrows move the selection (and the focus, when it is in the list).
+    e.preventDefault();
+    const at = view.objects.findIndex((o) => o.id === view.selected);
+    const next = at < 0 ? (e.key === 'ArrowDown' ? 0 : view.objects.length - 1) : Math.min(view.objects.length - 1, Math.max(0, at + (e.key === 'ArrowDown' ? 1 : -1)));
+    const inList = objectList.contains(origin);
+    select(view.objects[next].id);
+    if (inList) objectList.querySelectorAll<HTMLButtonElement>('button.object')[next]?.focus();
   } else if (e.key === 'Enter' && view.polygon.length) {
     e.preventDefault();
     finishPolygon();
@@ -648,6 +656,9 @@ canvas.addEventListener('pointerdown', (e) => {
   }
   if (e.button !== 0 && e.button !== 2) return;
   const right = e.button === 2;
+  // Drawing starts on the image: a press beside it (to focus the editor, say) draws nothing.
+  // A polygon already begun may take vertices beside the image (clamped to its edge), for objects at the border.
+  if (!pixel && view.tool !== 'select' && !(view.tool === 'polygon' && view.polygon.length)) return;
   switch (view.tool) {
     case 'select': {
       if (right || !pixel) return select(undefined);
@@ -796,7 +807,7 @@ $('zoom-100').addEventListener('click', () => {
 });
 opacitySlider.addEventListener('input', () => {
   view.opacity = Number(opacitySlider.value) / 100;
-  paint();
+  render();
 });
 showAllBox.addEventListener('change', () => setShowMasks(showAllBox.checked));
 new ResizeObserver(() => paint()).observe(stage);
@@ -856,7 +867,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       return;
     case 'candidate':
       view.busy = false;
-      view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle } : undefined;
+      view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle, bbox: msg.mask.bbox } : undefined;
       answerText.textContent = msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : 'No target';
       answerText.title = msg.answer;
       view.pendingPaintMark = true;
@@ -864,7 +875,9 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       renderControls();
       return;
     case 'candidateCleared':
+      // Accepted or rejected: the next object starts from a clean visual prompt.
       view.candidate = undefined;
+      view.regionPrompt = emptyRegionPrompt();
       answerText.textContent = '';
       render();
       renderControls();

@@ -116,7 +116,8 @@ describe('editor edits: brush, eraser, polygon, caption', () => {
     const stroke = { points: [{ x: 15, y: 5 }], width: 4 };
     const s2 = applyEdit(s1, paintStroke(s1, 1, stroke, 'brush')!);
     const m = decodeRle(s2.annotations[0].segmentation as { size: [number, number]; counts: string });
-    const expected = fillPolygons([poly], H, W).map((v, i) => v | strokeMask(stroke, W, H)[i]);
+    const paint = strokeMask(stroke, W, H);
+    const expected = fillPolygons([poly], H, W).map((v, i) => v | paint[i]);
     assert.deepEqual(m, expected);
   });
 

@@ -56,9 +56,9 @@ export function editorHtml(webview: vscode.Webview, dist: vscode.Uri): string {
   <span id="zoom" aria-live="polite">100 %</span>
   <button type="button" id="zoom-in" title="Zoom in (+)" aria-label="Zoom in" aria-keyshortcuts="+">+</button>
   <button type="button" id="zoom-fit" title="Zoom to fit (F)" aria-keyshortcuts="F">Zoom to fit</button>
-  <button type="button" id="zoom-100" title="100 % (0)" aria-label="Zoom 100 %" aria-keyshortcuts="0">100 %</button>
+  <button type="button" id="zoom-100" title="100 % (0)" aria-label="Zoom 100 %" aria-keyshortcuts="0">1:1</button>
   <span class="sep" aria-hidden="true"></span>
-  <label class="inline">Opacity <input id="opacity" type="range" min="0" max="100" value="60" aria-label="Mask opacity" title="Mask opacity"></label>
+  <label class="inline">Opacity <input id="opacity" type="range" min="0" max="100" value="40" aria-label="Mask opacity" title="Mask opacity"></label>
   <label class="inline" title="Show or hide all masks (H)"><input id="show-all" type="checkbox" checked aria-keyshortcuts="H"> Show masks</label>
 </div>
 <div id="main">
