@@ -7,7 +7,7 @@ import type { Category } from '../src/annotations/schema';
 import type { CategoryChoice, EngineView, FromWebview, ObjectView, ToWebview } from '../src/editor/protocol';
 import type { Rle } from '../src/masks/rle';
 import { categoryChoice, readableAnswer } from './choices';
-import { maskBoxOf, maskOf, paintCandidate, paintObject, parseHex } from './overlay';
+import { candidateTile, maskBoxOf, maskOf, paintObject, parseHex } from './overlay';
 import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
 import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
@@ -72,6 +72,8 @@ const view = {
     | { kind: 'pan'; lastX: number; lastY: number }
     | { kind: 'box'; start: { x: number; y: number }; end: { x: number; y: number } }
     | { kind: 'scribble' | 'stroke'; points: { x: number; y: number }[] }
+    /** A vertex of a hand-drawn polygon being moved: the object's polygons as they are while dragging. */
+    | { kind: 'vertex'; id: number; part: number; index: number; polygons: number[][]; moved: boolean }
     | undefined,
   /** Vertices of the polygon being drawn (image coordinates). */
   polygon: [] as { x: number; y: number }[],
@@ -93,29 +95,60 @@ const categoryById = (id: number) => view.categories.find((c) => c.id === id);
 const categoryName = (id: number) => categoryById(id)?.name ?? `category ${id}`;
 const categoryColor = (id: number) => categoryById(id)?.color ?? '#888888';
 
-/** The overlay at the image's own resolution: rebuilt when objects, the candidate or what is shown change. */
-let overlayLayer: HTMLCanvasElement | undefined;
-let overlayDirty = true;
+/**
+ * Two layers over the image: the objects at the image's own resolution (rebuilt when objects, selection,
+ * hover, visibility or opacity change) and the candidate as a tile of its own box (rebuilt when a new
+ * candidate arrives), so a prompt's answer repaints only its own pixels however large the image.
+ */
+let objectsLayer: HTMLCanvasElement | undefined;
+let objectsPixels: ImageData | undefined;
+let objectsDirty = true;
+let candidateLayer: { canvas: HTMLCanvasElement; x: number; y: number } | undefined;
+let candidateDirty = true;
 
-function buildOverlay(w: number, h: number) {
-  const overlay = new ImageData(w, h);
+function buildObjectsLayer(w: number, h: number) {
+  if (!objectsPixels || objectsPixels.width !== w || objectsPixels.height !== h) objectsPixels = new ImageData(w, h);
+  else objectsPixels.data.fill(0);
   if (view.showMasks) {
     for (const o of view.objects) {
       if (!o.rle || o.rle.size[0] !== h || o.rle.size[1] !== w || view.hidden.has(o.id)) continue;
-      paintObject(overlay, maskOf(o.rle), parseHex(categoryColor(o.categoryId)), o.id === view.selected || o.id === view.hovered, maskBoxOf(o.rle), view.opacity);
+      paintObject(objectsPixels, maskOf(o.rle), parseHex(categoryColor(o.categoryId)), o.id === view.selected || o.id === view.hovered, maskBoxOf(o.rle), view.opacity);
     }
   }
-  if (view.candidate && view.candidate.rle.size[0] === h && view.candidate.rle.size[1] === w) paintCandidate(overlay, maskOf(view.candidate.rle), maskBoxOf(view.candidate.rle));
-  overlayLayer ??= document.createElement('canvas');
-  overlayLayer.width = w;
-  overlayLayer.height = h;
-  overlayLayer.getContext('2d')!.putImageData(overlay, 0, 0);
-  overlayDirty = false;
+  objectsLayer ??= document.createElement('canvas');
+  if (objectsLayer.width !== w || objectsLayer.height !== h) {
+    objectsLayer.width = w;
+    objectsLayer.height = h;
+  }
+  objectsLayer.getContext('2d')!.putImageData(objectsPixels, 0, 0);
+  objectsDirty = false;
 }
 
-/** Marks the overlay stale and repaints. */
+function buildCandidateLayer(w: number, h: number) {
+  candidateDirty = false;
+  const c = view.candidate;
+  if (!c || c.rle.size[0] !== h || c.rle.size[1] !== w) {
+    candidateLayer = undefined;
+    return;
+  }
+  const tile = candidateTile(maskOf(c.rle), w, h, c.bbox);
+  const canvas = candidateLayer?.canvas ?? document.createElement('canvas');
+  canvas.width = tile.image.width;
+  canvas.height = tile.image.height;
+  canvas.getContext('2d')!.putImageData(tile.image, 0, 0);
+  candidateLayer = { canvas, x: tile.x, y: tile.y };
+}
+
+/** Marks both layers stale and repaints. */
 function render() {
-  overlayDirty = true;
+  objectsDirty = true;
+  candidateDirty = true;
+  paint();
+}
+
+/** A new or cleared candidate: only its layer is rebuilt. */
+function renderCandidate() {
+  candidateDirty = true;
   paint();
 }
 
@@ -150,7 +183,8 @@ function paint() {
   const dpr = window.devicePixelRatio || 1;
   const w = img.naturalWidth;
   const h = img.naturalHeight;
-  if (overlayDirty) buildOverlay(w, h);
+  if (objectsDirty) buildObjectsLayer(w, h);
+  if (candidateDirty) buildCandidateLayer(w, h);
   const v = view.viewport;
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, canvas.width, canvas.height);
@@ -159,7 +193,8 @@ function paint() {
   ctx.imageSmoothingEnabled = v.scale < 1;
   ctx.drawImage(img, 0, 0);
   ctx.imageSmoothingEnabled = false;
-  if (overlayLayer) ctx.drawImage(overlayLayer, 0, 0);
+  if (objectsLayer) ctx.drawImage(objectsLayer, 0, 0);
+  if (candidateLayer) ctx.drawImage(candidateLayer.canvas, candidateLayer.x, candidateLayer.y);
   // Everything else is drawn in screen space, so lines keep their width at any zoom.
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const path = (pts: { x: number; y: number }[], close: boolean) => {
@@ -176,15 +211,30 @@ function paint() {
     for (const o of view.objects) {
       if (!o.polygons || view.hidden.has(o.id)) continue;
       const strong = o.id === view.selected || o.id === view.hovered;
+      const polygons = view.drag?.kind === 'vertex' && view.drag.id === o.id ? view.drag.polygons : o.polygons;
       ctx.strokeStyle = strong ? '#ffffff' : categoryColor(o.categoryId);
       ctx.lineWidth = strong ? 3 : 2;
-      for (const poly of o.polygons) {
+      for (const poly of polygons) {
         path(flatPoints(poly), true);
         ctx.globalAlpha = view.opacity;
         ctx.fillStyle = categoryColor(o.categoryId);
         ctx.fill();
         ctx.globalAlpha = 1;
         ctx.stroke();
+      }
+    }
+  }
+  // Vertex handles of the selected hand-drawn object (drag one with Select to move it).
+  const selectedPolygons = view.tool === 'select' ? polygonsOf(view.selected) : undefined;
+  if (selectedPolygons && view.showMasks) {
+    ctx.fillStyle = '#ffffff';
+    ctx.strokeStyle = '#000000';
+    ctx.lineWidth = 1;
+    for (const poly of selectedPolygons) {
+      for (let i = 0; i < poly.length; i += 2) {
+        const p = toScreen(v, poly[i], poly[i + 1]);
+        ctx.fillRect(p.x - 4, p.y - 4, 8, 8);
+        ctx.strokeRect(p.x - 4, p.y - 4, 8, 8);
       }
     }
   }
@@ -260,6 +310,13 @@ function paint() {
       }
     });
   }
+}
+
+/** The polygons of a hand-drawn object as shown now (mid-drag, the dragged copy). */
+function polygonsOf(id: number | undefined): number[][] | undefined {
+  if (id === undefined) return undefined;
+  if (view.drag?.kind === 'vertex' && view.drag.id === id) return view.drag.polygons;
+  return view.objects.find((o) => o.id === id && !view.hidden.has(o.id))?.polygons ?? undefined;
 }
 
 function boxOf(a: { x: number; y: number }, b: { x: number; y: number }) {
@@ -661,6 +718,12 @@ canvas.addEventListener('pointerdown', (e) => {
   if (!pixel && view.tool !== 'select' && !(view.tool === 'polygon' && view.polygon.length)) return;
   switch (view.tool) {
     case 'select': {
+      const vertex = right ? undefined : vertexAt(s);
+      if (vertex) {
+        view.drag = { kind: 'vertex', ...vertex, moved: false };
+        canvas.setPointerCapture(e.pointerId);
+        return;
+      }
       if (right || !pixel) return select(undefined);
       // The topmost (last drawn) object under the pointer wins.
       const hit = [...view.objects].reverse().find((o) => !view.hidden.has(o.id) && objectAt(o, pixel.x, pixel.y));
@@ -716,6 +779,10 @@ canvas.addEventListener('pointermove', (e) => {
     d.lastX = e.clientX;
     d.lastY = e.clientY;
     view.viewport = next;
+  } else if (d?.kind === 'vertex') {
+    d.polygons[d.part][d.index] = roundCoord(Math.min(imageWidth(), Math.max(0, p.x)));
+    d.polygons[d.part][d.index + 1] = roundCoord(Math.min(imageHeight(), Math.max(0, p.y)));
+    d.moved = true;
   } else if (d?.kind === 'box') d.end = p;
   else if (d?.kind === 'scribble' || d?.kind === 'stroke') d.points.push(p);
   else if (view.tool === 'select') {
@@ -723,7 +790,7 @@ canvas.addEventListener('pointermove', (e) => {
     const hit = pixel ? [...view.objects].reverse().find((o) => !view.hidden.has(o.id) && objectAt(o, pixel.x, pixel.y)) : undefined;
     if (hit?.id !== view.hovered) {
       view.hovered = hit?.id;
-      overlayDirty = true;
+      objectsDirty = true;
     }
   }
   renderStatus();
@@ -734,7 +801,7 @@ canvas.addEventListener('pointerleave', () => {
   view.pointer = undefined;
   if (view.hovered !== undefined) {
     view.hovered = undefined;
-    overlayDirty = true;
+    objectsDirty = true;
   }
   renderStatus();
   schedulePaint();
@@ -746,6 +813,11 @@ canvas.addEventListener('pointerup', () => {
   if (!d) return;
   if (d.kind === 'pan') {
     renderControls();
+    return;
+  }
+  if (d.kind === 'vertex') {
+    if (d.moved) send({ type: 'reshape', id: d.id, polygons: d.polygons });
+    paint();
     return;
   }
   if (d.kind === 'box') {
@@ -773,6 +845,21 @@ canvas.addEventListener('wheel', (e) => {
   const delta = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
   setViewport(zoomAt(view.viewport, Math.exp(-delta * 0.0015), s.x, s.y));
 }, { passive: false });
+
+/** The vertex of the selected hand-drawn object within 6 screen pixels of a point, if any. */
+function vertexAt(screen: { x: number; y: number }): { id: number; part: number; index: number; polygons: number[][] } | undefined {
+  const id = view.selected;
+  const polygons = polygonsOf(id);
+  if (id === undefined || !polygons) return undefined;
+  for (let part = 0; part < polygons.length; part++) {
+    const poly = polygons[part];
+    for (let i = 0; i < poly.length; i += 2) {
+      const p = toScreen(view.viewport, poly[i], poly[i + 1]);
+      if (Math.hypot(p.x - screen.x, p.y - screen.y) <= 6) return { id, part, index: i, polygons: polygons.map((q) => [...q]) };
+    }
+  }
+  return undefined;
+}
 
 function objectAt(o: ObjectView, x: number, y: number): boolean {
   if (o.rle) return o.rle.size[0] === imageHeight() && o.rle.size[1] === imageWidth() && !!maskOf(o.rle)[y * imageWidth() + x];
@@ -871,7 +958,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       answerText.textContent = msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : 'No target';
       answerText.title = msg.answer;
       view.pendingPaintMark = true;
-      render();
+      renderCandidate();
       renderControls();
       return;
     case 'candidateCleared':
@@ -879,14 +966,14 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       view.candidate = undefined;
       view.regionPrompt = emptyRegionPrompt();
       answerText.textContent = '';
-      render();
+      renderCandidate();
       renderControls();
       return;
     case 'promptFailed':
       view.busy = false;
       view.candidate = undefined;
       answerText.textContent = `Failed: ${msg.message}`;
-      render();
+      renderCandidate();
       renderControls();
       return;
     case 'describing':

@@ -1,6 +1,6 @@
 // Paints masks over the image: each object filled in its category colour with a two-pixel outline, the
-// selected one with a white-and-colour outline, and the candidate with a striped fill and a
-// black-and-white dashed outline so it never looks like an accepted object. Masks arrive as COCO RLE and
+// selected (or hovered) one with a white-and-colour outline, and the candidate, in a tile of its own box,
+// with a striped fill and a black-and-white dashed outline so it never looks like an accepted object. Masks arrive as COCO RLE and
 // are decoded here, once per distinct RLE.
 import { decodeRle, maskBbox, Rle } from '../src/masks/rle';
 
@@ -91,17 +91,28 @@ export function paintObject(image: ImageData, mask: Uint8Array, color: Rgb, sele
   }
 }
 
-export function paintCandidate(image: ImageData, mask: Uint8Array, bbox?: readonly number[]) {
-  const { width: w, height: h, data } = image;
-  const light = { r: 255, g: 255, b: 255 };
-  const dark = { r: 0, g: 0, b: 0 };
+/**
+ * The candidate painted into a tile of its own box only ([x, y, w, h] in image pixels), so a new candidate
+ * costs work in proportion to its size, not the image's: the objects' layer is not touched.
+ */
+export function candidateTile(mask: Uint8Array, w: number, h: number, bbox: readonly number[]): { image: ImageData; x: number; y: number } {
   const { x0, y0, x1, y1 } = span(w, h, bbox);
+  const tw = Math.max(1, x1 - x0);
+  const th = Math.max(1, y1 - y0);
+  const image = new ImageData(tw, th);
+  const data = image.data;
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
-      const i = y * w + x;
-      if (!mask[i]) continue;
-      if (isEdge(mask, w, h, x, y)) blend(data, i * 4, (x + y) % 8 < 4 ? light : dark, 255);
-      else blend(data, i * 4, light, (x + y) % 8 < 4 ? 150 : 60);
+      if (!mask[y * w + x]) continue;
+      const o = ((y - y0) * tw + (x - x0)) * 4;
+      const edge = isEdge(mask, w, h, x, y);
+      const light = (x + y) % 8 < 4;
+      const v = edge ? (light ? 255 : 0) : 255;
+      data[o] = v;
+      data[o + 1] = v;
+      data[o + 2] = v;
+      data[o + 3] = edge ? 255 : light ? 150 : 60;
     }
   }
+  return { image, x: x0, y: y0 };
 }

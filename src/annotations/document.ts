@@ -217,6 +217,19 @@ export function polygonObject(state: AnnotationState, polygon: number[], categor
   return { kind: 'add', annotation, index: state.annotations.length };
 }
 
+/** A hand-drawn object's polygons replaced (a vertex moved): one edit, area and box follow the new shape. */
+export function reshapePolygons(state: AnnotationState, id: number, polygons: number[][]): AnnotationEdit | undefined {
+  const from = findObject(state, id);
+  if (!Array.isArray(from.segmentation)) throw new EditConflictError(`object ${id} is a mask, not a polygon: use the brush or eraser`);
+  if (!polygons.length || polygons.some((p) => p.length < 6 || p.length % 2)) throw new EditConflictError('a polygon needs at least three vertices');
+  if (JSON.stringify(from.segmentation) === JSON.stringify(polygons)) return undefined;
+  const { width, height } = state.image;
+  const area = polygonsPixelCount(polygons, height, width);
+  if (!area) throw new EditConflictError('the polygon would cover no pixel of the image');
+  const to: Annotation = { ...from, segmentation: polygons.map((p) => [...p]), area, bbox: polygonsBbox(polygons) };
+  return { kind: 'replace', from, to, label: 'Move vertex' };
+}
+
 /** Stores the model's caption of an object (already free of special tokens). Undefined when unchanged. */
 export function setCaption(state: AnnotationState, id: number, caption: string): AnnotationEdit | undefined {
   const from = findObject(state, id);

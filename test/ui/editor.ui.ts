@@ -344,6 +344,12 @@ async function main(): Promise<number> {
           await eventually('a candidate for the yellow point', () => acceptButton().isEnabled(), 60000);
           await page.keyboard.press('Escape');
           await eventually('Escape to clear the candidate', async () => !(await acceptButton().isEnabled()), 10000);
+          // A negative point alone cannot run: the answer line says why, and nothing is offered.
+          await page.keyboard.press('e');
+          await page.mouse.click(...view.screenOf(200, 300));
+          await eventually('the refusal', async () => /positive point first/.test((await editor.locator('#answer').textContent()) ?? ''), 10000);
+          assert.equal(await acceptButton().isEnabled(), false);
+          await page.keyboard.press('Escape');
           // A box around the yellow hexagon, dragged with the Box tool (key R).
           await page.keyboard.press('r');
           const [bx0, by0] = view.screenOf(25, 168);
@@ -439,6 +445,22 @@ async function main(): Promise<number> {
           await page.keyboard.press('Control+Shift+z');
           await page.keyboard.press('Control+s');
           await eventually('the stroke again', async () => !Array.isArray(JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3].segmentation));
+          // Eraser (X): a vertical cut through the object takes exactly the stroke's pixels out.
+          const before = decodeRle(JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3].segmentation);
+          await page.keyboard.press('x');
+          await page.mouse.move(...view.screenOf(200, 50));
+          await page.mouse.down();
+          await page.mouse.move(...view.screenOf(200, 160), { steps: 3 });
+          await page.mouse.up();
+          await eventually('the erased object saved', async () => {
+            await focusImage();
+            await page.keyboard.press('Control+s');
+            return JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3].area < before.reduce((n, v) => n + v, 0);
+          }, 20000);
+          const cut = strokeMask({ points: [{ x: 200, y: 50 }, { x: 200, y: 160 }], width: 12 }, 512, 512);
+          const erased = decodeRle(JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3].segmentation);
+          assert.ok(sameMask(erased, before.map((v, i) => (cut[i] ? 0 : v))), 'the eraser took out exactly its stroke');
+          await screenshot(page, '13b-eraser');
         }],
         ['Describe stores the model\'s caption of the selected object, without special tokens, and shows it in the list', async () => {
           await focusImage();

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   acceptCandidate, AnnotationState, applyEdit, Candidate, describeEdit, EditConflictError, emptyState, invertEdit, objectMask,
-  paintStroke, polygonObject, setCaption, strokeMask, strokeObject,
+  paintStroke, polygonObject, reshapePolygons, setCaption, strokeMask, strokeObject,
 } from '../../src/annotations/document';
 import { clampBox, regionsOf, RegionPromptError } from '../../src/editor/regionPrompt';
 import { fromWebviewSchema } from '../../src/editor/protocol';
@@ -119,6 +119,21 @@ describe('editor edits: brush, eraser, polygon, caption', () => {
     const paint = strokeMask(stroke, W, H);
     const expected = fillPolygons([poly], H, W).map((v, i) => v | paint[i]);
     assert.deepEqual(m, expected);
+  });
+
+  it('moving a vertex of a hand-drawn polygon is one edit: the new shape, its area and box; undo restores it', () => {
+    const s0 = emptyState(image);
+    const s1 = applyEdit(s0, polygonObject(s0, [2, 2, 10, 2, 10, 10, 2, 10], 1));
+    const moved = [[2, 2, 18, 4.5, 10, 10, 2, 10]];
+    const edit = reshapePolygons(s1, 1, moved)!;
+    assert.equal(describeEdit(edit), 'Move vertex');
+    const s2 = applyEdit(s1, edit);
+    assert.deepEqual(s2.annotations[0].segmentation, moved);
+    assert.equal(s2.annotations[0].area, count(fillPolygons(moved, H, W)));
+    assert.deepEqual(s2.annotations[0].bbox, [2, 2, 16, 8]);
+    assert.deepEqual(applyEdit(s2, invertEdit(edit)), s1);
+    assert.equal(reshapePolygons(s1, 1, [[2, 2, 10, 2, 10, 10, 2, 10]]), undefined, 'unchanged: no edit');
+    assert.throws(() => reshapePolygons(withBox(), 1, moved), /is a mask, not a polygon/);
   });
 
   it('a caption is stored in pixel_sail through an undoable edit; the same caption again is no edit', () => {

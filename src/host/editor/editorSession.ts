@@ -4,7 +4,7 @@
 // categories and engine state current.
 import * as vscode from 'vscode';
 import { addCategory, readCategoriesFile } from '../../annotations/categories';
-import { acceptCandidate, AnnotationEdit, Candidate, changeCategory, objectMask, paintStroke, polygonObject, removeObject, setCaption, Stroke, strokeObject } from '../../annotations/document';
+import { acceptCandidate, AnnotationEdit, Candidate, changeCategory, objectMask, paintStroke, polygonObject, removeObject, reshapePolygons, setCaption, Stroke, strokeObject } from '../../annotations/document';
 import type { Annotation, Category } from '../../annotations/schema';
 import { EngineRequestError } from '../../engine/engineClient';
 import { CategoryChoice, FromWebview, fromWebviewSchema, ObjectView, ToWebview } from '../../editor/protocol';
@@ -154,18 +154,20 @@ export class EditorSession implements vscode.Disposable {
       }
       case 'polygon': {
         this.assertEditable();
-        const { width, height } = this.document.state.image;
-        // A vertex may sit on the image's far edge (x = width), not beyond it.
-        for (let i = 0; i < msg.points.length; i += 2) {
-          const x = msg.points[i], y = msg.points[i + 1];
-          if (x < 0 || y < 0 || x > width || y > height) throw new Error(`the polygon's vertex ${x},${y} is outside the ${width}×${height} image`);
-        }
+        this.assertInside(msg.points);
         const category = await this.resolveCategory(msg.category);
         this.host.perform(polygonObject(this.document.state, msg.points, category.id));
         return;
       }
       case 'describe':
         return this.describe(msg.id);
+      case 'reshape': {
+        this.assertEditable();
+        this.assertInside(msg.polygons.flat());
+        const edit = reshapePolygons(this.document.state, msg.id, msg.polygons);
+        if (edit) this.host.perform(edit);
+        return;
+      }
       case 'accept': {
         const candidate = this.candidate;
         if (!candidate) throw new Error('there is no candidate to accept: type a prompt and press Enter first');
@@ -198,6 +200,15 @@ export class EditorSession implements vscode.Disposable {
       case 'error':
         void vscode.window.showErrorMessage(`Pixel-SAIL image editor: ${msg.message}`);
         return;
+    }
+  }
+
+  /** Polygon vertices (flat x, y, …) may sit on the image's far edge (x = width), not beyond it. */
+  private assertInside(flat: number[]) {
+    const { width, height } = this.document.state.image;
+    for (let i = 0; i < flat.length; i += 2) {
+      const x = flat[i], y = flat[i + 1];
+      if (x < 0 || y < 0 || x > width || y > height) throw new Error(`the polygon's vertex ${x},${y} is outside the ${width}×${height} image`);
     }
   }
 
