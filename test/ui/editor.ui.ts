@@ -528,6 +528,24 @@ async function main(): Promise<number> {
           const a = JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[4];
           assert.deepEqual(a.pixel_sail.regions, [{ kind: 'points', points: [{ ...expected, positive: true }] }]);
           await page.keyboard.press('f');
+        }],
+        ['a polygon closed with Enter, then one of its vertices dragged with Select, is saved with the vertex where it was dropped', async () => {
+          await view.measure();
+          await page.keyboard.press('p');
+          for (const [x, y] of [[380, 60], [470, 80], [420, 170]]) await page.mouse.click(...view.screenOf(x, y));
+          await page.keyboard.press('Enter');
+          await objectButton('#6 drawn').waitFor({ timeout: 10000 });
+          await page.keyboard.press('v');
+          await objectButton('#6 drawn').click();
+          await page.mouse.move(...view.screenOf(470, 80));
+          await page.mouse.down();
+          await page.mouse.move(...view.screenOf(480, 100), { steps: 3 });
+          await page.mouse.move(...view.screenOf(490, 120), { steps: 3 });
+          await page.mouse.up();
+          await focusImage();
+          await page.keyboard.press('Control+s');
+          await eventually('the moved vertex saved', async () => JSON.stringify(JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[5]?.segmentation) === JSON.stringify([[380, 60, 490, 120, 420, 170]]), 20000);
+          await objectButton('#1 shape').click();
           await screenshot(page, '16-all-objects');
         }],
         ['an engine that cannot load its model shows a banner with Retry; Retry after the folder is fixed brings it back', async () => {
