@@ -192,7 +192,7 @@ function paint() {
   // Zoomed in, pixels stay crisp squares; zoomed out, the browser's smoothing downscales.
   ctx.imageSmoothingEnabled = v.scale < 1;
   ctx.drawImage(img, 0, 0);
-  ctx.imageSmoothingEnabled = false;
+  // Masks too: smoothed when shown downscaled (no moiré in the stripes), crisp pixels when zoomed in.
   if (objectsLayer) ctx.drawImage(objectsLayer, 0, 0);
   if (candidateLayer) ctx.drawImage(candidateLayer.canvas, candidateLayer.x, candidateLayer.y);
   // Everything else is drawn in screen space, so lines keep their width at any zoom.
@@ -349,10 +349,46 @@ function renderCategories() {
       const swatch = document.createElement('span');
       swatch.className = 'swatch';
       swatch.style.backgroundColor = c.color;
-      li.append(swatch, `${i < 9 ? `${i + 1} ` : ''}${c.name}`);
+      const label = document.createElement('span');
+      label.className = 'category-name';
+      label.textContent = `${i < 9 ? `${i + 1} ` : ''}${c.name}`;
+      const rename = document.createElement('button');
+      rename.type = 'button';
+      rename.className = 'rename';
+      // The pencil comes from the stylesheet, so the list's text stays "1 name 2 name …" for readers.
+      rename.title = `Rename "${c.name}" (every object of it keeps it)`;
+      rename.setAttribute('aria-label', `Rename category ${c.name}`);
+      rename.addEventListener('click', () => startRename(li, c));
+      li.append(swatch, label, rename);
       return li;
     }),
   );
+}
+
+/** Swaps a category's name for a text box: Enter renames, Escape or leaving the box cancels. */
+function startRename(li: HTMLLIElement, c: Category) {
+  const box = document.createElement('input');
+  box.type = 'text';
+  box.value = c.name;
+  box.setAttribute('aria-label', `New name for ${c.name}`);
+  const done = () => renderCategories();
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.isComposing) {
+      e.preventDefault();
+      const name = box.value.trim();
+      if (name && name !== c.name) send({ type: 'renameCategory', id: c.id, name });
+      done();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      done();
+    }
+  });
+  box.addEventListener('blur', done);
+  li.querySelector('.category-name')?.replaceWith(box);
+  li.querySelector('.rename')?.remove();
+  box.focus();
+  box.select();
 }
 
 function renderObjects() {
@@ -973,6 +1009,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       view.busy = false;
       view.candidate = undefined;
       answerText.textContent = `Failed: ${msg.message}`;
+      answerText.title = msg.message;
       renderCandidate();
       renderControls();
       return;

@@ -41,6 +41,7 @@ export const fromWebviewSchema = z.discriminatedUnion('type', [
   /** A closed hand-drawn polygon, flat [x1, y1, x2, y2, …]. */
   z.object({ type: z.literal('polygon'), points: z.array(coord).min(6).max(2 * MAX_SCRIBBLE_POINTS), category: categoryChoiceSchema }).strict(),
   z.object({ type: z.literal('describe'), id: z.number().int().positive() }).strict(),
+  z.object({ type: z.literal('renameCategory'), id: z.number().int().positive(), name: z.string().trim().min(1).max(200) }).strict(),
   /** A hand-drawn object's polygons after a vertex was dragged. */
   z.object({ type: z.literal('reshape'), id: z.number().int().positive(), polygons: z.array(z.array(coord).min(6).max(2 * MAX_SCRIBBLE_POINTS)).min(1).max(100) }).strict(),
   z.object({ type: z.literal('accept'), category: categoryChoiceSchema }).strict(),

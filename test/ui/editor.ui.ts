@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { strokeMask } from '../../src/annotations/document';
 import { readableAnswer } from '../../src/editor/readableText';
 import { Engine } from '../../src/engine/engine';
@@ -87,7 +88,10 @@ async function main(): Promise<number> {
       // image point, computed here from those numbers alone, not by asking the webview.
       const view = {
         left: 0, top: 0, width: 0, height: 0, scale: 1, tx: 0, ty: 0,
-        async measure() {
+        imageW: 512, imageH: 512,
+        async measure(imageW = 512, imageH = 512) {
+          this.imageW = imageW;
+          this.imageH = imageH;
           const frame = await page.locator('iframe.webview.ready').filter({ visible: true }).last().boundingBox();
           const inner = await editor.locator('canvas').boundingBox();
           if (!frame || !inner) throw new Error('the editor canvas is not on screen');
@@ -99,8 +103,8 @@ async function main(): Promise<number> {
           const zoom = /(\d+) %/.exec((await editor.locator('#status').textContent()) ?? '');
           this.scale = Number(zoom?.[1] ?? NaN) / 100;
           // Fitted and centred: the same margins left and right, top and bottom.
-          this.tx = (this.width - 512 * this.scale) / 2;
-          this.ty = (this.height - 512 * this.scale) / 2;
+          this.tx = (this.width - imageW * this.scale) / 2;
+          this.ty = (this.height - imageH * this.scale) / 2;
         },
         screenOf(x: number, y: number): [number, number] {
           return [this.left + this.tx + x * this.scale, this.top + this.ty + y * this.scale];
@@ -352,6 +356,7 @@ async function main(): Promise<number> {
           await page.keyboard.press('Escape');
           // A box around the yellow hexagon, dragged with the Box tool (key R).
           await page.keyboard.press('r');
+          await view.measure();
           const [bx0, by0] = view.screenOf(25, 168);
           const [bx1, by1] = view.screenOf(118, 256);
           await page.mouse.move(bx0, by0);
@@ -365,6 +370,7 @@ async function main(): Promise<number> {
           await objectButton('#2 shape').waitFor({ timeout: 10000 });
           // A scribble over the green hexagon (key S).
           await page.keyboard.press('s');
+          await view.measure();
           await page.mouse.move(...view.screenOf(300, 430));
           await page.mouse.down();
           await page.mouse.move(...view.screenOf(340, 450), { steps: 4 });
@@ -408,6 +414,7 @@ async function main(): Promise<number> {
           await focusImage();
           await page.keyboard.press('p');
           assert.equal(await editor.getByRole('button', { name: 'Polygon' }).getAttribute('aria-pressed'), 'true');
+          await view.measure();
           const vertices = [[150, 60], [260, 70], [240, 150], [160, 140]];
           for (const [x, y] of vertices) await page.mouse.click(...view.screenOf(x, y));
           await page.mouse.click(...view.screenOf(151, 61)); // on the first vertex: closes it
@@ -547,6 +554,49 @@ async function main(): Promise<number> {
           await eventually('the moved vertex saved', async () => JSON.stringify(JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[5]?.segmentation) === JSON.stringify([[380, 60, 490, 120, 420, 170]]), 20000);
           await objectButton('#1 shape').click();
           await screenshot(page, '16-all-objects');
+        }],
+        ['a 6000×4000 image opens fitted (downscaled); a click gives a full-resolution mask, the engine\'s for that click', async () => {
+          const big = path.join(workspace, 'scenes', 'big.png');
+          await sharp(path.join(repoRoot, 'media/samples/scene.png')).resize(6000, 4000, { fit: 'fill' }).png({ compressionLevel: 1 }).toFile(big);
+          await page.getByRole('treeitem', { name: 'big.png' }).waitFor({ timeout: 30000 });
+          await openFromExplorer('big.png');
+          await eventually('the big image, fitted', async () => /6000×4000 .* (\d{1,2}) %/.test((await editor.locator('#status').textContent()) ?? ''), 60000);
+          await view.measure(6000, 4000);
+          assert.ok(view.scale < 0.2, `shown downscaled (${view.scale * 100} %)`);
+          await focusImage();
+          await page.keyboard.press('q');
+          const target = { x: Math.round((GREEN.x * 6000) / 512), y: Math.round((GREEN.y * 4000) / 512) };
+          await page.mouse.click(...view.screenOf(target.x, target.y));
+          await eventually('the candidate on the big image', () => acceptButton().isEnabled(), 120000);
+          await screenshot(page, '17-big-image');
+          const category = editor.getByRole('combobox', { name: 'Category' });
+          await category.fill('');
+          await category.pressSequentially('drawn');
+          await acceptButton().click();
+          await objectButton('#1 drawn').waitFor({ timeout: 20000 });
+          await page.keyboard.press('v');
+          await focusImage();
+          await page.keyboard.press('Control+s');
+          const bigStore = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'big.png.json');
+          await eventually('the big image\'s store file', async () => fs.existsSync(bigStore), 30000);
+          const a = JSON.parse(fs.readFileSync(bigStore, 'utf8')).annotations[0];
+          assert.deepEqual(a.segmentation.size, [4000, 6000], 'the mask has the image\'s full resolution');
+          const p = a.pixel_sail.regions[0].points[0];
+          // The zoom shown is rounded to a percent, so where the click lands is known to a few screen pixels (one is about 8 image pixels).
+          assert.ok(Math.abs(p.x - target.x) <= 40 && Math.abs(p.y - target.y) <= 40, `the click ${JSON.stringify(p)} is near ${JSON.stringify(target)}`);
+          const answer = await engineAnswer({ kind: 'segmentRegions', image: big, regions: a.pixel_sail.regions });
+          assert.ok(sameMask(decodeRle(a.segmentation), decodeRle(answer.masks[0].rle)), 'the engine\'s mask for the saved click');
+        }],
+        ['a category renamed in the list keeps its id, colour and objects: "drawn" becomes "hand-drawn"', async () => {
+          await editor.getByRole('list', { name: 'Categories' }).getByText('4 drawn').hover();
+          await editor.getByRole('button', { name: 'Rename category drawn' }).click();
+          const box = editor.getByRole('textbox', { name: 'New name for drawn' });
+          await box.fill('hand-drawn');
+          await box.press('Enter');
+          await objectButton('#1 hand-drawn').waitFor({ timeout: 10000 });
+          const categories = JSON.parse(fs.readFileSync(categoriesFile, 'utf8'));
+          assert.deepEqual(categories.categories.find((c: { id: number }) => c.id === 4), { id: 4, name: 'hand-drawn', color: '#f58231' });
+          assert.match((await editor.getByRole('list', { name: 'Categories' }).textContent()) ?? '', /4 hand-drawn/);
         }],
         ['an engine that cannot load its model shows a banner with Retry; Retry after the folder is fixed brings it back', async () => {
           const modelDir = path.join(workspace, '..', 'model-being-copied');

@@ -7,6 +7,7 @@ import {
   acceptCandidate, AnnotationState, applyEdit, Candidate, describeEdit, EditConflictError, emptyState, invertEdit, objectMask,
   paintStroke, polygonObject, reshapePolygons, setCaption, strokeMask, strokeObject,
 } from '../../src/annotations/document';
+import { withRenamedCategory } from '../../src/annotations/categories';
 import { clampBox, regionsOf, RegionPromptError } from '../../src/editor/regionPrompt';
 import { fromWebviewSchema } from '../../src/editor/protocol';
 import { readableAnswer } from '../../src/editor/readableText';
@@ -284,5 +285,22 @@ describe('readableAnswer: what users read of the model\'s text', () => {
       const out = readableAnswer(parts.join(''));
       assert.doesNotMatch(out, /<Prompt\d+>|\[SEG\]|<\|[a-z_]+\|>/);
     }));
+  });
+});
+
+describe('renaming a category', () => {
+  const data = { version: 1 as const, next_id: 3, categories: [{ id: 1, name: 'car', color: '#e6194b' }, { id: 2, name: 'tree', color: '#3cb44b' }] };
+
+  it('keeps its id and colour, and the other categories', () => {
+    const renamed = withRenamedCategory(data, 1, '  vehicle ');
+    assert.deepEqual(renamed.categories, [{ id: 1, name: 'vehicle', color: '#e6194b' }, { id: 2, name: 'tree', color: '#3cb44b' }]);
+    assert.equal(renamed.next_id, 3);
+    assert.equal(withRenamedCategory(data, 1, 'CAR').categories[0].name, 'CAR', 'a change of case is a rename');
+  });
+
+  it('refuses a name another category has, an empty name, and an unknown id', () => {
+    assert.throws(() => withRenamedCategory(data, 1, 'Tree'), /already a category "tree"/);
+    assert.throws(() => withRenamedCategory(data, 1, '  '), /needs a name/);
+    assert.throws(() => withRenamedCategory(data, 9, 'x'), /does not exist/);
   });
 });

@@ -3,7 +3,7 @@
 // not produce), turns user actions into AnnotationEdits, and keeps the webview's picture of the objects,
 // categories and engine state current.
 import * as vscode from 'vscode';
-import { addCategory, readCategoriesFile } from '../../annotations/categories';
+import { addCategory, readCategoriesFile, renameCategory } from '../../annotations/categories';
 import { acceptCandidate, AnnotationEdit, Candidate, changeCategory, objectMask, paintStroke, polygonObject, removeObject, reshapePolygons, setCaption, Stroke, strokeObject } from '../../annotations/document';
 import type { Annotation, Category } from '../../annotations/schema';
 import { EngineRequestError } from '../../engine/engineClient';
@@ -161,6 +161,13 @@ export class EditorSession implements vscode.Disposable {
       }
       case 'describe':
         return this.describe(msg.id);
+      case 'renameCategory': {
+        const data = await renameCategory(this.document.paths.categoriesFile, msg.id, msg.name);
+        this.categories = data.categories;
+        this.post({ type: 'categories', categories: this.categories });
+        this.host.categoriesChanged(this.document.paths.root);
+        return;
+      }
       case 'reshape': {
         this.assertEditable();
         this.assertInside(msg.polygons.flat());
