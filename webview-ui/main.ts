@@ -303,7 +303,10 @@ function paint() {
     view.pendingPaintMark = false;
     requestAnimationFrame(() => {
       performance.mark('pixel-sail:overlay-painted');
+      // prompt-to-paint is what the user feels; candidate-to-paint is the webview's own share of it (decode,
+      // paint, frame); the rest is the host and the engine (the candidate message's `ms` is the engine's wall time).
       try {
+        performance.measure('pixel-sail:candidate-to-paint', 'pixel-sail:candidate-received', 'pixel-sail:overlay-painted');
         performance.measure('pixel-sail:prompt-to-paint', 'pixel-sail:prompt-submitted', 'pixel-sail:overlay-painted');
       } catch {
         // no submitted mark (a candidate restored without a prompt): nothing to measure
@@ -989,6 +992,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       answerText.textContent = `Segmenting “${msg.prompt}”…`;
       return;
     case 'candidate':
+      performance.mark('pixel-sail:candidate-received');
       view.busy = false;
       view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle, bbox: msg.mask.bbox } : undefined;
       answerText.textContent = msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : 'No target';

@@ -336,6 +336,9 @@ async function main(): Promise<number> {
           await eventually('the click candidate', () => acceptButton().isEnabled(), 60000);
           assert.match((await editor.locator('#answer').textContent()) ?? '', /px, \d+ ms/);
           await screenshot(page, '09-click-candidate');
+          // The hook a latency benchmark reads (no timing is asserted here): one measure per painted answer.
+          await eventually('the prompt-to-paint and candidate-to-paint measures', () => editor.locator('body').evaluate(() =>
+            performance.getEntriesByName('pixel-sail:prompt-to-paint').length > 0 && performance.getEntriesByName('pixel-sail:candidate-to-paint').length > 0), 10000);
           const category = editor.getByRole('combobox', { name: 'Category' });
           await category.fill('');
           await category.pressSequentially('shape');
