@@ -12,7 +12,4 @@ export function categoryChoice(text: string, categories: readonly Category[]): C
   return { name: t };
 }
 
-/** The model's answer without its [SEG] placeholders ("Sure, [SEG]." reads "Sure."). */
-export function readableAnswer(answer: string): string {
-  return answer.replace(/\s*\[SEG\]/g, '').replace(/[,;:\s]+([.!?])/g, '$1').trim();
-}
+export { readableAnswer } from '../src/editor/readableText';

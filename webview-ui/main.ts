@@ -7,7 +7,10 @@ import type { Category } from '../src/annotations/schema';
 import type { CategoryChoice, EngineView, FromWebview, ObjectView, ToWebview } from '../src/editor/protocol';
 import type { Rle } from '../src/masks/rle';
 import { categoryChoice, readableAnswer } from './choices';
-import { maskOf, paintCandidate, paintObject, parseHex } from './overlay';
+import { candidateTile, maskBoxOf, maskOf, paintObject, parseHex } from './overlay';
+import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
+import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
+import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
@@ -37,10 +40,18 @@ const banner = $('banner');
 const bannerText = $('banner-text');
 const retryButton = document.getElementById('retry') as unknown as VscodeButton;
 const statusLine = $('status');
+const stage = $('stage');
+const toolButtons = Array.from(document.querySelectorAll<HTMLButtonElement>('button.tool'));
+const describeButton = $<HTMLButtonElement>('describe');
+const sizeLabel = $('size');
+const zoomLabel = $('zoom');
+const opacitySlider = $<HTMLInputElement>('opacity');
+const showAllBox = $<HTMLInputElement>('show-all');
 
 interface CandidateView {
   prompt: string;
   rle: Rle;
+  bbox: [number, number, number, number];
 }
 
 const view = {
@@ -53,42 +64,266 @@ const view = {
   engine: { state: 'starting' } as EngineView,
   problem: undefined as string | undefined,
   busy: false,
+  viewport: { scale: 1, tx: 0, ty: 0 } as Viewport,
+  tool: 'select' as Tool,
+  /** The visual prompt being placed; every change is sent to the host, which runs it. */
+  regionPrompt: emptyRegionPrompt() as RegionPrompt,
+  drag: undefined as
+    | { kind: 'pan'; lastX: number; lastY: number }
+    | { kind: 'box'; start: { x: number; y: number }; end: { x: number; y: number } }
+    | { kind: 'scribble' | 'stroke'; points: { x: number; y: number }[] }
+    /** A vertex of a hand-drawn polygon being moved: the object's polygons as they are while dragging. */
+    | { kind: 'vertex'; id: number; part: number; index: number; polygons: number[][]; moved: boolean }
+    | undefined,
+  /** Vertices of the polygon being drawn (image coordinates). */
+  polygon: [] as { x: number; y: number }[],
+  /** The pointer in image coordinates while it is over the canvas. */
+  pointer: undefined as { x: number; y: number } | undefined,
+  /** Brush, eraser and scribble width in image pixels. */
+  size: 12,
+  /** Fill opacity of the masks (outlines stay solid). */
+  opacity: 0.4,
+  showMasks: true,
+  hidden: new Set<number>(),
+  hovered: undefined as number | undefined,
+  describing: undefined as number | undefined,
+  spaceHeld: false,
+  pendingPaintMark: false,
 };
 
 const categoryById = (id: number) => view.categories.find((c) => c.id === id);
 const categoryName = (id: number) => categoryById(id)?.name ?? `category ${id}`;
 const categoryColor = (id: number) => categoryById(id)?.color ?? '#888888';
 
-function render() {
-  const img = view.image;
-  if (!img) return;
-  ctx.drawImage(img, 0, 0);
-  const w = canvas.width;
-  const h = canvas.height;
-  const overlay = new ImageData(w, h);
-  for (const o of view.objects) {
-    if (!o.rle || o.rle.size[0] !== h || o.rle.size[1] !== w) continue;
-    paintObject(overlay, maskOf(o.rle), parseHex(categoryColor(o.categoryId)), o.id === view.selected);
-  }
-  if (view.candidate && view.candidate.rle.size[0] === h && view.candidate.rle.size[1] === w) paintCandidate(overlay, maskOf(view.candidate.rle));
-  // putImageData replaces pixels, so the overlay goes through a second canvas to be blended over the image.
-  const layer = document.createElement('canvas');
-  layer.width = w;
-  layer.height = h;
-  layer.getContext('2d')!.putImageData(overlay, 0, 0);
-  ctx.drawImage(layer, 0, 0);
-  // Hand-drawn objects are polygons; outline them in their colour.
-  for (const o of view.objects) {
-    if (!o.polygons) continue;
-    ctx.strokeStyle = o.id === view.selected ? '#ffffff' : categoryColor(o.categoryId);
-    ctx.lineWidth = o.id === view.selected ? 3 : 2;
-    for (const poly of o.polygons) {
-      ctx.beginPath();
-      for (let i = 0; i < poly.length; i += 2) (i ? ctx.lineTo : ctx.moveTo).call(ctx, poly[i], poly[i + 1]);
-      ctx.closePath();
-      ctx.stroke();
+/**
+ * Two layers over the image: the objects at the image's own resolution (rebuilt when objects, selection,
+ * hover, visibility or opacity change) and the candidate as a tile of its own box (rebuilt when a new
+ * candidate arrives), so a prompt's answer repaints only its own pixels however large the image.
+ */
+let objectsLayer: HTMLCanvasElement | undefined;
+let objectsPixels: ImageData | undefined;
+let objectsDirty = true;
+let candidateLayer: { canvas: HTMLCanvasElement; x: number; y: number } | undefined;
+let candidateDirty = true;
+
+function buildObjectsLayer(w: number, h: number) {
+  if (!objectsPixels || objectsPixels.width !== w || objectsPixels.height !== h) objectsPixels = new ImageData(w, h);
+  else objectsPixels.data.fill(0);
+  if (view.showMasks) {
+    for (const o of view.objects) {
+      if (!o.rle || o.rle.size[0] !== h || o.rle.size[1] !== w || view.hidden.has(o.id)) continue;
+      paintObject(objectsPixels, maskOf(o.rle), parseHex(categoryColor(o.categoryId)), o.id === view.selected || o.id === view.hovered, maskBoxOf(o.rle), view.opacity);
     }
   }
+  objectsLayer ??= document.createElement('canvas');
+  if (objectsLayer.width !== w || objectsLayer.height !== h) {
+    objectsLayer.width = w;
+    objectsLayer.height = h;
+  }
+  objectsLayer.getContext('2d')!.putImageData(objectsPixels, 0, 0);
+  objectsDirty = false;
+}
+
+function buildCandidateLayer(w: number, h: number) {
+  candidateDirty = false;
+  const c = view.candidate;
+  if (!c || c.rle.size[0] !== h || c.rle.size[1] !== w) {
+    candidateLayer = undefined;
+    return;
+  }
+  const tile = candidateTile(maskOf(c.rle), w, h, c.bbox);
+  const canvas = candidateLayer?.canvas ?? document.createElement('canvas');
+  canvas.width = tile.image.width;
+  canvas.height = tile.image.height;
+  canvas.getContext('2d')!.putImageData(tile.image, 0, 0);
+  candidateLayer = { canvas, x: tile.x, y: tile.y };
+}
+
+/** Marks both layers stale and repaints. */
+function render() {
+  objectsDirty = true;
+  candidateDirty = true;
+  paint();
+}
+
+/** A new or cleared candidate: only its layer is rebuilt. */
+function renderCandidate() {
+  candidateDirty = true;
+  paint();
+}
+
+let paintQueued = false;
+/** Repaints on the next animation frame (pointer moves come faster than frames). */
+function schedulePaint() {
+  if (paintQueued) return;
+  paintQueued = true;
+  requestAnimationFrame(() => {
+    paintQueued = false;
+    paint();
+  });
+}
+
+function resizeCanvas() {
+  const dpr = window.devicePixelRatio || 1;
+  const w = stage.clientWidth;
+  const h = stage.clientHeight;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${h}px`;
+  }
+}
+
+/** Draws image, masks and prompt geometry through the viewport (the image is scaled, masks keep full resolution). */
+function paint() {
+  const img = view.image;
+  if (!img) return;
+  resizeCanvas();
+  const dpr = window.devicePixelRatio || 1;
+  const w = img.naturalWidth;
+  const h = img.naturalHeight;
+  if (objectsDirty) buildObjectsLayer(w, h);
+  if (candidateDirty) buildCandidateLayer(w, h);
+  const v = view.viewport;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.setTransform(dpr * v.scale, 0, 0, dpr * v.scale, dpr * v.tx, dpr * v.ty);
+  // Zoomed in, pixels stay crisp squares; zoomed out, the browser's smoothing downscales.
+  ctx.imageSmoothingEnabled = v.scale < 1;
+  ctx.drawImage(img, 0, 0);
+  // Masks too: smoothed when shown downscaled (no moiré in the stripes), crisp pixels when zoomed in.
+  if (objectsLayer) ctx.drawImage(objectsLayer, 0, 0);
+  if (candidateLayer) ctx.drawImage(candidateLayer.canvas, candidateLayer.x, candidateLayer.y);
+  // Everything else is drawn in screen space, so lines keep their width at any zoom.
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const path = (pts: { x: number; y: number }[], close: boolean) => {
+    ctx.beginPath();
+    pts.forEach((p, i) => {
+      const s = toScreen(v, p.x, p.y);
+      if (i) ctx.lineTo(s.x, s.y);
+      else ctx.moveTo(s.x, s.y);
+    });
+    if (close) ctx.closePath();
+  };
+  const flatPoints = (flat: number[]) => Array.from({ length: flat.length / 2 }, (_, i) => ({ x: flat[2 * i], y: flat[2 * i + 1] }));
+  if (view.showMasks) {
+    for (const o of view.objects) {
+      if (!o.polygons || view.hidden.has(o.id)) continue;
+      const strong = o.id === view.selected || o.id === view.hovered;
+      const polygons = view.drag?.kind === 'vertex' && view.drag.id === o.id ? view.drag.polygons : o.polygons;
+      ctx.strokeStyle = strong ? '#ffffff' : categoryColor(o.categoryId);
+      ctx.lineWidth = strong ? 3 : 2;
+      for (const poly of polygons) {
+        path(flatPoints(poly), true);
+        ctx.globalAlpha = view.opacity;
+        ctx.fillStyle = categoryColor(o.categoryId);
+        ctx.fill();
+        ctx.globalAlpha = 1;
+        ctx.stroke();
+      }
+    }
+  }
+  // Vertex handles of the selected hand-drawn object (drag one with Select to move it).
+  const selectedPolygons = view.tool === 'select' ? polygonsOf(view.selected) : undefined;
+  if (selectedPolygons && view.showMasks) {
+    ctx.fillStyle = '#ffffff';
+    ctx.strokeStyle = '#000000';
+    ctx.lineWidth = 1;
+    for (const poly of selectedPolygons) {
+      for (let i = 0; i < poly.length; i += 2) {
+        const p = toScreen(v, poly[i], poly[i + 1]);
+        ctx.fillRect(p.x - 4, p.y - 4, 8, 8);
+        ctx.strokeRect(p.x - 4, p.y - 4, 8, 8);
+      }
+    }
+  }
+  // The visual prompt: scribbles, the box, then the points on top.
+  const rp = view.regionPrompt;
+  ctx.lineCap = 'round';
+  ctx.lineJoin = 'round';
+  for (const s of [...rp.scribbles, ...(view.drag?.kind === 'scribble' ? [{ points: view.drag.points, width: view.size }] : [])]) {
+    path(s.points, false);
+    ctx.strokeStyle = 'rgba(80, 220, 120, 0.7)';
+    ctx.lineWidth = Math.max(1, s.width * v.scale);
+    ctx.stroke();
+  }
+  const box = view.drag?.kind === 'box' ? boxOf(view.drag.start, view.drag.end) : rp.box;
+  if (box) {
+    const a = toScreen(v, box.x, box.y);
+    ctx.setLineDash([6, 4]);
+    ctx.strokeStyle = '#50dc78';
+    ctx.lineWidth = 2;
+    ctx.strokeRect(a.x, a.y, box.w * v.scale, box.h * v.scale);
+    ctx.setLineDash([]);
+  }
+  for (const p of rp.points) {
+    const s = toScreen(v, p.x + 0.5, p.y + 0.5);
+    ctx.beginPath();
+    ctx.arc(s.x, s.y, 6, 0, 2 * Math.PI);
+    ctx.fillStyle = p.positive ? '#2ecc40' : '#ff4136';
+    ctx.fill();
+    ctx.strokeStyle = '#ffffff';
+    ctx.lineWidth = 2;
+    ctx.stroke();
+  }
+  // Brush and eraser strokes being drawn, and the polygon being built.
+  if (view.drag?.kind === 'stroke') {
+    path(view.drag.points, false);
+    ctx.strokeStyle = view.tool === 'eraser' ? 'rgba(255, 65, 54, 0.6)' : 'rgba(255, 255, 255, 0.6)';
+    ctx.lineWidth = Math.max(1, view.size * v.scale);
+    ctx.stroke();
+  }
+  if (view.polygon.length) {
+    path(view.polygon, false);
+    if (view.pointer) {
+      const s = toScreen(v, view.pointer.x, view.pointer.y);
+      ctx.lineTo(s.x, s.y);
+    }
+    ctx.strokeStyle = '#ffdc00';
+    ctx.lineWidth = 2;
+    ctx.stroke();
+    for (const [i, p] of view.polygon.entries()) {
+      const s = toScreen(v, p.x, p.y);
+      ctx.fillStyle = i === 0 ? '#ffffff' : '#ffdc00';
+      ctx.fillRect(s.x - 3, s.y - 3, 6, 6);
+    }
+  }
+  // The brush's footprint under the pointer.
+  if (view.pointer && (view.tool === 'brush' || view.tool === 'eraser' || view.tool === 'scribble')) {
+    const s = toScreen(v, view.pointer.x, view.pointer.y);
+    ctx.beginPath();
+    ctx.arc(s.x, s.y, Math.max(1, (view.size * v.scale) / 2), 0, 2 * Math.PI);
+    ctx.strokeStyle = '#ffffff';
+    ctx.lineWidth = 1;
+    ctx.stroke();
+  }
+  if (view.pendingPaintMark) {
+    // "prompt submitted → overlay painted" ends at the frame after this draw (bench:ui reads the measure).
+    view.pendingPaintMark = false;
+    requestAnimationFrame(() => {
+      performance.mark('pixel-sail:overlay-painted');
+      // prompt-to-paint is what the user feels; candidate-to-paint is the webview's own share of it (decode,
+      // paint, frame); the rest is the host and the engine (the candidate message's `ms` is the engine's wall time).
+      try {
+        performance.measure('pixel-sail:candidate-to-paint', 'pixel-sail:candidate-received', 'pixel-sail:overlay-painted');
+        performance.measure('pixel-sail:prompt-to-paint', 'pixel-sail:prompt-submitted', 'pixel-sail:overlay-painted');
+      } catch {
+        // no submitted mark (a candidate restored without a prompt): nothing to measure
+      }
+    });
+  }
+}
+
+/** The polygons of a hand-drawn object as shown now (mid-drag, the dragged copy). */
+function polygonsOf(id: number | undefined): number[][] | undefined {
+  if (id === undefined) return undefined;
+  if (view.drag?.kind === 'vertex' && view.drag.id === id) return view.drag.polygons;
+  return view.objects.find((o) => o.id === id && !view.hidden.has(o.id))?.polygons ?? undefined;
+}
+
+function boxOf(a: { x: number; y: number }, b: { x: number; y: number }) {
+  return { x: Math.min(a.x, b.x), y: Math.min(a.y, b.y), w: Math.abs(b.x - a.x), h: Math.abs(b.y - a.y) };
 }
 
 /** vscode-button is a custom element: screen readers (and tests) learn it is off from aria-disabled. */
@@ -102,6 +337,11 @@ function renderControls() {
   setEnabled(acceptButton, !!view.candidate && editable);
   setEnabled(rejectButton, !!view.candidate);
   promptBox.disabled = view.engine.state === 'failed';
+  describeButton.disabled = view.selected === undefined || view.describing !== undefined || view.engine.state === 'failed' || !editable;
+  for (const b of toolButtons) b.setAttribute('aria-pressed', String(b.dataset.tool === view.tool));
+  sizeLabel.textContent = `Size ${view.size} px`;
+  zoomLabel.textContent = `${Math.round(view.viewport.scale * 100)} %`;
+  canvas.dataset.tool = view.tool;
 }
 
 function renderCategories() {
@@ -112,10 +352,46 @@ function renderCategories() {
       const swatch = document.createElement('span');
       swatch.className = 'swatch';
       swatch.style.backgroundColor = c.color;
-      li.append(swatch, `${i < 9 ? `${i + 1} ` : ''}${c.name}`);
+      const label = document.createElement('span');
+      label.className = 'category-name';
+      label.textContent = `${i < 9 ? `${i + 1} ` : ''}${c.name}`;
+      const rename = document.createElement('button');
+      rename.type = 'button';
+      rename.className = 'rename';
+      // The pencil comes from the stylesheet, so the list's text stays "1 name 2 name …" for readers.
+      rename.title = `Rename "${c.name}" (every object of it keeps it)`;
+      rename.setAttribute('aria-label', `Rename category ${c.name}`);
+      rename.addEventListener('click', () => startRename(li, c));
+      li.append(swatch, label, rename);
       return li;
     }),
   );
+}
+
+/** Swaps a category's name for a text box: Enter renames, Escape or leaving the box cancels. */
+function startRename(li: HTMLLIElement, c: Category) {
+  const box = document.createElement('input');
+  box.type = 'text';
+  box.value = c.name;
+  box.setAttribute('aria-label', `New name for ${c.name}`);
+  const done = () => renderCategories();
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.isComposing) {
+      e.preventDefault();
+      const name = box.value.trim();
+      if (name && name !== c.name) send({ type: 'renameCategory', id: c.id, name });
+      done();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      done();
+    }
+  });
+  box.addEventListener('blur', done);
+  li.querySelector('.category-name')?.replaceWith(box);
+  li.querySelector('.rename')?.remove();
+  box.focus();
+  box.select();
 }
 
 function renderObjects() {
@@ -131,7 +407,23 @@ function renderObjects() {
       swatch.style.backgroundColor = categoryColor(o.categoryId);
       button.append(swatch, `#${o.id} ${categoryName(o.categoryId)}`);
       button.addEventListener('click', () => select(o.id === view.selected ? undefined : o.id));
-      li.append(button);
+      button.addEventListener('mouseenter', () => hover(o.id));
+      button.addEventListener('mouseleave', () => hover(undefined));
+      const eye = document.createElement('input');
+      eye.type = 'checkbox';
+      eye.checked = !view.hidden.has(o.id);
+      eye.title = 'Show or hide this object';
+      eye.setAttribute('aria-label', `Show #${o.id}`);
+      eye.addEventListener('change', () => {
+        if (eye.checked) view.hidden.delete(o.id);
+        else view.hidden.add(o.id);
+        render();
+      });
+      const row = document.createElement('div');
+      row.className = 'object-row';
+      row.append(eye, button);
+      li.append(row);
+      if (o.caption) li.append(Object.assign(document.createElement('div'), { className: 'caption', textContent: o.caption }));
       return li;
     }),
   );
@@ -147,6 +439,7 @@ function renderObjects() {
     ['Origin', o.origin === 'model' ? 'model' : 'human'],
     ['Status', o.status],
     ...(o.prompt ? [['Prompt', `“${o.prompt}”`] as [string, string]] : []),
+    ...(o.caption ? [['Caption', o.caption] as [string, string]] : []),
     ['Area', `${o.area} px`],
   ];
   const dl = document.createElement('dl');
@@ -157,13 +450,23 @@ function renderObjects() {
   del.setAttribute('aria-label', 'Delete object');
   del.addEventListener('click', () => send({ type: 'delete', id: o.id }));
   const hint = Object.assign(document.createElement('p'), { className: 'hint', textContent: 'Change its category with 1–9 or the Category box + Enter; Delete removes it.' });
-  selectionInfo.replaceChildren(dl, del, hint);
+  const describe = document.createElement('vscode-button');
+  describe.secondary = true;
+  describe.textContent = view.describing === o.id ? 'Describing…' : 'Describe';
+  describe.setAttribute('aria-label', 'Describe object');
+  describe.addEventListener('click', () => describeSelected());
+  selectionInfo.replaceChildren(dl, del, describe, hint);
 }
 
 function renderStatus() {
-  const parts = [`${canvas.width}×${canvas.height}`, `${view.objects.length} object${view.objects.length === 1 ? '' : 's'}`];
+  const parts = [`${imageWidth()}×${imageHeight()}`, `${view.objects.length} object${view.objects.length === 1 ? '' : 's'}`];
   if (view.engine.state === 'starting') parts.push('loading the model…');
   else if (view.engine.state === 'ready') parts.push(view.engine.summary);
+  parts.push(`${Math.round(view.viewport.scale * 100)} %`);
+  if (view.pointer) {
+    const x = Math.floor(view.pointer.x), y = Math.floor(view.pointer.y);
+    if (x >= 0 && y >= 0 && x < imageWidth() && y < imageHeight()) parts.push(`pixel ${x}, ${y}`);
+  }
   statusLine.textContent = `${view.name} · ${parts.join(' · ')}`;
 }
 
@@ -186,10 +489,63 @@ function renderAll() {
   renderBanner();
 }
 
+const imageWidth = () => view.image?.naturalWidth ?? 0;
+const imageHeight = () => view.image?.naturalHeight ?? 0;
+
 function select(id: number | undefined) {
   view.selected = id;
   render();
   renderObjects();
+  renderControls();
+}
+
+function hover(id: number | undefined) {
+  if (view.hovered === id) return;
+  view.hovered = id;
+  render();
+}
+
+function describeSelected() {
+  if (view.selected === undefined || view.describing !== undefined) return;
+  send({ type: 'describe', id: view.selected });
+}
+
+// ---- visual prompts -------------------------------------------------------------------------------
+
+/** Sends the visual prompt as it now is; the host runs it (a newer one supersedes) or clears the candidate. */
+function sendRegionPrompt() {
+  if (!isEmptyRegionPrompt(view.regionPrompt)) performance.mark('pixel-sail:prompt-submitted');
+  send({ type: 'regionPrompt', prompt: view.regionPrompt });
+  paint();
+}
+
+function clearRegionPrompt() {
+  const had = !isEmptyRegionPrompt(view.regionPrompt);
+  view.regionPrompt = emptyRegionPrompt();
+  if (had) sendRegionPrompt();
+}
+
+function setTool(tool: Tool) {
+  if (view.tool === tool) return;
+  view.tool = tool;
+  view.polygon = [];
+  view.drag = undefined;
+  renderControls();
+  paint();
+}
+
+// ---- view -------------------------------------------------------------------------------------------
+
+function setViewport(v: Viewport) {
+  view.viewport = v;
+  renderControls();
+  renderStatus();
+  paint();
+}
+
+const stageCentre = () => ({ x: stage.clientWidth / 2, y: stage.clientHeight / 2 });
+function zoomToFit() {
+  if (view.image) setViewport(fitView(imageWidth(), imageHeight(), stage.clientWidth, stage.clientHeight));
 }
 
 
@@ -225,7 +581,13 @@ promptBox.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.isComposing) {
     e.preventDefault();
     const text = promptBox.value.trim();
-    if (text) send({ type: 'prompt', text });
+    if (text) {
+      // A text prompt is its own mode: it starts a new candidate, so the visual prompt's marks go.
+      view.regionPrompt = emptyRegionPrompt();
+      performance.mark('pixel-sail:prompt-submitted');
+      send({ type: 'prompt', text });
+      paint();
+    }
   } else if (e.key === 'Escape') {
     e.preventDefault();
     promptBox.value = '';
@@ -253,29 +615,328 @@ retryButton.addEventListener('click', () => {
 document.addEventListener('keydown', (e) => {
   // Text fields live inside web components' shadow roots: look at where the event began.
   const origin = e.composedPath()[0];
-  const typing = origin instanceof HTMLInputElement || origin instanceof HTMLTextAreaElement;
+  const typing = origin instanceof HTMLInputElement && origin.type === 'text' || origin instanceof HTMLTextAreaElement;
   if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
-  if (/^[1-9]$/.test(e.key)) {
+  const key = e.key.toLowerCase();
+  if (e.key === ' ') {
+    view.spaceHeld = true;
+    canvas.classList.add('panning');
+    e.preventDefault();
+  } else if (/^[1-9]$/.test(e.key)) {
     e.preventDefault();
     shortcut(Number(e.key));
+  } else if (TOOL_KEYS[key]) {
+    e.preventDefault();
+    setTool(TOOL_KEYS[key]);
+  } else if (key === 'd') {
+    e.preventDefault();
+    describeSelected();
+  } else if (key === 'f') {
+    e.preventDefault();
+    zoomToFit();
+  } else if (e.key === '0') {
+    e.preventDefault();
+    const c = stageCentre();
+    setViewport(zoomTo(view.viewport, 1, c.x, c.y));
+  } else if (e.key === '+' || e.key === '=') {
+    e.preventDefault();
+    const c = stageCentre();
+    setViewport(zoomStep(view.viewport, 1, c.x, c.y));
+  } else if (e.key === '-' || e.key === '_') {
+    e.preventDefault();
+    const c = stageCentre();
+    setViewport(zoomStep(view.viewport, -1, c.x, c.y));
+  } else if (e.key === '[' || e.key === ']') {
+    e.preventDefault();
+    view.size = nextSize(view.size, e.key === ']' ? 1 : -1);
+    renderControls();
+    paint();
+  } else if (key === 'h') {
+    e.preventDefault();
+    showAllBox.checked = !showAllBox.checked;
+    setShowMasks(showAllBox.checked);
+  } else if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && view.objects.length && origin instanceof HTMLElement && !(origin instanceof HTMLInputElement)) {
+    // The object list by keyboard: arrows move the selection (and the focus, when it is in the list).
+    e.preventDefault();
+    const at = view.objects.findIndex((o) => o.id === view.selected);
+    const next = at < 0 ? (e.key === 'ArrowDown' ? 0 : view.objects.length - 1) : Math.min(view.objects.length - 1, Math.max(0, at + (e.key === 'ArrowDown' ? 1 : -1)));
+    const inList = objectList.contains(origin);
+    select(view.objects[next].id);
+    if (inList) objectList.querySelectorAll<HTMLButtonElement>('button.object')[next]?.focus();
+  } else if (e.key === 'Enter' && view.polygon.length) {
+    e.preventDefault();
+    finishPolygon();
+  } else if ((e.key === 'Delete' || e.key === 'Backspace') && view.polygon.length) {
+    e.preventDefault();
+    view.polygon.pop();
+    paint();
   } else if ((e.key === 'Delete' || e.key === 'Backspace') && view.selected !== undefined) {
     e.preventDefault();
     send({ type: 'delete', id: view.selected });
   } else if (e.key === 'Escape') {
-    if (view.candidate) reject();
+    // Escape undoes the most transient thing first: a polygon being drawn, the visual prompt, the candidate, the selection.
+    if (view.polygon.length) {
+      view.polygon = [];
+      paint();
+    } else if (!isEmptyRegionPrompt(view.regionPrompt)) clearRegionPrompt();
+    else if (view.candidate) reject();
     else select(undefined);
   }
 });
 
-canvas.addEventListener('click', (e) => {
-  const rect = canvas.getBoundingClientRect();
-  const x = Math.floor(((e.clientX - rect.left) / rect.width) * canvas.width);
-  const y = Math.floor(((e.clientY - rect.top) / rect.height) * canvas.height);
-  if (x < 0 || y < 0 || x >= canvas.width || y >= canvas.height) return;
-  // The topmost (last drawn) object under the pointer wins.
-  const hit = [...view.objects].reverse().find((o) => o.rle && o.rle.size[0] === canvas.height && maskOf(o.rle)[y * canvas.width + x]);
-  select(hit?.id);
+document.addEventListener('keyup', (e) => {
+  if (e.key === ' ') {
+    view.spaceHeld = false;
+    canvas.classList.remove('panning');
+  }
 });
+
+function setShowMasks(show: boolean) {
+  view.showMasks = show;
+  render();
+}
+
+function finishPolygon() {
+  if (view.polygon.length < 3) {
+    answerText.textContent = 'A polygon needs at least three vertices.';
+    return;
+  }
+  const choice = categoryChoice(categoryBox.value, view.categories);
+  if (!choice) {
+    answerText.textContent = 'Choose a category first (type a name or press 1–9), then close the polygon.';
+    categoryBox.focus();
+    return;
+  }
+  send({ type: 'polygon', points: view.polygon.flatMap((p) => [p.x, p.y]), category: choice });
+  view.polygon = [];
+  paint();
+}
+
+function finishStroke(points: { x: number; y: number }[]) {
+  const stroke = { points: thinPath(points, Math.max(0.5, view.size / 8)).map((p) => ({ x: roundCoord(p.x), y: roundCoord(p.y) })), width: view.size };
+  if (view.selected !== undefined) {
+    send({ type: 'stroke', mode: view.tool === 'eraser' ? 'eraser' : 'brush', id: view.selected, stroke });
+    return;
+  }
+  if (view.tool === 'eraser') {
+    answerText.textContent = 'Select an object to erase from first.';
+    return;
+  }
+  const choice = categoryChoice(categoryBox.value, view.categories);
+  if (!choice) {
+    answerText.textContent = 'Choose a category for the new object first (type a name or press 1–9), or select an object to paint onto.';
+    return;
+  }
+  send({ type: 'stroke', mode: 'brush', category: choice, stroke });
+}
+
+/** The pointer in canvas CSS pixels. */
+function screenPoint(e: MouseEvent) {
+  const rect = canvas.getBoundingClientRect();
+  return { x: e.clientX - rect.left, y: e.clientY - rect.top };
+}
+
+canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+
+canvas.addEventListener('pointerdown', (e) => {
+  if (!view.image) return;
+  canvas.focus();
+  const s = screenPoint(e);
+  const p = toImage(view.viewport, s.x, s.y);
+  const pixel = pixelAt(view.viewport, s.x, s.y, imageWidth(), imageHeight());
+  if (e.button === 1 || (e.button === 0 && view.spaceHeld)) {
+    e.preventDefault();
+    view.drag = { kind: 'pan', lastX: e.clientX, lastY: e.clientY };
+    canvas.setPointerCapture(e.pointerId);
+    return;
+  }
+  if (e.button !== 0 && e.button !== 2) return;
+  const right = e.button === 2;
+  // Drawing starts on the image: a press beside it (to focus the editor, say) draws nothing.
+  // A polygon already begun may take vertices beside the image (clamped to its edge), for objects at the border.
+  if (!pixel && view.tool !== 'select' && !(view.tool === 'polygon' && view.polygon.length)) return;
+  switch (view.tool) {
+    case 'select': {
+      const vertex = right ? undefined : vertexAt(s);
+      if (vertex) {
+        view.drag = { kind: 'vertex', ...vertex, moved: false };
+        canvas.setPointerCapture(e.pointerId);
+        return;
+      }
+      if (right || !pixel) return select(undefined);
+      // The topmost (last drawn) object under the pointer wins.
+      const hit = [...view.objects].reverse().find((o) => !view.hidden.has(o.id) && objectAt(o, pixel.x, pixel.y));
+      select(hit?.id);
+      return;
+    }
+    case 'positive':
+    case 'negative': {
+      // The pixel under the pointer, as integer image coordinates; right-click is the other kind.
+      if (!pixel) return;
+      const positive = (view.tool === 'positive') !== right;
+      view.regionPrompt = { ...view.regionPrompt, points: [...view.regionPrompt.points, { x: pixel.x, y: pixel.y, positive }] };
+      sendRegionPrompt();
+      return;
+    }
+    case 'box':
+      if (right) return;
+      view.drag = { kind: 'box', start: p, end: p };
+      break;
+    case 'scribble':
+      if (right) return;
+      view.drag = { kind: 'scribble', points: [p] };
+      break;
+    case 'brush':
+    case 'eraser':
+      if (right) return;
+      view.drag = { kind: 'stroke', points: [p] };
+      break;
+    case 'polygon': {
+      if (right) {
+        view.polygon.pop();
+        paint();
+        return;
+      }
+      if (closesPolygon(view.polygon, s, view.viewport)) return finishPolygon();
+      const clamped = { x: roundCoord(Math.min(imageWidth(), Math.max(0, p.x))), y: roundCoord(Math.min(imageHeight(), Math.max(0, p.y))) };
+      view.polygon.push(clamped);
+      paint();
+      return;
+    }
+  }
+  canvas.setPointerCapture(e.pointerId);
+});
+
+canvas.addEventListener('pointermove', (e) => {
+  if (!view.image) return;
+  const s = screenPoint(e);
+  const p = toImage(view.viewport, s.x, s.y);
+  view.pointer = p;
+  const d = view.drag;
+  if (d?.kind === 'pan') {
+    const next = panBy(view.viewport, e.clientX - d.lastX, e.clientY - d.lastY);
+    d.lastX = e.clientX;
+    d.lastY = e.clientY;
+    view.viewport = next;
+  } else if (d?.kind === 'vertex') {
+    d.polygons[d.part][d.index] = roundCoord(Math.min(imageWidth(), Math.max(0, p.x)));
+    d.polygons[d.part][d.index + 1] = roundCoord(Math.min(imageHeight(), Math.max(0, p.y)));
+    d.moved = true;
+  } else if (d?.kind === 'box') d.end = p;
+  else if (d?.kind === 'scribble' || d?.kind === 'stroke') d.points.push(p);
+  else if (view.tool === 'select') {
+    const pixel = pixelAt(view.viewport, s.x, s.y, imageWidth(), imageHeight());
+    const hit = pixel ? [...view.objects].reverse().find((o) => !view.hidden.has(o.id) && objectAt(o, pixel.x, pixel.y)) : undefined;
+    if (hit?.id !== view.hovered) {
+      view.hovered = hit?.id;
+      objectsDirty = true;
+    }
+  }
+  renderStatus();
+  schedulePaint();
+});
+
+canvas.addEventListener('pointerleave', () => {
+  view.pointer = undefined;
+  if (view.hovered !== undefined) {
+    view.hovered = undefined;
+    objectsDirty = true;
+  }
+  renderStatus();
+  schedulePaint();
+});
+
+canvas.addEventListener('pointerup', () => {
+  const d = view.drag;
+  view.drag = undefined;
+  if (!d) return;
+  if (d.kind === 'pan') {
+    renderControls();
+    return;
+  }
+  if (d.kind === 'vertex') {
+    if (d.moved) send({ type: 'reshape', id: d.id, polygons: d.polygons });
+    paint();
+    return;
+  }
+  if (d.kind === 'box') {
+    const b = boxOf(d.start, d.end);
+    // A click without a drag is no box; a drag of a pixel or more is, however small (the engine gives a
+    // tiny region at least the patch it touches most, or says why it cannot).
+    if (b.w * view.viewport.scale < 2 && b.h * view.viewport.scale < 2) return paint();
+    const box = { x: roundCoord(b.x), y: roundCoord(b.y), w: Math.max(0.01, roundCoord(b.w)), h: Math.max(0.01, roundCoord(b.h)) };
+    view.regionPrompt = { ...view.regionPrompt, box };
+    sendRegionPrompt();
+  } else if (d.kind === 'scribble') {
+    const points = thinPath(d.points, Math.max(0.5, view.size / 8)).map((p) => ({ x: roundCoord(p.x), y: roundCoord(p.y) }));
+    view.regionPrompt = { ...view.regionPrompt, scribbles: [...view.regionPrompt.scribbles, { points, width: view.size }] };
+    sendRegionPrompt();
+  } else {
+    finishStroke(d.points);
+    paint();
+  }
+});
+
+canvas.addEventListener('wheel', (e) => {
+  if (!view.image) return;
+  e.preventDefault();
+  const s = screenPoint(e);
+  const delta = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
+  setViewport(zoomAt(view.viewport, Math.exp(-delta * 0.0015), s.x, s.y));
+}, { passive: false });
+
+/** The vertex of the selected hand-drawn object within 6 screen pixels of a point, if any. */
+function vertexAt(screen: { x: number; y: number }): { id: number; part: number; index: number; polygons: number[][] } | undefined {
+  const id = view.selected;
+  const polygons = polygonsOf(id);
+  if (id === undefined || !polygons) return undefined;
+  for (let part = 0; part < polygons.length; part++) {
+    const poly = polygons[part];
+    for (let i = 0; i < poly.length; i += 2) {
+      const p = toScreen(view.viewport, poly[i], poly[i + 1]);
+      if (Math.hypot(p.x - screen.x, p.y - screen.y) <= 6) return { id, part, index: i, polygons: polygons.map((q) => [...q]) };
+    }
+  }
+  return undefined;
+}
+
+function objectAt(o: ObjectView, x: number, y: number): boolean {
+  if (o.rle) return o.rle.size[0] === imageHeight() && o.rle.size[1] === imageWidth() && !!maskOf(o.rle)[y * imageWidth() + x];
+  if (o.polygons) return o.polygons.some((poly) => insidePolygon(poly, x + 0.5, y + 0.5));
+  return false;
+}
+
+/** Even-odd test of a point against a flat polygon. */
+function insidePolygon(poly: number[], x: number, y: number): boolean {
+  let inside = false;
+  for (let i = 0, j = poly.length - 2; i < poly.length; j = i, i += 2) {
+    const xi = poly[i], yi = poly[i + 1], xj = poly[j], yj = poly[j + 1];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+for (const b of toolButtons) b.addEventListener('click', () => setTool(b.dataset.tool as Tool));
+describeButton.addEventListener('click', () => describeSelected());
+$('zoom-in').addEventListener('click', () => {
+  const c = stageCentre();
+  setViewport(zoomStep(view.viewport, 1, c.x, c.y));
+});
+$('zoom-out').addEventListener('click', () => {
+  const c = stageCentre();
+  setViewport(zoomStep(view.viewport, -1, c.x, c.y));
+});
+$('zoom-fit').addEventListener('click', () => zoomToFit());
+$('zoom-100').addEventListener('click', () => {
+  const c = stageCentre();
+  setViewport(zoomTo(view.viewport, 1, c.x, c.y));
+});
+opacitySlider.addEventListener('input', () => {
+  view.opacity = Number(opacitySlider.value) / 100;
+  render();
+});
+showAllBox.addEventListener('change', () => setShowMasks(showAllBox.checked));
+new ResizeObserver(() => paint()).observe(stage);
 
 function loadImage(src: string): Promise<HTMLImageElement> {
   return new Promise((resolve, reject) => {
@@ -297,10 +958,10 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       try {
         const img = await loadImage(msg.image.src);
         view.image = img;
-        canvas.width = img.naturalWidth;
-        canvas.height = img.naturalHeight;
+        resizeCanvas();
+        view.viewport = fitView(img.naturalWidth, img.naturalHeight, stage.clientWidth, stage.clientHeight);
         renderAll();
-        send({ type: 'imageShown', width: canvas.width, height: canvas.height });
+        send({ type: 'imageShown', width: img.naturalWidth, height: img.naturalHeight });
         promptBox.focus();
       } catch (e) {
         statusLine.textContent = (e as Error).message;
@@ -331,22 +992,42 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       answerText.textContent = `Segmenting “${msg.prompt}”…`;
       return;
     case 'candidate':
+      performance.mark('pixel-sail:candidate-received');
       view.busy = false;
-      view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle } : undefined;
+      view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle, bbox: msg.mask.bbox } : undefined;
       answerText.textContent = msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : 'No target';
       answerText.title = msg.answer;
-      render();
+      view.pendingPaintMark = true;
+      renderCandidate();
       renderControls();
       return;
     case 'candidateCleared':
+      // Accepted or rejected: the next object starts from a clean visual prompt.
       view.candidate = undefined;
+      view.regionPrompt = emptyRegionPrompt();
       answerText.textContent = '';
-      render();
+      renderCandidate();
       renderControls();
       return;
     case 'promptFailed':
       view.busy = false;
+      view.candidate = undefined;
       answerText.textContent = `Failed: ${msg.message}`;
+      answerText.title = msg.message;
+      renderCandidate();
+      renderControls();
+      return;
+    case 'describing':
+      view.describing = msg.id;
+      answerText.textContent = `Describing #${msg.id}…`;
+      renderControls();
+      renderObjects();
+      return;
+    case 'described':
+      view.describing = undefined;
+      answerText.textContent = msg.caption !== null ? `#${msg.id}: ${msg.caption}` : `Describe failed: ${msg.message ?? 'no caption'}`;
+      renderControls();
+      renderObjects();
       return;
     case 'problem':
       view.problem = msg.message ?? undefined;

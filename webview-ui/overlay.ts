@@ -1,8 +1,8 @@
 // Paints masks over the image: each object filled in its category colour with a two-pixel outline, the
-// selected one with a white-and-colour outline, and the candidate with a striped fill and a
-// black-and-white dashed outline so it never looks like an accepted object. Masks arrive as COCO RLE and
+// selected (or hovered) one with a white-and-colour outline, and the candidate, in a tile of its own box,
+// with a striped fill and a black-and-white dashed outline so it never looks like an accepted object. Masks arrive as COCO RLE and
 // are decoded here, once per distinct RLE.
-import { decodeRle, Rle } from '../src/masks/rle';
+import { decodeRle, maskBbox, Rle } from '../src/masks/rle';
 
 export interface Rgb {
   r: number;
@@ -15,17 +15,28 @@ export function parseHex(color: string): Rgb {
   return { r: (n >> 16) & 255, g: (n >> 8) & 255, b: n & 255 };
 }
 
-const decoded = new Map<string, Uint8Array>();
+const decoded = new Map<string, { mask: Uint8Array; bbox: [number, number, number, number] }>();
+
+function entry(rle: Rle) {
+  const key = `${rle.size[0]}x${rle.size[1]}:${rle.counts}`;
+  let e = decoded.get(key);
+  if (!e) {
+    const mask = decodeRle(rle);
+    // The box is computed from the pixels, not taken from the file: a loose bbox must not clip the paint.
+    e = { mask, bbox: maskBbox(mask, rle.size[0], rle.size[1]) };
+    if (decoded.size > 256) decoded.clear();
+    decoded.set(key, e);
+  }
+  return e;
+}
 
 export function maskOf(rle: Rle): Uint8Array {
-  const key = `${rle.size[0]}x${rle.size[1]}:${rle.counts}`;
-  let mask = decoded.get(key);
-  if (!mask) {
-    mask = decodeRle(rle);
-    if (decoded.size > 256) decoded.clear();
-    decoded.set(key, mask);
-  }
-  return mask;
+  return entry(rle).mask;
+}
+
+/** The [x, y, w, h] box of the mask's pixels. */
+export function maskBoxOf(rle: Rle): [number, number, number, number] {
+  return entry(rle).bbox;
 }
 
 /** A pixel of the mask with a 4-neighbour outside it (or the image border). */
@@ -49,31 +60,59 @@ function blend(px: Uint8ClampedArray, i: number, c: Rgb, alpha: number) {
   px[i + 3] = out * 255;
 }
 
-export function paintObject(image: ImageData, mask: Uint8Array, color: Rgb, selected: boolean) {
+/** The rows and columns to visit: the mask's box (COCO [x, y, w, h]) when known, else the whole image. */
+function span(w: number, h: number, bbox?: readonly number[]) {
+  if (!bbox) return { x0: 0, y0: 0, x1: w, y1: h };
+  return {
+    x0: Math.max(0, Math.floor(bbox[0])),
+    y0: Math.max(0, Math.floor(bbox[1])),
+    x1: Math.min(w, Math.ceil(bbox[0] + bbox[2]) + 1),
+    y1: Math.min(h, Math.ceil(bbox[1] + bbox[3]) + 1),
+  };
+}
+
+/**
+ * Paints one object; with its bbox only that box is visited, so large images with small objects stay fast.
+ * `opacity` (0–1, the editor's slider) scales the fill only: outlines stay solid so a faint mask is still found.
+ */
+export function paintObject(image: ImageData, mask: Uint8Array, color: Rgb, selected: boolean, bbox?: readonly number[], opacity = 0.4) {
   const { width: w, height: h, data } = image;
   const white = { r: 255, g: 255, b: 255 };
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
+  const { x0, y0, x1, y1 } = span(w, h, bbox);
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
       const i = y * w + x;
       if (!mask[i]) continue;
       // A two-pixel outline: the edge itself, then the ring inside it (white outside when selected).
       if (isEdge(mask, w, h, x, y)) blend(data, i * 4, selected ? white : color, 255);
       else if (nearEdge(mask, w, h, x, y)) blend(data, i * 4, color, 255);
-      else blend(data, i * 4, color, selected ? 140 : 100);
+      else blend(data, i * 4, color, Math.min(255, Math.round(255 * opacity * (selected ? 1.4 : 1))));
     }
   }
 }
 
-export function paintCandidate(image: ImageData, mask: Uint8Array) {
-  const { width: w, height: h, data } = image;
-  const light = { r: 255, g: 255, b: 255 };
-  const dark = { r: 0, g: 0, b: 0 };
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      if (!mask[i]) continue;
-      if (isEdge(mask, w, h, x, y)) blend(data, i * 4, (x + y) % 8 < 4 ? light : dark, 255);
-      else blend(data, i * 4, light, (x + y) % 8 < 4 ? 150 : 60);
+/**
+ * The candidate painted into a tile of its own box only ([x, y, w, h] in image pixels), so a new candidate
+ * costs work in proportion to its size, not the image's: the objects' layer is not touched.
+ */
+export function candidateTile(mask: Uint8Array, w: number, h: number, bbox: readonly number[]): { image: ImageData; x: number; y: number } {
+  const { x0, y0, x1, y1 } = span(w, h, bbox);
+  const tw = Math.max(1, x1 - x0);
+  const th = Math.max(1, y1 - y0);
+  const image = new ImageData(tw, th);
+  const data = image.data;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      if (!mask[y * w + x]) continue;
+      const o = ((y - y0) * tw + (x - x0)) * 4;
+      const edge = isEdge(mask, w, h, x, y);
+      const light = (x + y) % 8 < 4;
+      const v = edge ? (light ? 255 : 0) : 255;
+      data[o] = v;
+      data[o + 1] = v;
+      data[o + 2] = v;
+      data[o + 3] = edge ? 255 : light ? 150 : 60;
     }
   }
+  return { image, x: x0, y: y0 };
 }

@@ -63,3 +63,23 @@ export async function addCategory(file: string, name: string): Promise<{ data: C
   if (created) await writeJsonAtomic(file, data);
   return { data, category };
 }
+
+/** The categories with category `id` renamed. Its id and colour stay, so every object keeps its category. */
+export function withRenamedCategory(data: CategoriesFile, id: number, name: string): CategoriesFile {
+  const trimmed = name.trim();
+  if (!trimmed) throw new Error('a category needs a name');
+  if (!data.categories.some((c) => c.id === id)) throw new Error(`category ${id} does not exist`);
+  const clash = data.categories.find((c) => c.id !== id && sameName(c.name, trimmed));
+  if (clash) throw new Error(`there is already a category "${clash.name}" (id ${clash.id})`);
+  return { ...data, categories: data.categories.map((c) => (c.id === id ? { ...c, name: trimmed } : c)) };
+}
+
+/**
+ * Renames a category in the file on disk (read, rename, write atomically). Like adding one, it is not part
+ * of an image's undo history: the list is shared by every image under the root.
+ */
+export async function renameCategory(file: string, id: number, name: string): Promise<CategoriesFile> {
+  const data = withRenamedCategory(await readCategoriesFile(file), id, name);
+  await writeJsonAtomic(file, data);
+  return data;
+}

@@ -2,6 +2,10 @@
 // invert exactly. The editor hands each edit to VS Code (onDidChangeCustomDocument) with undo = apply the
 // inverse and redo = apply the edit again, so VS Code owns the one undo stack. States are immutable, so an
 // edit that does not fit (a stale undo after a reload from disk) fails loudly instead of corrupting objects.
+import type { RegionSpec } from '../engine/regions';
+import { rasterizeRegion } from '../engine/regions';
+import { fillPolygons, polygonsBbox, polygonsPixelCount } from '../masks/polygons';
+import { decodeRle, encodeMask, maskBbox } from '../masks/rle';
 import type { Annotation, AnnotationFile, ImageEntry, PixelSailFields, Rle } from './schema';
 import { STORE_VERSION } from './schema';
 import type { Conversation } from './conversationSchema';
@@ -23,7 +27,9 @@ export type AnnotationEdit =
   /** Several edits as one step of the undo stack (a batch job's result for an image); label names it in Undo. */
   | { readonly kind: 'compound'; readonly edits: readonly AnnotationEdit[]; readonly label: string }
   | { readonly kind: 'setCaption'; readonly id: number; readonly from?: string; readonly to?: string }
-  | { readonly kind: 'setConversations'; readonly from: readonly Conversation[]; readonly to: readonly Conversation[]; readonly label: string };
+  | { readonly kind: 'setConversations'; readonly from: readonly Conversation[]; readonly to: readonly Conversation[]; readonly label: string }
+  /** One object replaced by a new version of itself (a brush stroke, a caption); label names it in Undo. */
+  | { readonly kind: 'replace'; readonly from: Annotation; readonly to: Annotation; readonly label: string };
 
 export class EditConflictError extends Error {
   constructor(message: string) {
@@ -68,6 +74,13 @@ export function applyEdit(state: AnnotationState, edit: AnnotationEdit): Annotat
       if (JSON.stringify(state.conversations ?? []) !== JSON.stringify(edit.from)) throw new EditConflictError('the conversation has changed since this edit was made');
       return { ...state, conversations: edit.to };
     }
+    case 'replace': {
+      if (edit.from.id !== edit.to.id) throw new EditConflictError(`a replace edit keeps the object's id (${edit.from.id} → ${edit.to.id})`);
+      const index = list.findIndex((a) => a.id === edit.from.id);
+      if (index < 0) throw new EditConflictError(`object ${edit.from.id} is not in the document`);
+      if (!sameAnnotation(list[index], edit.from)) throw new EditConflictError(`object ${edit.from.id} has changed since this edit was made`);
+      return { ...state, annotations: list.map((a, i) => (i === index ? edit.to : a)) };
+    }
   }
 }
 
@@ -85,6 +98,8 @@ export function invertEdit(edit: AnnotationEdit): AnnotationEdit {
       return { kind: 'setCaption', id: edit.id, from: edit.to, to: edit.from };
     case 'setConversations':
       return { kind: 'setConversations', from: edit.to, to: edit.from, label: edit.label };
+    case 'replace':
+      return { kind: 'replace', from: edit.to, to: edit.from, label: edit.label };
   }
 }
 
@@ -101,6 +116,7 @@ export function describeEdit(edit: AnnotationEdit): string {
       return 'Set caption';
     case 'compound':
     case 'setConversations':
+    case 'replace':
       return edit.label;
   }
 }
@@ -110,8 +126,11 @@ export interface Candidate {
   rle: Rle;
   area: number;
   bbox: [number, number, number, number];
+  /** The text prompt, or for a visual prompt a short description of it ("2 points, 1 box"). */
   prompt: string;
   model: string;
+  /** The engine regions of a visual prompt, kept with the object so one can see what was clicked. */
+  regions?: RegionSpec[];
 }
 
 /** Ids are one more than the largest in the document, so an object's id stays its own across saves. */
@@ -120,7 +139,7 @@ export function nextAnnotationId(state: AnnotationState): number {
 }
 
 export function acceptCandidate(state: AnnotationState, candidate: Candidate, categoryId: number): AnnotationEdit {
-  const pixelSail: PixelSailFields = { origin: 'model', status: 'accepted', prompt: candidate.prompt, model: candidate.model };
+  const pixelSail: PixelSailFields = { origin: 'model', status: 'accepted', prompt: candidate.prompt, model: candidate.model, ...(candidate.regions ? { regions: candidate.regions } : {}) };
   const annotation: Annotation = {
     id: nextAnnotationId(state),
     category_id: categoryId,
@@ -143,6 +162,111 @@ export function changeCategory(state: AnnotationState, id: number, categoryId: n
   const annotation = state.annotations.find((a) => a.id === id);
   if (!annotation) throw new EditConflictError(`object ${id} is not in the document`);
   return annotation.category_id === categoryId ? undefined : { kind: 'setCategory', id, from: annotation.category_id, to: categoryId };
+}
+
+function findObject(state: AnnotationState, id: number): Annotation {
+  const annotation = state.annotations.find((a) => a.id === id);
+  if (!annotation) throw new EditConflictError(`object ${id} is not in the document`);
+  return annotation;
+}
+
+/** An object's pixels at the image's size, whether it is stored as RLE or as (hand-drawn) polygons. */
+export function objectMask(annotation: Annotation, width: number, height: number): Uint8Array {
+  const seg = annotation.segmentation;
+  if (Array.isArray(seg)) return fillPolygons(seg, height, width);
+  if (seg.size[0] !== height || seg.size[1] !== width) throw new EditConflictError(`object ${annotation.id}'s mask is ${seg.size[1]}×${seg.size[0]}, the image is ${width}×${height}`);
+  return decodeRle(seg);
+}
+
+/** A brush or eraser stroke: a freehand path of the given width in image pixels. */
+export interface Stroke {
+  points: { x: number; y: number }[];
+  width: number;
+}
+
+/** The stroke's pixels, rasterised exactly as the engine rasterises a scribble of that width. */
+export function strokeMask(stroke: Stroke, width: number, height: number): Uint8Array {
+  return rasterizeRegion({ kind: 'scribble', points: stroke.points, width: stroke.width }, width, height, stroke.width / 2);
+}
+
+/**
+ * Paints a stroke into (brush) or out of (eraser) an object's mask: one edit, stored as RLE from then on.
+ * Undefined when the stroke changes no pixel. An eraser that removes every pixel is refused: delete the
+ * object instead (an empty object would only confuse exports).
+ */
+export function paintStroke(state: AnnotationState, id: number, stroke: Stroke, mode: 'brush' | 'eraser'): AnnotationEdit | undefined {
+  const from = findObject(state, id);
+  const { width, height } = state.image;
+  const mask = objectMask(from, width, height);
+  const paint = strokeMask(stroke, width, height);
+  let changed = false;
+  for (let i = 0; i < mask.length; i++) {
+    if (!paint[i]) continue;
+    const v = mode === 'brush' ? 1 : 0;
+    if (mask[i] !== v) {
+      mask[i] = v;
+      changed = true;
+    }
+  }
+  if (!changed) return undefined;
+  const area = mask.reduce((s, v) => s + v, 0);
+  if (!area) throw new EditConflictError(`the eraser would remove every pixel of object ${id}: delete the object instead`);
+  const to: Annotation = { ...from, segmentation: encodeMask(mask, height, width), area, bbox: maskBbox(mask, height, width) };
+  return { kind: 'replace', from, to, label: mode === 'brush' ? 'Brush stroke' : 'Eraser stroke' };
+}
+
+/** A new object from a stroke painted where no object is selected. */
+export function strokeObject(state: AnnotationState, stroke: Stroke, categoryId: number): AnnotationEdit {
+  const { width, height } = state.image;
+  const mask = strokeMask(stroke, width, height);
+  const annotation: Annotation = {
+    id: nextAnnotationId(state),
+    category_id: categoryId,
+    segmentation: encodeMask(mask, height, width),
+    area: mask.reduce((s, v) => s + v, 0),
+    bbox: maskBbox(mask, height, width),
+    iscrowd: 0,
+    pixel_sail: { origin: 'human', status: 'accepted' },
+  };
+  return { kind: 'add', annotation, index: state.annotations.length };
+}
+
+/** A hand-drawn polygon, saved exactly as drawn: COCO polygon [x1, y1, x2, y2, …]. */
+export function polygonObject(state: AnnotationState, polygon: number[], categoryId: number): AnnotationEdit {
+  if (polygon.length < 6 || polygon.length % 2) throw new EditConflictError('a polygon needs at least three vertices');
+  const { width, height } = state.image;
+  const area = polygonsPixelCount([polygon], height, width);
+  if (!area) throw new EditConflictError('the polygon covers no pixel of the image');
+  const annotation: Annotation = {
+    id: nextAnnotationId(state),
+    category_id: categoryId,
+    segmentation: [[...polygon]],
+    area,
+    bbox: polygonsBbox([polygon]),
+    iscrowd: 0,
+    pixel_sail: { origin: 'human', status: 'accepted' },
+  };
+  return { kind: 'add', annotation, index: state.annotations.length };
+}
+
+/** A hand-drawn object's polygons replaced (a vertex moved): one edit, area and box follow the new shape. */
+export function reshapePolygons(state: AnnotationState, id: number, polygons: number[][]): AnnotationEdit | undefined {
+  const from = findObject(state, id);
+  if (!Array.isArray(from.segmentation)) throw new EditConflictError(`object ${id} is a mask, not a polygon: use the brush or eraser`);
+  if (!polygons.length || polygons.some((p) => p.length < 6 || p.length % 2)) throw new EditConflictError('a polygon needs at least three vertices');
+  if (JSON.stringify(from.segmentation) === JSON.stringify(polygons)) return undefined;
+  const { width, height } = state.image;
+  const area = polygonsPixelCount(polygons, height, width);
+  if (!area) throw new EditConflictError('the polygon would cover no pixel of the image');
+  const to: Annotation = { ...from, segmentation: polygons.map((p) => [...p]), area, bbox: polygonsBbox(polygons) };
+  return { kind: 'replace', from, to, label: 'Move vertex' };
+}
+
+/** Stores the model's caption of an object (already free of special tokens). Undefined when unchanged. */
+export function setCaption(state: AnnotationState, id: number, caption: string): AnnotationEdit | undefined {
+  const from = findObject(state, id);
+  if (from.pixel_sail.caption === caption) return undefined;
+  return { kind: 'replace', from, to: { ...from, pixel_sail: { ...from.pixel_sail, caption } }, label: 'Describe object' };
 }
 
 export function emptyState(image: ImageEntry): AnnotationState {

@@ -3,6 +3,25 @@
 // fromWebviewSchema first. The webview imports only the types, so zod is not bundled into it.
 import { z } from 'zod';
 import type { Category, Rle } from '../annotations/schema';
+import { MAX_SCRIBBLE_POINTS } from '../engine/regions';
+import type { RegionPrompt } from './regionPrompt';
+
+export type { RegionPrompt } from './regionPrompt';
+
+// Geometry comes in image pixel coordinates; the host checks each against the image's size.
+const coord = z.number().finite().min(-1e6).max(1e6);
+const xy = z.object({ x: coord, y: coord }).strict();
+const strokeWidth = z.number().finite().positive().max(2000);
+const path = z.array(xy).min(1).max(MAX_SCRIBBLE_POINTS);
+
+/** A visual prompt (see regionPrompt.ts): points, at most one box, scribbles. */
+export const regionPromptSchema: z.ZodType<RegionPrompt> = z.object({
+  points: z.array(xy.extend({ positive: z.boolean() }).strict()).max(1000),
+  box: z.object({ x: coord, y: coord, w: coord.positive(), h: coord.positive() }).strict().optional(),
+  scribbles: z.array(z.object({ points: path, width: strokeWidth }).strict()).max(100),
+}).strict();
+
+export const strokeSchema = z.object({ points: path, width: strokeWidth }).strict();
 
 /** A category named by id (picked from the list) or by a name, which is created when new. */
 export const categoryChoiceSchema = z.union([
@@ -15,6 +34,16 @@ export const fromWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }).strict(),
   z.object({ type: z.literal('imageShown'), width: z.number().int().nonnegative(), height: z.number().int().nonnegative() }).strict(),
   z.object({ type: z.literal('prompt'), text: z.string().trim().min(1).max(2000) }).strict(),
+  /** The visual prompt changed: run it (superseding an older one), or clear the candidate when empty. */
+  z.object({ type: z.literal('regionPrompt'), prompt: regionPromptSchema }).strict(),
+  /** A brush or eraser stroke on the selected object, or (brush, no id) a new object of the category. */
+  z.object({ type: z.literal('stroke'), mode: z.enum(['brush', 'eraser']), id: z.number().int().positive().optional(), category: categoryChoiceSchema.optional(), stroke: strokeSchema }).strict(),
+  /** A closed hand-drawn polygon, flat [x1, y1, x2, y2, …]. */
+  z.object({ type: z.literal('polygon'), points: z.array(coord).min(6).max(2 * MAX_SCRIBBLE_POINTS), category: categoryChoiceSchema }).strict(),
+  z.object({ type: z.literal('describe'), id: z.number().int().positive() }).strict(),
+  z.object({ type: z.literal('renameCategory'), id: z.number().int().positive(), name: z.string().trim().min(1).max(200) }).strict(),
+  /** A hand-drawn object's polygons after a vertex was dragged. */
+  z.object({ type: z.literal('reshape'), id: z.number().int().positive(), polygons: z.array(z.array(coord).min(6).max(2 * MAX_SCRIBBLE_POINTS)).min(1).max(100) }).strict(),
   z.object({ type: z.literal('accept'), category: categoryChoiceSchema }).strict(),
   z.object({ type: z.literal('reject') }).strict(),
   z.object({ type: z.literal('delete'), id: z.number().int().positive() }).strict(),
@@ -36,6 +65,8 @@ export interface ObjectView {
   origin: 'model' | 'human';
   status: 'proposed' | 'accepted' | 'rejected';
   prompt?: string;
+  /** The model's caption (Describe), free of special tokens. */
+  caption?: string;
 }
 
 export type EngineView =
@@ -49,6 +80,9 @@ export type ToWebview =
   | { type: 'categories'; categories: Category[] }
   | { type: 'engine'; engine: EngineView }
   | { type: 'busy'; prompt: string }
+  /** Describe of object `id` is running / finished (the caption arrives with the objects) / failed. */
+  | { type: 'describing'; id: number }
+  | { type: 'described'; id: number; caption: string | null; message?: string }
   /** mask null: the model found no target for the prompt. */
   | { type: 'candidate'; prompt: string; answer: string; mask: { rle: Rle; area: number; bbox: [number, number, number, number] } | null; ms: number }
   | { type: 'candidateCleared' }

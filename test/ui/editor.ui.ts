@@ -9,8 +9,15 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { strokeMask } from '../../src/annotations/document';
+import { readableAnswer } from '../../src/editor/readableText';
+import { Engine } from '../../src/engine/engine';
+import { defaultModelPath } from '../../src/engine/modelDir';
+import type { RegionSpec } from '../../src/engine/regions';
 import type { EngineAnswer } from '../../src/engine/types';
-import { decodeRle, Rle } from '../../src/masks/rle';
+import { fillPolygons } from '../../src/masks/polygons';
+import { decodeRle, encodeMask, Rle } from '../../src/masks/rle';
 import { eventually, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
 
 const IMAGE = 'scenes/scene.png';
@@ -19,6 +26,20 @@ const FIRST = 'the green hexagon';
 const SECOND = 'the yellow shape';
 /** The model answers "No target" for this one (see the README). */
 const NOTHING = 'the yellow hexagon';
+/** A copy of the scene for the visual prompts and manual tools. */
+const TOOLS_IMAGE = 'scenes/tools.png';
+/** Pixels inside the shapes of media/samples/scene.png (green hexagon around 322,451; yellow one around 70,212). */
+const GREEN = { x: 322, y: 451 };
+const YELLOW = { x: 70, y: 212 };
+
+/** The engine in this process, as the CLI opens it: it answers the same regions the editor sent. */
+let engineForTest: Engine | undefined;
+async function engineAnswer(task: Parameters<Engine['run']>[0]): Promise<EngineAnswer> {
+  engineForTest ??= await Engine.open(defaultModelPath(repoRoot), { device: 'auto', weights: 'auto' });
+  return engineForTest.run(task);
+}
+
+const sameMask = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 function engineMask(image: string, text: string): Rle {
   const out = execFileSync(process.execPath, [path.join(repoRoot, 'dist/cli.js'), 'segment', image, '--text', text, '--json'], { encoding: 'utf8' });
@@ -51,6 +72,7 @@ async function main(): Promise<number> {
     (dir) => {
       fs.mkdirSync(path.join(dir, 'scenes'));
       fs.copyFileSync(path.join(repoRoot, 'media/samples/scene.png'), path.join(dir, IMAGE));
+      fs.copyFileSync(path.join(repoRoot, 'media/samples/scene.png'), path.join(dir, TOOLS_IMAGE));
 
     },
     async ({ workspace, userDataDir, page: firstPage, openWindow }) => {
@@ -60,6 +82,34 @@ async function main(): Promise<number> {
       const storeFile = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'scene.png.json');
       const categoriesFile = path.join(workspace, '.pixel-sail', 'categories.json');
       const brokenStore = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'broken.png.json');
+      const toolsStore = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'tools.png.json');
+      // Where the image is on screen: the canvas's box, and the zoom and offset a user reads off the view
+      // (status bar percentage; the image is centred when fitted). screenOf gives page coordinates of an
+      // image point, computed here from those numbers alone, not by asking the webview.
+      const view = {
+        left: 0, top: 0, width: 0, height: 0, scale: 1, tx: 0, ty: 0,
+        imageW: 512, imageH: 512,
+        async measure(imageW = 512, imageH = 512) {
+          this.imageW = imageW;
+          this.imageH = imageH;
+          const frame = await page.locator('iframe.webview.ready').filter({ visible: true }).last().boundingBox();
+          const inner = await editor.locator('canvas').boundingBox();
+          if (!frame || !inner) throw new Error('the editor canvas is not on screen');
+          // boundingBox of an element inside the frames is already in page coordinates.
+          this.left = inner.x;
+          this.top = inner.y;
+          this.width = inner.width;
+          this.height = inner.height;
+          const zoom = /(\d+) %/.exec((await editor.locator('#status').textContent()) ?? '');
+          this.scale = Number(zoom?.[1] ?? NaN) / 100;
+          // Fitted and centred: the same margins left and right, top and bottom.
+          this.tx = (this.width - imageW * this.scale) / 2;
+          this.ty = (this.height - imageH * this.scale) / 2;
+        },
+        screenOf(x: number, y: number): [number, number] {
+          return [this.left + this.tx + x * this.scale, this.top + this.ty + y * this.scale];
+        },
+      };
       const objectButton = (name: string) => editor.getByRole('button', { name, exact: true });
       const dirtyTab = () => page.locator('.tabs-container .tab.active.dirty');
       const acceptButton = () => editor.getByRole('button', { name: 'Accept' });
@@ -274,6 +324,283 @@ async function main(): Promise<number> {
           await screenshot(page, '07-broken-store');
           assert.equal(fs.readFileSync(brokenStore, 'utf8'), before, 'the broken file is untouched');
         }],
+        ['visual prompts: a click, a box and a scribble each give a candidate that is accepted; Escape clears the marks', async () => {
+          await openFromExplorer('tools.png');
+          await eventually('the fit zoom', async () => / 100 % /.test(`${(await editor.locator('#status').textContent()) ?? ''} `));
+          await view.measure();
+          await focusImage();
+          // A positive point on the green hexagon.
+          await editor.getByRole('button', { name: 'Positive point' }).click();
+          assert.match((await editor.getByRole('button', { name: 'Positive point' }).getAttribute('title')) ?? '', /\(Q\)/);
+          await page.mouse.click(...view.screenOf(GREEN.x + 0.5, GREEN.y + 0.5));
+          await eventually('the click candidate', () => acceptButton().isEnabled(), 60000);
+          assert.match((await editor.locator('#answer').textContent()) ?? '', /px, \d+ ms/);
+          await screenshot(page, '09-click-candidate');
+          // The hook a latency benchmark reads (no timing is asserted here): one measure per painted answer.
+          await eventually('the prompt-to-paint and candidate-to-paint measures', () => editor.locator('body').evaluate(() =>
+            performance.getEntriesByName('pixel-sail:prompt-to-paint').length > 0 && performance.getEntriesByName('pixel-sail:candidate-to-paint').length > 0), 10000);
+          const category = editor.getByRole('combobox', { name: 'Category' });
+          await category.fill('');
+          await category.pressSequentially('shape');
+          await acceptButton().click();
+          await objectButton('#1 shape').waitFor({ timeout: 10000 });
+          // Escape after a mark clears it and the candidate.
+          await focusImage();
+          await page.keyboard.press('q');
+          await page.mouse.click(...view.screenOf(YELLOW.x + 0.5, YELLOW.y + 0.5));
+          await eventually('a candidate for the yellow point', () => acceptButton().isEnabled(), 60000);
+          await page.keyboard.press('Escape');
+          await eventually('Escape to clear the candidate', async () => !(await acceptButton().isEnabled()), 10000);
+          // A negative point alone cannot run: the answer line says why, and nothing is offered.
+          await page.keyboard.press('e');
+          await page.mouse.click(...view.screenOf(200, 300));
+          await eventually('the refusal', async () => /positive point first/.test((await editor.locator('#answer').textContent()) ?? ''), 10000);
+          assert.equal(await acceptButton().isEnabled(), false);
+          await page.keyboard.press('Escape');
+          // A box around the yellow hexagon, dragged with the Box tool (key R).
+          await page.keyboard.press('r');
+          await view.measure();
+          const [bx0, by0] = view.screenOf(25, 168);
+          const [bx1, by1] = view.screenOf(118, 256);
+          await page.mouse.move(bx0, by0);
+          await page.mouse.down();
+          await page.mouse.move((bx0 + bx1) / 2, (by0 + by1) / 2, { steps: 3 });
+          await page.mouse.move(bx1, by1, { steps: 3 });
+          await page.mouse.up();
+          await eventually('the box candidate', () => acceptButton().isEnabled(), 60000);
+          await screenshot(page, '10-box-candidate');
+          await acceptButton().click(); // Category still says "shape"
+          await objectButton('#2 shape').waitFor({ timeout: 10000 });
+          // A scribble over the green hexagon (key S).
+          await page.keyboard.press('s');
+          await view.measure();
+          await page.mouse.move(...view.screenOf(300, 430));
+          await page.mouse.down();
+          await page.mouse.move(...view.screenOf(340, 450), { steps: 4 });
+          await page.mouse.move(...view.screenOf(320, 475), { steps: 4 });
+          await page.mouse.up();
+          await eventually('the scribble candidate', () => acceptButton().isEnabled(), 60000);
+          await screenshot(page, '11-scribble-candidate');
+          await acceptButton().click(); // Category still says "shape"
+          await objectButton('#3 shape').waitFor({ timeout: 10000 });
+        }],
+        ['saved: each visual-prompt object holds its regions (the click on the pixel under the pointer) and exactly the engine\'s mask for them', async () => {
+          await focusImage();
+          await page.keyboard.press('Control+s');
+          await eventually('the tools store file', async () => fs.existsSync(toolsStore) && JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations.length === 3);
+          const saved = JSON.parse(fs.readFileSync(toolsStore, 'utf8'));
+          const [click, box, scribble] = saved.annotations as { segmentation: Rle; area: number; pixel_sail: { origin: string; prompt: string; regions: RegionSpec[] } }[];
+          assert.deepEqual(click.pixel_sail.regions, [{ kind: 'points', points: [{ x: GREEN.x, y: GREEN.y, positive: true }] }]);
+          assert.equal(click.pixel_sail.prompt, '1 point');
+          assert.equal(box.pixel_sail.regions.length, 1);
+          const b = box.pixel_sail.regions[0] as { kind: string; x: number; y: number; w: number; h: number };
+          assert.equal(b.kind, 'box');
+          for (const [got, want] of [[b.x, 25], [b.y, 168], [b.x + b.w, 118], [b.y + b.h, 256]]) assert.ok(Math.abs(got - want) < 0.011, `box edge ${got} ≈ ${want}`);
+          const sc = scribble.pixel_sail.regions[0] as { kind: string; points: { x: number; y: number }[]; width: number };
+          assert.equal(sc.kind, 'scribble');
+          assert.equal(sc.width, 12);
+          assert.deepEqual(sc.points[0], { x: 300, y: 430 });
+          assert.deepEqual(sc.points[sc.points.length - 1], { x: 320, y: 475 });
+          const image = path.join(workspace, TOOLS_IMAGE);
+          for (const a of [click, box, scribble]) {
+            assert.equal(a.pixel_sail.origin, 'model');
+            const answer = await engineAnswer({ kind: 'segmentRegions', image, regions: a.pixel_sail.regions });
+            assert.equal(answer.masks.length, 1);
+            assert.ok(sameMask(decodeRle(a.segmentation), decodeRle(answer.masks[0].rle)), `object for "${a.pixel_sail.prompt}" is the engine's mask for its regions`);
+            assert.equal(a.area, answer.masks[0].area);
+          }
+        }],
+        ['a polygon drawn by hand is saved exactly as drawn; a brush stroke on it adds exactly the stroke', async () => {
+          const category = editor.getByRole('combobox', { name: 'Category' });
+          await category.fill('');
+          await category.pressSequentially('drawn');
+          await focusImage();
+          await page.keyboard.press('p');
+          assert.equal(await editor.getByRole('button', { name: 'Polygon' }).getAttribute('aria-pressed'), 'true');
+          await view.measure();
+          const vertices = [[150, 60], [260, 70], [240, 150], [160, 140]];
+          for (const [x, y] of vertices) await page.mouse.click(...view.screenOf(x, y));
+          await page.mouse.click(...view.screenOf(151, 61)); // on the first vertex: closes it
+          await objectButton('#4 drawn').waitFor({ timeout: 10000 });
+          await screenshot(page, '12-polygon');
+          // Brush (B) on the selected polygon: a straight stroke from inside it to outside.
+          await objectButton('#4 drawn').click();
+          await editor.getByRole('button', { name: 'Brush' }).click();
+          assert.match((await editor.getByRole('button', { name: 'Brush' }).getAttribute('title')) ?? '', /\(B\)/);
+          await page.mouse.move(...view.screenOf(200, 100));
+          await page.mouse.down();
+          await page.mouse.move(...view.screenOf(250, 100), { steps: 2 });
+          await page.mouse.move(...view.screenOf(300, 100), { steps: 2 });
+          await page.mouse.up();
+          await eventually('the brushed object in RLE', async () => {
+            await focusImage();
+            await page.keyboard.press('Control+s');
+            const a = JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3];
+            return a && !Array.isArray(a.segmentation);
+          }, 20000);
+          await screenshot(page, '13-brush');
+          const saved = JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3];
+          const polygon = vertices.flat();
+          const stroke = strokeMask({ points: [{ x: 200, y: 100 }, { x: 300, y: 100 }], width: 12 }, 512, 512);
+          const expected = fillPolygons([polygon], 512, 512).map((v, i) => v | stroke[i]);
+          assert.ok(sameMask(decodeRle(saved.segmentation), expected), 'the saved mask is the polygon plus the stroke, pixel for pixel');
+          // Undo the stroke: the polygon comes back exactly as drawn.
+          await page.keyboard.press('Control+z');
+          await page.keyboard.press('Control+s');
+          await eventually('the polygon again', async () => Array.isArray(JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3].segmentation));
+          const drawn = JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3];
+          assert.deepEqual(drawn.segmentation, [polygon], 'the COCO polygon is exactly the clicked vertices');
+          assert.equal(drawn.area, fillPolygons([polygon], 512, 512).reduce((s: number, v: number) => s + v, 0));
+          assert.deepEqual(drawn.pixel_sail, { origin: 'human', status: 'accepted' });
+          await page.keyboard.press('Control+Shift+z');
+          await page.keyboard.press('Control+s');
+          await eventually('the stroke again', async () => !Array.isArray(JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3].segmentation));
+          // Eraser (X): a vertical cut through the object takes exactly the stroke's pixels out.
+          const before = decodeRle(JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3].segmentation);
+          await page.keyboard.press('x');
+          await page.mouse.move(...view.screenOf(200, 50));
+          await page.mouse.down();
+          await page.mouse.move(...view.screenOf(200, 160), { steps: 3 });
+          await page.mouse.up();
+          await eventually('the erased object saved', async () => {
+            await focusImage();
+            await page.keyboard.press('Control+s');
+            return JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3].area < before.reduce((n, v) => n + v, 0);
+          }, 20000);
+          const cut = strokeMask({ points: [{ x: 200, y: 50 }, { x: 200, y: 160 }], width: 12 }, 512, 512);
+          const erased = decodeRle(JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[3].segmentation);
+          assert.ok(sameMask(erased, before.map((v, i) => (cut[i] ? 0 : v))), 'the eraser took out exactly its stroke');
+          await screenshot(page, '13b-eraser');
+        }],
+        ['Describe stores the model\'s caption of the selected object, without special tokens, and shows it in the list', async () => {
+          await focusImage();
+          await page.keyboard.press('v');
+          await objectButton('#1 shape').click();
+          const describe = editor.getByRole('button', { name: 'Describe', exact: true });
+          assert.match((await describe.getAttribute('title')) ?? '', /\(D\)/);
+          await describe.click();
+          await eventually('the caption in the object list', async () => (await editor.locator('#objects .caption').count()) === 1, 60000);
+          const shown = (await editor.locator('#objects .caption').textContent()) ?? '';
+          await screenshot(page, '14-describe');
+          await focusImage();
+          await page.keyboard.press('Control+s');
+          await eventually('the caption saved', async () => JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[0].pixel_sail.caption !== undefined);
+          const a = JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[0];
+          const caption: string = a.pixel_sail.caption;
+          assert.ok(caption.length > 0);
+          assert.doesNotMatch(caption, /<Prompt\d+>|\[SEG\]|<\|/);
+          assert.equal(shown, caption);
+          const raw = await engineAnswer({ kind: 'describe', image: path.join(workspace, TOOLS_IMAGE), region: { kind: 'rle', rle: encodeMask(decodeRle(a.segmentation), 512, 512) } });
+          assert.equal(caption, readableAnswer(raw.answer), 'the caption is the engine\'s answer for the object, made readable');
+          // Undo takes the caption away again.
+          await page.keyboard.press('Control+z');
+          await eventually('the caption gone', async () => (await editor.locator('#objects .caption').count()) === 0, 10000);
+          await page.keyboard.press('Control+Shift+z');
+          await eventually('the caption back', async () => (await editor.locator('#objects .caption').count()) === 1, 10000);
+        }],
+        ['zoomed to 400 % with + and panned with space-drag, a click lands on the image pixel under the pointer', async () => {
+          await focusImage();
+          await page.keyboard.press('f');
+          await view.measure();
+          const centre = { x: view.width / 2, y: view.height / 2 };
+          // The image point under the canvas centre stays there while + zooms (eight steps double twice).
+          const under = { x: (centre.x - view.tx) / view.scale, y: (centre.y - view.ty) / view.scale };
+          for (let i = 0; i < 8; i++) await page.keyboard.press('+');
+          await eventually('400 %', async () => / 400 % /.test(`${(await editor.locator('#status').textContent()) ?? ''} `));
+          let tx = centre.x - under.x * 4;
+          let ty = centre.y - under.y * 4;
+          // Pan: hold space and drag by (dx, dy).
+          const [dx, dy] = [-90, 140];
+          const start = { x: view.left + 200, y: view.top + 200 };
+          await page.keyboard.down(' ');
+          await page.mouse.move(start.x, start.y);
+          await page.mouse.down();
+          await page.mouse.move(start.x + dx / 2, start.y + dy / 2, { steps: 2 });
+          await page.mouse.move(start.x + dx, start.y + dy, { steps: 2 });
+          await page.mouse.up();
+          await page.keyboard.up(' ');
+          tx += dx;
+          ty += dy;
+          // Click somewhere on the zoomed image; the pixel under it follows from the zoom and pan alone.
+          const click = { x: view.left + 301.3, y: view.top + 257.8 };
+          const expected = { x: Math.floor((click.x - view.left - tx) / 4), y: Math.floor((click.y - view.top - ty) / 4) };
+          await page.keyboard.press('q');
+          await page.mouse.click(click.x, click.y);
+          await eventually('the zoomed click candidate or its answer', async () => (await acceptButton().isEnabled()) || /No target|Failed/.test((await editor.locator('#answer').textContent()) ?? ''), 60000);
+          await screenshot(page, '15-zoomed-click');
+          assert.ok(await acceptButton().isEnabled(), `a candidate for the click at ${JSON.stringify(expected)}: ${await editor.locator('#answer').textContent()}`);
+          await acceptButton().click(); // Category still says "drawn"
+          await objectButton('#5 drawn').waitFor({ timeout: 10000 });
+          await page.keyboard.press('v');
+          await focusImage();
+          await page.keyboard.press('Control+s');
+          await eventually('the zoomed click saved', async () => JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations.length === 5);
+          const a = JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[4];
+          assert.deepEqual(a.pixel_sail.regions, [{ kind: 'points', points: [{ ...expected, positive: true }] }]);
+          await page.keyboard.press('f');
+        }],
+        ['a polygon closed with Enter, then one of its vertices dragged with Select, is saved with the vertex where it was dropped', async () => {
+          await view.measure();
+          await page.keyboard.press('p');
+          for (const [x, y] of [[380, 60], [470, 80], [420, 170]]) await page.mouse.click(...view.screenOf(x, y));
+          await page.keyboard.press('Enter');
+          await objectButton('#6 drawn').waitFor({ timeout: 10000 });
+          await page.keyboard.press('v');
+          await objectButton('#6 drawn').click();
+          await page.mouse.move(...view.screenOf(470, 80));
+          await page.mouse.down();
+          await page.mouse.move(...view.screenOf(480, 100), { steps: 3 });
+          await page.mouse.move(...view.screenOf(490, 120), { steps: 3 });
+          await page.mouse.up();
+          await focusImage();
+          await page.keyboard.press('Control+s');
+          await eventually('the moved vertex saved', async () => JSON.stringify(JSON.parse(fs.readFileSync(toolsStore, 'utf8')).annotations[5]?.segmentation) === JSON.stringify([[380, 60, 490, 120, 420, 170]]), 20000);
+          await objectButton('#1 shape').click();
+          await screenshot(page, '16-all-objects');
+        }],
+        ['a 6000×4000 image opens fitted (downscaled); a click gives a full-resolution mask, the engine\'s for that click', async () => {
+          const big = path.join(workspace, 'scenes', 'big.png');
+          await sharp(path.join(repoRoot, 'media/samples/scene.png')).resize(6000, 4000, { fit: 'fill' }).png({ compressionLevel: 1 }).toFile(big);
+          await page.getByRole('treeitem', { name: 'big.png' }).waitFor({ timeout: 30000 });
+          await openFromExplorer('big.png');
+          await eventually('the big image, fitted', async () => /6000×4000 .* (\d{1,2}) %/.test((await editor.locator('#status').textContent()) ?? ''), 60000);
+          await view.measure(6000, 4000);
+          assert.ok(view.scale < 0.2, `shown downscaled (${view.scale * 100} %)`);
+          await focusImage();
+          await page.keyboard.press('q');
+          const target = { x: Math.round((GREEN.x * 6000) / 512), y: Math.round((GREEN.y * 4000) / 512) };
+          await page.mouse.click(...view.screenOf(target.x, target.y));
+          await eventually('the candidate on the big image', () => acceptButton().isEnabled(), 120000);
+          await screenshot(page, '17-big-image');
+          const category = editor.getByRole('combobox', { name: 'Category' });
+          await category.fill('');
+          await category.pressSequentially('drawn');
+          await acceptButton().click();
+          await objectButton('#1 drawn').waitFor({ timeout: 20000 });
+          await page.keyboard.press('v');
+          await focusImage();
+          await page.keyboard.press('Control+s');
+          const bigStore = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'big.png.json');
+          await eventually('the big image\'s store file', async () => fs.existsSync(bigStore), 30000);
+          const a = JSON.parse(fs.readFileSync(bigStore, 'utf8')).annotations[0];
+          assert.deepEqual(a.segmentation.size, [4000, 6000], 'the mask has the image\'s full resolution');
+          const p = a.pixel_sail.regions[0].points[0];
+          // The zoom shown is rounded to a percent, so where the click lands is known to a few screen pixels (one is about 8 image pixels).
+          assert.ok(Math.abs(p.x - target.x) <= 40 && Math.abs(p.y - target.y) <= 40, `the click ${JSON.stringify(p)} is near ${JSON.stringify(target)}`);
+          const answer = await engineAnswer({ kind: 'segmentRegions', image: big, regions: a.pixel_sail.regions });
+          assert.ok(sameMask(decodeRle(a.segmentation), decodeRle(answer.masks[0].rle)), 'the engine\'s mask for the saved click');
+        }],
+        ['a category renamed in the list keeps its id, colour and objects: "drawn" becomes "hand-drawn"', async () => {
+          await editor.getByRole('list', { name: 'Categories' }).getByText('4 drawn').hover();
+          await editor.getByRole('button', { name: 'Rename category drawn' }).click();
+          const box = editor.getByRole('textbox', { name: 'New name for drawn' });
+          await box.fill('hand-drawn');
+          await box.press('Enter');
+          await objectButton('#1 hand-drawn').waitFor({ timeout: 10000 });
+          const categories = JSON.parse(fs.readFileSync(categoriesFile, 'utf8'));
+          assert.deepEqual(categories.categories.find((c: { id: number }) => c.id === 4), { id: 4, name: 'hand-drawn', color: '#f58231' });
+          assert.match((await editor.getByRole('list', { name: 'Categories' }).textContent()) ?? '', /4 hand-drawn/);
+        }],
         ['an engine that cannot load its model shows a banner with Retry; Retry after the folder is fixed brings it back', async () => {
           const modelDir = path.join(workspace, '..', 'model-being-copied');
           fs.mkdirSync(modelDir);
@@ -291,6 +618,7 @@ async function main(): Promise<number> {
       ], () => screenshot(page, 'failure').then(() => undefined));
     },
   );
+  await engineForTest?.close();
   console.log(`${result[0]} passed, ${result[1]} failed`);
   return result[1] === 0 ? 0 : 1;
 }

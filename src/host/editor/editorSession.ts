@@ -3,11 +3,14 @@
 // not produce), turns user actions into AnnotationEdits, and keeps the webview's picture of the objects,
 // categories and engine state current.
 import * as vscode from 'vscode';
-import { addCategory, readCategoriesFile } from '../../annotations/categories';
-import { acceptCandidate, AnnotationEdit, Candidate, changeCategory, removeObject } from '../../annotations/document';
+import { addCategory, readCategoriesFile, renameCategory } from '../../annotations/categories';
+import { acceptCandidate, AnnotationEdit, Candidate, changeCategory, objectMask, paintStroke, polygonObject, removeObject, reshapePolygons, setCaption, Stroke, strokeObject } from '../../annotations/document';
 import type { Annotation, Category } from '../../annotations/schema';
 import { EngineRequestError } from '../../engine/engineClient';
 import { CategoryChoice, FromWebview, fromWebviewSchema, ObjectView, ToWebview } from '../../editor/protocol';
+import { readableAnswer } from '../../editor/readableText';
+import { isEmptyRegionPrompt, RegionPrompt, RegionPromptError, regionsOf } from '../../editor/regionPrompt';
+import { encodeMask } from '../../masks/rle';
 import type { EngineService } from '../engineService';
 import type { AnnotationEditorDocument } from './annotationEditorDocument';
 import { editorHtml } from './webviewHtml';
@@ -32,7 +35,20 @@ export function objectView(a: Annotation): ObjectView {
     origin: a.pixel_sail.origin,
     status: a.pixel_sail.status,
     prompt: a.pixel_sail.prompt,
+    caption: a.pixel_sail.caption,
   };
+}
+
+/** How a visual prompt is named in the answer line and in the object's `prompt`: "2 points, 1 box". */
+export function regionLabel(p: RegionPrompt): string {
+  const parts: string[] = [];
+  const pos = p.points.filter((q) => q.positive).length;
+  const neg = p.points.length - pos;
+  if (pos) parts.push(`${pos} point${pos === 1 ? '' : 's'}`);
+  if (neg) parts.push(`${neg} negative point${neg === 1 ? '' : 's'}`);
+  if (p.box) parts.push('1 box');
+  if (p.scribbles.length) parts.push(`${p.scribbles.length} scribble${p.scribbles.length === 1 ? '' : 's'}`);
+  return parts.join(', ');
 }
 
 export class EditorSession implements vscode.Disposable {
@@ -42,6 +58,8 @@ export class EditorSession implements vscode.Disposable {
   private categoryProblem?: string;
   /** A newer prompt in the same editor supersedes an older one still queued or running. */
   private readonly cancelKey = `editor-${++sessionCount}`;
+  /** Counts prompts and clears: an answer that arrives after a newer one (or after Escape) is dropped. */
+  private generation = 0;
 
   constructor(
     private readonly document: AnnotationEditorDocument,
@@ -118,6 +136,45 @@ export class EditorSession implements vscode.Disposable {
         return;
       case 'prompt':
         return this.runPrompt(msg.text);
+      case 'regionPrompt':
+        return this.runRegionPrompt(msg.prompt);
+      case 'stroke': {
+        this.assertEditable();
+        const stroke: Stroke = msg.stroke;
+        if (msg.id !== undefined) {
+          const edit = paintStroke(this.document.state, msg.id, stroke, msg.mode);
+          if (edit) this.host.perform(edit);
+          return;
+        }
+        if (msg.mode === 'eraser') throw new Error('select an object to erase from first');
+        if (!msg.category) throw new Error('choose a category for the new object first: type a name or press 1–9');
+        const category = await this.resolveCategory(msg.category);
+        this.host.perform(strokeObject(this.document.state, stroke, category.id));
+        return;
+      }
+      case 'polygon': {
+        this.assertEditable();
+        this.assertInside(msg.points);
+        const category = await this.resolveCategory(msg.category);
+        this.host.perform(polygonObject(this.document.state, msg.points, category.id));
+        return;
+      }
+      case 'describe':
+        return this.describe(msg.id);
+      case 'renameCategory': {
+        const data = await renameCategory(this.document.paths.categoriesFile, msg.id, msg.name);
+        this.categories = data.categories;
+        this.post({ type: 'categories', categories: this.categories });
+        this.host.categoriesChanged(this.document.paths.root);
+        return;
+      }
+      case 'reshape': {
+        this.assertEditable();
+        this.assertInside(msg.polygons.flat());
+        const edit = reshapePolygons(this.document.state, msg.id, msg.polygons);
+        if (edit) this.host.perform(edit);
+        return;
+      }
       case 'accept': {
         const candidate = this.candidate;
         if (!candidate) throw new Error('there is no candidate to accept: type a prompt and press Enter first');
@@ -129,6 +186,7 @@ export class EditorSession implements vscode.Disposable {
         return;
       }
       case 'reject':
+        this.generation++;
         this.candidate = undefined;
         this.post({ type: 'candidateCleared' });
         return;
@@ -152,15 +210,26 @@ export class EditorSession implements vscode.Disposable {
     }
   }
 
+  /** Polygon vertices (flat x, y, …) may sit on the image's far edge (x = width), not beyond it. */
+  private assertInside(flat: number[]) {
+    const { width, height } = this.document.state.image;
+    for (let i = 0; i < flat.length; i += 2) {
+      const x = flat[i], y = flat[i + 1];
+      if (x < 0 || y < 0 || x > width || y > height) throw new Error(`the polygon's vertex ${x},${y} is outside the ${width}×${height} image`);
+    }
+  }
+
   private assertEditable() {
     if (this.document.problem) throw new Error(this.document.problem);
   }
 
   private async runPrompt(text: string) {
+    const generation = ++this.generation;
     this.post({ type: 'busy', prompt: text });
     const t0 = Date.now();
     try {
       const answer = await this.engine.request({ kind: 'segment', image: this.document.uri.fsPath, text }, { cancelKey: this.cancelKey, priority: 'interactive' });
+      if (generation !== this.generation) return;
       // A mask with no pixel is nothing to accept: an invisible object would only block later batch jobs.
       const empty = answer.masks[0] !== undefined && answer.masks[0].area === 0;
       const mask = empty ? undefined : answer.masks[0];
@@ -170,6 +239,67 @@ export class EditorSession implements vscode.Disposable {
     } catch (e) {
       if (e instanceof EngineRequestError && e.code === 'cancelled') return; // a newer prompt took over
       this.post({ type: 'promptFailed', prompt: text, message: (e as Error).message });
+    }
+  }
+
+  /** A visual prompt: the engine's answer for its regions becomes the candidate; an empty one clears it. */
+  private async runRegionPrompt(prompt: RegionPrompt) {
+    const generation = ++this.generation;
+    if (isEmptyRegionPrompt(prompt)) {
+      this.candidate = undefined;
+      this.post({ type: 'candidateCleared' });
+      return;
+    }
+    const label = regionLabel(prompt);
+    let regions;
+    try {
+      regions = regionsOf(prompt, this.document.state.image);
+    } catch (e) {
+      if (!(e instanceof RegionPromptError)) throw e;
+      this.candidate = undefined;
+      this.post({ type: 'promptFailed', prompt: label, message: e.message });
+      return;
+    }
+    this.post({ type: 'busy', prompt: label });
+    const t0 = Date.now();
+    try {
+      const answer = await this.engine.request({ kind: 'segmentRegions', image: this.document.uri.fsPath, regions }, { cancelKey: this.cancelKey, priority: 'interactive' });
+      if (generation !== this.generation) return; // cleared (Escape) or superseded while it ran
+      const empty = answer.masks[0] !== undefined && answer.masks[0].area === 0;
+      const mask = empty ? undefined : answer.masks[0];
+      this.candidate = mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox, prompt: label, model: this.engine.model ?? 'unknown', regions } : undefined;
+      const said = empty ? `${answer.answer} (but the mask is empty: nothing to accept)` : answer.answer;
+      this.post({ type: 'candidate', prompt: label, answer: said, mask: mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox } : null, ms: Date.now() - t0 });
+    } catch (e) {
+      if ((e instanceof EngineRequestError && e.code === 'cancelled') || generation !== this.generation) return;
+      this.candidate = undefined;
+      this.post({ type: 'promptFailed', prompt: label, message: (e as Error).message });
+    }
+  }
+
+  /** The model's caption of an object, stored through an undoable edit. */
+  private async describe(id: number) {
+    this.assertEditable();
+    const annotation = this.document.state.annotations.find((a) => a.id === id);
+    if (!annotation) throw new Error(`object ${id} is not in the document`);
+    const { width, height } = this.document.state.image;
+    const seg = annotation.segmentation;
+    const rle = Array.isArray(seg) ? encodeMask(objectMask(annotation, width, height), height, width) : seg;
+    this.post({ type: 'describing', id });
+    try {
+      // Its own cancel key: a describe is not superseded by the next click prompt.
+      const answer = await this.engine.request({ kind: 'describe', image: this.document.uri.fsPath, region: { kind: 'rle', rle } }, { cancelKey: `${this.cancelKey}-describe`, priority: 'interactive' });
+      const caption = readableAnswer(answer.answer);
+      if (!caption) {
+        this.post({ type: 'described', id, caption: null, message: 'the model gave no caption for this object' });
+        return;
+      }
+      const edit = setCaption(this.document.state, id, caption);
+      if (edit) this.host.perform(edit);
+      this.post({ type: 'described', id, caption });
+    } catch (e) {
+      if (e instanceof EngineRequestError && e.code === 'cancelled') return;
+      this.post({ type: 'described', id, caption: null, message: (e as Error).message });
     }
   }
 

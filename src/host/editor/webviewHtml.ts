@@ -37,6 +37,30 @@ export function editorHtml(webview: vscode.Webview, dist: vscode.Uri): string {
   <vscode-button id="accept" disabled aria-disabled="true">Accept</vscode-button>
   <vscode-button id="reject" secondary disabled aria-disabled="true">Reject</vscode-button>
 </div>
+<div id="tools" role="toolbar" aria-label="Tools">
+  <button type="button" class="tool" data-tool="select" title="Select (V)" aria-keyshortcuts="V">Select</button>
+  <span class="sep" aria-hidden="true"></span>
+  <button type="button" class="tool" data-tool="positive" title="Positive point (Q): click the object; right-click adds a negative point" aria-keyshortcuts="Q">Positive point</button>
+  <button type="button" class="tool" data-tool="negative" title="Negative point (E): click what is not the object" aria-keyshortcuts="E">Negative point</button>
+  <button type="button" class="tool" data-tool="box" title="Box (R): drag around the object" aria-keyshortcuts="R">Box</button>
+  <button type="button" class="tool" data-tool="scribble" title="Scribble (S): draw over the object; width with [ and ]" aria-keyshortcuts="S">Scribble</button>
+  <span class="sep" aria-hidden="true"></span>
+  <button type="button" class="tool" data-tool="polygon" title="Polygon (P): click the vertices, close on the first vertex or Enter" aria-keyshortcuts="P">Polygon</button>
+  <button type="button" class="tool" data-tool="brush" title="Brush (B): paint onto the selected object (a new object when none is selected); size with [ and ]" aria-keyshortcuts="B">Brush</button>
+  <button type="button" class="tool" data-tool="eraser" title="Eraser (X): cut from the selected object; size with [ and ]" aria-keyshortcuts="X">Eraser</button>
+  <span id="size" title="Brush, eraser and scribble size in image pixels ([ smaller, ] larger)"></span>
+  <span class="sep" aria-hidden="true"></span>
+  <button type="button" id="describe" title="Describe (D): the model's caption of the selected object" aria-keyshortcuts="D" disabled>Describe</button>
+  <span class="sep" aria-hidden="true"></span>
+  <button type="button" id="zoom-out" title="Zoom out (−)" aria-label="Zoom out" aria-keyshortcuts="-">−</button>
+  <span id="zoom" aria-live="polite">100 %</span>
+  <button type="button" id="zoom-in" title="Zoom in (+)" aria-label="Zoom in" aria-keyshortcuts="+">+</button>
+  <button type="button" id="zoom-fit" title="Zoom to fit (F)" aria-keyshortcuts="F">Zoom to fit</button>
+  <button type="button" id="zoom-100" title="100 % (0)" aria-label="Zoom 100 %" aria-keyshortcuts="0">1:1</button>
+  <span class="sep" aria-hidden="true"></span>
+  <label class="inline">Opacity <input id="opacity" type="range" min="0" max="100" value="40" aria-label="Mask opacity" title="Mask opacity"></label>
+  <label class="inline" title="Show or hide all masks (H)"><input id="show-all" type="checkbox" checked aria-keyshortcuts="H"> Show masks</label>
+</div>
 <div id="main">
   <div id="stage"><canvas id="canvas" tabindex="0" aria-label="Image"></canvas></div>
   <aside id="side" aria-label="Objects and categories">
