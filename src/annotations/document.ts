@@ -307,3 +307,23 @@ export function jobResultEdit(state: AnnotationState, remove: (a: Annotation) =>
   const edits = [...removals, ...adds];
   return edits.length ? { kind: 'compound', edits, label } : undefined;
 }
+
+/** A batch job's proposal reviewed: accepted as it is (the object stays, now `accepted`). */
+export function acceptProposal(state: AnnotationState, id: number): AnnotationEdit {
+  const from = findObject(state, id);
+  if (from.pixel_sail.status !== 'proposed') throw new EditConflictError(`object ${id} is ${from.pixel_sail.status}, not a proposal`);
+  return { kind: 'replace', from, to: { ...from, pixel_sail: { ...from.pixel_sail, status: 'accepted' } }, label: 'Accept proposal' };
+}
+
+/** A batch job's proposal reviewed and turned down: it goes, as one undoable step. */
+export function rejectProposal(state: AnnotationState, id: number): AnnotationEdit {
+  const from = findObject(state, id);
+  if (from.pixel_sail.status !== 'proposed') throw new EditConflictError(`object ${id} is ${from.pixel_sail.status}, not a proposal`);
+  return { kind: 'compound', edits: [removeObject(state, id)], label: 'Reject proposal' };
+}
+
+/** Every proposal of the image accepted as one undoable step; undefined when there is none. */
+export function acceptAllProposals(state: AnnotationState): AnnotationEdit | undefined {
+  const edits = state.annotations.filter((a) => a.pixel_sail.status === 'proposed').map((a) => acceptProposal(state, a.id));
+  return edits.length ? { kind: 'compound', edits, label: 'Accept all proposals on image' } : undefined;
+}
