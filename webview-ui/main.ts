@@ -35,6 +35,12 @@ const acceptButton = document.getElementById('accept') as unknown as VscodeButto
 const rejectButton = document.getElementById('reject') as unknown as VscodeButton;
 const objectList = $<HTMLUListElement>('objects');
 const selectionInfo = $('selection');
+const reviewSection = $('review');
+const reviewProgress = $('review-progress');
+const reviewPrevious = $<HTMLButtonElement>('review-previous');
+const reviewNext = $<HTMLButtonElement>('review-next');
+const acceptAllButton = $<HTMLButtonElement>('accept-all');
+let review: Extract<ToWebview, { type: 'review' }> | undefined;
 const legend = $<HTMLOListElement>('legend');
 const banner = $('banner');
 const bannerText = $('banner-text');
@@ -112,7 +118,7 @@ function buildObjectsLayer(w: number, h: number) {
   if (view.showMasks) {
     for (const o of view.objects) {
       if (!o.rle || o.rle.size[0] !== h || o.rle.size[1] !== w || view.hidden.has(o.id)) continue;
-      paintObject(objectsPixels, maskOf(o.rle), parseHex(categoryColor(o.categoryId)), o.id === view.selected || o.id === view.hovered, maskBoxOf(o.rle), view.opacity);
+      paintObject(objectsPixels, maskOf(o.rle), parseHex(categoryColor(o.categoryId)), o.id === view.selected || o.id === view.hovered, maskBoxOf(o.rle), view.opacity, o.status === 'proposed');
     }
   }
   objectsLayer ??= document.createElement('canvas');
@@ -405,7 +411,7 @@ function renderObjects() {
       const swatch = document.createElement('span');
       swatch.className = 'swatch';
       swatch.style.backgroundColor = categoryColor(o.categoryId);
-      button.append(swatch, `#${o.id} ${categoryName(o.categoryId)}`);
+      button.append(swatch, `#${o.id} ${categoryName(o.categoryId)}${o.status === 'proposed' ? ' · proposed' : ''}`);
       button.addEventListener('click', () => select(o.id === view.selected ? undefined : o.id));
       button.addEventListener('mouseenter', () => hover(o.id));
       button.addEventListener('mouseleave', () => hover(undefined));
@@ -455,8 +461,45 @@ function renderObjects() {
   describe.textContent = view.describing === o.id ? 'Describing…' : 'Describe';
   describe.setAttribute('aria-label', 'Describe object');
   describe.addEventListener('click', () => describeSelected());
-  selectionInfo.replaceChildren(dl, del, describe, hint);
+  if (o.status === 'proposed') {
+    // A batch job's proposal: the review verdict comes first.
+    const accept = reviewButton('Accept proposal', 'Accept this proposal (Y)', () => send({ type: 'review', id: o.id, verdict: 'accept' }));
+    const reject = reviewButton('Reject proposal', 'Reject this proposal: it is removed (N)', () => send({ type: 'review', id: o.id, verdict: 'reject' }));
+    selectionInfo.replaceChildren(dl, accept, reject, del, describe, hint);
+  } else {
+    selectionInfo.replaceChildren(dl, del, describe, hint);
+  }
 }
+
+function reviewButton(label: string, title: string, onClick: () => void): HTMLElement {
+  const b = document.createElement('vscode-button');
+  b.textContent = label;
+  b.title = title;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function renderReview() {
+  reviewSection.hidden = !review || review.images === 0;
+  if (!review || review.images === 0) return;
+  const proposedHere = view.objects.filter((o) => o.status === 'proposed').length;
+  const folder = `${review.reviewed} of ${review.images} image${review.images === 1 ? '' : 's'} reviewed`;
+  const here = proposedHere ? `${proposedHere} proposal${proposedHere === 1 ? '' : 's'} on this image` : 'this image is reviewed';
+  reviewProgress.textContent = `${folder} · ${here}${review.message ? ` · ${review.message}` : ''}`;
+  reviewPrevious.disabled = !review.hasPrevious;
+  reviewNext.disabled = !review.hasNext;
+  acceptAllButton.disabled = proposedHere === 0;
+}
+
+/** Y / N: the selected proposal accepted or rejected. */
+function reviewSelected(verdict: 'accept' | 'reject') {
+  const o = view.objects.find((x) => x.id === view.selected);
+  if (o?.status === 'proposed') send({ type: 'review', id: o.id, verdict });
+}
+
+reviewPrevious.addEventListener('click', () => send({ type: 'goTo', which: 'previous' }));
+reviewNext.addEventListener('click', () => send({ type: 'goTo', which: 'nextUnreviewed' }));
+acceptAllButton.addEventListener('click', () => send({ type: 'acceptAll' }));
 
 function renderStatus() {
   const parts = [`${imageWidth()}×${imageHeight()}`, `${view.objects.length} object${view.objects.length === 1 ? '' : 's'}`];
@@ -618,7 +661,16 @@ document.addEventListener('keydown', (e) => {
   const typing = origin instanceof HTMLInputElement && origin.type === 'text' || origin instanceof HTMLTextAreaElement;
   if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
   const key = e.key.toLowerCase();
-  if (e.key === ' ') {
+  if (e.key === 'PageDown' || e.key === 'PageUp') {
+    e.preventDefault();
+    send({ type: 'goTo', which: e.key === 'PageDown' ? 'nextUnreviewed' : 'previous' });
+  } else if (e.key === 'A' && e.shiftKey) {
+    e.preventDefault();
+    send({ type: 'acceptAll' });
+  } else if (key === 'y' || key === 'n') {
+    e.preventDefault();
+    reviewSelected(key === 'y' ? 'accept' : 'reject');
+  } else if (e.key === ' ') {
     view.spaceHeld = true;
     canvas.classList.add('panning');
     e.preventDefault();
@@ -1033,6 +1085,10 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       view.problem = msg.message ?? undefined;
       renderBanner();
       renderControls();
+      return;
+    case 'review':
+      review = msg;
+      renderReview();
       return;
   }
 });

@@ -75,16 +75,18 @@ function span(w: number, h: number, bbox?: readonly number[]) {
  * Paints one object; with its bbox only that box is visited, so large images with small objects stay fast.
  * `opacity` (0–1, the editor's slider) scales the fill only: outlines stay solid so a faint mask is still found.
  */
-export function paintObject(image: ImageData, mask: Uint8Array, color: Rgb, selected: boolean, bbox?: readonly number[], opacity = 0.4) {
+/** `proposed`: a batch job's proposal not yet reviewed, outlined in dashes of its colour and black. */
+export function paintObject(image: ImageData, mask: Uint8Array, color: Rgb, selected: boolean, bbox?: readonly number[], opacity = 0.4, proposed = false) {
   const { width: w, height: h, data } = image;
   const white = { r: 255, g: 255, b: 255 };
+  const black = { r: 0, g: 0, b: 0 };
   const { x0, y0, x1, y1 } = span(w, h, bbox);
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
       const i = y * w + x;
       if (!mask[i]) continue;
       // A two-pixel outline: the edge itself, then the ring inside it (white outside when selected).
-      if (isEdge(mask, w, h, x, y)) blend(data, i * 4, selected ? white : color, 255);
+      if (isEdge(mask, w, h, x, y)) blend(data, i * 4, selected ? white : proposed && (x + y) % 8 < 4 ? black : color, 255);
       else if (nearEdge(mask, w, h, x, y)) blend(data, i * 4, color, 255);
       else blend(data, i * 4, color, Math.min(255, Math.round(255 * opacity * (selected ? 1.4 : 1))));
     }

@@ -50,6 +50,10 @@ export const fromWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('setCategory'), id: z.number().int().positive(), category: categoryChoiceSchema }).strict(),
   z.object({ type: z.literal('retryEngine') }).strict(),
   z.object({ type: z.literal('error'), message: z.string().max(10000) }).strict(),
+  // Review of batch proposals: one proposal accepted or rejected, all of this image's accepted, or another image.
+  z.object({ type: z.literal('review'), id: z.number().int().positive(), verdict: z.enum(['accept', 'reject']) }).strict(),
+  z.object({ type: z.literal('acceptAll') }).strict(),
+  z.object({ type: z.literal('goTo'), which: z.enum(['nextUnreviewed', 'previous']) }).strict(),
 ]);
 export type FromWebview = z.infer<typeof fromWebviewSchema>;
 
@@ -88,4 +92,6 @@ export type ToWebview =
   | { type: 'candidateCleared' }
   | { type: 'promptFailed'; prompt: string; message: string }
   /** A problem with the store (malformed file, failed save) to show in the editor's banner. */
-  | { type: 'problem'; message: string | null };
+  | { type: 'problem'; message: string | null }
+  /** The dataset root's review of batch proposals: images its jobs have done, and how many are reviewed. */
+  | { type: 'review'; images: number; reviewed: number; hasNext: boolean; hasPrevious: boolean; message?: string };

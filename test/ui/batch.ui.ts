@@ -1,7 +1,8 @@
 // Batch annotation of a dataset folder in a real VS Code window, as a user does it: right-click the folder
 // → Annotate Folder with Pixel-SAIL… → categories and expressions → policy → the progress notification →
-// Cancel mid-run → the same command again → Resume It → the job ends; then Export COCO JSON… from the same
-// menu. The stores the resumed job leaves are checked against an uninterrupted run of the same job by the
+// Cancel mid-run → the same command again → Resume It → the job ends; one image is reviewed in the editor
+// (accept one proposal, reject another, save, Next unreviewed); then Export COCO JSON… from the same menu.
+// The stores the resumed job leaves are checked against an uninterrupted run of the same job by the
 // CLI, and the export against the stores. Screenshots go to results/ui-screenshots/.
 //   node out/test/ui/batch.ui.js        (after npm run build)
 import * as assert from 'node:assert/strict';
@@ -10,12 +11,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { eventually, repoRoot, runSteps, screenshot, withWorkbench } from './harness';
+import { eventually, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
 
 const python = process.env.PYTHON || '/usr/bin/python3';
 /** Enough scenes that Cancel lands mid-run at the engine's speed on 2 busy cores. */
 const COUNT = 300;
-const PROMPT = 'circle=every circle';
+const PROMPTS = ['circle=every circle', 'square=the square'];
 
 interface Manifest { id: string; images: Record<string, { state: string; objects?: number }> }
 interface StoreFile { annotations: { id: number; category_id: number; segmentation: unknown; pixel_sail: { job?: string; status: string } }[] }
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
           await folderMenu('Annotate Folder with Pixel-SAIL…', quickField);
           const input = quickField();
           await input.waitFor({ timeout: 10000 });
-          await input.pressSequentially(PROMPT);
+          await input.pressSequentially(PROMPTS.join('; '));
           await input.press('Enter');
           await quickInput().getByRole('option', { name: /Add beside existing objects/ }).click();
           const progress = notification('annotating 300 images');
@@ -91,7 +92,7 @@ async function main(): Promise<number> {
           const id = job().id;
           const dialog = page.getByRole('dialog').filter({ hasText: 'unfinished job' });
           await folderMenu('Annotate Folder with Pixel-SAIL…', () => dialog);
-          await eventually('the resume question', async () => /unfinished job \(circle; \d+ images left\)/.test((await dialog.textContent({ timeout: 1000 })) ?? ''));
+          await eventually('the resume question', async () => /unfinished job \(circle, square; \d+ images left\)/.test((await dialog.textContent({ timeout: 1000 })) ?? ''));
           await screenshot(page, 'batch-03-resume-question');
           await dialog.getByRole('button', { name: 'Resume It' }).click();
           await eventually('the job to end', async () => states().every((x) => x === 'done'), 300000);
@@ -102,11 +103,55 @@ async function main(): Promise<number> {
         ['the resumed job left exactly what an uninterrupted run leaves (CLI on a copy)', async () => {
           const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-batch-ui-ref-'));
           fs.cpSync(scenes, path.join(copy, 'dataset'), { recursive: true });
-          execFileSync(process.execPath, [path.join(repoRoot, 'dist/cli.js'), 'annotate', copy, '--prompt', PROMPT, '--policy', 'add'], { stdio: 'ignore' });
+          execFileSync(process.execPath, [path.join(repoRoot, 'dist/cli.js'), 'annotate', copy, ...PROMPTS.flatMap((p) => ['--prompt', p]), '--policy', 'add'], { stdio: 'ignore' });
           const ui = storesOf(workspace);
           assert.equal(Object.keys(ui).length, COUNT, 'every image has its store file');
           assert.deepEqual(ui, storesOf(copy), 'nothing lost, nothing doubled');
           fs.rmSync(copy, { recursive: true, force: true });
+        }],
+        ['review: open an image with two proposals, accept one, reject the other, save; Next unreviewed goes on', async () => {
+          const storeFile = (f: string) => path.join(workspace, '.pixel-sail', 'annotations', 'dataset', 'images', `${f}.json`);
+          const read = (f: string) => JSON.parse(fs.readFileSync(storeFile(f), 'utf8')) as StoreFile;
+          // The Explorer lists the first images without scrolling; take the first of them with two proposals.
+          const files = fs.readdirSync(path.join(workspace, 'dataset', 'images')).sort().slice(0, 15);
+          const target = files.find((f) => read(f).annotations.length === 2);
+          assert.ok(target, 'one of the first images has two proposals');
+          const [keep, drop] = read(target).annotations;
+          const categories = JSON.parse(fs.readFileSync(path.join(workspace, '.pixel-sail', 'categories.json'), 'utf8')).categories as { id: number; name: string }[];
+          const objectName = (a: StoreFile['annotations'][number]) => `#${a.id} ${categories.find((c) => c.id === a.category_id)!.name} · proposed`;
+          for (const folder of ['dataset', 'images']) {
+            const item = page.getByRole('treeitem', { name: folder, exact: true });
+            if ((await item.getAttribute('aria-expanded')) !== 'true') await item.click();
+          }
+          const editor = webview(page);
+          await eventually(`"Segment with Prompt" on ${target}`, async () => {
+            await page.getByRole('treeitem', { name: target, exact: true }).click({ button: 'right' });
+            const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
+            if (!(await item.waitFor({ timeout: 5000 }).then(() => true, () => false))) return page.keyboard.press('Escape').then(() => false);
+            await item.click();
+            return eventually('the editor', async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').includes(target), 30000).then(() => true, () => false);
+          }, 240000);
+          const progress = editor.getByRole('region', { name: 'Review' });
+          await eventually('the review progress', async () => /\d+ of 300 images reviewed · 2 proposals on this image/.test((await progress.textContent()) ?? ''));
+          await editor.getByRole('button', { name: objectName(keep), exact: true }).click();
+          await editor.getByRole('button', { name: 'Accept proposal', exact: true }).click();
+          await eventually('one proposal left', async () => /· 1 proposal on this image/.test((await progress.textContent()) ?? ''));
+          await editor.getByRole('button', { name: objectName(drop), exact: true }).click();
+          await editor.getByRole('button', { name: 'Reject proposal', exact: true }).click();
+          await eventually('the image reviewed', async () => /this image is reviewed/.test((await progress.textContent()) ?? ''));
+          await screenshot(page, 'batch-04-reviewed');
+          await editor.locator('canvas').first().click({ position: { x: 4, y: 4 } });
+          await page.keyboard.press('Control+S');
+          await eventually('the saved review', async () => JSON.stringify(read(target).annotations.map((a) => [a.id, a.pixel_sail.status])) === JSON.stringify([[keep.id, 'accepted']]));
+          const before = ((await editor.locator('#status').textContent()) ?? '');
+          await editor.getByRole('button', { name: 'Next unreviewed', exact: true }).click();
+          const next = files.concat(fs.readdirSync(path.join(workspace, 'dataset', 'images')).sort()).find((f) => f > target && read(f).annotations.some((a) => a.pixel_sail.status === 'proposed'));
+          await eventually(`the next image to review (${next})`, async () => {
+            const status = (await webview(page).locator('#status').textContent({ timeout: 1000 })) ?? '';
+            return status !== before && status.includes(next!);
+          }, 60000);
+          assert.equal(await page.getByRole('tab', { name: new RegExp(target.replace('.', '\\.')) }).count(), 0, 'the reviewed image\'s tab was closed');
+          await screenshot(page, 'batch-05-next-unreviewed');
         }],
         ['Export COCO JSON… from the folder writes every image and every proposal', async () => {
           const out = path.join(workspace, 'dataset.coco.json');
@@ -121,9 +166,9 @@ async function main(): Promise<number> {
           const stores = Object.values(storesOf(workspace));
           assert.equal(coco.images.length, COUNT);
           assert.equal(coco.annotations.length, stores.reduce((n, s) => n + s.length, 0));
-          assert.deepEqual(coco.categories.map((c: { name: string }) => c.name), ['circle']);
+          assert.deepEqual(coco.categories.map((c: { name: string }) => c.name), ['circle', 'square']);
           for (const a of coco.annotations) assert.ok(Array.isArray(a.segmentation) && a.segmentation.length > 0, 'polygons');
-          await screenshot(page, 'batch-04-exported');
+          await screenshot(page, 'batch-06-exported');
         }],
       ], () => screenshot(page, 'batch-failure').then(() => undefined));
     },

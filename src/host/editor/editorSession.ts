@@ -2,9 +2,11 @@
 // the current candidate mask (the webview only ever names it, so it cannot accept a mask the model did
 // not produce), turns user actions into AnnotationEdits, and keeps the webview's picture of the objects,
 // categories and engine state current.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { addCategory, readCategoriesFile, renameCategory } from '../../annotations/categories';
-import { acceptCandidate, AnnotationEdit, Candidate, changeCategory, objectMask, paintStroke, polygonObject, removeObject, reshapePolygons, setCaption, Stroke, strokeObject } from '../../annotations/document';
+import { acceptAllProposals, acceptCandidate, acceptProposal, AnnotationEdit, rejectProposal, Candidate, changeCategory, objectMask, paintStroke, polygonObject, removeObject, reshapePolygons, setCaption, Stroke, strokeObject } from '../../annotations/document';
+import { nextUnreviewed, previousImage, reviewStatus } from '../../annotations/review';
 import type { Annotation, Category } from '../../annotations/schema';
 import { EngineRequestError } from '../../engine/engineClient';
 import { CategoryChoice, FromWebview, fromWebviewSchema, ObjectView, ToWebview } from '../../editor/protocol';
@@ -77,6 +79,7 @@ export class EditorSession implements vscode.Disposable {
       document.onDidChangeState(() => {
         this.post({ type: 'objects', objects: this.objects() });
         this.post({ type: 'problem', message: this.problem() ?? null });
+        this.postReview();
       }),
       engine.onDidChangeState((engine) => this.post({ type: 'engine', engine })),
       host.onCategoriesChanged((root) => {
@@ -131,6 +134,7 @@ export class EditorSession implements vscode.Disposable {
           problem: this.problem(),
         });
         this.post({ type: 'engine', engine: this.engine.state });
+        this.postReview();
         return;
       case 'imageShown':
         return;
@@ -207,7 +211,51 @@ export class EditorSession implements vscode.Disposable {
       case 'error':
         void vscode.window.showErrorMessage(`Pixel-SAIL image editor: ${msg.message}`);
         return;
+      case 'review':
+        this.assertEditable();
+        this.host.perform(msg.verdict === 'accept' ? acceptProposal(this.document.state, msg.id) : rejectProposal(this.document.state, msg.id));
+        return;
+      case 'acceptAll': {
+        this.assertEditable();
+        const edit = acceptAllProposals(this.document.state);
+        if (edit) this.host.perform(edit);
+        return;
+      }
+      case 'goTo':
+        return this.goTo(msg.which);
     }
+  }
+
+  private reviewStatus() {
+    return reviewStatus(this.document.paths.root, { fileName: this.document.paths.fileName, annotations: this.document.state.annotations });
+  }
+
+  /** The folder's review progress, for the editor's review bar (hidden when no job has run on the root). */
+  private postReview(message?: string) {
+    const status = this.reviewStatus();
+    const here = this.document.paths.fileName;
+    this.post({
+      type: 'review', images: status.images.length, reviewed: status.images.length - status.unreviewed.length,
+      hasNext: nextUnreviewed(status, here) !== undefined, hasPrevious: previousImage(status, here) !== undefined, ...(message ? { message } : {}),
+    });
+  }
+
+  /**
+   * Opens the next image to review (or the previous one) in this editor's place: the new editor opens, and
+   * this one closes unless it has unsaved edits, so a review walks through the folder in one tab.
+   */
+  private async goTo(which: 'nextUnreviewed' | 'previous') {
+    const status = this.reviewStatus();
+    const here = this.document.paths.fileName;
+    const target = which === 'nextUnreviewed' ? nextUnreviewed(status, here) : previousImage(status, here);
+    if (!target) {
+      this.postReview(which === 'nextUnreviewed' ? `All ${status.images.length} images of the batch jobs are reviewed.` : 'This is the first image.');
+      return;
+    }
+    const uri = vscode.Uri.file(path.join(this.document.paths.root, ...target.split('/')));
+    const column = this.panel.viewColumn;
+    await vscode.commands.executeCommand('vscode.openWith', uri, 'pixelSail.imageEditor', { viewColumn: column, preview: false });
+    if (!this.document.dirty) this.panel.dispose();
   }
 
   /** Polygon vertices (flat x, y, …) may sit on the image's far edge (x = width), not beyond it. */

@@ -64,6 +64,15 @@ export function editorHtml(webview: vscode.Webview, dist: vscode.Uri): string {
 <div id="main">
   <div id="stage"><canvas id="canvas" tabindex="0" aria-label="Image"></canvas></div>
   <aside id="side" aria-label="Objects and categories">
+    <section id="review" aria-label="Review" hidden>
+      <h2>Review</h2>
+      <p id="review-progress" aria-live="polite"></p>
+      <div class="review-buttons">
+        <button type="button" id="review-previous" title="Previous image (PageUp)" aria-keyshortcuts="PageUp">Previous</button>
+        <button type="button" id="review-next" title="Next image with proposals to review (PageDown)" aria-keyshortcuts="PageDown">Next unreviewed</button>
+        <button type="button" id="accept-all" title="Accept every proposal on this image (Shift+A)" aria-keyshortcuts="Shift+A">Accept all on image</button>
+      </div>
+    </section>
     <h2>Objects</h2>
     <ul id="objects" aria-label="Objects"></ul>
     <section id="selection" aria-label="Selected object" aria-live="polite"></section>
