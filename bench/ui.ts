@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import type { FrameLocator, Page } from 'playwright-core';
-import { eventually, repoRoot, webview, withWorkbench } from '../test/ui/harness';
+import { eventually, openFromExplorer, repoRoot, webview, withWorkbench } from '../test/ui/harness';
 
 const argv = process.argv.slice(2);
 const asJson = argv.includes('--json');
@@ -51,16 +51,7 @@ async function timed(editor: FrameLocator, submit: () => Promise<void>): Promise
 
 async function openImage(page: Page, file: string): Promise<FrameLocator> {
   const editor = webview(page);
-  await eventually(`"Segment with Prompt" on ${file}`, async () => {
-    await page.getByRole('treeitem', { name: file, exact: true }).click({ button: 'right' });
-    const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
-    if (!(await item.waitFor({ timeout: 5000 }).then(() => true, () => false))) {
-      await page.keyboard.press('Escape');
-      return false;
-    }
-    await item.click();
-    return eventually(`the editor of ${file}`, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').includes(file), 30000).then(() => true, () => false);
-  }, 240000);
+  await openFromExplorer(page, file, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').includes(file));
   await eventually('the model', async () => /default on CPU|CPU/.test((await editor.locator('#status').textContent()) ?? ''), 120000);
   return editor;
 }

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { eventually, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
+import { eventually, openFromExplorer, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
 
 const python = process.env.PYTHON || '/usr/bin/python3';
 /** Enough scenes that Cancel lands mid-run at the engine's speed on 2 busy cores. */
@@ -124,13 +124,7 @@ async function main(): Promise<number> {
             if ((await item.getAttribute('aria-expanded')) !== 'true') await item.click();
           }
           const editor = webview(page);
-          await eventually(`"Segment with Prompt" on ${target}`, async () => {
-            await page.getByRole('treeitem', { name: target, exact: true }).click({ button: 'right' });
-            const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
-            if (!(await item.waitFor({ timeout: 5000 }).then(() => true, () => false))) return page.keyboard.press('Escape').then(() => false);
-            await item.click();
-            return eventually('the editor', async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').includes(target), 30000).then(() => true, () => false);
-          }, 240000);
+          await openFromExplorer(page, target, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').includes(target));
           const progress = editor.getByRole('region', { name: 'Review' });
           await eventually('the review progress', async () => /\d+ of 300 images reviewed · 2 proposals on this image/.test((await progress.textContent()) ?? ''));
           await editor.getByRole('button', { name: objectName(keep), exact: true }).click();

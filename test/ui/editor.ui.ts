@@ -18,7 +18,7 @@ import type { RegionSpec } from '../../src/engine/regions';
 import type { EngineAnswer } from '../../src/engine/types';
 import { fillPolygons } from '../../src/masks/polygons';
 import { decodeRle, encodeMask, Rle } from '../../src/masks/rle';
-import { eventually, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
+import { eventually, openFromExplorer as openInEditor, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
 
 const IMAGE = 'scenes/scene.png';
 /** Expressions the shipped default model gets right on media/samples/scene.png. */
@@ -116,23 +116,9 @@ async function main(): Promise<number> {
       // A click on the image's top-left corner (background) puts the keyboard focus in the editor
       // without selecting anything.
       const focusImage = () => editor.locator('canvas').click({ position: { x: 4, y: 4 } });
-      // The development extension's menu items appear once a fresh window has scanned it, and a click
-      // while the menu re-renders can be lost; a user then simply tries again. An attempt counts once
-      // the editor for that image is on screen.
+      // An attempt counts once the editor for that image is on screen.
       const openFromExplorer = (file: string) =>
-        eventually(`"Segment with Prompt" on ${file} to open its editor`, async () => {
-          await page.getByRole('treeitem', { name: file, exact: true }).click({ button: 'right' });
-          const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
-          if (await item.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
-            await item.click();
-            const shown = await eventually(`the editor of ${file}`, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').startsWith(`scenes/${file}`), 30000).then(() => true, () => false);
-            if (shown) return true;
-          }
-          // What the window showed when this attempt did not open the editor, for whoever reads a failure.
-          await screenshot(page, `retry-open-${file}`).catch(() => {});
-          await page.keyboard.press('Escape');
-          return false;
-        }, 240000);
+        openInEditor(page, file, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').startsWith(`scenes/${file}`));
       const prompt = async (text: string) => {
         const box = editor.getByRole('textbox', { name: 'Prompt' });
         await box.click();

@@ -167,3 +167,22 @@ export async function runSteps(title: string, steps: Step[], onFailure?: () => P
   }
   return [passed, 0];
 }
+
+/**
+ * Right-click `file` in the Explorer → **Segment with Prompt**, until `opened()` says its editor is on screen.
+ * The development extension's menu items appear once a fresh window has scanned it, and a click while the
+ * menu re-renders can be lost; a user then simply tries again, and so does this.
+ */
+export async function openFromExplorer(page: Page, file: string, opened: () => Promise<boolean>, timeoutMs = 240000): Promise<void> {
+  await eventually(`"Segment with Prompt" on ${file} to open its editor`, async () => {
+    await page.getByRole('treeitem', { name: file, exact: true }).click({ button: 'right' });
+    const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
+    if (await item.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
+      await item.click();
+      if (await eventually(`the editor of ${file}`, async () => (await opened()) || undefined, 30000).then(() => true, () => false)) return true;
+    }
+    await screenshot(page, `retry-open-${file}`).catch(() => {});
+    await page.keyboard.press('Escape');
+    return false;
+  }, timeoutMs);
+}
