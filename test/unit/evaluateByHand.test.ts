@@ -130,4 +130,23 @@ describe('evaluate() on a hand-built dataset, scores worked out by hand', functi
     assert.deepEqual(vt.regions, [{ kind: 'box', x: 2, y: 0, w: 2, h: 2 }]);
     assert.deepEqual(calls.filter((c) => c.kind === 'segment').map((c) => (c as { text: string }).text), ['the left one', 'both', 'the purple one', 'the top row']);
   });
+
+  it('scores a caption with METEOR, the ground truth as the reference (worked out: 30/37 · (1 − 1/54))', async () => {
+    const capDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-eval-caption-'));
+    fs.mkdirSync(path.join(capDir, 'images'));
+    fs.copyFileSync(path.join(dir, 'images/a.png'), path.join(capDir, 'images/a.png'));
+    fs.writeFileSync(path.join(capDir, 'ground_truth.json'), JSON.stringify({
+      images: [{ id: 1, file_name: 'a.png', width: 4, height: 4 }],
+      annotations: [{ id: 10, image_id: 1, segmentation: rle(a1) }],
+      tasks: [{ id: 1, type: 'caption', image_id: 1, region_id: 10, caption: 'a red square', visual_prompt: { kind: 'mask' } }],
+    }));
+    const captioner = { ...engine, run: async () => answer('<Prompt0>: a red square on the left side of the image<|endoftext|>') } as unknown as Engine;
+    const r = await evaluate(captioner, capDir);
+    // 3 of the prediction's 10 words match the 3-word truth, in one chunk: P 3/10, R 1, Fmean 0.3/(0.9·0.3 + 0.1·1),
+    // penalty 0.5·(1/3)³. With the arguments swapped it would be 10/31 · (1 − 1/54) = 0.3166.
+    assert.ok(Math.abs(r.caption.meteor - (30 / 37) * (1 - 1 / 54)) < 1e-9, String(r.caption.meteor));
+    // No MCQ and no V-T RES tasks: both score 0 (an empty V-T RES set once scored cIoU 1, adding 50/3 points).
+    close(r.vtres.cIoU, 0, 'V-T RES cIoU of no tasks');
+    close(r.overall, (r.caption.meteor * 100) / 3, 'overall from METEOR alone');
+  });
 });

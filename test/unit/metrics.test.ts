@@ -24,6 +24,15 @@ describe('evaluation metrics', () => {
     assert.equal(gIoU(acc), (0.5 + 1 + 0) / 3);
   });
 
+  it('scores no samples 0 and only-empty samples 1, for cIoU as for gIoU', () => {
+    assert.equal(cIoU(newIou()), 0, 'no samples: nothing was measured');
+    assert.equal(gIoU(newIou()), 0);
+    const empty = newIou();
+    addIou(empty, null, Uint8Array.from([0, 0]));
+    assert.equal(cIoU(empty), 1, 'an empty target found empty');
+    assert.equal(gIoU(empty), 1);
+  });
+
   it('scores MCQ as the reference (substring) and exactly', () => {
     const choices = ['red', 'blue', 'green', 'yellow'];
     assert.ok(mcqCorrectReference('B. red', 'red'));
