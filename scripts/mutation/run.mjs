@@ -33,6 +33,8 @@ const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.key
 for (const g of wanted) if (!GROUPS[g]) { console.error(`unknown group ${g}: one of ${Object.keys(GROUPS).join(', ')}`); process.exit(2); }
 const only = process.env.STRYKER_FILES?.split(',').map((f) => f.trim()).filter(Boolean);
 const concurrency = Number(process.env.STRYKER_CONCURRENCY ?? 1);
+// Tests read this to sample their heaviest loops (masks.test's 734 COCO strings: every 20th).
+process.env.PIXEL_SAIL_MUTATION = '1';
 
 const rows = [];
 for (const name of wanted) {
@@ -51,6 +53,7 @@ for (const name of wanted) {
     coverageAnalysis: 'perTest',
     concurrency,
     timeoutMS: 60000,
+    dryRunTimeoutMinutes: 30,
     reporters: ['progress-append-only', 'json', 'html'],
     jsonReporter: { fileName: `reports/mutation/${name}.json` },
     htmlReporter: { fileName: `reports/mutation/${name}.html` },

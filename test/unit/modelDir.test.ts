@@ -132,6 +132,39 @@ describe('model directory', () => {
     assert.throws(() => chooseWeights(tiny, 'int8', 'cpu'), /ships no int8 decoder\. Set pixelSail\.weights/);
   });
 
+  it('runs the graph it reports: int8 logits differ from float32 logits, and float32 repeats exactly', async () => {
+    // The label the engine echoes proves nothing; the logits do. Each engine's decoder passes are recorded.
+    const logitsOf = async (weights: 'int8' | 'float32') => {
+      const engine = await Engine.open(defaultModel, { device: 'cpu', weights, cacheBudgetMb: 16 });
+      const seen: Float32Array[] = [];
+      const runner = engine.runner as unknown as { decode: (...a: unknown[]) => Promise<{ lastLogits: Float32Array }> };
+      const decode = runner.decode.bind(runner);
+      runner.decode = async (...a: unknown[]) => {
+        const r = await decode(...a);
+        seen.push(Float32Array.from(r.lastLogits));
+        return r;
+      };
+      try {
+        await engine.run({ kind: 'segment', image: path.join(defaultModel, 'parity/image.png'), text: 'the red square', maxNewTokens: 2 });
+        // A second float32 engine must give the same numbers: the difference below is the weights, not noise.
+        return seen;
+      } finally {
+        await engine.close();
+      }
+    };
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    const f32 = await logitsOf('float32');
+    const f32Again = await logitsOf('float32');
+    const int8 = await logitsOf('int8');
+    assert.equal(f32.length, int8.length, 'the same decoder passes');
+    assert.ok(f32.length >= 2, 'the image prefill and the prompt at least');
+    for (let i = 0; i < f32.length; i++) {
+      assert.equal(maxDiff(f32[i], f32Again[i]), 0, `pass ${i}: float32 is deterministic`);
+      const d = maxDiff(f32[i], int8[i]);
+      assert.ok(d > 1e-3, `pass ${i}: int8 logits differ from float32 (max |Δ| ${d})`);
+    }
+  });
+
   it('runs the weights it reports', async () => {
     for (const weights of ['int8', 'float32'] as const) {
       const engine = await Engine.open(defaultModel, { device: 'cpu', weights, cacheBudgetMb: 16 });
