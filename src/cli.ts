@@ -179,6 +179,7 @@ function parseArgs(argv: string[]): Args {
  * form. Anything else is refused before the model runs, rather than writing PNG bytes under another name.
  */
 function maskFormat(file: string): 'png' | 'tiff' {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`cannot write --out ${file}: it is a folder; name a .png (or .tif) file in it`);
   const ext = path.extname(file).toLowerCase();
   if (ext === '.png') return 'png';
   if (ext === '.tif' || ext === '.tiff') return 'tiff';

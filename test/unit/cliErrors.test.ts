@@ -76,6 +76,7 @@ describe('CLI errors, exactly', function () {
     [['describe', image, '--region', 'box:1,1,5,5', '--out', 'mask.webp'], '--out mask.webp: WebP has no single-channel (grey) format; name a .png (or .tif) file'],
     [['ask', image, '--text', 'a', '--out', 'mask.bmp'], '--out mask.bmp: .bmp is not a mask format this tool writes; name a .png (or .tif) file'],
     [['segment', image, '--text', 'a', '--out', 'mask'], '--out mask: it has no extension to name the format; name a .png (or .tif) file'],
+    [['segment', image, '--text', 'a', '--out', empty], `cannot write --out ${empty}: it is a folder; name a .png (or .tif) file in it`],
   ];
 
   const input: [string[], string][] = [
