@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { maskToPolygons, polygonsArea } from '../../src/masks/polygons';
-import { decodeRle, encodeMask, maskBbox, Rle, rleArea, stringToCounts } from '../../src/masks/rle';
+import { decodeRle, encodeMask, maskBbox, Rle, rleArea, RleError, stringToCounts } from '../../src/masks/rle';
 
 const repo = path.resolve(__dirname, '../../..');
 
@@ -46,6 +46,31 @@ describe('COCO RLE', () => {
     assert.deepEqual(maskBbox(m, 20, 30), [5, 7, 10, 4]);
     assert.equal(rleArea(encodeMask(m, 20, 30)), 40);
     assert.deepEqual(maskBbox(new Uint8Array(6), 2, 3), [0, 0, 0, 0]);
+  });
+
+  // Cases the mutation run (npm run test:mutation) showed no fast test pinned.
+  it('refuses malformed strings by what is wrong with them', () => {
+    assert.throws(() => stringToCounts('P'), (e: Error) => e instanceof RleError && e.message === 'the RLE string ends in the middle of a run'); // continuation bit, then nothing
+    assert.throws(() => stringToCounts('1 '), /invalid RLE character " " at 1/); // below '0'
+    assert.throws(() => stringToCounts('p'), /invalid RLE character "p" at 0/); // above 'o'
+    assert.throws(() => stringToCounts('O'), /run 0 of the RLE string is -1, not a pixel count/); // sign bit: a negative run
+    assert.throws(() => stringToCounts(`${'o'.repeat(12)}0`), /run 0 of the RLE string is \d+, not a pixel count/); // beyond 2^53
+    assert.deepEqual(stringToCounts('0'), [0]);
+  });
+
+  it('refuses sizes that are not a [height, width] of at most a billion pixels, and accepts empty ones', () => {
+    for (const size of [[1.5, 2], [2, 1.5], [-1, 2], [2, -1], [1e6, 1e4]] as [number, number][]) {
+      assert.throws(() => decodeRle({ size, counts: '' }), /is not a \[height, width\] of at most 1000000000 pixels/, JSON.stringify(size));
+    }
+    assert.equal(decodeRle({ size: [0, 5], counts: '0' }).length, 0);
+    assert.equal(decodeRle({ size: [5, 0], counts: '0' }).length, 0);
+  });
+
+  it('bounds masks touching the first row and column, and rows of different widths', () => {
+    const m = (rows: string[]) => Uint8Array.from(rows.join('').split('').map((c) => (c === '#' ? 1 : 0)));
+    assert.deepEqual(maskBbox(m(['..#', '...']), 2, 3), [2, 0, 1, 1]);
+    assert.deepEqual(maskBbox(m(['...', '#..', '#..']), 3, 3), [0, 1, 1, 2]);
+    assert.deepEqual(maskBbox(m(['.###', '.#..', '....']), 3, 4), [1, 0, 3, 2]);
   });
 });
 
