@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { connectedComponents } from '../../src/masks/components';
 import { maskToPolygons, polygonsArea } from '../../src/masks/polygons';
 import { decodeRle, encodeMask, maskBbox, Rle, rleArea, RleError, stringToCounts } from '../../src/masks/rle';
 
@@ -108,5 +109,34 @@ describe('polygons', () => {
 
   it('returns nothing for an empty mask', () => {
     assert.deepEqual(maskToPolygons(new Uint8Array(100), 10, 10), []);
+  });
+});
+
+describe('connected components', () => {
+  const m = (rows: string[]) => Uint8Array.from(rows.join('').split('').map((c) => (c === '#' ? 1 : 0)));
+  const show = (mask: Uint8Array, w: number) => Array.from({ length: mask.length / w }, (_, y) => [...mask.slice(y * w, (y + 1) * w)].map((v) => (v ? '#' : '.')).join(''));
+
+  it('splits 8-connected objects, largest first, ties in scan order, nothing lost', () => {
+    const mask = m([
+      '#..##',
+      '.#..#',
+      '....#',
+      '##...',
+    ]);
+    const parts = connectedComponents(mask, 4, 5);
+    assert.deepEqual(parts.map((p) => show(p, 5)), [
+      ['...##', '....#', '....#', '.....'], // 4 px
+      ['#....', '.#...', '.....', '.....'], // 2 px, corner-connected; first in scan order among the 2-px ones
+      ['.....', '.....', '.....', '##...'], // 2 px
+    ]);
+  });
+
+  it('keeps objects on every border apart, and returns nothing for an empty mask', () => {
+    const parts = connectedComponents(m(['#.#', '...', '#.#']), 3, 3);
+    assert.equal(parts.length, 4);
+    assert.deepEqual(parts.map((p) => p.indexOf(1)), [0, 2, 6, 8]);
+    assert.deepEqual(connectedComponents(new Uint8Array(6), 2, 3), []);
+    // A wrap-around must not join the end of one row with the start of the next.
+    assert.equal(connectedComponents(m(['..#', '#..']), 2, 3).length, 2);
   });
 });
