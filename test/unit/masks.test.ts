@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { connectedComponents } from '../../src/masks/components';
-import { maskToPolygons, polygonsArea } from '../../src/masks/polygons';
+import { fillPolygons, maskToPolygons, polygonsArea, polygonsBbox, polygonsPixelCount } from '../../src/masks/polygons';
 import { decodeRle, encodeMask, maskBbox, Rle, rleArea, RleError, stringToCounts } from '../../src/masks/rle';
 
 const repo = path.resolve(__dirname, '../../..');
@@ -139,4 +139,29 @@ describe('connected components', () => {
     // A wrap-around must not join the end of one row with the start of the next.
     assert.equal(connectedComponents(m(['..#', '#..']), 2, 3).length, 2);
   });
+});
+
+describe('polygons → pixels and boxes (worked out by hand)', () => {
+  const show = (mask: Uint8Array, w: number) => Array.from({ length: mask.length / w }, (_, y) => [...mask.slice(y * w, (y + 1) * w)].map((v) => (v ? '#' : '.')).join(''));
+  const cases: { what: string; polygons: number[][]; h: number; w: number; pixels: string[]; bbox: [number, number, number, number] }[] = [
+    // Pixel centres (x + ½, y + ½) strictly inside: x ∈ {1, 2, 3}, y ∈ {1, 2}.
+    { what: 'a rectangle', polygons: [[1, 1, 4, 1, 4, 3, 1, 3]], h: 4, w: 5, pixels: ['.....', '.###.', '.###.', '.....'], bbox: [1, 1, 3, 2] },
+    // x + y < 3 below the diagonal x + y = 4 (centres): 3 + 2 + 1 pixels.
+    { what: 'a triangle', polygons: [[0, 0, 4, 0, 0, 4]], h: 4, w: 4, pixels: ['###.', '##..', '#...', '....'], bbox: [0, 0, 4, 4] },
+    // Partly outside on the left and top: clipped, the box starting at 0 and measured from there.
+    { what: 'a polygon over the top-left corner', polygons: [[-2, -1, 3, -1, 3, 2, -2, 2]], h: 3, w: 4, pixels: ['###.', '###.', '....'], bbox: [0, 0, 3, 2] },
+    // Beyond the right and bottom edges: only the pixels inside.
+    { what: 'a polygon over the bottom-right corner', polygons: [[2, 1, 10, 1, 10, 9, 2, 9]], h: 3, w: 4, pixels: ['....', '..##', '..##'], bbox: [2, 1, 8, 8] },
+    // Even-odd: where two squares overlap, they cancel (16 + 16 − 2·4 pixels).
+    { what: 'two overlapping squares', polygons: [[0, 0, 4, 0, 4, 4, 0, 4], [2, 2, 6, 2, 6, 6, 2, 6]], h: 6, w: 6,
+      pixels: ['####..', '####..', '##..##', '##..##', '..####', '..####'], bbox: [0, 0, 6, 6] },
+  ];
+  for (const c of cases) {
+    it(c.what, () => {
+      const filled = fillPolygons(c.polygons, c.h, c.w);
+      assert.deepEqual(show(filled, c.w), c.pixels);
+      assert.equal(polygonsPixelCount(c.polygons, c.h, c.w), c.pixels.join('').split('#').length - 1);
+      assert.deepEqual(polygonsBbox(c.polygons), c.bbox);
+    });
+  }
 });
