@@ -63,6 +63,8 @@ describe('COCO RLE', () => {
     for (const size of [[1.5, 2], [2, 1.5], [-1, 2], [2, -1], [1e6, 1e4]] as [number, number][]) {
       assert.throws(() => decodeRle({ size, counts: '' }), /is not a \[height, width\] of at most 1000000000 pixels/, JSON.stringify(size));
     }
+    // Exactly the limit is allowed (and fails later, before allocating, because the runs cover nothing).
+    assert.throws(() => decodeRle({ size: [1, 1e9], counts: '' }), /RLE covers 0 pixels, size says 1×1000000000/);
     assert.equal(decodeRle({ size: [0, 5], counts: '0' }).length, 0);
     assert.equal(decodeRle({ size: [5, 0], counts: '0' }).length, 0);
   });
