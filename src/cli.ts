@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { Engine, EngineError, MAX_NEW_TOKENS } from './engine/engine';
+import { Engine, EngineError, MAX_NEW_TOKENS, missingCudaProvider } from './engine/engine';
 import { imageSize } from './engine/imageLoader';
 import { readInputFile } from './engine/inputFile';
 import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from './engine/types';
-import { defaultModelPath, ModelDirError } from './engine/modelDir';
+import { defaultModelPath, loadModelDir, ModelDirError } from './engine/modelDir';
 import { parseRegionSpec, RegionSpecError } from './engine/regions';
 import { answerText } from './engine/question';
 import { decodeRle } from './masks/rle';
@@ -23,9 +23,10 @@ import { BatchError, createJob, JobManifest, modelHash, parsePromptSpec, readMan
 import { mergeCoco, MergeError } from './annotations/cocoMerge';
 import { StoreFormatError } from './annotations/store';
 import { CocoImportError, importCoco } from './annotations/cocoImport';
+import { count } from './words';
 
 const USAGE = `usage:
-  pixel-sail segment IMAGE --text "EXPRESSION" [--out MASK.png] [--json]
+  pixel-sail segment IMAGE --text "EXPRESSION" [--out MASK.png|.tif] [--json]
   pixel-sail eval DIR [--json] [--limit N]      DIR written by training/generate.py
   pixel-sail describe IMAGE --region SPEC [--json]
   pixel-sail ask IMAGE --text "QUESTION" [--region SPEC]... [--json]
@@ -169,15 +170,33 @@ function parseArgs(argv: string[]): Args {
   if ((command === 'segment' || command === 'ask') && !args.text) throw new UsageError(`${command} needs --text`);
   if (command === 'describe' && args.regions.length !== 1) throw new UsageError('describe needs exactly one --region');
   if (command === 'segment' && args.regions.length) throw new UsageError('segment takes no --region (use ask)');
+  if (['segment', 'describe', 'ask'].includes(command) && args.out) maskFormat(args.out);
   return args;
 }
 
 /**
- * Writes the answer's first mask as a black/white PNG, atomically: the file is complete or untouched.
- * An answer without a mask ("No target") writes an all-black mask of the image's size, so an older file
- * at the same path can never pass for this answer.
+ * The file format a mask `--out` path names. Masks are single-channel 0/255 images, so only lossless formats
+ * with a grey channel qualify: JPEG would blur the edges into grey values, and WebP has no single-channel
+ * form. Anything else is refused before the model runs, rather than writing PNG bytes under another name.
  */
-async function writeMaskPng(answer: EngineAnswer, file: string, image: string): Promise<void> {
+function maskFormat(file: string): 'png' | 'tiff' {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`cannot write --out ${file}: it is a folder; name a .png (or .tif) file in it`);
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.png') return 'png';
+  if (ext === '.tif' || ext === '.tiff') return 'tiff';
+  const why = ext === '.jpg' || ext === '.jpeg' ? 'JPEG is lossy and would blur the mask\'s edges'
+    : ext === '.webp' ? 'WebP has no single-channel (grey) format'
+      : ext ? `${ext} is not a mask format this tool writes` : 'it has no extension to name the format';
+  throw new UsageError(`--out ${file}: ${why}; name a .png (or .tif) file`);
+}
+
+/**
+ * Writes the answer's first mask as a single-channel black/white image in the format the extension names
+ * (PNG or TIFF), atomically: the file is complete or untouched. An answer without a mask ("No target")
+ * writes an all-black mask of the image's size, so an older file at the same path can never pass for this
+ * answer.
+ */
+async function writeMask(answer: EngineAnswer, file: string, image: string): Promise<void> {
   const first = answer.masks[0];
   const [h, w] = first ? first.rle.size : await imageSize(readInputFile(image, 'image')).then((s) => [s.height, s.width]);
   const px = Buffer.alloc(w * h);
@@ -189,15 +208,30 @@ async function writeMaskPng(answer: EngineAnswer, file: string, image: string): 
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new OutputError(`cannot write --out ${file}: its folder does not exist`);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
   try {
-    await sharp(px, { raw: { width: w, height: h, channels: 1 } }).png().toFile(tmp);
+    // b-w keeps one channel (sharp would otherwise widen grey to sRGB); TIFF's default JPEG compression is lossy.
+    const grey = sharp(px, { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w');
+    await (maskFormat(file) === 'png' ? grey.png() : grey.tiff({ compression: 'deflate' })).toFile(tmp);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' ? 'permission denied' : code === 'ENOSPC' ? 'the disk is full'
-      : (e as Error).message.split('\n')[0].replaceAll(tmp, file);
+      : code === 'EISDIR' ? 'it is a folder' : (e as Error).message.split('\n')[0].replaceAll(tmp, file);
     throw new OutputError(`cannot write --out ${file}: ${why}`);
   }
+}
+
+/**
+ * One short line for the device the CLI runs on. A CPU run because onnxruntime-node's CUDA provider is not
+ * installed (the default install) is the expected case under --device auto and gets no warning; CUDA that is
+ * installed but fails to load is a surprise, and is said once on stderr with its first reason.
+ */
+function deviceNote(device: Engine['device']): { stderr?: string; label: string } {
+  if (!device.fallbackReason) return { label: device.provider };
+  if (missingCudaProvider()) return { label: 'cpu (CUDA provider not installed)' };
+  const reason = device.fallbackReason.replace(/^CUDA execution provider unavailable: /, '');
+  const short = reason.length > 120 ? `${reason.slice(0, 117)}...` : reason;
+  return { label: 'cpu (CUDA did not load)', stderr: `pixel-sail: CUDA did not load, running on the CPU: ${short}` };
 }
 
 class OutputError extends Error {}
@@ -241,13 +275,13 @@ async function exportCommand(args: Args): Promise<number> {
       if (args.splitInstances) throw new UsageError('--split-instances is implied by --format yolo (one polygon per line)');
       const report = await exportYolo(args.image, out, { status: args.status, categories: args.categories });
       for (const s of report.skipped) process.stderr.write(`pixel-sail: left out ${s}\n`);
-      process.stdout.write(`${args.out}: ${report.images} images, ${report.lines} polygons, ${report.classes.length} classes (data.yaml, labels/, images/ linked)\n`);
+      process.stdout.write(`${args.out}: ${count(report.images, 'image')}, ${count(report.lines, 'polygon')}, ${count(report.classes.length, 'class', 'classes')} (data.yaml, labels/, images/ linked)\n`);
       return 0;
     }
     const { coco, skipped } = await exportCoco(args.image, { format: args.format, status: args.status, categories: args.categories, splitInstances: args.splitInstances });
     for (const s of skipped) process.stderr.write(`pixel-sail: left out ${s}\n`);
     await writeExport(out, coco);
-    process.stdout.write(`${args.out}: ${coco.images.length} images, ${coco.annotations.length} annotations, ${coco.categories.length} categories\n`);
+    process.stdout.write(`${args.out}: ${count(coco.images.length, 'image')}, ${count(coco.annotations.length, 'annotation')}, ${count(coco.categories.length, 'category', 'categories')}\n`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
@@ -295,7 +329,7 @@ async function annotateCommand(args: Args, engine: Engine, modelDir: string): Pr
     const { coco } = await exportCoco(root, { format: 'rle', status: 'all', job: { id: manifest.id, images } });
     await writeExport(path.resolve(args.out), coco);
   }
-  process.stdout.write(`job ${manifest.id}: ${summary.images} images, ${summary.objects} objects, ${summary.skipped} skipped, ${summary.failed.length} failed, ${summary.seconds} s${summary.cancelled ? ` — cancelled; resume with --resume ${manifest.id}` : ''}\n`);
+  process.stdout.write(`job ${manifest.id}: ${count(summary.images, 'image')}, ${count(summary.objects, 'object')}, ${summary.skipped} skipped, ${summary.failed.length} failed, ${summary.seconds} s${summary.cancelled ? ` — cancelled; resume with --resume ${manifest.id}` : ''}\n`);
   return summary.cancelled ? 130 : 0;
 }
 
@@ -303,7 +337,7 @@ async function mergeCommand(args: Args): Promise<number> {
   try {
     const merged = mergeCoco(args.inputs);
     await writeExport(path.resolve(args.out!), merged);
-    process.stdout.write(`${args.out}: ${merged.images.length} images, ${merged.annotations.length} annotations from ${args.inputs.length} files\n`);
+    process.stdout.write(`${args.out}: ${count(merged.images.length, 'image')}, ${count(merged.annotations.length, 'annotation')} from ${count(args.inputs.length, 'file')}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
@@ -315,7 +349,7 @@ async function importCommand(args: Args): Promise<number> {
   try {
     const report = await importCoco(args.image, args.root!);
     for (const w of report.warnings) process.stderr.write(`pixel-sail: warning: ${w}\n`);
-    process.stdout.write(`${report.images} images, ${report.added} objects added, ${report.duplicates} already in the store\n`);
+    process.stdout.write(`${count(report.images, 'image')}, ${count(report.added, 'object')} added, ${report.duplicates} already in the store\n`);
     return 0;
   } catch (e) {
     const known = e instanceof CocoImportError || e instanceof StoreFormatError;
@@ -337,13 +371,23 @@ async function writeExport(file: string, coco: CocoFile): Promise<void> {
 }
 
 async function checkModelCommand(args: Args): Promise<number> {
+  // DIR that is not a folder is a bad argument, said as one line like every other command's, not a report.
+  const dir = path.resolve(args.image);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    try {
+      loadModelDir(dir);
+    } catch (e) {
+      process.stderr.write(`pixel-sail: ${(e as Error).message}\n`);
+    }
+    return 1;
+  }
   const report = await checkModel(args.image);
   if (args.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
   } else {
     process.stdout.write(`${report.model}\n`);
     for (const item of report.items) process.stdout.write(`  ${item.ok ? 'ok     ' : 'PROBLEM'}  ${item.file}${item.problem ? `: ${item.problem}` : ''}\n`);
-    process.stdout.write(report.ok ? 'every graph loads and matches its fixtures\n' : `${report.items.filter((i) => !i.ok).length} problem(s)\n`);
+    process.stdout.write(report.ok ? 'every graph loads and matches its fixtures\n' : `${count(report.items.filter((i) => !i.ok).length, 'problem')}\n`);
   }
   return report.ok ? 0 : 1;
 }
@@ -366,7 +410,8 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
   try {
     const regions = args.regions.map(parseRegionSpec);
     engine = await Engine.open(args.model ?? defaultModelPath(packageRoot), { device: args.device, weights: args.weights });
-    if (engine.device.fallbackReason && !args.json) process.stderr.write(`pixel-sail: running on CPU (${engine.device.fallbackReason})\n`);
+    const device = deviceNote(engine.device);
+    if (device.stderr && !args.json) process.stderr.write(`${device.stderr}\n`);
     if (args.command === 'annotate') {
       spinner.stop();
       return await annotateCommand(args, engine, args.model ?? defaultModelPath(packageRoot));
@@ -393,17 +438,17 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
     const answer = await engine.run(task);
     spinner.stop();
     if (args.out) {
-      await writeMaskPng(answer, path.resolve(args.out), args.image);
+      await writeMask(answer, path.resolve(args.out), args.image);
       if (!answer.masks.length) process.stderr.write(`pixel-sail: the answer has no mask; wrote an empty (all-black) mask to ${args.out}\n`);
     }
     if (args.json) {
-      process.stdout.write(JSON.stringify({ answer: answer.answer, answerParts: answer.answerParts, masks: answer.masks, device: answer.device, timingsMs: answer.timingsMs }) + '\n');
+      process.stdout.write(JSON.stringify({ answer: answer.answer, answerParts: answer.answerParts, masks: answer.masks, device: answer.device, ...(engine.device.fallbackReason ? { deviceFallback: engine.device.fallbackReason } : {}), timingsMs: answer.timingsMs }) + '\n');
     } else {
       // Read from the token ids: regions the model names as "region N" (the --region order), masks as
       // "[mask N]"; the raw <PromptK> / [SEG] stay in --json's `answer` for scripts that parse them.
       process.stdout.write(`${answer.answerParts ? answerText(answer.answerParts) : answer.answer}\n`);
       answer.masks.forEach((m, i) => process.stdout.write(`mask ${i + 1}: area ${m.area} px, bbox [${m.bbox.join(', ')}]\n`));
-      process.stdout.write(`device: ${answer.device}${engine.device.fallbackReason ? ' (fallback)' : ''}, ${answer.timingsMs.total} ms\n`);
+      process.stdout.write(`device: ${engine.device.fallbackReason ? device.label : answer.device}, ${answer.timingsMs.total} ms\n`);
     }
     return 0;
   } catch (e) {

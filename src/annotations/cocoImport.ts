@@ -13,6 +13,7 @@ import { colorForId, readCategoriesFile, sameName, withCategory } from './catego
 import type { Annotation, AnnotationFile, CategoriesFile } from './schema';
 import { STORE_VERSION } from './schema';
 import { DEFAULT_MAX_IMAGE_PIXELS as MAX_IMAGE_PIXELS } from '../engine/imageLoader';
+import { readJsonFile } from '../jsonText';
 import { jsonPath, readAnnotationFile, STORE_DIR, writeAnnotationFile, writeJsonAtomic } from './store';
 
 export class CocoImportError extends Error {}
@@ -99,13 +100,9 @@ export function parseCoco(raw: unknown, file: string): z.infer<typeof cocoSchema
 
 /** `under`: the file's image paths are relative to this folder of the root (`/`-separated), not to the root. */
 export async function importCoco(file: string, root: string, under = ''): Promise<ImportReport> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new CocoImportError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  return importCocoData(raw, file, root, under);
+  const read = readJsonFile(file);
+  if (!read.ok) throw new CocoImportError(`cannot read ${file}: ${read.problem} (import takes a COCO JSON file)`);
+  return importCocoData(read.value, file, root, under);
 }
 
 /** The import of already-parsed JSON; `file` names it in messages. */

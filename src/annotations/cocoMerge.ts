@@ -2,7 +2,7 @@
 // renumbered in sorted file_name order, annotations in (image, object) order. Shards partition the images,
 // so each image's objects come whole from one file; an image found in several files must be identical in
 // each (so merging is idempotent), and every file must have the same categories.
-import * as fs from 'node:fs';
+import { readJsonFile } from '../jsonText';
 import { byteOrder } from './cocoExport';
 import type { CocoAnnotation, CocoFile } from './cocoExport';
 
@@ -10,12 +10,9 @@ export class MergeError extends Error {}
 
 
 function read(file: string): CocoFile {
-  let coco: CocoFile;
-  try {
-    coco = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new MergeError(`cannot read ${file}: ${(e as Error).message}`);
-  }
+  const read = readJsonFile(file);
+  if (!read.ok) throw new MergeError(`cannot read ${file}: ${read.problem} (merge takes the COCO JSON files of \`export\` or \`annotate --out\`)`);
+  const coco = read.value as CocoFile;
   if (!Array.isArray(coco?.images) || !Array.isArray(coco.annotations) || !Array.isArray(coco.categories)) {
     throw new MergeError(`${file} is not a COCO export (it needs images, annotations and categories)`);
   }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { z } from 'zod';
+import { jsonSyntaxProblem } from '../jsonText';
 import { stringToCounts } from '../masks/rle';
 import { AnnotationFile, annotationFileSchema, STORE_VERSION } from './schema';
 
@@ -68,15 +69,7 @@ export function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    const message = (e as Error).message;
-    const at = /position (\d+)/.exec(message);
-    if (at) {
-      const before = text.slice(0, Number(at[1]));
-      const line = before.split('\n').length;
-      const column = before.length - before.lastIndexOf('\n');
-      throw new StoreFormatError(file, '$', `not valid JSON at line ${line}, column ${column} (${message})`);
-    }
-    throw new StoreFormatError(file, '$', `not valid JSON (${message})`);
+    throw new StoreFormatError(file, '$', jsonSyntaxProblem(text, e));
   }
 }
 

@@ -4,6 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROMPT_OVERLAP_ORDERS, type PromptOverlap } from './visualPrompts';
+import { z } from 'zod';
+import { readJsonFile } from '../jsonText';
 
 export const MODEL_FORMAT = 'pixel-sail-onnx';
 export const DEFAULT_MODEL_NAME = 'default';
@@ -15,44 +17,87 @@ export const REQUIRED_TOKENS = [
   ...Array.from({ length: 15 }, (_, k) => `<Prompt${k}>`),
 ] as const;
 
-export interface ModelSizes {
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
-  patch_size: number;
-  max_long_side: number;
-  upsampler_channels: number;
-  num_upsample_blocks: number;
-  seg_hidden_states: number;
-  num_prompt_slots: number;
-  token_ids: Record<string, number>;
-}
+/** A count the graphs are built with: config.json must give a positive integer. */
+const count = z.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive');
+const text = z.string({ error: 'must be a string' });
 
-export interface GraphSpec {
-  file: string;
-  inputs: string[];
-  outputs: string[];
+const graphSpecSchema = z.object({
+  file: text.min(1, 'must name a file'),
+  inputs: z.array(text, { error: 'must list the graph\'s input names' }),
+  outputs: z.array(text, { error: 'must list the graph\'s output names' }),
   /** Same graph contract with other weights, e.g. {"int8": "decoder.int8.onnx"} (validated against float32 at export). */
-  variants?: { int8?: string };
-}
+  variants: z.strictObject({ int8: text.min(1, 'must name a file').optional() }, { error: 'may only name an int8 file' }).optional(),
+}, { error: 'must name a file, its inputs and its outputs' });
 
-export interface ModelConfig {
-  format: string;
-  format_version: number;
-  name: string;
-  model: ModelSizes;
-  image: {
-    patch_size: number; max_long_side: number; mean: number[]; std: number[]; upsample_factor: number;
+/**
+ * config.json of a model directory. Unknown keys are allowed (exporters add provenance such as `source`);
+ * everything the engine reads is checked here, so a broken file fails at load with the JSON path at fault
+ * instead of a shape error in the middle of a request.
+ */
+export const modelConfigSchema = z.looseObject({
+  format: z.literal(MODEL_FORMAT, { error: (iss) => `is ${JSON.stringify(iss.input)}, expected "${MODEL_FORMAT}" (this is not a Pixel-SAIL ONNX model)` }),
+  format_version: count,
+  name: text.min(1, 'must not be empty'),
+  model: z.looseObject({
+    vocab_size: count,
+    hidden_size: count,
+    intermediate_size: count,
+    num_hidden_layers: count,
+    num_attention_heads: count,
+    num_key_value_heads: count,
+    patch_size: count,
+    max_long_side: count,
+    upsampler_channels: count,
+    num_upsample_blocks: count,
+    seg_hidden_states: count,
+    num_prompt_slots: count,
+    token_ids: z.record(text, z.number().int('must be an integer token id').nonnegative('must be a token id (0 or more)'), { error: 'must map special tokens to ids' }),
+  }, { error: 'must be an object (the model\'s sizes)' }),
+  image: z.looseObject({
+    patch_size: count,
+    max_long_side: count,
+    mean: z.array(z.number(), { error: 'must be 3 numbers' }).length(3, 'must be 3 numbers (R, G, B)'),
+    std: z.array(z.number().positive('must be positive'), { error: 'must be 3 numbers' }).length(3, 'must be 3 numbers (R, G, B)'),
+    upsample_factor: count,
     /** Which prompt mask a patch gets where masks overlap (absent: "largest_first"); see visualPrompts.ts. */
-    prompt_overlap?: PromptOverlap;
-  };
-  chat: { user_prefix: string; user_suffix: string; answer_suffix: string; stop_tokens: string[] };
-  prompts: { segment: string; segmentAnswerPrefix: string; noTargetMarker: string; caption: string; mcq: string; mcqOptions?: string };
-  graphs: Record<GraphName, GraphSpec>;
-}
+    prompt_overlap: z.enum(PROMPT_OVERLAP_ORDERS as [PromptOverlap, ...PromptOverlap[]], { error: `must be one of ${PROMPT_OVERLAP_ORDERS.map((o) => JSON.stringify(o)).join(', ')}` }).optional(),
+  }, { error: 'must be an object (the image preprocessing rules)' }),
+  chat: z.looseObject({
+    user_prefix: text,
+    user_suffix: text,
+    answer_suffix: text,
+    stop_tokens: z.array(text, { error: 'must list the stop tokens' }).min(1, 'must name at least one stop token'),
+  }, { error: 'must be an object (the chat template)' }),
+  prompts: z.looseObject({
+    segment: text.includes('{expression}', { message: 'must contain {expression}' }),
+    segmentAnswerPrefix: text,
+    noTargetMarker: text.min(1, 'must not be empty'),
+    caption: text.includes('{region}', { message: 'must contain {region}' }),
+    mcq: text,
+    mcqOptions: text.optional(),
+  }, { error: 'must be an object (the prompt templates)' }),
+  graphs: z.looseObject(Object.fromEntries(GRAPH_NAMES.map((g) => [g, graphSpecSchema])) as Record<GraphName, typeof graphSpecSchema>, { error: 'must be an object naming the four graphs' }),
+}, { error: 'must be a JSON object' }).superRefine((c, ctx) => {
+  for (const tok of REQUIRED_TOKENS) {
+    if (c.model.token_ids[tok] === undefined) ctx.addIssue({ code: 'custom', path: ['model', 'token_ids'], message: `lacks the special token ${tok}` });
+  }
+  if (c.model.hidden_size % c.model.num_attention_heads !== 0) {
+    ctx.addIssue({ code: 'custom', path: ['model', 'hidden_size'], message: `(${c.model.hidden_size}) must be a multiple of model.num_attention_heads (${c.model.num_attention_heads})` });
+  }
+  const expected = 3 + 2 * c.model.num_hidden_layers;
+  if (c.graphs.decoder.inputs.length !== expected) {
+    ctx.addIssue({ code: 'custom', path: ['graphs', 'decoder', 'inputs'], message: `names ${c.graphs.decoder.inputs.length} inputs, expected ${expected} for ${c.model.num_hidden_layers} layers` });
+  }
+});
+
+/** The part of tokenizer.json the engine checks itself: the special tokens and their ids. */
+const tokenizerSchema = z.looseObject({
+  added_tokens: z.array(z.looseObject({ content: text, id: z.number({ error: 'must be a number' }).int('must be an integer') }), { error: 'must list the special tokens' }),
+}, { error: 'must be a JSON object' });
+
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+export type ModelSizes = ModelConfig['model'];
+export type GraphSpec = z.infer<typeof graphSpecSchema>;
 
 export interface ModelDir {
   dir: string;
@@ -73,67 +118,65 @@ export class ModelDirError extends Error {
 }
 
 function readJson(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new ModelDirError(`model directory is missing ${what} (${file})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ModelDirError(`${what} is not valid JSON (${file}): ${(e as Error).message}`);
-  }
+  if (!fs.existsSync(file)) throw new ModelDirError(`model directory is missing ${what} (${file})`);
+  const read = readJsonFile(file);
+  if (!read.ok) throw new ModelDirError(`cannot read ${file}: ${read.problem} (export the model again with training/export.py)`);
+  return read.value;
 }
 
-const SIZE_FIELDS: (keyof ModelSizes)[] = [
-  'vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads',
-  'patch_size', 'max_long_side', 'seg_hidden_states', 'num_upsample_blocks',
-];
+/** `graphs.decoder.inputs[3]` from zod's path. */
+function configPath(parts: readonly PropertyKey[]): string {
+  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(String(p)) ? `${i ? '.' : ''}${String(p)}` : `[${JSON.stringify(String(p))}]`)).join('') || 'the file';
+}
+
+function valueAt(raw: unknown, parts: readonly PropertyKey[]): unknown {
+  let v = raw;
+  for (const p of parts) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, p)) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/** Checks config.json's shape; the first problem is thrown, naming the file and the JSON path. */
+export function parseModelConfig(raw: unknown, file: string): ModelConfig {
+  const parsed = modelConfigSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  // A missing key reads better as "is missing" than as "must be a number".
+  const missing = issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(raw, issue.path) === undefined;
+  const where = configPath(issue.path);
+  const problem = missing ? `${where} is missing` : `${where} ${issue.message}`;
+  throw new ModelDirError(`${file}: ${problem} (fix config.json, or export the model again with training/export.py)`);
+}
 
 /** Reads and validates a model directory. Throws ModelDirError naming the first thing that is wrong. */
 export function loadModelDir(dir: string): ModelDir {
   const abs = path.resolve(dir);
-  if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
-    throw new ModelDirError(`model directory not found: ${abs}`);
+  if (!fs.existsSync(abs)) throw new ModelDirError(`model directory not found: ${abs}`);
+  if (!fs.statSync(abs).isDirectory()) {
+    const parent = path.dirname(abs);
+    const hint = fs.existsSync(path.join(parent, 'config.json')) ? `: ${parent}` : '';
+    throw new ModelDirError(`${abs} is a file, not a model folder; name the folder that holds config.json and the ONNX graphs${hint}`);
   }
-  const config = readJson(path.join(abs, 'config.json'), 'config.json') as ModelConfig;
-  if (config.format !== MODEL_FORMAT) {
-    throw new ModelDirError(`config.json is not a Pixel-SAIL ONNX model (format ${JSON.stringify(config.format)}, expected "${MODEL_FORMAT}")`);
-  }
-  for (const key of ['model', 'image', 'chat', 'prompts', 'graphs'] as const) {
-    if (typeof config[key] !== 'object' || config[key] === null) throw new ModelDirError(`config.json lacks the "${key}" section`);
-  }
-  for (const f of SIZE_FIELDS) {
-    if (!Number.isInteger(config.model[f]) || (config.model[f] as number) <= 0) {
-      throw new ModelDirError(`config.json model.${f} must be a positive integer`);
-    }
-  }
-  const overlap = config.image.prompt_overlap;
-  if (overlap !== undefined && !PROMPT_OVERLAP_ORDERS.includes(overlap)) {
-    throw new ModelDirError(`config.json image.prompt_overlap must be one of ${PROMPT_OVERLAP_ORDERS.map((o) => JSON.stringify(o)).join(', ')}, got ${JSON.stringify(overlap)}`);
-  }
-  const ids = config.model.token_ids ?? {};
-  for (const tok of REQUIRED_TOKENS) {
-    if (!Number.isInteger(ids[tok])) throw new ModelDirError(`config.json model.token_ids lacks the special token ${tok}`);
-  }
+  const configFile = path.join(abs, 'config.json');
+  const config = parseModelConfig(readJson(configFile, 'config.json'), configFile);
+  const ids = config.model.token_ids;
   for (const g of GRAPH_NAMES) {
     const spec = config.graphs[g];
-    if (!spec || typeof spec.file !== 'string' || !Array.isArray(spec.inputs) || !Array.isArray(spec.outputs)) {
-      throw new ModelDirError(`config.json graphs.${g} must name a file, its inputs and its outputs`);
-    }
     if (!fs.existsSync(path.join(abs, spec.file))) throw new ModelDirError(`model directory is missing the ${g} graph ${spec.file}`);
     for (const [kind, file] of Object.entries(spec.variants ?? {})) {
-      if (kind !== 'int8' || typeof file !== 'string') throw new ModelDirError(`config.json graphs.${g}.variants may only name an int8 file`);
-      if (!fs.existsSync(path.join(abs, file))) throw new ModelDirError(`model directory is missing the ${kind} ${g} graph ${file}`);
+      if (file && !fs.existsSync(path.join(abs, file))) throw new ModelDirError(`model directory is missing the ${kind} ${g} graph ${file}`);
     }
   }
-  const expectedDecoderInputs = 3 + 2 * config.model.num_hidden_layers;
-  if (config.graphs.decoder.inputs.length !== expectedDecoderInputs) {
-    throw new ModelDirError(`config.json graphs.decoder names ${config.graphs.decoder.inputs.length} inputs, expected ${expectedDecoderInputs} for ${config.model.num_hidden_layers} layers`);
+  const tokenizerFile = path.join(abs, 'tokenizer.json');
+  const tokenizerJson = readJson(tokenizerFile, 'tokenizer.json') as object;
+  const tokenizer = tokenizerSchema.safeParse(tokenizerJson);
+  if (!tokenizer.success) {
+    const issue = tokenizer.error.issues[0];
+    throw new ModelDirError(`${tokenizerFile}: ${configPath(issue.path)} ${issue.message} (export the model again with training/export.py)`);
   }
-  const tokenizerJson = readJson(path.join(abs, 'tokenizer.json'), 'tokenizer.json') as { added_tokens?: { content: string; id: number }[] };
-  const added = new Map((tokenizerJson.added_tokens ?? []).map((t) => [t.content, t.id]));
+  const added = new Map(tokenizer.data.added_tokens.map((t) => [t.content, t.id]));
   for (const tok of REQUIRED_TOKENS) {
     if (added.get(tok) !== ids[tok]) {
       throw new ModelDirError(`tokenizer.json does not define the special token ${tok} with id ${ids[tok]}`);

@@ -4,7 +4,7 @@
 import { Engine, EngineError } from './engine';
 import { ModelDirError } from './modelDir';
 import type { FromWorker, ToWorker, WorkerConfig } from './workerProtocol';
-import { WORKER_CONFIG_ENV } from './workerProtocol';
+import { parseWorkerConfig, toWorkerSchema, WORKER_CONFIG_ENV } from './workerProtocol';
 import { RegionSpecError } from './regions';
 
 const send = (msg: FromWorker) => process.send?.(msg);
@@ -21,13 +21,12 @@ function stats(engine: Engine) {
 }
 
 async function main() {
-  let config: WorkerConfig;
-  try {
-    config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '');
-  } catch {
-    send({ type: 'fatal', message: `worker started without a valid ${WORKER_CONFIG_ENV}` });
+  const parsed = parseWorkerConfig(process.env[WORKER_CONFIG_ENV]);
+  if (!parsed.ok) {
+    send({ type: 'fatal', message: parsed.problem });
     process.exit(1);
   }
+  const config: WorkerConfig = parsed.config;
   let engine: Engine;
   try {
     engine = await Engine.open(config.modelPath, config);
@@ -65,7 +64,17 @@ async function main() {
     }
   };
 
-  process.on('message', (msg: ToWorker) => {
+  process.on('message', (raw: unknown) => {
+    const checked = toWorkerSchema.safeParse(raw);
+    if (!checked.success) {
+      // Answer by id when the message has one, so the sender's request ends instead of waiting for a timeout.
+      const id = typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : -1;
+      const issue = checked.error.issues[0];
+      const at = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+      send({ type: 'error', id, message: `the engine worker got a malformed message: message${at}: ${issue.message}`, code: 'internal' });
+      return;
+    }
+    const msg = checked.data as ToWorker;
     if (msg.type === 'run') {
       queue.push(msg);
       void pump();

@@ -1,15 +1,53 @@
 // Messages between the engine client (extension host, bench) and the engine worker process. Both sides
 // import this file, so a message's shape is defined once; the tasks and answers they carry are types.ts's.
+import { z } from 'zod';
+import { jsonSyntaxProblem } from '../jsonText';
 import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, ModelSummary, WeightsSetting } from './types';
 
-export interface WorkerConfig {
-  modelPath: string;
-  device: DeviceSetting;
-  weights?: WeightsSetting;
-  cacheBudgetMb: number;
-  maxImagePixels: number;
-  threads?: number;
+/**
+ * The worker's start-up configuration, checked by the worker before it loads anything: a bad value (a
+ * settings typo, another extension's host passing a number as a string) is refused with the JSON path and
+ * what to set, instead of surfacing later as an onnxruntime error.
+ */
+export const workerConfigSchema = z.object({
+  modelPath: z.string({ error: 'must be the model folder\'s path (a string)' }).min(1, 'must name the model folder'),
+  device: z.enum(['auto', 'cuda', 'cpu'], { error: 'must be "auto", "cuda" or "cpu"' }),
+  weights: z.enum(['auto', 'float32', 'int8'], { error: 'must be "auto", "float32" or "int8"' }).optional(),
+  cacheBudgetMb: z.number({ error: 'must be a number of MB' }).positive('must be a positive number of MB').max(1024 * 1024, 'must be at most 1 TB (in MB)'),
+  maxImagePixels: z.number({ error: 'must be a number of pixels' }).int('must be a whole number of pixels').positive('must be positive'),
+  threads: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1024, 'must be at most 1024').optional(),
+}, { error: 'must be a JSON object' });
+
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+
+/** Where a config problem is, e.g. `PIXEL_SAIL_WORKER_CONFIG.cacheBudgetMb`. */
+function where(root: string, parts: readonly PropertyKey[]): string {
+  return root + parts.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
 }
+
+/** Parses the environment variable's text; the problem names the variable and the JSON path. */
+export function parseWorkerConfig(text: string | undefined): { ok: true; config: WorkerConfig } | { ok: false; problem: string } {
+  if (text === undefined || text === '') return { ok: false, problem: `the engine worker started without ${WORKER_CONFIG_ENV} (it is started by the extension or the engine client, not by hand)` };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, problem: `${WORKER_CONFIG_ENV} is ${jsonSyntaxProblem(text, e)}` };
+  }
+  const r = workerConfigSchema.safeParse(raw);
+  if (r.success) return { ok: true, config: r.data };
+  const issue = r.error.issues[0];
+  return { ok: false, problem: `${where(WORKER_CONFIG_ENV, issue.path)} ${issue.message} (check the pixelSail settings, or the options passed to the engine client)` };
+}
+
+const id = z.number().int().nonnegative();
+
+/** Messages to the worker, checked on arrival: a malformed one is answered with an error, not a crash. */
+export const toWorkerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('run'), id, task: z.unknown() }), // the task is checked by the engine (taskSchema.ts)
+  z.object({ type: z.literal('cancel'), id }),
+  z.object({ type: z.literal('stats'), id }),
+]);
 
 export interface WorkerStats {
   rssMb: number;

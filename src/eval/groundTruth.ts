@@ -3,11 +3,11 @@
 // the size of their image, image files the size the file says). A dataset that fails is refused with the
 // JSON path at fault, never scored: an empty dataset used to score cIoU 1.0, and wrong image sizes moved
 // the overall score.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { imageSize } from '../engine/imageLoader';
 import { readInputFile } from '../engine/inputFile';
+import { readJsonFile } from '../jsonText';
 
 const id = z.number().int().nonnegative();
 const point = z.tuple([z.number(), z.number()]);
@@ -46,13 +46,9 @@ export function jsonPath(keys: readonly PropertyKey[]): string {
 /** Reads, parses and checks DIR/ground_truth.json; the images' own sizes are checked against it too. */
 export async function readGroundTruth(dir: string): Promise<GroundTruth> {
   const file = path.join(dir, 'ground_truth.json');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new GroundTruthError(`cannot read ${file}: ${(e as Error).message} (make one with training/generate.py)`);
-  }
-  const gt = validateGroundTruth(raw, file);
+  const read = readJsonFile(file);
+  if (!read.ok) throw new GroundTruthError(`cannot read ${file}: ${read.problem} (make one with training/generate.py)`);
+  const gt = validateGroundTruth(read.value, file);
   const fail = (where: string, what: string): never => { throw new GroundTruthError(`${file}: ${where}: ${what}`); };
   const used = new Set(gt.tasks.map((t) => t.image_id));
   for (const [i, img] of gt.images.entries()) {

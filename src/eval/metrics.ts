@@ -21,7 +21,13 @@ export function addIou(acc: IouAccumulator, pred: Uint8Array | null, gt: Uint8Ar
   acc.ious.push(union === 0 ? 1 : inter / union);
 }
 
+/**
+ * Σ intersection / Σ union. Samples whose targets and predictions are all empty score 1 (nothing to find,
+ * nothing found); no samples at all score 0, like gIoU: a split without V-T RES tasks must not add 50 points
+ * of "perfect" V-T RES to the PerBench overall.
+ */
 export function cIoU(acc: IouAccumulator): number {
+  if (acc.ious.length === 0) return 0;
   return acc.union === 0 ? 1 : acc.intersection / acc.union;
 }
 

@@ -54,7 +54,7 @@ function judge(c: Case): Result {
   if (r.status !== 1 && r.status !== 2) return { c, outcome: 'unclear', why: `exit ${r.status}` };
   if (/\n\s+at .+:\d+:\d+/.test(err)) return { c, outcome: 'unclear', why: 'shows a stack trace' };
   if (/\.tmp-\d+/.test(err)) return { c, outcome: 'unclear', why: 'names a temporary file' };
-  if (!c.expect.test(err)) return { c, outcome: 'unclear', why: `message does not name the fault: ${err.trim().split('\n').filter((l) => !l.includes('running on CPU'))[0]}` };
+  if (!c.expect.test(err)) return { c, outcome: 'unclear', why: `message does not name the fault: ${err.trim().split('\n').filter((l) => !l.startsWith('pixel-sail: CUDA did not load'))[0]}` };
   return { c, outcome: 'well', why: '' };
 }
 

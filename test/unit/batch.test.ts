@@ -150,7 +150,8 @@ describe('batch annotation', function () {
     const exited = new Promise((r) => child.on('exit', r));
     const jobs = path.join(killed, '.pixel-sail/jobs');
     let id = '';
-    for (let i = 0; i < 600 && !id; i++) {
+    // Poll until 5 images are done (or the job ended on its own); mocha's timeout bounds it, not a clock here.
+    while (!id && child.exitCode === null && child.signalCode === null) {
       await new Promise((r) => setTimeout(r, 50));
       for (const f of fs.existsSync(jobs) ? fs.readdirSync(jobs) : []) {
         try {
@@ -208,7 +209,7 @@ describe('batch annotation', function () {
     fs.writeFileSync(path.join(root, 'images/000002.png'), 'not a png');
     const r = cli('annotate', root, '--prompt', 'circle=every circle', '--model', tiny);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /29 images, \d+ objects, 0 skipped, 1 failed/);
+    assert.match(r.stdout, /29 images, \d+ objects?, 0 skipped, 1 failed/);
     assert.match(r.stderr, /failed images\/000002\.png: .*not an image/);
   });
 

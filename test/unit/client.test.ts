@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { EngineClient, EngineRequestError } from '../../src/engine/engineClient';
 import type { EngineTask } from '../../src/engine/types';
@@ -78,13 +79,21 @@ describe('engine client and worker process', function () {
 
   it('lets a newer request with the same cancel key supersede the stale one', async () => {
     await client.start();
-    const stale = client.request(slow, { cancelKey: 'editor-1' });
-    await new Promise((r) => setTimeout(r, 50));
+    // Count what the worker itself streams for the stale request (the client drops tokens once it is cancelled).
+    const child = (client as unknown as { child: ChildProcess }).child;
+    const streamed = new Map<number, number>();
+    child.on('message', (m: { type: string; id?: number }) => { if (m.type === 'token') streamed.set(m.id!, (streamed.get(m.id!) ?? 0) + 1); });
+    let running!: () => void;
+    const staleRunning = new Promise<void>((r) => (running = r));
+    const stale = client.request(slow, { cancelKey: 'editor-1', onToken: () => running() });
+    await staleRunning; // in flight in the worker, not just queued
     const fresh = client.request(segment, { cancelKey: 'editor-1' });
     await assert.rejects(stale, (e: Error) => e instanceof EngineRequestError && e.code === 'cancelled');
-    const t0 = Date.now();
     assert.equal((await fresh).masks.length, 1);
-    assert.ok(Date.now() - t0 < 20000, 'the stale request was stopped, not run to its end');
+    // One request at a time: had the stale one run to its end, the worker would have streamed all its tokens
+    // (the random model never stops early) before answering the fresh one.
+    const staleTokens = Math.max(...streamed.values());
+    assert.ok(staleTokens >= 1 && staleTokens < slow.maxNewTokens! - 1, `the stale request was stopped, not run to its end (${staleTokens} of ${slow.maxNewTokens} tokens)`);
   });
 
   it('times out a request and keeps serving the next', async () => {

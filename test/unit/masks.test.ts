@@ -1,8 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { maskToPolygons, polygonsArea } from '../../src/masks/polygons';
-import { decodeRle, encodeMask, maskBbox, Rle, rleArea, stringToCounts } from '../../src/masks/rle';
+import { connectedComponents } from '../../src/masks/components';
+import { fillPolygons, maskToPolygons, polygonsArea, polygonsBbox, polygonsPixelCount } from '../../src/masks/polygons';
+import { decodeRle, encodeMask, maskBbox, Rle, rleArea, RleError, stringToCounts } from '../../src/masks/rle';
 
 const repo = path.resolve(__dirname, '../../..');
 
@@ -16,7 +17,10 @@ describe('COCO RLE', () => {
   it('decodes and re-encodes all 734 strings made by the official COCO toolkit identically', () => {
     const refs = JSON.parse(fs.readFileSync(path.join(repo, 'test/data/coco/cocoapi_fakesegm100_results.json'), 'utf8')) as { segmentation: Rle }[];
     assert.equal(refs.length, 734);
-    for (const r of refs) {
+    // Under mutation testing (npm run test:mutation) every 100th string: instrumented per-pixel loops run ~50×
+    // slower, and every run of this test decodes whole 640×480 masks.
+    const step = process.env.PIXEL_SAIL_MUTATION ? 100 : 1;
+    for (const r of refs.filter((_, i) => i % step === 0)) {
       const [h, w] = r.segmentation.size;
       const mask = decodeRle(r.segmentation);
       const again = encodeMask(mask, h, w);
@@ -43,6 +47,33 @@ describe('COCO RLE', () => {
     assert.deepEqual(maskBbox(m, 20, 30), [5, 7, 10, 4]);
     assert.equal(rleArea(encodeMask(m, 20, 30)), 40);
     assert.deepEqual(maskBbox(new Uint8Array(6), 2, 3), [0, 0, 0, 0]);
+  });
+
+  // Cases the mutation run (npm run test:mutation) showed no fast test pinned.
+  it('refuses malformed strings by what is wrong with them', () => {
+    assert.throws(() => stringToCounts('P'), (e: Error) => e instanceof RleError && e.message === 'the RLE string ends in the middle of a run'); // continuation bit, then nothing
+    assert.throws(() => stringToCounts('1 '), /invalid RLE character " " at 1/); // below '0'
+    assert.throws(() => stringToCounts('p'), /invalid RLE character "p" at 0/); // above 'o'
+    assert.throws(() => stringToCounts('O'), /run 0 of the RLE string is -1, not a pixel count/); // sign bit: a negative run
+    assert.throws(() => stringToCounts(`${'o'.repeat(12)}0`), /run 0 of the RLE string is \d+, not a pixel count/); // beyond 2^53
+    assert.deepEqual(stringToCounts('0'), [0]);
+  });
+
+  it('refuses sizes that are not a [height, width] of at most a billion pixels, and accepts empty ones', () => {
+    for (const size of [[1.5, 2], [2, 1.5], [-1, 2], [2, -1], [1e6, 1e4]] as [number, number][]) {
+      assert.throws(() => decodeRle({ size, counts: '' }), /is not a \[height, width\] of at most 1000000000 pixels/, JSON.stringify(size));
+    }
+    // Exactly the limit is allowed (and fails later, before allocating, because the runs cover nothing).
+    assert.throws(() => decodeRle({ size: [1, 1e9], counts: '' }), /RLE covers 0 pixels, size says 1×1000000000/);
+    assert.equal(decodeRle({ size: [0, 5], counts: '0' }).length, 0);
+    assert.equal(decodeRle({ size: [5, 0], counts: '0' }).length, 0);
+  });
+
+  it('bounds masks touching the first row and column, and rows of different widths', () => {
+    const m = (rows: string[]) => Uint8Array.from(rows.join('').split('').map((c) => (c === '#' ? 1 : 0)));
+    assert.deepEqual(maskBbox(m(['..#', '...']), 2, 3), [2, 0, 1, 1]);
+    assert.deepEqual(maskBbox(m(['...', '#..', '#..']), 3, 3), [0, 1, 1, 2]);
+    assert.deepEqual(maskBbox(m(['.###', '.#..', '....']), 3, 4), [1, 0, 3, 2]);
   });
 });
 
@@ -81,4 +112,58 @@ describe('polygons', () => {
   it('returns nothing for an empty mask', () => {
     assert.deepEqual(maskToPolygons(new Uint8Array(100), 10, 10), []);
   });
+});
+
+describe('connected components', () => {
+  const m = (rows: string[]) => Uint8Array.from(rows.join('').split('').map((c) => (c === '#' ? 1 : 0)));
+  const show = (mask: Uint8Array, w: number) => Array.from({ length: mask.length / w }, (_, y) => [...mask.slice(y * w, (y + 1) * w)].map((v) => (v ? '#' : '.')).join(''));
+
+  it('splits 8-connected objects, largest first, ties in scan order, nothing lost', () => {
+    const mask = m([
+      '#..##',
+      '.#..#',
+      '....#',
+      '##...',
+    ]);
+    const parts = connectedComponents(mask, 4, 5);
+    assert.deepEqual(parts.map((p) => show(p, 5)), [
+      ['...##', '....#', '....#', '.....'], // 4 px
+      ['#....', '.#...', '.....', '.....'], // 2 px, corner-connected; first in scan order among the 2-px ones
+      ['.....', '.....', '.....', '##...'], // 2 px
+    ]);
+  });
+
+  it('keeps objects on every border apart, and returns nothing for an empty mask', () => {
+    const parts = connectedComponents(m(['#.#', '...', '#.#']), 3, 3);
+    assert.equal(parts.length, 4);
+    assert.deepEqual(parts.map((p) => p.indexOf(1)), [0, 2, 6, 8]);
+    assert.deepEqual(connectedComponents(new Uint8Array(6), 2, 3), []);
+    // A wrap-around must not join the end of one row with the start of the next.
+    assert.equal(connectedComponents(m(['..#', '#..']), 2, 3).length, 2);
+  });
+});
+
+describe('polygons → pixels and boxes (worked out by hand)', () => {
+  const show = (mask: Uint8Array, w: number) => Array.from({ length: mask.length / w }, (_, y) => [...mask.slice(y * w, (y + 1) * w)].map((v) => (v ? '#' : '.')).join(''));
+  const cases: { what: string; polygons: number[][]; h: number; w: number; pixels: string[]; bbox: [number, number, number, number] }[] = [
+    // Pixel centres (x + ½, y + ½) strictly inside: x ∈ {1, 2, 3}, y ∈ {1, 2}.
+    { what: 'a rectangle', polygons: [[1, 1, 4, 1, 4, 3, 1, 3]], h: 4, w: 5, pixels: ['.....', '.###.', '.###.', '.....'], bbox: [1, 1, 3, 2] },
+    // x + y < 3 below the diagonal x + y = 4 (centres): 3 + 2 + 1 pixels.
+    { what: 'a triangle', polygons: [[0, 0, 4, 0, 0, 4]], h: 4, w: 4, pixels: ['###.', '##..', '#...', '....'], bbox: [0, 0, 4, 4] },
+    // Partly outside on the left and top: clipped, the box starting at 0 and measured from there.
+    { what: 'a polygon over the top-left corner', polygons: [[-2, -1, 3, -1, 3, 2, -2, 2]], h: 3, w: 4, pixels: ['###.', '###.', '....'], bbox: [0, 0, 3, 2] },
+    // Beyond the right and bottom edges: only the pixels inside.
+    { what: 'a polygon over the bottom-right corner', polygons: [[2, 1, 10, 1, 10, 9, 2, 9]], h: 3, w: 4, pixels: ['....', '..##', '..##'], bbox: [2, 1, 8, 8] },
+    // Even-odd: where two squares overlap, they cancel (16 + 16 − 2·4 pixels).
+    { what: 'two overlapping squares', polygons: [[0, 0, 4, 0, 4, 4, 0, 4], [2, 2, 6, 2, 6, 6, 2, 6]], h: 6, w: 6,
+      pixels: ['####..', '####..', '##..##', '##..##', '..####', '..####'], bbox: [0, 0, 6, 6] },
+  ];
+  for (const c of cases) {
+    it(c.what, () => {
+      const filled = fillPolygons(c.polygons, c.h, c.w);
+      assert.deepEqual(show(filled, c.w), c.pixels);
+      assert.equal(polygonsPixelCount(c.polygons, c.h, c.w), c.pixels.join('').split('#').length - 1);
+      assert.deepEqual(polygonsBbox(c.polygons), c.bbox);
+    });
+  }
 });

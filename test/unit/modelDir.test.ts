@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chooseWeights, Engine } from '../../src/engine/engine';
-import { loadModelDir, ModelDirError } from '../../src/engine/modelDir';
+import { loadModelDir, ModelDirError, parseModelConfig } from '../../src/engine/modelDir';
 import { checkParity, INT8_MIN_MASK_IOU } from '../../src/tools/parityCheck';
 
 const shipped = path.resolve(__dirname, '../../../models/tiny-random');
@@ -41,8 +41,61 @@ describe('model directory', () => {
   it('reports malformed config.json and a missing directory clearly', () => {
     const dir = copyModel();
     fs.writeFileSync(path.join(dir, 'config.json'), '{"format": ');
-    assert.throws(() => loadModelDir(dir), /config\.json is not valid JSON/);
+    assert.throws(() => loadModelDir(dir), { name: 'ModelDirError', message: `cannot read ${path.join(dir, 'config.json')}: not valid JSON: it ends early (the file is cut short?) (export the model again with training/export.py)` });
     assert.throws(() => loadModelDir(path.join(dir, 'nope')), /model directory not found/);
+  });
+
+  describe('config.json is checked by its schema, naming the file and the JSON path', () => {
+    const base = () => JSON.parse(fs.readFileSync(path.join(shipped, 'config.json'), 'utf8'));
+    const file = '/m/config.json';
+    const hint = '(fix config.json, or export the model again with training/export.py)';
+    const cases: [string, (c: any) => unknown, string][] = [
+      ['a missing size', (c) => { delete c.model.num_hidden_layers; }, 'model.num_hidden_layers is missing'],
+      ['a size given as a string', (c) => { c.model.hidden_size = '64'; }, 'model.hidden_size must be a number'],
+      ['a fractional size', (c) => { c.model.patch_size = 15.5; }, 'model.patch_size must be an integer'],
+      ['a zero size', (c) => { c.model.vocab_size = 0; }, 'model.vocab_size must be positive'],
+      ['heads that do not divide the width', (c) => { c.model.hidden_size = 63; }, 'model.hidden_size (63) must be a multiple of model.num_attention_heads (4)'],
+      ['another format', (c) => { c.format = 'onnx'; }, 'format is "onnx", expected "pixel-sail-onnx" (this is not a Pixel-SAIL ONNX model)'],
+      ['a missing graph', (c) => { delete c.graphs.upsampler; }, 'graphs.upsampler is missing'],
+      ['a graph without inputs', (c) => { delete c.graphs.embed.inputs; }, 'graphs.embed.inputs is missing'],
+      ['a decoder input too few', (c) => { c.graphs.decoder.inputs.pop(); }, 'graphs.decoder.inputs names 6 inputs, expected 7 for 2 layers'],
+      ['a variant other than int8', (c) => { c.graphs.decoder.variants = { fp16: 'd.onnx' }; }, 'graphs.decoder.variants may only name an int8 file'],
+      ['a missing special token', (c) => { delete c.model.token_ids['<Prompt14>']; }, 'model.token_ids lacks the special token <Prompt14>'],
+      ['a negative token id', (c) => { c.model.token_ids['<p>'] = -1; }, 'model.token_ids["<p>"] must be a token id (0 or more)'],
+      ['two mean values', (c) => { c.image.mean = [0.5, 0.5]; }, 'image.mean must be 3 numbers (R, G, B)'],
+      ['a zero std', (c) => { c.image.std = [0.2, 0, 0.2]; }, 'image.std[1] must be positive'],
+      ['no stop token', (c) => { c.chat.stop_tokens = []; }, 'chat.stop_tokens must name at least one stop token'],
+      ['a segment prompt without its slot', (c) => { c.prompts.segment = 'Segment it.'; }, 'prompts.segment must contain {expression}'],
+      ['a missing section', (c) => { delete c.chat; }, 'chat is missing'],
+      ['a section of the wrong type', (c) => { c.image = 'rgb'; }, 'image must be an object (the image preprocessing rules)'],
+      ['not an object', () => [1, 2], 'the file must be a JSON object'],
+    ];
+    for (const [what, edit, problem] of cases) {
+      it(what, () => {
+        const c = base();
+        const raw = edit(c) ?? c;
+        assert.throws(() => parseModelConfig(raw, file), { name: 'ModelDirError', message: `${file}: ${problem} ${hint}` });
+      });
+    }
+
+    it('accepts the shipped configs and keeps keys it does not know (exporters add provenance)', () => {
+      for (const dir of [shipped, defaultModel]) {
+        const raw = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+        const parsed = parseModelConfig(raw, 'config.json');
+        assert.deepEqual(parsed, raw);
+      }
+    });
+
+    it('names a malformed tokenizer.json by its JSON path', () => {
+      const dir = copyModel();
+      fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ added_tokens: [{ content: '[SEG]', id: '7' }] }));
+      assert.throws(() => loadModelDir(dir), { message: `${path.join(dir, 'tokenizer.json')}: added_tokens[0].id must be a number (export the model again with training/export.py)` });
+    });
+
+    it('says a file is not a model folder, and points at the folder when it is one', () => {
+      const cfg = path.join(shipped, 'config.json');
+      assert.throws(() => loadModelDir(cfg), { message: `${cfg} is a file, not a model folder; name the folder that holds config.json and the ONNX graphs: ${shipped}` });
+    });
   });
 
   it('runs the tiny model\'s ONNX graphs to the PyTorch parity fixtures (≤ 1e-4)', async () => {
@@ -77,6 +130,39 @@ describe('model directory', () => {
     assert.match(chooseWeights(tiny, 'auto', 'cpu').weightsReason!, /no int8 decoder/);
     assert.equal(chooseWeights(def, 'float32', 'cpu').weights, 'float32');
     assert.throws(() => chooseWeights(tiny, 'int8', 'cpu'), /ships no int8 decoder\. Set pixelSail\.weights/);
+  });
+
+  it('runs the graph it reports: int8 logits differ from float32 logits, and float32 repeats exactly', async () => {
+    // The label the engine echoes proves nothing; the logits do. Each engine's decoder passes are recorded.
+    const logitsOf = async (weights: 'int8' | 'float32') => {
+      const engine = await Engine.open(defaultModel, { device: 'cpu', weights, cacheBudgetMb: 16 });
+      const seen: Float32Array[] = [];
+      const runner = engine.runner as unknown as { decode: (...a: unknown[]) => Promise<{ lastLogits: Float32Array }> };
+      const decode = runner.decode.bind(runner);
+      runner.decode = async (...a: unknown[]) => {
+        const r = await decode(...a);
+        seen.push(Float32Array.from(r.lastLogits));
+        return r;
+      };
+      try {
+        await engine.run({ kind: 'segment', image: path.join(defaultModel, 'parity/image.png'), text: 'the red square', maxNewTokens: 2 });
+        // A second float32 engine must give the same numbers: the difference below is the weights, not noise.
+        return seen;
+      } finally {
+        await engine.close();
+      }
+    };
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    const f32 = await logitsOf('float32');
+    const f32Again = await logitsOf('float32');
+    const int8 = await logitsOf('int8');
+    assert.equal(f32.length, int8.length, 'the same decoder passes');
+    assert.ok(f32.length >= 2, 'the image prefill and the prompt at least');
+    for (let i = 0; i < f32.length; i++) {
+      assert.equal(maxDiff(f32[i], f32Again[i]), 0, `pass ${i}: float32 is deterministic`);
+      const d = maxDiff(f32[i], int8[i]);
+      assert.ok(d > 1e-3, `pass ${i}: int8 logits differ from float32 (max |Δ| ${d})`);
+    }
   });
 
   it('runs the weights it reports', async () => {

@@ -8,6 +8,7 @@ import { folderInStore } from '../../annotations/store';
 import { createJob, JobManifest, JobStore, modelHash, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
 import type { EngineService } from '../engineService';
 import { resolveModelPath } from '../settings';
+import { count } from '../../words';
 
 export interface AnnotateFolderArgs {
   /** LABEL=EXPRESSION each; asked when absent. */
@@ -58,7 +59,7 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
       const open = unfinishedJobs(root).find((j) => Object.keys(j.images).every((f) => !under || f.startsWith(`${under}/`)));
       if (open) {
         const left = Object.values(open.images).filter((i) => i.state === 'pending').length;
-        const choice = await vscode.window.showInformationMessage(`This folder has an unfinished job (${open.prompts.map((p) => p.label).join(', ')}; ${left} images left).`, { modal: true }, 'Resume It', 'Start a New Job');
+        const choice = await vscode.window.showInformationMessage(`This folder has an unfinished job (${open.prompts.map((p) => p.label).join(', ')}; ${count(left, 'image')} left).`, { modal: true }, 'Resume It', 'Start a New Job');
         if (!choice) return undefined;
         if (choice === 'Resume It') manifest = open;
       }
@@ -74,7 +75,7 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
     const job = manifest;
     const total = Object.keys(job.images).length;
     const summary = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Pixel-SAIL: annotating ${total} images`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: `Pixel-SAIL: annotating ${count(total, 'image')}`, cancellable: true },
       async (progress, token) => {
         const t0 = Date.now();
         let first = -1, last = 0;
@@ -93,8 +94,7 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
     );
     for (const f of summary.failed) output.appendLine(`job ${job.id}: failed ${f.file}: ${f.error}`);
     const failed = summary.failed.length ? `, ${summary.failed.length} failed (see the Pixel-SAIL output)` : '';
-    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-    const text = `Pixel-SAIL: ${plural(summary.images, 'image')}, ${plural(summary.objects, 'object')} proposed, ${summary.skipped} skipped${failed}.`;
+    const text = `Pixel-SAIL: ${count(summary.images, 'image')}, ${count(summary.objects, 'object')} proposed, ${summary.skipped} skipped${failed}.`;
     if (summary.cancelled) {
       void vscode.window.showInformationMessage(`${text} Cancelled; run the command on the folder again to resume.`);
     } else {

@@ -7,6 +7,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { exportCoco, ExportOptions } from '../../annotations/cocoExport';
 import { folderInStore, StoreFormatError } from '../../annotations/store';
 import { ImageEditorProvider } from '../editor/imageEditorProvider';
+import { count } from '../../words';
 
 export interface ExportCommandArgs extends ExportOptions {
   /** Where to write; asked with a save dialog when absent. */
@@ -91,7 +92,7 @@ export function registerExportCoco(output: vscode.OutputChannel): vscode.Disposa
       await writeFileAtomic(out, JSON.stringify(coco) + '\n');
       for (const s of skipped) output.appendLine(`export: left out ${s}`);
       const note = skipped.length ? ` ${skipped.length} object${skipped.length > 1 ? 's were' : ' was'} left out (see the Pixel-SAIL output).` : '';
-      void vscode.window.showInformationMessage(`Pixel-SAIL: exported ${coco.images.length} images and ${coco.annotations.length} annotations to ${path.basename(out)}.${note}`, 'Open').then((a) => {
+      void vscode.window.showInformationMessage(`Pixel-SAIL: exported ${count(coco.images.length, 'image')} and ${count(coco.annotations.length, 'annotation')} to ${path.basename(out)}.${note}`, 'Open').then((a) => {
         if (a === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(out!));
       });
       return { out, images: coco.images.length, annotations: coco.annotations.length, skipped };

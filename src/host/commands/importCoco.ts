@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { importCoco, ImportReport } from '../../annotations/cocoImport';
 import { folderInStore } from '../../annotations/store';
+import { count } from '../../words';
 
 export function registerImportCoco(output: vscode.OutputChannel): vscode.Disposable {
   return vscode.commands.registerCommand('pixelSail.importCoco', async (folder?: vscode.Uri, fileArg?: unknown): Promise<ImportReport | undefined> => {
@@ -21,7 +22,7 @@ export function registerImportCoco(output: vscode.OutputChannel): vscode.Disposa
       const report = await importCoco(source.fsPath, root, under);
       for (const w of report.warnings) output.appendLine(`import ${path.basename(source.fsPath)}: ${w}`);
       const warned = report.warnings.length ? ` ${report.warnings.length} warning${report.warnings.length > 1 ? 's' : ''} about what was changed are in the Pixel-SAIL output.` : '';
-      const shown = vscode.window.showInformationMessage(`Pixel-SAIL: ${report.added} objects added to ${report.images} images (${report.duplicates} already there).${warned}`, ...(warned ? ['Show Warnings'] : []));
+      const shown = vscode.window.showInformationMessage(`Pixel-SAIL: ${count(report.added, 'object')} added to ${count(report.images, 'image')} (${report.duplicates} already there).${warned}`, ...(warned ? ['Show Warnings'] : []));
       void shown.then((a) => { if (a) output.show(); });
       return report;
     } catch (e) {

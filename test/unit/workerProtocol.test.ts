@@ -1,0 +1,89 @@
+// The worker's start-up configuration and its incoming messages are checked by zod (workerProtocol.ts):
+// a bad one is refused naming the environment variable and the JSON path, and a malformed message is
+// answered with an error while the worker carries on.
+import * as assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { EngineClient } from '../../src/engine/engineClient';
+import { parseWorkerConfig, WORKER_CONFIG_ENV } from '../../src/engine/workerProtocol';
+import type { FromWorker } from '../../src/engine/workerProtocol';
+
+const repo = path.resolve(__dirname, '../../..');
+const workerPath = path.join(repo, 'dist/worker.js');
+const modelPath = path.join(repo, 'models/tiny-random');
+const good = { modelPath, device: 'cpu', cacheBudgetMb: 64, maxImagePixels: 1e8 };
+const hint = '(check the pixelSail settings, or the options passed to the engine client)';
+
+describe('worker protocol', function () {
+  this.timeout(120000);
+
+  it('accepts a good configuration as it is', () => {
+    assert.deepEqual(parseWorkerConfig(JSON.stringify({ ...good, weights: 'int8', threads: 2 })), { ok: true, config: { ...good, weights: 'int8', threads: 2 } });
+  });
+
+  const cases: [string, string | undefined, string][] = [
+    ['no variable', undefined, `the engine worker started without ${WORKER_CONFIG_ENV} (it is started by the extension or the engine client, not by hand)`],
+    ['not JSON', '{"modelPath": ', `${WORKER_CONFIG_ENV} is not valid JSON: it ends early (the file is cut short?)`],
+    ['not an object', '[]', `${WORKER_CONFIG_ENV} must be a JSON object ${hint}`],
+    ['a device typo', JSON.stringify({ ...good, device: 'gpu' }), `${WORKER_CONFIG_ENV}.device must be "auto", "cuda" or "cpu" ${hint}`],
+    ['weights typo', JSON.stringify({ ...good, weights: 'fp16' }), `${WORKER_CONFIG_ENV}.weights must be "auto", "float32" or "int8" ${hint}`],
+    ['a budget as a string', JSON.stringify({ ...good, cacheBudgetMb: '64' }), `${WORKER_CONFIG_ENV}.cacheBudgetMb must be a number of MB ${hint}`],
+    ['a negative budget', JSON.stringify({ ...good, cacheBudgetMb: -1 }), `${WORKER_CONFIG_ENV}.cacheBudgetMb must be a positive number of MB ${hint}`],
+    ['fractional pixels', JSON.stringify({ ...good, maxImagePixels: 1.5 }), `${WORKER_CONFIG_ENV}.maxImagePixels must be a whole number of pixels ${hint}`],
+    ['zero threads', JSON.stringify({ ...good, threads: 0 }), `${WORKER_CONFIG_ENV}.threads must be at least 1 ${hint}`],
+    ['no model path', JSON.stringify({ ...good, modelPath: undefined }), `${WORKER_CONFIG_ENV}.modelPath must be the model folder's path (a string) ${hint}`],
+    ['an empty model path', JSON.stringify({ ...good, modelPath: '' }), `${WORKER_CONFIG_ENV}.modelPath must name the model folder ${hint}`],
+  ];
+  for (const [what, text, problem] of cases) {
+    it(`refuses ${what} with the exact message`, () => {
+      assert.deepEqual(parseWorkerConfig(text), { ok: false, problem });
+    });
+  }
+
+  it('never throws, whatever the text (10,000 cases)', () => {
+    const value = fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ ...good, ...(typeof v === 'object' && v && !Array.isArray(v) ? v : { device: v }) })));
+    fc.assert(fc.property(value, (text) => {
+      const r = parseWorkerConfig(text);
+      if (r.ok) assert.ok(typeof r.config.modelPath === 'string' && r.config.modelPath.length > 0 && ['auto', 'cuda', 'cpu'].includes(r.config.device));
+      else assert.match(r.problem, /^(the engine worker started without |PIXEL_SAIL_WORKER_CONFIG[ .\[])[^\n]+$/, 'one line that names the variable');
+    }), { numRuns: 10000 });
+  });
+
+  it('a worker started with a bad configuration says why before loading anything', async () => {
+    const client = new EngineClient({ workerPath, config: { ...good, device: 'gpu' } as never });
+    try {
+      await assert.rejects(client.start(), { name: 'EngineRequestError', message: `${WORKER_CONFIG_ENV}.device must be "auto", "cuda" or "cpu" ${hint}` });
+    } finally {
+      client.dispose();
+    }
+  });
+
+  it('answers a malformed message with an error and keeps serving', async () => {
+    const child = fork(workerPath, [], { env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(good) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const messages: FromWorker[] = [];
+    const next = (type: FromWorker['type']) => new Promise<FromWorker>((resolve, reject) => {
+      const seen = messages.find((m) => m.type === type);
+      if (seen) return resolve(seen);
+      const on = (m: FromWorker) => { if (m.type === type) { child.off('message', on); resolve(m); } };
+      child.on('message', on);
+      child.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+    });
+    child.on('message', (m: FromWorker) => messages.push(m));
+    try {
+      await next('ready');
+      child.send({ type: 'run', id: 'seven', task: {} });
+      assert.deepEqual(await next('error'), { type: 'error', id: -1, message: 'the engine worker got a malformed message: message.id: Invalid input: expected number, received string', code: 'internal' });
+      messages.length = 0;
+      child.send({ type: 'launch', id: 3 });
+      const e = await next('error') as Extract<FromWorker, { type: 'error' }>;
+      assert.equal(e.id, 3, 'answered by id, so the sender does not wait for a timeout');
+      assert.match(e.message, /^the engine worker got a malformed message: message\.type: /);
+      child.send({ type: 'stats', id: 4 });
+      const stats = await next('stats') as Extract<FromWorker, { type: 'stats' }>;
+      assert.equal(stats.id, 4, 'still serving');
+    } finally {
+      child.kill();
+    }
+  });
+});
