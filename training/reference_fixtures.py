@@ -4,8 +4,9 @@ Writes test/data/reference/prompt_slots.json and mask_resize.json, small enough 
 
 * prompt slots on NON-square images: boxes rasterised with PIL (``data.rasterize_prompt``, the training
   code's rasteriser) and an arbitrary mask, slots from ``preprocess.prompt_slots`` at the size
-  ``preprocess.resized_size`` gives; the nearest resize it uses is checked against torch's
-  ``F.interpolate(mode="nearest")`` here, so the fixture does not rest on one implementation alone.
+  ``preprocess.resized_size`` gives; the nearest resize it uses is checked against Pillow's own
+  ``Image.resize(NEAREST)`` here (what the official code runs, through torchvision on a PIL image), so the
+  fixture does not rest on one implementation alone.
 * mask resize: random logits upsampled (and downsampled) to odd sizes with torch ``F.interpolate``
   (bilinear, align_corners=False, the reference's postprocess), thresholded at 0. Pixels whose value is
   within 1e-4 of 0 are listed as ties (float32 rounding may fall either way) and not compared.
@@ -21,6 +22,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pixel_sail.data import rasterize_prompt  # noqa: E402
@@ -39,9 +41,9 @@ def row_runs(mask: np.ndarray) -> list:
     return ([0] + runs) if flat[0] else runs
 
 
-def torch_nearest(mask: np.ndarray, new_w: int, new_h: int) -> np.ndarray:
-    t = torch.from_numpy(mask.astype(np.float32))[None, None]
-    return F.interpolate(t, size=(new_h, new_w), mode="nearest")[0, 0].numpy() > 0.5
+def pillow_nearest(mask: np.ndarray, new_w: int, new_h: int) -> np.ndarray:
+    img = Image.fromarray(mask.astype(np.uint8) * 255)
+    return np.asarray(img.resize((new_w, new_h), Image.NEAREST)) > 127
 
 
 def slot_cases(rng: np.random.Generator) -> list:
@@ -66,11 +68,11 @@ def slot_cases(rng: np.random.Generator) -> list:
             regions.append({"kind": "mask", "rowRuns": row_runs(ring)})
             masks.append(ring)
             # Every region must reach the grid under the reference rule (the engine's tiny-region fallback is
-            # tested on its own), and the reference's resize must agree with torch's.
+            # tested on its own), and the reference's resize must agree with Pillow's.
             if all(nearest_resize_mask(m, new_w, new_h).any() for m in masks):
                 break
         for m in masks:
-            assert (nearest_resize_mask(m, new_w, new_h) == torch_nearest(m, new_w, new_h)).all(), "numpy and torch nearest differ"
+            assert (nearest_resize_mask(m, new_w, new_h) == pillow_nearest(m, new_w, new_h)).all(), "the reference and Pillow's NEAREST differ"
         slots = prompt_slots(masks, list(range(len(masks))), new_w, new_h, PATCH)
         cases.append({"width": width, "height": height, "modelWidth": new_w, "modelHeight": new_h,
                       "regions": regions, "slots": [int(s) for s in slots]})
