@@ -1,6 +1,6 @@
 // Region rasterising and prompt slots on NON-square images, against the Python reference in training/
 // (PIL rasterising, preprocess.resized_size and preprocess.prompt_slots, whose nearest resize is checked
-// against torch's F.interpolate when the fixture is made): test/data/reference/prompt_slots.json, written
+// against Pillow's NEAREST when the fixture is made): test/data/reference/prompt_slots.json, written
 // by training/reference_fixtures.py. An axis swap or an off-by-one in the grid only shows on images that
 // are not square and not already at the model's size, which is what these are.
 import * as assert from 'node:assert/strict';
