@@ -92,7 +92,7 @@ async function main() {
       const dir = path.join(workspace, 'photos');
       await sharp(PHOTO).resize(1024, 768, { fit: 'fill' }).png().toFile(path.join(dir, 'photo-1024x768.png'));
       await sharp(PHOTO).resize(4000, 3000, { fit: 'fill' }).png().toFile(path.join(dir, 'photo-4000x3000.png'));
-      await page.getByRole('treeitem', { name: 'photos' }).click();
+      await page.getByRole('treeitem', { name: 'photos' }).click({ timeout: 180000 });
       log('1024×768: text prompts…');
       let editor = await openImage(page, 'photo-1024x768.png');
       const text1024 = await textPrompts(editor, PROMPTS);

@@ -130,7 +130,8 @@ async function main(): Promise<number> {
 
       result = await runSteps('Pixel-SAIL image editor, driven as a user would', [
         ['right-click the scene in the Explorer → Segment with Prompt opens the editor with the image', async () => {
-          await page.getByRole('treeitem', { name: 'scenes' }).click();
+          // A fresh window on a busy machine can take minutes to list the workspace.
+          await page.getByRole('treeitem', { name: 'scenes' }).click({ timeout: 180000 });
           await openFromExplorer('scene.png');
           await eventually('the size label', async () => /512×512/.test((await editor.locator('#status').textContent()) ?? ''));
           await eventually('the status bar item', () => page.locator('.statusbar-item', { hasText: 'Pixel-SAIL' }).first().isVisible());
