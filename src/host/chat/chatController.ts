@@ -151,6 +151,11 @@ export class ChatController implements vscode.Disposable {
     }
   }
 
+  /** A message in the chat about this image that is not part of the conversation (the editor's errors). */
+  notify(imageUri: vscode.Uri, text: string) {
+    this.say(imageUri, text);
+  }
+
   /** The canvas's pointer is over region n (or none): the chat lights that chip. */
   highlightFromCanvas(imageUri: vscode.Uri, n: number | null) {
     if (imageUri.toString() === this.active?.toString()) this.posted.fire({ type: 'highlightFromCanvas', region: n });

@@ -12,6 +12,8 @@ import { readableAnswer } from '../../editor/readableText';
 import { isEmptyRegionPrompt, RegionPrompt, RegionPromptError, regionsOf } from '../../editor/regionPrompt';
 import { encodeMask } from '../../masks/rle';
 import type { EngineService } from '../engineService';
+import { ChatError } from '../../chat/conversation';
+import type { ChatController } from '../chat/chatController';
 import type { AnnotationEditorDocument } from './annotationEditorDocument';
 import { editorHtml } from './webviewHtml';
 
@@ -19,6 +21,8 @@ export interface SessionHost {
   perform(edit: AnnotationEdit): void;
   categoriesChanged(root: string): void;
   onCategoriesChanged: vscode.Event<string>;
+  /** The chat about images: canvas regions go to it, its highlights and answer masks come to the canvas. */
+  chat?: ChatController;
 }
 
 let sessionCount = 0;
@@ -83,6 +87,56 @@ export class EditorSession implements vscode.Disposable {
         if (root === document.paths.root) void this.refreshCategories();
       }),
     );
+    this.wireChat();
+  }
+
+  // ---- the chat's side of the canvas ----------------------------------------------------------------
+
+  private isThisImage(uri: vscode.Uri) {
+    return uri.toString() === this.document.uri.toString();
+  }
+
+  /** The chat's regions of this image follow the document (adding a region, undo, clear all change it). */
+  private postChatRegions() {
+    const regions = this.document.state.conversations?.[0]?.regions ?? [];
+    this.post({ type: 'chatRegions', regions: regions.map((r) => ({ n: r.n, spec: r.spec })) });
+  }
+
+  private wireChat() {
+    const chat = this.host.chat;
+    if (!chat) return;
+    this.disposables.push(
+      this.document.onDidChangeState(() => this.postChatRegions()),
+      chat.onDidHighlightRegion(({ imageUri, region }) => {
+        if (this.isThisImage(imageUri)) this.post({ type: 'chatHighlight', n: region?.n ?? null });
+      }),
+      chat.onDidProposeMasks(({ imageUri, masks, turnId }) => {
+        if (this.isThisImage(imageUri)) this.post({ type: 'chatMasks', turnId, masks: masks.map((m) => ({ rle: m.rle, bbox: m.bbox })) });
+      }),
+    );
+  }
+
+  /** Add to chat: each engine region of the visual prompt becomes the chat's next chip, in regionsOf's order. */
+  private addToChat(prompt: RegionPrompt) {
+    const chat = this.host.chat;
+    if (!chat) throw new Error('the chat is not available');
+    const added: number[] = [];
+    try {
+      const regions = regionsOf(prompt, this.document.state.image);
+      for (const spec of regions) {
+        // regionsOf gives no mask-file regions; the chat stores box, points and scribble as they are.
+        if (spec.kind === 'mask') continue;
+        added.push(chat.addRegion(this.document.uri, spec));
+      }
+    } catch (e) {
+      if (!(e instanceof RegionPromptError) && !(e instanceof ChatError)) throw e;
+      // The chat says it too (addRegion posts its ChatError there); a prompt error is said in both here.
+      if (e instanceof RegionPromptError) chat.notify(this.document.uri, `Add to chat: ${e.message}.`);
+      const partly = added.length ? ` (added as region ${added.join(', ')} before that)` : '';
+      this.post({ type: 'chatFailed', message: `${e.message}${partly}` });
+      return;
+    }
+    this.post({ type: 'addedToChat', regions: added });
   }
 
   private objects(): ObjectView[] {
@@ -131,6 +185,7 @@ export class EditorSession implements vscode.Disposable {
           problem: this.problem(),
         });
         this.post({ type: 'engine', engine: this.engine.state });
+        this.postChatRegions();
         return;
       case 'imageShown':
         return;
@@ -206,6 +261,11 @@ export class EditorSession implements vscode.Disposable {
         return;
       case 'error':
         void vscode.window.showErrorMessage(`Pixel-SAIL image editor: ${msg.message}`);
+        return;
+      case 'addToChat':
+        return this.addToChat(msg.prompt);
+      case 'chatHoverRegion':
+        this.host.chat?.highlightFromCanvas(this.document.uri, msg.n);
         return;
     }
   }
