@@ -326,7 +326,10 @@ async function main(): Promise<number> {
         await saveEditor(page);
       }],
       [`Describe region 1: the answer names the ground-truth colour (${r1.colour}) with region chips, never raw tokens`, async () => {
+        const answers = await chat.locator('li.answer').count();
         await chat.getByRole('button', { name: 'Describe region 1' }).click();
+        // The earlier answer is finished too: wait for this one to be on screen before waiting for it to finish.
+        await eventually('the description\'s answer', async () => (await chat.locator('li.answer').count()) > answers, 60000);
         const text = await lastAnswer(chat);
         assert.match(text, new RegExp(`\\b${r1.colour}\\b`), `the answer names ${r1.colour}: ${text}`);
         assert.doesNotMatch(text, /<Prompt|\[SEG\]|<\|/, 'no raw special token is shown');
@@ -434,6 +437,17 @@ async function main(): Promise<number> {
         await ask(chat, 'And now briefly?');
         await eventually('a complete second answer', async () => (await chat.locator('li.answer').count()) === 2 && (await chat.locator('li.answer').last().getAttribute('data-status')) !== 'streaming', 120000);
         assert.equal(await chat.locator('li.answer').last().getAttribute('data-status'), 'complete', (await chat.locator('li.answer').last().textContent()) ?? '');
+      }],
+      ['Add to chat with 16 scribbles is refused, in the answer line and in the chat (the model has 15 region slots), and adds no region', async () => {
+        const editor = await editorFrame(page);
+        await editor.getByRole('button', { name: 'Zoom to fit' }).click();
+        await editor.getByRole('button', { name: 'Scribble', exact: true }).click();
+        for (let i = 0; i < 16; i++) await dragOnImage(page, editor, { x: 8 + i * 15, y: 20 }, { x: 8 + i * 15, y: 60 });
+        await editor.getByRole('button', { name: 'Add to chat' }).click();
+        await eventually('the refusal in the answer line', async () => /Add to chat failed: The model takes at most 15 regions/.test((await editor.locator('#answer').textContent()) ?? ''), 30000);
+        await chat.getByText(/The model takes at most 15 regions at once/).first().waitFor({ timeout: 10000 });
+        assert.equal(await chat.locator('#regions .chip').count(), 0, 'no region was added');
+        await screenshot(page, 'chat-09-too-many-regions');
       }],
     ], () => screenshot(page, 'chat-failure-stop').then(() => undefined)));
   });

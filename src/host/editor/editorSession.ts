@@ -116,24 +116,20 @@ export class EditorSession implements vscode.Disposable {
     );
   }
 
-  /** Add to chat: each engine region of the visual prompt becomes the chat's next chip, in regionsOf's order. */
+  /** Add to chat: each engine region of the visual prompt becomes the chat's next chip, in regionsOf's order, all or none. */
   private addToChat(prompt: RegionPrompt) {
     const chat = this.host.chat;
     if (!chat) throw new Error('the chat is not available');
-    const added: number[] = [];
+    let added: number[];
     try {
-      const regions = regionsOf(prompt, this.document.state.image);
-      for (const spec of regions) {
-        // regionsOf gives no mask-file regions; the chat stores box, points and scribble as they are.
-        if (spec.kind === 'mask') continue;
-        added.push(chat.addRegion(this.document.uri, spec));
-      }
+      // regionsOf gives no mask-file regions; the chat stores box, points and scribbles as they are.
+      const specs = regionsOf(prompt, this.document.state.image).filter((r): r is Exclude<typeof r, { kind: 'mask' }> => r.kind !== 'mask');
+      added = chat.addRegions(this.document.uri, specs);
     } catch (e) {
       if (!(e instanceof RegionPromptError) && !(e instanceof ChatError)) throw e;
-      // The chat says it too (addRegion posts its ChatError there); a prompt error is said in both here.
+      // The chat says a ChatError itself (addRegions); a prompt error is said in both places here.
       if (e instanceof RegionPromptError) chat.notify(this.document.uri, `Add to chat: ${e.message}.`);
-      const partly = added.length ? ` (added as region ${added.join(', ')} before that)` : '';
-      this.post({ type: 'chatFailed', message: `${e.message}${partly}` });
+      this.post({ type: 'chatFailed', message: e.message });
       return;
     }
     this.post({ type: 'addedToChat', regions: added });
