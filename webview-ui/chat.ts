@@ -12,6 +12,9 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 
 const turnsEl = $<HTMLOListElement>('turns');
 const regionsEl = $<HTMLSpanElement>('regions');
+// The chips are rebuilt with each state: a chip replaced under the pointer never gets its mouseleave, so
+// leaving the row (which stays) clears the canvas's highlight too.
+regionsEl.addEventListener('mouseleave', () => vscode.postMessage({ type: 'highlight', region: null }));
 const objectSel = $<HTMLSelectElement>('object');
 const message = $<HTMLTextAreaElement>('message');
 const sendBtn = $<HTMLButtonElement>('send');

@@ -4,10 +4,10 @@
 // asks the host for every change, so undo/redo and saving stay with VS Code. Message shapes are in
 // src/editor/protocol.ts, shared with the host.
 import type { Category } from '../src/annotations/schema';
-import type { CategoryChoice, EngineView, FromWebview, ObjectView, ToWebview } from '../src/editor/protocol';
+import type { CategoryChoice, ChatRegionView, EngineView, FromWebview, ObjectView, ToWebview } from '../src/editor/protocol';
 import type { Rle } from '../src/masks/rle';
 import { categoryChoice, readableAnswer } from './choices';
-import { candidateTile, maskBoxOf, maskOf, paintObject, parseHex } from './overlay';
+import { candidateTile, colourTile, maskBoxOf, maskOf, paintObject, parseHex } from './overlay';
 import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
 import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
@@ -95,6 +95,13 @@ const view = {
   describing: undefined as number | undefined,
   spaceHeld: false,
   pendingPaintMark: false,
+  /** The chat's regions of this image, its answer masks on show, and the region lit from either side. */
+  chatRegions: [] as ChatRegionView[],
+  chatMasks: undefined as { turnId: string; masks: { rle: Rle; bbox: [number, number, number, number] }[] } | undefined,
+  /** Region hovered as a chip in the chat. */
+  chatHighlight: null as number | null,
+  /** Region under the pointer on the canvas. */
+  canvasChatHover: null as number | null,
 };
 
 const categoryById = (id: number) => view.categories.find((c) => c.id === id);
@@ -201,6 +208,7 @@ function paint() {
   // Masks too: smoothed when shown downscaled (no moiré in the stripes), crisp pixels when zoomed in.
   if (objectsLayer) ctx.drawImage(objectsLayer, 0, 0);
   if (candidateLayer) ctx.drawImage(candidateLayer.canvas, candidateLayer.x, candidateLayer.y);
+  paintChatMasks(w, h);
   // Everything else is drawn in screen space, so lines keep their width at any zoom.
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const path = (pts: { x: number; y: number }[], close: boolean) => {
@@ -273,6 +281,7 @@ function paint() {
     ctx.lineWidth = 2;
     ctx.stroke();
   }
+  paintChatHighlight();
   // Brush and eraser strokes being drawn, and the polygon being built.
   if (view.drag?.kind === 'stroke') {
     path(view.drag.points, false);
@@ -577,6 +586,140 @@ function setTool(tool: Tool) {
   paint();
 }
 
+// ---- the chat's regions and masks ---------------------------------------------------------------------
+
+const CHAT_COLOUR = '#ffb000';
+/** What the answer line says once the cleared candidate is confirmed (after Add to chat). */
+let chatNoteAfterClear = '';
+let chatMaskLayers: { canvas: HTMLCanvasElement; x: number; y: number }[] | undefined;
+const chatRegionLayers = new Map<string, { canvas: HTMLCanvasElement; x: number; y: number }>();
+
+function tileCanvas(tile: { image: ImageData; x: number; y: number }) {
+  const c = document.createElement('canvas');
+  c.width = tile.image.width;
+  c.height = tile.image.height;
+  c.getContext('2d')!.putImageData(tile.image, 0, 0);
+  return { canvas: c, x: tile.x, y: tile.y };
+}
+
+function setChatMasks(masks: typeof view.chatMasks) {
+  view.chatMasks = masks && masks.masks.length ? masks : undefined;
+  chatMaskLayers = undefined;
+  paint();
+}
+
+/** An answer mask accepted in the chat is now an object: it is drawn as one, not as the chat's proposal. */
+function dropAcceptedChatMasks() {
+  const m = view.chatMasks;
+  if (!m) return;
+  const rest = m.masks.filter((k) => !view.objects.some((o) => o.rle && o.rle.counts === k.rle.counts && o.rle.size[0] === k.rle.size[0] && o.rle.size[1] === k.rle.size[1]));
+  if (rest.length === m.masks.length) return;
+  setChatMasks({ turnId: m.turnId, masks: rest });
+  if (answerText.textContent?.startsWith("The chat's answer has")) answerText.textContent = rest.length ? `${rest.length} more of the chat's masks on the canvas (amber).` : "The chat's mask is now an object (Ctrl+Z undoes it).";
+}
+
+function paintChatMasks(w: number, h: number) {
+  const m = view.chatMasks;
+  if (!m || !view.showMasks) return;
+  chatMaskLayers ??= m.masks.filter((k) => k.rle.size[0] === h && k.rle.size[1] === w).map((k) => tileCanvas(colourTile(maskOf(k.rle), w, h, maskBoxOf(k.rle), parseHex(CHAT_COLOUR), 150)));
+  for (const l of chatMaskLayers) ctx.drawImage(l.canvas, l.x, l.y);
+}
+
+/** The outline of the region lit from the chat (a hovered chip) or from the canvas, in screen space. */
+function paintChatHighlight() {
+  const n = view.chatHighlight ?? view.canvasChatHover;
+  const region = n === null ? undefined : view.chatRegions.find((r) => r.n === n);
+  if (!region) return;
+  const v = view.viewport;
+  const spec = region.spec;
+  ctx.strokeStyle = CHAT_COLOUR;
+  ctx.lineWidth = 3;
+  let label = toScreen(v, 0, 0);
+  if (spec.kind === 'box') {
+    const a = toScreen(v, spec.x, spec.y);
+    ctx.strokeRect(a.x, a.y, spec.w * v.scale, spec.h * v.scale);
+    label = a;
+  } else if (spec.kind === 'points') {
+    for (const p of spec.points) {
+      const s = toScreen(v, p.x + 0.5, p.y + 0.5);
+      ctx.beginPath();
+      ctx.arc(s.x, s.y, 9, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+    label = toScreen(v, spec.points[0].x, spec.points[0].y);
+  } else if (spec.kind === 'scribble') {
+    ctx.beginPath();
+    spec.points.forEach((p, i) => {
+      const s = toScreen(v, p.x, p.y);
+      if (i) ctx.lineTo(s.x, s.y);
+      else ctx.moveTo(s.x, s.y);
+    });
+    ctx.globalAlpha = 0.6;
+    ctx.lineWidth = Math.max(3, (spec.width ?? 8) * v.scale);
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+    label = toScreen(v, spec.points[0].x, spec.points[0].y);
+  } else {
+    const w = imageWidth(), h = imageHeight();
+    if (spec.rle.size[0] !== h || spec.rle.size[1] !== w) return;
+    const key = `${n}:${spec.rle.counts}`;
+    let layer = chatRegionLayers.get(key);
+    if (!layer) {
+      if (chatRegionLayers.size > 32) chatRegionLayers.clear();
+      layer = tileCanvas(colourTile(maskOf(spec.rle), w, h, maskBoxOf(spec.rle), parseHex(CHAT_COLOUR), 0));
+      chatRegionLayers.set(key, layer);
+    }
+    const dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr * v.scale, 0, 0, dpr * v.scale, dpr * v.tx, dpr * v.ty);
+    ctx.drawImage(layer.canvas, layer.x, layer.y);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    label = toScreen(v, layer.x, layer.y);
+  }
+  const text = `region ${n}`;
+  ctx.font = '12px sans-serif';
+  const tw = ctx.measureText(text).width;
+  ctx.fillStyle = CHAT_COLOUR;
+  ctx.fillRect(label.x, label.y - 18, tw + 8, 16);
+  ctx.fillStyle = '#000000';
+  ctx.fillText(text, label.x + 4, label.y - 6);
+}
+
+/** The chat region under a pixel (the highest number wins, as it is drawn last), or null. */
+function chatRegionAt(pixel: { x: number; y: number }, screen: { x: number; y: number }): number | null {
+  const v = view.viewport;
+  for (const r of [...view.chatRegions].reverse()) {
+    const spec = r.spec;
+    const near = (p: { x: number; y: number }, radius: number) => {
+      const s = toScreen(v, p.x, p.y);
+      return Math.hypot(s.x - screen.x, s.y - screen.y) <= radius;
+    };
+    if (spec.kind === 'box' && pixel.x >= spec.x && pixel.y >= spec.y && pixel.x < spec.x + spec.w && pixel.y < spec.y + spec.h) return r.n;
+    if (spec.kind === 'points' && spec.points.some((p) => near({ x: p.x + 0.5, y: p.y + 0.5 }, 9))) return r.n;
+    if (spec.kind === 'scribble' && spec.points.some((p) => near(p, Math.max(6, ((spec.width ?? 8) * v.scale) / 2)))) return r.n;
+    if (spec.kind === 'rle' && spec.rle.size[0] === imageHeight() && spec.rle.size[1] === imageWidth() && maskOf(spec.rle)[pixel.y * imageWidth() + pixel.x]) return r.n;
+  }
+  return null;
+}
+
+/** The pointer over a chat region lights it here and its chip in the chat; leaving it clears both. */
+function hoverChatRegion(pixel: { x: number; y: number } | undefined, screen: { x: number; y: number } | undefined) {
+  const n = pixel && screen && view.chatRegions.length ? chatRegionAt(pixel, screen) : null;
+  if (n === view.canvasChatHover) return;
+  view.canvasChatHover = n;
+  send({ type: 'chatHoverRegion', n });
+}
+
+/** Add to chat: the visual prompt's marks become the chat's next region(s); the host answers addedToChat or chatFailed. */
+function addToChat() {
+  if (isEmptyRegionPrompt(view.regionPrompt)) {
+    answerText.textContent = 'Mark a region first (Positive point, Box or Scribble), then Add to chat.';
+    return;
+  }
+  send({ type: 'addToChat', prompt: view.regionPrompt });
+}
+
+$('add-to-chat').addEventListener('click', () => addToChat());
+
 // ---- view -------------------------------------------------------------------------------------------
 
 function setViewport(v: Viewport) {
@@ -683,6 +826,9 @@ document.addEventListener('keydown', (e) => {
   } else if (key === 'd') {
     e.preventDefault();
     describeSelected();
+  } else if (key === 'c') {
+    e.preventDefault();
+    addToChat();
   } else if (key === 'f') {
     e.preventDefault();
     zoomToFit();
@@ -732,6 +878,7 @@ document.addEventListener('keydown', (e) => {
       paint();
     } else if (!isEmptyRegionPrompt(view.regionPrompt)) clearRegionPrompt();
     else if (view.candidate) reject();
+    else if (view.chatMasks) setChatMasks(undefined);
     else select(undefined);
   }
 });
@@ -884,12 +1031,14 @@ canvas.addEventListener('pointermove', (e) => {
       objectsDirty = true;
     }
   }
+  if (!d) hoverChatRegion(pixelAt(view.viewport, s.x, s.y, imageWidth(), imageHeight()), s);
   renderStatus();
   schedulePaint();
 });
 
 canvas.addEventListener('pointerleave', () => {
   view.pointer = undefined;
+  hoverChatRegion(undefined, undefined);
   if (view.hovered !== undefined) {
     view.hovered = undefined;
     objectsDirty = true;
@@ -1022,6 +1171,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       return;
     case 'objects':
       view.objects = msg.objects;
+      dropAcceptedChatMasks();
       if (!view.objects.some((o) => o.id === view.selected)) view.selected = undefined;
       render();
       renderObjects();
@@ -1057,7 +1207,8 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       // Accepted or rejected: the next object starts from a clean visual prompt.
       view.candidate = undefined;
       view.regionPrompt = emptyRegionPrompt();
-      answerText.textContent = '';
+      answerText.textContent = chatNoteAfterClear;
+      chatNoteAfterClear = '';
       renderCandidate();
       renderControls();
       return;
@@ -1089,6 +1240,30 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
     case 'review':
       review = msg;
       renderReview();
+      return;
+    case 'chatRegions':
+      view.chatRegions = msg.regions;
+      if (view.canvasChatHover !== null && !msg.regions.some((r) => r.n === view.canvasChatHover)) view.canvasChatHover = null;
+      paint();
+      return;
+    case 'chatHighlight':
+      view.chatHighlight = msg.n;
+      paint();
+      return;
+    case 'chatMasks':
+      setChatMasks({ turnId: msg.turnId, masks: msg.masks });
+      answerText.textContent = `The chat's answer has ${msg.masks.length} mask${msg.masks.length === 1 ? '' : 's'} (amber): Accept in the chat makes ${msg.masks.length === 1 ? 'it an object' : 'one an object'}; Escape hides ${msg.masks.length === 1 ? 'it' : 'them'}.`;
+      return;
+    case 'addedToChat':
+      answerText.textContent = `Added to the chat as region ${msg.regions.join(', ')}.`;
+      answerText.title = answerText.textContent;
+      // Clearing the marks clears their candidate too; the host's candidateCleared must not wipe this note.
+      chatNoteAfterClear = answerText.textContent;
+      clearRegionPrompt();
+      return;
+    case 'chatFailed':
+      answerText.textContent = `Add to chat failed: ${msg.message}`;
+      answerText.title = msg.message;
       return;
   }
 });

@@ -118,3 +118,29 @@ export function candidateTile(mask: Uint8Array, w: number, h: number, bbox: read
   }
   return { image, x: x0, y: y0 };
 }
+
+/**
+ * A mask in a tile of its own box, in one colour: a solid outline and a striped fill of `fillAlpha`
+ * (0 = outline only). The chat's answer masks and its highlighted mask regions use it, in the chat's
+ * amber, so they read as neither an accepted object nor the editor's own (black-and-white) candidate.
+ */
+export function colourTile(mask: Uint8Array, w: number, h: number, bbox: readonly number[], c: Rgb, fillAlpha: number): { image: ImageData; x: number; y: number } {
+  const { x0, y0, x1, y1 } = span(w, h, bbox);
+  const tw = Math.max(1, x1 - x0);
+  const th = Math.max(1, y1 - y0);
+  const image = new ImageData(tw, th);
+  const data = image.data;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      if (!mask[y * w + x]) continue;
+      const o = ((y - y0) * tw + (x - x0)) * 4;
+      // Outline only (fillAlpha 0): two pixels wide, so it stays solid when the view scales the image down.
+      const edge = isEdge(mask, w, h, x, y) || (fillAlpha === 0 && nearEdge(mask, w, h, x, y));
+      data[o] = c.r;
+      data[o + 1] = c.g;
+      data[o + 2] = c.b;
+      data[o + 3] = edge ? 255 : (x - y + 1024) % 8 < 4 ? fillAlpha : Math.round(fillAlpha / 2);
+    }
+  }
+  return { image, x: x0, y: y0 };
+}

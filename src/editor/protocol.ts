@@ -2,6 +2,7 @@
 // this file. The host trusts nothing that comes from the webview: every message is parsed with
 // fromWebviewSchema first. The webview imports only the types, so zod is not bundled into it.
 import { z } from 'zod';
+import type { StoredRegionSpec } from '../annotations/conversationSchema';
 import type { Category, Rle } from '../annotations/schema';
 import { MAX_SCRIBBLE_POINTS } from '../engine/regions';
 import type { RegionPrompt } from './regionPrompt';
@@ -54,6 +55,10 @@ export const fromWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('review'), id: z.number().int().positive(), verdict: z.enum(['accept', 'reject']) }).strict(),
   z.object({ type: z.literal('acceptAll') }).strict(),
   z.object({ type: z.literal('goTo'), which: z.enum(['nextUnreviewed', 'previous']) }).strict(),
+  /** Add to chat: the visual prompt's marks become the chat's next regions (one chip per engine region). */
+  z.object({ type: z.literal('addToChat'), prompt: regionPromptSchema }).strict(),
+  /** The pointer is over chat region n on the canvas (null: over none), so the chat lights that chip. */
+  z.object({ type: z.literal('chatHoverRegion'), n: z.number().int().positive().max(1000).nullable() }).strict(),
 ]);
 export type FromWebview = z.infer<typeof fromWebviewSchema>;
 
@@ -94,4 +99,19 @@ export type ToWebview =
   /** A problem with the store (malformed file, failed save) to show in the editor's banner. */
   | { type: 'problem'; message: string | null }
   /** The dataset root's review of batch proposals: images its jobs have done, and how many are reviewed. */
-  | { type: 'review'; images: number; reviewed: number; hasNext: boolean; hasPrevious: boolean; message?: string };
+  | { type: 'review'; images: number; reviewed: number; hasNext: boolean; hasPrevious: boolean; message?: string }
+  /** The chat's regions of this image (kept current), for hit-testing the pointer and drawing a highlight. */
+  | { type: 'chatRegions'; regions: ChatRegionView[] }
+  /** A chip is hovered in the chat: outline region n on the canvas; null clears the outline. */
+  | { type: 'chatHighlight'; n: number | null }
+  /** Masks of a chat answer, drawn like a candidate (in the chat's colour) until accepted or dismissed. */
+  | { type: 'chatMasks'; turnId: string; masks: { rle: Rle; bbox: [number, number, number, number] }[] }
+  /** Add to chat worked (the chips' numbers) or failed (why, for the answer line). */
+  | { type: 'addedToChat'; regions: number[] }
+  | { type: 'chatFailed'; message: string };
+
+/** A chat region as the canvas draws it: its number and its geometry in image pixels. */
+export interface ChatRegionView {
+  n: number;
+  spec: StoredRegionSpec;
+}

@@ -29,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): PixelSailApi {
     engine,
     (file) => chatView.asWebviewUri(file),
   );
+  editors.provider.chat = chat;
   context.subscriptions.push(
     engine,
     output,

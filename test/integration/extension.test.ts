@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ReadyInfo } from '../../src/engine/engineClient';
 import type { PixelSailApi } from '../../src/host/extension';
+import { AnnotationEditorDocument } from '../../src/host/editor/annotationEditorDocument';
 
 const EXTENSION_ID = 'pixel-sail.pixel-sail';
 
@@ -52,6 +53,20 @@ describe('Pixel-SAIL extension in a real VS Code host', () => {
     const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
     assert.ok(tab?.input instanceof vscode.TabInputCustom, 'a custom editor tab is active');
     assert.equal((tab.input as vscode.TabInputCustom).viewType, 'pixelSail.imageEditor');
+  });
+
+  it('an image whose hot-exit backup was never written opens with its saved annotations (no error)', async () => {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, 'a workspace folder is open');
+    const uri = vscode.Uri.joinPath(folder.uri, 'sample.png');
+    const missing = vscode.Uri.joinPath(folder.uri, '.no-such-backup', 'backup-1').toString();
+    const doc = await AnnotationEditorDocument.open(uri, missing);
+    try {
+      assert.equal(doc.problem, undefined);
+      assert.equal(doc.state.image.file_name, 'sample.png');
+    } finally {
+      doc.dispose();
+    }
   });
 
   it('Export COCO JSON writes the store of a folder as COCO, with the engine\'s mask', async () => {

@@ -1,7 +1,9 @@
 // The chat view about image regions, in a real VS Code window, as a user does it: open a generated scene in
-// the image editor, open the Pixel-SAIL Chat panel, add two of the image's objects as regions, ask for a
+// the image editor, open the Pixel-SAIL Chat panel, mark two regions on the canvas with Box + Add to chat,
+// hover chips and regions (the canvas outlines the chip's region, the canvas lights the chip), ask for a
 // description of region 1 (the answer names the colour the generator's ground truth gives it), ask for a
-// mask and accept it as an object, save, reload the window and find the conversation again. Then, with the
+// mask (drawn on the canvas: compared pixel by pixel with the engine's answer) and accept it as an object,
+// save, reload the window and find the conversation again. Then, with the
 // random test model and a large token limit, Stop ends a long answer in the engine and the next request
 // is answered. Screenshots go to results/ui-screenshots/chat-*.png.
 //   node out/test/ui/chat.ui.js        (after npm run build)
@@ -11,6 +13,9 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { Engine } from '../../src/engine/engine';
 import type { Rle } from '../../src/masks/rle';
+import type { RegionSpec } from '../../src/engine/regions';
+import { decodeRle } from '../../src/masks/rle';
+import { fitView, Viewport, zoomTo } from '../../webview-ui/viewport';
 import { eventually, repoRoot, runSteps, screenshot, withWorkbench } from './harness';
 
 // A scene of the generator's test stream (python3 training/generate.py --split test --seed 7 --count 12
@@ -24,6 +29,77 @@ const SCENE = JSON.parse(fs.readFileSync(path.join(SCENE_DIR, 'scene.json'), 'ut
   segmentQuestion: string;
 };
 const IMAGE = `scenes/${SCENE.file}`;
+
+// The two regions marked with Box. The shipped model names region 1's colour when two regions are marked
+// for only some objects (26 of 47 in the helper's count); for this scene it was checked beforehand with the
+// engine on boxes 0, 3 and 6 px around each pair of objects: with region 1 the purple star and region 2 the
+// brown circle it answers "a small purple star" at every margin, so that pair is the one marked here.
+const byId = (id: number) => SCENE.objects.find((o) => o.id === id)!;
+const r1 = byId(1);
+const r2 = byId(4);
+/** Image pixels the drawn boxes leave around each object's bbox. */
+const MARGIN = 3;
+// The mask question comes before the description: checked with the engine (boxes jittered by ±1.5 px), the
+// shipped model answers no segmentation question with a mask right after a description in the same
+// context (0 of 24 runs over 6 phrasings), while the scene's own question asked first gives a mask every
+// time and the description after it still names region 1's colour (4 of 4).
+const MASK_QUESTION = SCENE.segmentQuestion;
+
+/** The editor's webview frame (the visible one that is not the chat). */
+const editorFrame = (page: Page) => eventually('the editor webview', async () => (await frames(page)).editor, 60000);
+
+/** Where image pixel (x, y) is on the page, with the view at Zoom to fit (the canvas's own fitView). */
+async function pageAt(editor: FrameLocator, p: { x: number; y: number }) {
+  const canvas = editor.locator('canvas#canvas');
+  const box = (await canvas.boundingBox())!;
+  const stage = await editor.locator('#stage').evaluate((el) => ({ w: el.clientWidth, h: el.clientHeight }));
+  const v = fitView(SCENE.width, SCENE.height, stage.w, stage.h);
+  return { x: box.x + v.tx + p.x * v.scale, y: box.y + v.ty + p.y * v.scale };
+}
+
+async function dragOnImage(page: Page, editor: FrameLocator, from: { x: number; y: number }, to: { x: number; y: number }) {
+  const a = await pageAt(editor, from);
+  const b = await pageAt(editor, to);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 4 });
+  await page.mouse.move(b.x, b.y, { steps: 4 });
+  await page.mouse.up();
+}
+
+async function moveOnImage(page: Page, editor: FrameLocator, p: { x: number; y: number }) {
+  const a = await pageAt(editor, p);
+  await page.mouse.move(a.x - 5, a.y - 5);
+  await page.mouse.move(a.x, a.y, { steps: 3 });
+}
+
+/** The canvas's RGBA at image pixels' centres (Zoom to fit view). */
+async function canvasPixelsAt(editor: FrameLocator, points: { x: number; y: number }[], view?: Viewport): Promise<(number[] | null)[]> {
+  const stage = await editor.locator('#stage').evaluate((el) => ({ w: el.clientWidth, h: el.clientHeight }));
+  const v = view ?? fitView(SCENE.width, SCENE.height, stage.w, stage.h);
+  return editor.locator('canvas#canvas').evaluate((el, { points, v }) => {
+    const c = el as HTMLCanvasElement;
+    const dpr = window.devicePixelRatio || 1;
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    return points.map((p) => {
+      const sx = Math.floor((v.tx + (p.x + 0.5) * v.scale) * dpr);
+      const sy = Math.floor((v.ty + (p.y + 0.5) * v.scale) * dpr);
+      if (sx < 0 || sy < 0 || sx >= c.width || sy >= c.height) return null;
+      const i = (sy * c.width + sx) * 4;
+      return [data[i], data[i + 1], data[i + 2], data[i + 3]];
+    });
+  }, { points, v });
+}
+
+const same = (a: number[], b: number[]) => a.every((x, i) => x === b[i]);
+const isAmberAt = (p: number[] | null) => p !== null && isAmber(p);
+/** The chat's amber (#ffb000) as drawn at full opacity. */
+const isAmber = (p: number[]): boolean => p[0] > 230 && p[1] > 150 && p[1] < 200 && p[2] < 40;
+
+async function saveEditor(page: Page) {
+  await page.locator('.tabs-container .tab.active').click();
+  await page.keyboard.press('Control+s');
+}
 
 /** The frames of the webviews on screen: the chat view's (it has the Message box) and the editor's. */
 async function frames(page: Page): Promise<{ chat?: FrameLocator; editor?: FrameLocator }> {
@@ -128,62 +204,144 @@ async function main(): Promise<number> {
     const consoleErrors: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     const storeFile = path.join(workspace, '.pixel-sail', 'annotations', `${IMAGE}.json`);
-    const [first, second] = SCENE.objects;
     const imagePath = path.join(SCENE_DIR, SCENE.file);
+    let regions: RegionSpec[] = [];
+    let maskAnswer!: Awaited<ReturnType<Engine['run']>>;
     add(await runSteps('Pixel-SAIL chat about image regions, driven as a user would', [
       ['open the scene in the image editor and the Pixel-SAIL Chat panel', async () => {
         await openImage(page, SCENE.file);
-        await command(page, 'Pixel-SAIL: Open Chat');
-        chat = await chatFrame(page);
+        // Under load the command can be lost while the extension starts; a user runs it again.
+        chat = await eventually('the chat view', async () => {
+          await command(page, 'Pixel-SAIL: Open Chat');
+          return eventually('the chat view to show', async () => (await frames(page)).chat, 30000).catch(() => undefined);
+        }, 120000);
         await eventually('the chat to know the image', async () => (await chat.getByRole('combobox', { name: 'Object' }).locator('option').count()) === 2, 60000);
         await screenshot(page, 'chat-01-open');
       }],
-      ['a question that returns a mask shows it; Accept makes it an object of the document; the mask equals the engine\'s answer to the same question', async () => {
-        await ask(chat, SCENE.segmentQuestion);
+      [`mark two regions on the canvas with Box + Add to chat (button, then its C key): chips region 1 (the ${r1.colour} ${r1.category}) and region 2 (the ${r2.colour} ${r2.category})`, async () => {
+        const editor = await editorFrame(page);
+        await editor.getByRole('button', { name: 'Zoom to fit' }).click();
+        await editor.getByRole('button', { name: 'Box', exact: true }).click();
+        for (const [i, o] of [r1, r2].entries()) {
+          const [x, y, w, h] = o.bbox;
+          await dragOnImage(page, editor, { x: x - MARGIN, y: y - MARGIN }, { x: x + w + MARGIN, y: y + h + MARGIN });
+          // The box runs as a visual prompt first (a candidate); Add to chat sends the marks to the chat instead.
+          await eventually('the box\'s candidate', async () => /px,|No target/.test((await editor.locator('#answer').textContent()) ?? ''), 120000);
+          if (i === 0) await editor.getByRole('button', { name: 'Add to chat' }).click();
+          else await page.keyboard.press('c');
+          await chat.getByRole('button', { name: `region ${i + 1}`, exact: true }).waitFor({ timeout: 30000 });
+          await eventually('the answer line to say so', async () => (await editor.locator('#answer').textContent()) === `Added to the chat as region ${i + 1}.`, 30000);
+        }
+        assert.equal(await editor.getByRole('button', { name: 'Accept', exact: true }).isEnabled(), false, 'the marks and their candidate are cleared');
+        // Add to chat with no marks says what to do, and adds nothing.
+        await editor.getByRole('button', { name: 'Add to chat' }).click();
+        await eventually('the hint', async () => /Mark a region first/.test((await editor.locator('#answer').textContent()) ?? ''), 10000);
+        assert.equal(await chat.getByRole('button', { name: 'region 3', exact: true }).count(), 0);
+        await screenshot(page, 'chat-02-canvas-regions');
+      }],
+      ['hovering chip region 1 outlines its box on the canvas (cleared on leave); the pointer over region 2 on the canvas lights its chip', async () => {
+        const editor = await editorFrame(page);
+        const [x, y, w] = r1.bbox;
+        // A few pixels across the box's top edge (the drawn box is where the mouse was, to a pixel).
+        const edge = [-2, -1, 0, 1, 2].map((d) => ({ x: x + w / 2, y: y - MARGIN + d }));
+        const before = await canvasPixelsAt(editor, edge);
+        assert.ok(!before.some(isAmberAt), 'no outline before the hover');
+        await chat.getByRole('button', { name: 'region 1', exact: true }).hover();
+        await eventually('the amber outline of region 1 on the canvas', async () => (await canvasPixelsAt(editor, edge)).some(isAmberAt), 10000);
+        await screenshot(page, 'chat-03-hover-chip');
+        await chat.getByRole('textbox', { name: 'Message' }).hover();
+        await eventually('the outline cleared', async () => JSON.stringify(await canvasPixelsAt(editor, edge)) === JSON.stringify(before), 10000);
+        const [x2, y2, w2, h2] = r2.bbox;
+        await moveOnImage(page, editor, { x: x2 + w2 / 2, y: y2 + h2 / 2 });
+        await chat.locator('#regions .chip.lit[data-region="2"]').waitFor({ timeout: 10000 });
+        await screenshot(page, 'chat-03-hover-canvas');
+        await chat.getByRole('textbox', { name: 'Message' }).hover();
+        await eventually('the chip unlit', async () => (await chat.locator('#regions .chip.lit').count()) === 0, 10000);
+      }],
+      ['a question that returns a mask: the mask drawn on the canvas is the engine\'s answer to the same question; Accept in the chat makes it an object', async () => {
+        const editor = await editorFrame(page);
+        await editor.getByRole('button', { name: 'Zoom to fit' }).click();
+        await chat.getByRole('textbox', { name: 'Message' }).hover();
+        // The regions as the chat holds them (saved with the document), for asking the engine the same question.
+        await saveEditor(page);
+        const stored = await eventually('the saved regions', async () => JSON.parse(fs.readFileSync(storeFile, 'utf8')).conversations?.[0]?.regions, 60000);
+        regions = stored.map((r: { spec: RegionSpec }) => r.spec);
+        assert.deepEqual(regions.map((r) => r.kind), ['box', 'box'], 'the chat holds the two boxes as drawn');
+        // The engine's answer to the same question with the same regions (the first question: a fresh context).
+        const expected = await engine.run({ kind: 'ask', image: imagePath, regions, question: [{ kind: 'text', text: MASK_QUESTION }], maxNewTokens: 256 });
+        maskAnswer = expected;
+        assert.ok(expected.masks[0] && expected.masks[0].area > 0, `the engine gives a mask for the question: ${expected.answer}`);
+        const mask = decodeRle(expected.masks[0].rle);
+        // Read the canvas at 100 % (one image pixel per screen pixel, drawn without smoothing) at every image
+        // pixel, before and after the answer: the pixels that change must be exactly the engine's mask (up to
+        // the canvas's sub-pixel registration: one shift of at most a pixel for the whole mask).
+        await editor.getByRole('button', { name: 'Zoom 100 %' }).click();
+        const stage = await editor.locator('#stage').evaluate((el) => ({ w: el.clientWidth, h: el.clientHeight }));
+        const v = zoomTo(fitView(SCENE.width, SCENE.height, stage.w, stage.h), 1, stage.w / 2, stage.h / 2);
+        const all = Array.from({ length: SCENE.width * SCENE.height }, (_, i) => ({ x: i % SCENE.width, y: Math.floor(i / SCENE.width) }));
+        const before = await canvasPixelsAt(editor, all, v);
+        await ask(chat, MASK_QUESTION);
         await lastAnswer(chat);
-        const accept = chat.getByRole('button', { name: 'Accept mask 1' });
-        await accept.waitFor({ timeout: 30000 });
-        await screenshot(page, 'chat-02-mask');
-        await accept.click();
+        await chat.getByRole('button', { name: 'Accept mask 1' }).waitFor({ timeout: 30000 });
+        await chat.getByRole('textbox', { name: 'Message' }).hover();
+        const changedNow = async () => {
+          const px = await canvasPixelsAt(editor, all, v);
+          return { px, changed: all.map((_, i) => px[i] !== null && before[i] !== null && !same(px[i]!, before[i]!)) };
+        };
+        const { px: after, changed } = await eventually('the answer\'s mask on the canvas', async () => {
+          const c = await changedNow();
+          return c.changed.filter(Boolean).length >= expected.masks[0].area ? c : undefined;
+        }, 30000);
+        const inView = (x: number, y: number) => before[y * SCENE.width + x] !== null;
+        assert.ok(all.every((p, i) => !mask[i] || inView(p.x, p.y)), 'the whole mask is in view at 100 %');
+        const shifts = [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => ({ dx, dy })));
+        const matches = shifts.filter(({ dx, dy }) => all.every((p, i) => {
+          const sx = p.x - dx, sy = p.y - dy;
+          const want = sx >= 0 && sy >= 0 && sx < SCENE.width && sy < SCENE.height && mask[sy * SCENE.width + sx] === 1;
+          return !inView(p.x, p.y) || changed[i] === want;
+        }));
+        assert.ok(matches.length > 0, `the pixels drawn on the canvas are the engine's mask (${changed.filter(Boolean).length} changed, mask area ${expected.masks[0].area})`);
+        assert.ok(all.every((_, i) => !changed[i] || after[i]![0] > after[i]![2]), 'the mask is drawn in the chat\'s amber');
+        await editor.getByRole('button', { name: 'Zoom to fit' }).click();
+        assert.ok(await chat.locator('li.answer').last().getByRole('img', { name: /^mask 1: \d+ pixels$/ }).count(), 'the thumbnail stays in the chat');
+        await screenshot(page, 'chat-04-mask-on-canvas');
+        await chat.getByRole('button', { name: 'Accept mask 1' }).click();
         const pick = page.locator('.quick-input-widget input');
         await pick.waitFor({ timeout: 30000 });
         await pick.fill('shape');
         await page.keyboard.press('Enter');
         await chat.getByText(/mask 1: object \d+/).waitFor({ timeout: 30000 });
-        // Save with the editor focused, then compare with the engine's answer to the same question.
-        await page.locator('.tabs-container .tab.active').click();
-        await page.keyboard.press('Control+s');
-        const saved = await eventually('the saved store file with the conversation and the accepted object', async () => {
+        await saveEditor(page);
+        const saved = await eventually('the saved store file with the accepted object', async () => {
           const d = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
           return d.conversations?.[0]?.turns?.length === 2 && d.annotations.length === 3 ? d : undefined;
         }, 60000);
-        const expected = await engine.run({ kind: 'ask', image: imagePath, regions: [], question: [{ kind: 'text', text: SCENE.segmentQuestion }], maxNewTokens: 256 });
-        assert.ok(expected.masks[0], 'the engine gives a mask for the question');
         assert.deepEqual(saved.annotations[2].segmentation, expected.masks[0].rle, 'the accepted object is the engine\'s mask');
         assert.deepEqual(saved.conversations[0].turns[1].masks[0].rle, expected.masks[0].rle, 'the conversation keeps the engine\'s mask');
-        assert.equal(saved.annotations[2].pixel_sail.prompt, `chat: ${SCENE.segmentQuestion}`);
-      }],
-      ['add two objects as regions: chips region 1 and region 2', async () => {
-        for (const o of [first, second]) {
-          await chat.getByRole('combobox', { name: 'Object' }).selectOption(String(o.id));
-          await chat.getByRole('button', { name: 'Add region' }).click();
-          await chat.getByRole('button', { name: `region ${[first, second].indexOf(o) + 1}`, exact: true }).waitFor({ timeout: 30000 });
-        }
-      }],
-      [`Describe region 1: a fresh context (the regions changed) is said; the answer names the ground-truth colour (${first.colour}) with region chips, never raw tokens`, async () => {
-        await chat.getByRole('button', { name: 'Describe region 1' }).click();
-        const text = await lastAnswer(chat);
-        assert.match((await chat.locator('li.notice').last().textContent()) ?? '', /New context: the regions changed/);
-        const expected = await engine.run({ kind: 'ask', image: imagePath, regions: [first, second].map((o) => ({ kind: 'rle' as const, rle: o.segmentation })), question: [{ kind: 'text', text: pre }, { kind: 'region', region: 1 }, { kind: 'text', text: post }], maxNewTokens: 256 });
-        assert.match(text, new RegExp(`\\b${first.colour}\\b`), `the answer names ${first.colour}: ${text}`);
-        assert.doesNotMatch(text, /<Prompt|\[SEG\]|<\|/, 'no raw special token is shown');
-        const chips = expected.answerParts!.filter((p) => p.kind === 'region').length;
-        assert.ok(chips > 0, `the engine's answer names a region: ${expected.answer}`);
-        assert.equal(await chat.locator('li.answer').last().getByRole('img', { name: /^region \d+$/ }).count(), chips, 'one chip per region the model named');
-        await screenshot(page, 'chat-03-described');
+        assert.equal(saved.annotations[2].pixel_sail.prompt, `chat: ${MASK_QUESTION}`);
+        // Undo takes the object back out (the chat's Accept is an edit like any other).
         await page.locator('.tabs-container .tab.active').click();
-        await page.keyboard.press('Control+s');
-        await eventually('the saved conversation', async () => JSON.parse(fs.readFileSync(storeFile, 'utf8')).conversations?.[0]?.turns?.length === 5, 60000);
+        await page.keyboard.press('Control+z');
+        await chat.getByRole('button', { name: 'Accept mask 1' }).waitFor({ timeout: 30000 });
+        await saveEditor(page);
+      }],
+      [`Describe region 1: the answer names the ground-truth colour (${r1.colour}) with region chips, never raw tokens`, async () => {
+        const answers = await chat.locator('li.answer').count();
+        await chat.getByRole('button', { name: 'Describe region 1' }).click();
+        // The earlier answer is finished too: wait for this one to be on screen before waiting for it to finish.
+        await eventually('the description\'s answer', async () => (await chat.locator('li.answer').count()) > answers, 60000);
+        const text = await lastAnswer(chat);
+        assert.match(text, new RegExp(`\\b${r1.colour}\\b`), `the answer names ${r1.colour}: ${text}`);
+        assert.doesNotMatch(text, /<Prompt|\[SEG\]|<\|/, 'no raw special token is shown');
+        assert.equal(await chat.locator('li.notice', { hasText: 'New context' }).count(), 0, 'the description continues the context of the mask question');
+        // The engine's answer in the same context (after the mask question, same regions).
+        const described = await engine.run({ kind: 'ask', image: imagePath, regions, question: [{ kind: 'text', text: pre }, { kind: 'region', region: 1 }, { kind: 'text', text: post }], maxNewTokens: 256, conversationId: maskAnswer.conversationId });
+        const chips = described.answerParts!.filter((p) => p.kind === 'region').length;
+        assert.ok(chips > 0, `the engine's answer names a region: ${described.answer}`);
+        assert.equal(await chat.locator('li.answer').last().getByRole('img', { name: /^region \d+$/ }).count(), chips, 'one chip per region the model named');
+        await screenshot(page, 'chat-05-described');
+        await saveEditor(page);
+        await eventually('the saved conversation', async () => JSON.parse(fs.readFileSync(storeFile, 'utf8')).conversations?.[0]?.turns?.length === 4, 60000);
       }],
       ['reload the window: the conversation comes back', async () => {
         await page.reload();
@@ -193,7 +351,7 @@ async function main(): Promise<number> {
         await eventually('the image editor restored', async () => {
           const again = page.getByRole('button', { name: 'Try Again' });
           if (await again.isVisible().catch(() => false)) {
-            await screenshot(page, 'chat-04-try-again');
+            await screenshot(page, 'chat-06-try-again');
             await again.click();
           }
           return (await frames(page)).editor !== undefined;
@@ -201,10 +359,10 @@ async function main(): Promise<number> {
         chat = await chatFrame(page);
         await eventually('the restored conversation', async () => (await chat.locator('li.answer').count()) === 2, 120000);
         const text = (await chat.locator('#turns').textContent()) ?? '';
-        assert.match(text, new RegExp(SCENE.segmentQuestion.replace(/[.?]/g, '\\$&')));
-        assert.match(text, new RegExp(first.colour));
+        assert.match(text, new RegExp(MASK_QUESTION.replace(/[.?]/g, '\\$&')));
+        assert.match(text, new RegExp(r1.colour));
         assert.equal(await chat.getByRole('button', { name: 'region 2', exact: true }).count(), 1, 'the regions are back too');
-        await screenshot(page, 'chat-04-reloaded');
+        await screenshot(page, 'chat-06-reloaded');
       }],
       ['a typed <Prompt0> or [SEG] stays text: the question shows it as typed, with no chip', async () => {
         await ask(chat, 'is <Prompt0> [SEG] here?');
@@ -217,7 +375,29 @@ async function main(): Promise<number> {
       ['a reference to a region that does not exist is answered in the chat with what to do', async () => {
         await ask(chat, 'what is @region7?', false);
         await chat.getByText(/There is no region 7: this conversation has region 1–2/).waitFor({ timeout: 10000 });
-        await screenshot(page, 'chat-05-errors');
+        await screenshot(page, 'chat-07-errors');
+      }],
+      ['an object picked in the chat is region 3; hovering its chip outlines the object\'s mask on the canvas', async () => {
+        const o = SCENE.objects[0];
+        const editor = await editorFrame(page);
+        await editor.getByRole('button', { name: 'Zoom to fit' }).click();
+        // The object's topmost pixel in its middle column: on the mask's edge, where the outline is drawn.
+        const mask = decodeRle(o.segmentation);
+        const x = Math.round(o.bbox[0] + o.bbox[2] / 2);
+        let y = 0;
+        while (y < SCENE.height && !mask[y * SCENE.width + x]) y++;
+        const edge = [0, 1].map((d) => ({ x, y: y + d }));
+        await chat.getByRole('combobox', { name: 'Object' }).selectOption(String(o.id));
+        await chat.getByRole('button', { name: 'Add region' }).click();
+        await chat.getByRole('button', { name: 'region 3', exact: true }).waitFor({ timeout: 30000 });
+        // The new chip can land under the pointer (the row grows): move it away first.
+        await chat.getByRole('textbox', { name: 'Message' }).hover();
+        await eventually('no outline before the hover', async () => !(await canvasPixelsAt(editor, edge)).some(isAmberAt), 10000);
+        await chat.getByRole('button', { name: 'region 3', exact: true }).hover();
+        await eventually('the amber outline of the object on the canvas', async () => (await canvasPixelsAt(editor, edge)).some(isAmberAt), 10000);
+        await screenshot(page, 'chat-07-object-region');
+        await chat.getByRole('textbox', { name: 'Message' }).hover();
+        await eventually('the outline cleared on leave', async () => !(await canvasPixelsAt(editor, edge)).some(isAmberAt), 10000);
       }],
       ['Clear conversation empties it (and Ctrl+Z in the editor brings it back)', async () => {
         await chat.getByRole('button', { name: 'Clear conversation' }).click();
@@ -249,7 +429,7 @@ async function main(): Promise<number> {
         await eventually('some streamed tokens', async () => ((await chat.locator('li.answer[data-status="streaming"] .body').textContent().catch(() => '')) ?? '').length > 10, 120000);
         await chat.getByRole('button', { name: 'Stop' }).click();
         await chat.locator('li.answer[data-status="stopped"]').waitFor({ timeout: 30000 });
-        await screenshot(page, 'chat-06-stopped');
+        await screenshot(page, 'chat-08-stopped');
       }],
       ['the worker takes the next request: a short answer arrives', async () => {
         fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pixelSail.modelPath': path.join(repoRoot, 'models/tiny-random'), 'pixelSail.chat.maxNewTokens': 8 }));
@@ -257,6 +437,17 @@ async function main(): Promise<number> {
         await ask(chat, 'And now briefly?');
         await eventually('a complete second answer', async () => (await chat.locator('li.answer').count()) === 2 && (await chat.locator('li.answer').last().getAttribute('data-status')) !== 'streaming', 120000);
         assert.equal(await chat.locator('li.answer').last().getAttribute('data-status'), 'complete', (await chat.locator('li.answer').last().textContent()) ?? '');
+      }],
+      ['Add to chat with 16 scribbles is refused, in the answer line and in the chat (the model has 15 region slots), and adds no region', async () => {
+        const editor = await editorFrame(page);
+        await editor.getByRole('button', { name: 'Zoom to fit' }).click();
+        await editor.getByRole('button', { name: 'Scribble', exact: true }).click();
+        for (let i = 0; i < 16; i++) await dragOnImage(page, editor, { x: 8 + i * 15, y: 20 }, { x: 8 + i * 15, y: 60 });
+        await editor.getByRole('button', { name: 'Add to chat' }).click();
+        await eventually('the refusal in the answer line', async () => /Add to chat failed: The model takes at most 15 regions/.test((await editor.locator('#answer').textContent()) ?? ''), 30000);
+        await chat.getByText(/The model takes at most 15 regions at once/).first().waitFor({ timeout: 10000 });
+        assert.equal(await chat.locator('#regions .chip').count(), 0, 'no region was added');
+        await screenshot(page, 'chat-09-too-many-regions');
       }],
     ], () => screenshot(page, 'chat-failure-stop').then(() => undefined)));
   });

@@ -190,6 +190,21 @@ describe('visual prompt geometry', () => {
     assert.equal(fromWebviewSchema.safeParse({ type: 'polygon', points: [1, 2, 3, 4], category: { id: 1 } }).success, false);
     assert.equal(fromWebviewSchema.safeParse({ type: 'stroke', mode: 'paint', stroke: { points: [{ x: 1, y: 1 }], width: 2 } }).success, false);
   });
+
+  it('Add to chat and the canvas hover travel as checked messages (a region number or null, nothing else)', () => {
+    const prompt = { points: [], scribbles: [], box: { x: 1, y: 2, w: 3, h: 4 } };
+    assert.equal(fromWebviewSchema.safeParse({ type: 'addToChat', prompt }).success, true);
+    assert.equal(fromWebviewSchema.safeParse({ type: 'addToChat', prompt: { ...prompt, box: { x: 1, y: 2, w: -3, h: 4 } } }).success, false);
+    assert.equal(fromWebviewSchema.safeParse({ type: 'addToChat' }).success, false);
+    assert.equal(fromWebviewSchema.safeParse({ type: 'chatHoverRegion', n: 2 }).success, true);
+    assert.equal(fromWebviewSchema.safeParse({ type: 'chatHoverRegion', n: null }).success, true);
+    for (const n of [0, 1.5, '2', undefined]) assert.equal(fromWebviewSchema.safeParse({ type: 'chatHoverRegion', n }).success, false, String(n));
+  });
+
+  it('a box marked for the chat becomes one box region, clamped to the image; a box beside the image is refused', () => {
+    assert.deepEqual(regionsOf({ points: [], scribbles: [], box: { x: 20, y: 10, w: 20, h: 20 } }, { width: W, height: H }), [{ kind: 'box', x: 20, y: 10, w: 10, h: 10 }]);
+    assert.throws(() => regionsOf({ points: [], scribbles: [], box: { x: W + 1, y: 0, w: 5, h: 5 } }, { width: W, height: H }), RegionPromptError);
+  });
 });
 
 describe('zoom and pan mapping', () => {

@@ -21,6 +21,7 @@ import { addRegion, AnswerStream, ChatError, engineRegions, freshContextReason, 
 import type { ChatStateView, MaskView, ToChat, TurnView } from '../../chat/protocol';
 import { EngineRequestError } from '../../engine/engineClient';
 import { answerText, fillTemplate, QuestionPart } from '../../engine/question';
+import { MAX_REGIONS } from '../../engine/questionParts';
 import { rasterizeRegion, RegionSpecError } from '../../engine/regions';
 import type { EngineAnswer, Rle } from '../../engine/types';
 import { decodeRle, encodeMask } from '../../masks/rle';
@@ -149,6 +150,46 @@ export class ChatController implements vscode.Disposable {
       if (e instanceof ChatError) this.say(imageUri, e.message);
       throw e;
     }
+  }
+
+  /**
+   * Adds the regions of one visual prompt (Add to chat in the editor) as the next chips, all or none, in one
+   * undoable edit; returns their numbers, or throws ChatError (said in the chat too) and adds nothing.
+   */
+  addRegions(imageUri: vscode.Uri, specs: StoredRegionSpec[]): number[] {
+    const doc = this.editors.documentFor(imageUri);
+    if (!doc) throw new ChatError('Open the image in the Pixel-SAIL Image Annotator first.');
+    try {
+      const { width, height } = doc.state.image;
+      let conversation = this.conversationOf(doc);
+      const have = conversation.regions.length;
+      if (have + specs.length > MAX_REGIONS) {
+        throw new ChatError(`The model takes at most ${MAX_REGIONS} regions at once: this conversation has ${have} and the marks would add ${specs.length}. Mark fewer (the points are one region, the box one, each scribble one), or clear the conversation to start again.`);
+      }
+      const added: number[] = [];
+      for (const spec of specs) {
+        try {
+          rasterizeRegion(spec, width, height, 1);
+        } catch (e) {
+          if (e instanceof RegionSpecError) throw new ChatError(`That region is outside the ${width}×${height} image (${e.message}): mark it on the image.`);
+          throw e;
+        }
+        const next = addRegion(conversation, { source: 'canvas', spec });
+        conversation = next.conversation;
+        added.push(next.region.n);
+      }
+      if (!added.length) return added;
+      this.commit(doc, conversation, `Chat: add region ${added.join(', ')}`);
+      return added;
+    } catch (e) {
+      if (e instanceof ChatError) this.say(imageUri, e.message);
+      throw e;
+    }
+  }
+
+  /** A message in the chat about this image that is not part of the conversation (the editor's errors). */
+  notify(imageUri: vscode.Uri, text: string) {
+    this.say(imageUri, text);
   }
 
   /** The canvas's pointer is over region n (or none): the chat lights that chip. */

@@ -44,9 +44,17 @@ export class AnnotationEditorDocument implements vscode.CustomDocument {
     if (backupId) {
       // A hot-exit backup holds the unsaved objects in the store format; it wins over the saved file.
       const backup = vscode.Uri.parse(backupId);
-      const text = Buffer.from(await vscode.workspace.fs.readFile(backup)).toString('utf8');
-      doc.current = doc.withImage(stateFromFile(parseAnnotationFile(text, backup.fsPath)));
-      doc.saved = [-1];
+      // The workbench can name a backup that was never written (a window reloaded while the backup was still
+      // being made): there is nothing to restore then, and the saved file is the image's latest state.
+      const bytes = await vscode.workspace.fs.readFile(backup).then((b) => b, (e: unknown) => {
+        if (e instanceof vscode.FileSystemError && e.code === 'FileNotFound') return undefined;
+        throw e;
+      });
+      if (bytes) {
+        const text = Buffer.from(bytes).toString('utf8');
+        doc.current = doc.withImage(stateFromFile(parseAnnotationFile(text, backup.fsPath)));
+        doc.saved = [-1];
+      } else console.warn(`Pixel-SAIL: the backup of ${uri.fsPath} is gone; opening the saved annotations.`);
     }
     return doc;
   }

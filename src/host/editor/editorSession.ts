@@ -14,6 +14,8 @@ import { readableAnswer } from '../../editor/readableText';
 import { isEmptyRegionPrompt, RegionPrompt, RegionPromptError, regionsOf } from '../../editor/regionPrompt';
 import { encodeMask } from '../../masks/rle';
 import type { EngineService } from '../engineService';
+import { ChatError } from '../../chat/conversation';
+import type { ChatController } from '../chat/chatController';
 import type { AnnotationEditorDocument } from './annotationEditorDocument';
 import { editorHtml } from './webviewHtml';
 
@@ -21,6 +23,8 @@ export interface SessionHost {
   perform(edit: AnnotationEdit): void;
   categoriesChanged(root: string): void;
   onCategoriesChanged: vscode.Event<string>;
+  /** The chat about images: canvas regions go to it, its highlights and answer masks come to the canvas. */
+  chat?: ChatController;
 }
 
 let sessionCount = 0;
@@ -86,6 +90,52 @@ export class EditorSession implements vscode.Disposable {
         if (root === document.paths.root) void this.refreshCategories();
       }),
     );
+    this.wireChat();
+  }
+
+  // ---- the chat's side of the canvas ----------------------------------------------------------------
+
+  private isThisImage(uri: vscode.Uri) {
+    return uri.toString() === this.document.uri.toString();
+  }
+
+  /** The chat's regions of this image follow the document (adding a region, undo, clear all change it). */
+  private postChatRegions() {
+    const regions = this.document.state.conversations?.[0]?.regions ?? [];
+    this.post({ type: 'chatRegions', regions: regions.map((r) => ({ n: r.n, spec: r.spec })) });
+  }
+
+  private wireChat() {
+    const chat = this.host.chat;
+    if (!chat) return;
+    this.disposables.push(
+      this.document.onDidChangeState(() => this.postChatRegions()),
+      chat.onDidHighlightRegion(({ imageUri, region }) => {
+        if (this.isThisImage(imageUri)) this.post({ type: 'chatHighlight', n: region?.n ?? null });
+      }),
+      chat.onDidProposeMasks(({ imageUri, masks, turnId }) => {
+        if (this.isThisImage(imageUri)) this.post({ type: 'chatMasks', turnId, masks: masks.map((m) => ({ rle: m.rle, bbox: m.bbox })) });
+      }),
+    );
+  }
+
+  /** Add to chat: each engine region of the visual prompt becomes the chat's next chip, in regionsOf's order, all or none. */
+  private addToChat(prompt: RegionPrompt) {
+    const chat = this.host.chat;
+    if (!chat) throw new Error('the chat is not available');
+    let added: number[];
+    try {
+      // regionsOf gives no mask-file regions; the chat stores box, points and scribbles as they are.
+      const specs = regionsOf(prompt, this.document.state.image).filter((r): r is Exclude<typeof r, { kind: 'mask' }> => r.kind !== 'mask');
+      added = chat.addRegions(this.document.uri, specs);
+    } catch (e) {
+      if (!(e instanceof RegionPromptError) && !(e instanceof ChatError)) throw e;
+      // The chat says a ChatError itself (addRegions); a prompt error is said in both places here.
+      if (e instanceof RegionPromptError) chat.notify(this.document.uri, `Add to chat: ${e.message}.`);
+      this.post({ type: 'chatFailed', message: e.message });
+      return;
+    }
+    this.post({ type: 'addedToChat', regions: added });
   }
 
   private objects(): ObjectView[] {
@@ -135,6 +185,7 @@ export class EditorSession implements vscode.Disposable {
         });
         this.post({ type: 'engine', engine: this.engine.state });
         this.postReview();
+        this.postChatRegions();
         return;
       case 'imageShown':
         return;
@@ -223,6 +274,11 @@ export class EditorSession implements vscode.Disposable {
       }
       case 'goTo':
         return this.goTo(msg.which);
+      case 'addToChat':
+        return this.addToChat(msg.prompt);
+      case 'chatHoverRegion':
+        this.host.chat?.highlightFromCanvas(this.document.uri, msg.n);
+        return;
     }
   }
 

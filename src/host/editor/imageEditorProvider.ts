@@ -11,6 +11,7 @@ import { readAnnotationFile, StorePaths, storePaths } from '../../annotations/st
 import type { EngineService } from '../engineService';
 import { AnnotationEditorDocument } from './annotationEditorDocument';
 import { EditorSession } from './editorSession';
+import type { ChatController } from '../chat/chatController';
 import { watchStoreFile } from './storeWatcher';
 
 export class ImageEditorProvider implements vscode.CustomEditorProvider<AnnotationEditorDocument> {
@@ -26,6 +27,8 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
   private readonly documentsChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeDocuments = this.documentsChanged.event;
   readonly viewType = ImageEditorProvider.viewType;
+  /** The chat (set by activate() right after the provider is made, before any editor opens). */
+  chat?: ChatController;
 
   static register(context: vscode.ExtensionContext, engine: EngineService): { provider: ImageEditorProvider; disposable: vscode.Disposable } {
     const provider = new ImageEditorProvider(context, engine);
@@ -103,6 +106,7 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
       perform: (edit) => this.perform(document, edit),
       categoriesChanged: (root) => this.categoriesChanged.fire(root),
       onCategoriesChanged: this.categoriesChanged.event,
+      chat: this.chat,
     });
     panel.onDidDispose(() => session.dispose());
     this.documentsChanged.fire();

@@ -44,6 +44,7 @@ export function editorHtml(webview: vscode.Webview, dist: vscode.Uri): string {
   <button type="button" class="tool" data-tool="negative" title="Negative point (E): click what is not the object" aria-keyshortcuts="E">Negative point</button>
   <button type="button" class="tool" data-tool="box" title="Box (R): drag around the object" aria-keyshortcuts="R">Box</button>
   <button type="button" class="tool" data-tool="scribble" title="Scribble (S): draw over the object; width with [ and ]" aria-keyshortcuts="S">Scribble</button>
+  <button type="button" id="add-to-chat" title="Add to chat (C): the marks become the chat's next region (a chip region N in the Pixel-SAIL Chat)" aria-keyshortcuts="C">Add to chat</button>
   <span class="sep" aria-hidden="true"></span>
   <button type="button" class="tool" data-tool="polygon" title="Polygon (P): click the vertices, close on the first vertex or Enter" aria-keyshortcuts="P">Polygon</button>
   <button type="button" class="tool" data-tool="brush" title="Brush (B): paint onto the selected object (a new object when none is selected); size with [ and ]" aria-keyshortcuts="B">Brush</button>
