@@ -77,11 +77,15 @@ async function batchJob(count: number) {
   // Where an image's time goes: the worker's own work, the round trip around it, and the job's store writes.
   let roundTripMs = 0;
   let workerMs = 0;
+  let prefetched = 0;
+  const stages = { load: 0, imagePrefill: 0, generate: 0, masks: 0 };
   const run = async (task: Parameters<typeof client.request>[0]) => {
     const t = performance.now();
     const answer = await client.request(task, { priority: 'batch' });
     roundTripMs += performance.now() - t;
     workerMs += answer.timingsMs.total ?? 0;
+    prefetched += answer.timingsMs.prefetched ?? 0;
+    for (const k of ['load', 'imagePrefill', 'generate', 'masks'] as const) stages[k] += answer.timingsMs[k] ?? 0;
     return answer;
   };
   const summary = await runJob(root, manifest, { run }, {
@@ -96,7 +100,9 @@ async function batchJob(count: number) {
   fs.rmSync(path.join(root, '.pixel-sail'), { recursive: true, force: true });
   if (summary.failed.length) throw new Error(`the batch job failed on ${summary.failed.length} images: ${summary.failed[0].error}`);
   return { images: summary.images, objects: summary.objects, seconds: round(seconds), imagesPerSec: round(summary.images / seconds), peakRssMbAfter100: rssAt100, peakRssMbAtEnd: rssAtEnd, rssGrowth: round(rssAtEnd / rssAt100 - 1),
-    perImageMs: { worker: round(workerMs / count), ipc: round((roundTripMs - workerMs) / count), storeAndManifest: round((seconds * 1000 - roundTripMs) / count) } };
+    perImageMs: { worker: round(workerMs / count), ipc: round((roundTripMs - workerMs) / count), storeAndManifest: round((seconds * 1000 - roundTripMs) / count) },
+    workerStagesMs: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(v / count)])),
+    decodedAhead: prefetched };
 }
 
 // Both sides of the efficiency ratio take the same number of samples, so 'best of N' favours neither.
@@ -135,7 +141,7 @@ async function main() {
   if (argv.includes('--batch-only')) {
     const batch = await batchJob(batchImages);
     if (asJson) process.stdout.write(JSON.stringify({ threads, batchImagesPerSec: batch.imagesPerSec, batch }) + '\n');
-    else process.stdout.write(`batchImagesPerSec ${batch.imagesPerSec} (${batch.images} images, ${batch.seconds} s; goal ≥ 20); worker peak RSS ${batch.peakRssMbAfter100} MB after 100, ${batch.peakRssMbAtEnd} MB at the end (goal ≤ 10 % apart); per image ${JSON.stringify(batch.perImageMs)} ms\n`);
+    else process.stdout.write(`batchImagesPerSec ${batch.imagesPerSec} (${batch.images} images, ${batch.seconds} s; goal ≥ 20); worker peak RSS ${batch.peakRssMbAfter100} MB after 100, ${batch.peakRssMbAtEnd} MB at the end (goal ≤ 10 % apart); per image ${JSON.stringify(batch.perImageMs)} ms, in the worker ${JSON.stringify(batch.workerStagesMs)} ms; ${batch.decodedAhead} images decoded ahead\n`);
     return;
   }
   const model = loadModelDir(modelPath);
