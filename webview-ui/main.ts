@@ -1197,7 +1197,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       performance.mark('pixel-sail:candidate-received');
       view.busy = false;
       view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle, bbox: msg.mask.bbox } : undefined;
-      answerText.textContent = msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : 'No target';
+      answerText.textContent = msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : `No target (${msg.ms} ms)`;
       answerText.title = msg.answer;
       view.pendingPaintMark = true;
       renderCandidate();
