@@ -302,6 +302,8 @@ window.addEventListener('message', (ev: MessageEvent<ToChat>) => {
     const li = turnsEl.querySelector<HTMLLIElement>(`li[data-turn="${CSS.escape(msg.turnId)}"] .body`);
     if (!li) return;
     appendPart(li, msg.part);
+    // Every token painted, for the benchmark's "does the panel keep up with decoding".
+    performance.mark('chat:token');
     if (awaitingFirstToken) {
       awaitingFirstToken = false;
       // Measured after the browser has painted the token: the next frame.

@@ -55,6 +55,8 @@ async function main(): Promise<number> {
           const entry = page.getByRole('menuitem', { name: item });
           if (await entry.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
             await entry.click();
+            // A click lost on a menu that is still settling leaves the item highlighted: Enter chooses it.
+            if (await entry.isVisible().catch(() => false)) await page.keyboard.press('Enter');
             if (await opens().waitFor({ timeout: 10000 }).then(() => true, () => false)) return true;
           }
           await screenshot(page, `batch-retry-menu`).catch(() => {});

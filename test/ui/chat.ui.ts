@@ -16,7 +16,7 @@ import type { Rle } from '../../src/masks/rle';
 import type { RegionSpec } from '../../src/engine/regions';
 import { decodeRle } from '../../src/masks/rle';
 import { fitView, Viewport, zoomTo } from '../../webview-ui/viewport';
-import { eventually, repoRoot, runSteps, screenshot, withWorkbench } from './harness';
+import { eventually, openFromExplorer, repoRoot, runSteps, screenshot, withWorkbench } from './harness';
 
 // A scene of the generator's test stream (python3 training/generate.py --split test --seed 7 --count 12
 // --size 256), committed under test/data/chat/ with its ground truth, so the test needs no Python.
@@ -132,20 +132,9 @@ async function command(page: Page, title: string) {
 }
 
 async function openImage(page: Page, file: string) {
-  await page.getByRole('treeitem', { name: 'scenes' }).click();
-  await eventually(`the editor of ${file}`, async () => {
-    await page.getByRole('treeitem', { name: file, exact: true }).click({ button: 'right' });
-    const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
-    if (!(await item.waitFor({ timeout: 5000 }).then(() => true, () => false))) {
-      await page.keyboard.press('Escape');
-      return false;
-    }
-    await item.click();
-    const shown = await eventually('the editor tab', async () => (await page.locator('.tabs-container .tab.active', { hasText: file }).count()) > 0, 30000).then(() => true, () => false);
-    // A click while the freshly loaded extension registers its command can be lost; try again, as a user would.
-    if (!shown) await page.keyboard.press('Escape');
-    return shown;
-  }, 300000);
+  // A fresh window on a busy machine can take minutes to list the workspace.
+  await page.getByRole('treeitem', { name: 'scenes' }).click({ timeout: 180000 });
+  await openFromExplorer(page, file, async () => (await page.locator('.tabs-container .tab.active', { hasText: file }).count()) > 0, 300000);
 }
 
 /** The last answer's text once it is finished (Send enabled again). */

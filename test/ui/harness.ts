@@ -179,6 +179,9 @@ export async function openFromExplorer(page: Page, file: string, opened: () => P
     const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
     if (await item.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
       await item.click();
+      // A click can reach a menu that is still settling and be lost while the item stays highlighted
+      // (seen on a busy CI machine for minutes on end); Enter then chooses the highlighted item.
+      if (await item.isVisible().catch(() => false)) await page.keyboard.press('Enter');
       if (await eventually(`the editor of ${file}`, async () => (await opened()) || undefined, 30000).then(() => true, () => false)) return true;
     }
     await screenshot(page, `retry-open-${file}`).catch(() => {});
