@@ -157,7 +157,14 @@ async function main(): Promise<number> {
           // code-server's simple save dialog is a quick input holding the path, the folder's own by default.
           await eventually('the save dialog', async () => ((await quickField().inputValue()) ?? '').endsWith('annotations.coco.json'));
           await quickField().fill(out);
-          await quickField().press('Enter');
+          // The simple dialog checks a typed path as it changes; OK is pressed once it shows the path, and
+          // again if the dialog is still open (a press while it was still checking can be ignored).
+          await eventually('the save dialog to take the path', async () => {
+            if (fs.existsSync(out) || !(await quickInput().isVisible())) return true;
+            if ((await quickField().inputValue().catch(() => '')) !== out) return false;
+            await quickInput().getByRole('button', { name: 'OK' }).click({ timeout: 5000 }).catch(() => {});
+            return false;
+          }, 60000);
           const coco = await eventually('the export file', async () => fs.existsSync(out) && JSON.parse(fs.readFileSync(out, 'utf8')), 60000);
           const stores = Object.values(storesOf(workspace));
           assert.equal(coco.images.length, COUNT);
