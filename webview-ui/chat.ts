@@ -4,6 +4,7 @@
 import type { AnswerPart, QuestionPart } from '../src/engine/questionParts';
 import type { ChatStateView, MaskView, ToChat, TurnView } from '../src/chat/protocol';
 import { ChatError, parseMessage } from '../src/chat/conversation';
+import { stringToCounts } from '../src/masks/rle';
 import './chat.css';
 
 declare function acquireVsCodeApi(): { postMessage(msg: unknown): void };
@@ -92,7 +93,7 @@ function maskThumb(mask: MaskView, index: number, turnId: string): HTMLElement {
     const ctx = canvas.getContext('2d')!;
     if (image?.complete && image.naturalWidth) ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
     const full = new ImageData(w, h);
-    const counts = decodeCounts(mask.rle.counts);
+    const counts = stringToCounts(mask.rle.counts);
     // COCO RLE is column-major: runs go down columns.
     let pos = 0;
     counts.forEach((c, i) => {
@@ -124,24 +125,6 @@ function maskThumb(mask: MaskView, index: number, turnId: string): HTMLElement {
 }
 
 /** pycocotools' compressed counts (LEB128-like, delta-coded) → run lengths. */
-function decodeCounts(s: string): number[] {
-  const counts: number[] = [];
-  let p = 0;
-  while (p < s.length) {
-    let x = 0, k = 0, more = 1;
-    while (more) {
-      const c = s.charCodeAt(p) - 48;
-      x |= (c & 0x1f) << (5 * k);
-      more = c & 0x20;
-      p++; k++;
-      if (!more && c & 0x10) x |= -1 << (5 * k);
-    }
-    if (counts.length > 2) x += counts[counts.length - 2];
-    counts.push(x);
-  }
-  return counts;
-}
-
 function turnElement(t: TurnView): HTMLLIElement {
   const li = document.createElement('li');
   li.className = `turn ${t.kind}`;
