@@ -4,6 +4,7 @@
 // compared with torch, not with each other. Pixels torch puts within 1e-4 of 0 are ties that float32
 // rounding may send either way; the fixture lists them and they are left out.
 import * as assert from 'node:assert/strict';
+import { fromRowRuns } from '../support/rowRuns';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { logitsToMask, logitsToMaskSummary } from '../../src/engine/postprocess';
@@ -13,13 +14,6 @@ const repo = path.resolve(__dirname, '../../..');
 interface ResizeCase { ph: number; pw: number; height: number; width: number; logits: number[]; rowRuns: number[]; ties: number[] }
 const fixture = JSON.parse(fs.readFileSync(path.join(repo, 'test/data/reference/mask_resize.json'), 'utf8')) as { cases: ResizeCase[] };
 
-function fromRowRuns(runs: number[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let pos = 0;
-  runs.forEach((n, i) => { if (i % 2) out.fill(1, pos, pos + n); pos += n; });
-  assert.equal(pos, length, 'the runs cover the mask');
-  return out;
-}
 
 /** Indices where two masks differ, ties left out. */
 function differences(a: Uint8Array, b: Uint8Array, ties: Set<number>): number[] {

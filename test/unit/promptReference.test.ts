@@ -4,6 +4,7 @@
 // by training/reference_fixtures.py. An axis swap or an off-by-one in the grid only shows on images that
 // are not square and not already at the model's size, which is what these are.
 import * as assert from 'node:assert/strict';
+import { fromRowRuns } from '../support/rowRuns';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -24,13 +25,6 @@ interface SlotCase { width: number; height: number; modelWidth: number; modelHei
 const fixture = JSON.parse(fs.readFileSync(path.join(repo, 'test/data/reference/prompt_slots.json'), 'utf8')) as { patch: number; maxLongSide: number; cases: SlotCase[] };
 
 /** Row-major run lengths, starting with zeros → a 0/1 mask. */
-function fromRowRuns(runs: number[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let pos = 0;
-  runs.forEach((n, i) => { if (i % 2) out.fill(1, pos, pos + n); pos += n; });
-  assert.equal(pos, length, 'the runs cover the mask');
-  return out;
-}
 
 const label = (c: SlotCase) => `${c.width}×${c.height} → ${c.modelWidth}×${c.modelHeight}`;
 
