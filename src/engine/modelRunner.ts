@@ -31,8 +31,13 @@ export interface ImageState {
   cache: KvCache;
   /** Post-norm last hidden of the patch tokens, [gh, gw, H]. */
   visionHidden: ort.Tensor;
-  /** Upsampler output, [upsample·gh, upsample·gw, D]. */
-  pixelFeatures: ort.Tensor;
+  /**
+   * Upsampler output, [upsample·gh, upsample·gw, D], run on first use and kept: an answer without a mask
+   * (a caption, a question, a prompt that finds nothing) never pays for it.
+   */
+  pixelFeatures: () => Promise<ort.Tensor>;
+  /** Bytes the upsampler output takes once it has run, known before (for the image cache's budget). */
+  pixelFeatureBytes: number;
 }
 
 export interface DecodeResult {
@@ -169,7 +174,8 @@ export class ModelRunner {
   }
 
   /**
-   * Prefills `<vision> <vpatch>×N </vision>` with full attention inside the block and runs the upsampler.
+   * Prefills `<vision> <vpatch>×N </vision>` with full attention inside the block; the upsampler runs when
+   * a mask first needs the pixel features.
    * `slots` gives each patch's prompt slot (−2 = none); they change the patch embeddings, so a cached
    * state belongs to one (image, prompt set) pair.
    */
@@ -185,8 +191,18 @@ export class ModelRunner {
     const result = await this.decode(embeds, this.emptyCache(), grid, block);
     const h = this.sizes.hidden_size;
     const visionHidden = new ort.Tensor('float32', result.hidden.slice(h, (n + 1) * h), [grid.gh, grid.gw, h]);
-    const up = await this.sessions.upsampler.run({ vision_hidden: visionHidden });
-    return { grid, cache: result.cache, visionHidden, pixelFeatures: up.pixel_features };
+    let features: Promise<ort.Tensor> | undefined;
+    const pixelFeatures = () =>
+      (features ??= this.sessions.upsampler.run({ vision_hidden: visionHidden }).then(
+        (up) => up.pixel_features,
+        (e: unknown) => {
+          features = undefined; // a failed run is not remembered: the next mask request tries again
+          throw e;
+        },
+      ));
+    const f = this.model.config.image.upsample_factor;
+    const pixelFeatureBytes = f * grid.gh * f * grid.gw * this.sizes.upsampler_channels * 4;
+    return { grid, cache: result.cache, visionHidden, pixelFeatures, pixelFeatureBytes };
   }
 
   /** Text tokens on top of a cache (no patches). */

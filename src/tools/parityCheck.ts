@@ -94,7 +94,7 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
     diffs.inputsEmbeds = maxAbsDiff(embeds.data as Float32Array, decodeF32(block.inputs_embeds));
     const state = await runner.prefillImage(patches, grid, slots);
     diffs.visionHidden = maxAbsDiff(state.visionHidden.data as Float32Array, decodeF32(fx.vision_hidden));
-    diffs.pixelFeatures = maxAbsDiff(state.pixelFeatures.data as Float32Array, decodeF32(fx.pixel_features));
+    diffs.pixelFeatures = maxAbsDiff((await state.pixelFeatures()).data as Float32Array, decodeF32(fx.pixel_features));
     const direct = await runner.decode(embeds, runner.emptyCache(), grid, block.input_ids.length);
     diffs.imageBlockHidden = maxAbsDiff(direct.hidden, decodeF32(block.last_hidden));
     diffs.imageBlockLogits = maxAbsDiff(direct.lastLogits, decodeF32(block.last_logits));
@@ -105,7 +105,7 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
     const prompt = fx.generate.prompt_ids;
     const forced = await runner.generate(prompt, state.cache, grid, { maxNewTokens: 0, answerPrefix: fx.forced_seg.input_ids.slice(prompt.length) });
     diffs.segHidden = maxAbsDiff(forced.segHidden, decodeF32(fx.forced_seg.seg_hidden));
-    const logits = await runner.maskLogits(forced.segHidden, forced.segCount, state.pixelFeatures);
+    const logits = await runner.maskLogits(forced.segHidden, forced.segCount, await state.pixelFeatures());
     diffs.maskLogits = maxAbsDiff(logits.data as Float32Array, decodeF32(fx.forced_seg.mask_logits));
 
     if (fid && fidelityInput) {
@@ -115,7 +115,7 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
       exact['fidelity.generatedIds'] = sameList(fgen.tokenIds, fid.generate.output_ids);
       const fprompt = fid.generate.prompt_ids;
       const fforced = await runner.generate(fprompt, fstate.cache, fg, { maxNewTokens: 0, answerPrefix: fid.forced_seg.input_ids.slice(fprompt.length) });
-      const flogits = await runner.maskLogits(fforced.segHidden, fforced.segCount, fstate.pixelFeatures);
+      const flogits = await runner.maskLogits(fforced.segHidden, fforced.segCount, await fstate.pixelFeatures());
       diffs['fidelity.maskLogits'] = maxAbsDiff(flogits.data as Float32Array, decodeF32(fid.forced_seg.mask_logits));
     }
   } finally {
@@ -129,7 +129,7 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
       const gen = await q.generate(fx.generate.prompt_ids, state.cache, grid, { maxNewTokens: fx.generate.max_new_tokens });
       const prompt = fx.generate.prompt_ids;
       const forced = await q.generate(prompt, state.cache, grid, { maxNewTokens: 0, answerPrefix: fx.forced_seg.input_ids.slice(prompt.length) });
-      const got = (await q.maskLogits(forced.segHidden, forced.segCount, state.pixelFeatures)).data as Float32Array;
+      const got = (await q.maskLogits(forced.segHidden, forced.segCount, await state.pixelFeatures())).data as Float32Array;
       const want = decodeF32(fx.forced_seg.mask_logits);
       const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
       const r = { generatedIdsEqual: sameList(gen.tokenIds, fx.generate.output_ids), maskIoU: maskIoU(got, want), maskLogitsRelDiff: maxAbsDiff(got, want) / scale };

@@ -113,8 +113,43 @@ describe('engine (in process, tiny random model)', function () {
       answerPrefix: engine.codec.encode('A is [SEG] and B is [SEG].'),
     });
     assert.equal(gen.segCount, 2);
-    const logits = await engine.runner.maskLogits(gen.segHidden, gen.segCount, state.pixelFeatures);
+    const logits = await engine.runner.maskLogits(gen.segHidden, gen.segCount, await state.pixelFeatures());
     assert.deepEqual(logits.dims, [2, 8 * grid.gh, 8 * grid.gw]);
+  });
+
+  it('runs the upsampler only when a mask needs it, once per image state', async () => {
+    const sessions = (engine.runner as unknown as { sessions: { upsampler: { run: (...a: unknown[]) => Promise<unknown> } } }).sessions;
+    const run = sessions.upsampler.run.bind(sessions.upsampler);
+    let calls = 0;
+    sessions.upsampler.run = (...a: unknown[]) => {
+      calls++;
+      return run(...a);
+    };
+    try {
+      const img = await loadImageForModel(fs.readFileSync(sample), 16, engine.model.config.image.max_long_side);
+      const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, engine.model.config.image);
+      const state = await engine.runner.prefillImage(patches, grid);
+      assert.equal(calls, 0, 'the prefill alone does not upsample');
+      const [a, b] = await Promise.all([state.pixelFeatures(), state.pixelFeatures()]);
+      assert.equal(calls, 1);
+      assert.equal(a, b);
+      assert.equal(await state.pixelFeatures(), a);
+      assert.equal((a.data as Float32Array).byteLength, state.pixelFeatureBytes, 'the cache budget counts the real size');
+
+      // Through the engine: every new image state upsamples exactly when its answer has a mask.
+      for (const [i, tint] of ['#ff8080', '#80ff80', '#8080ff', '#ffff80'].entries()) {
+        const image = path.join(tmp, `lazy-${i}.png`);
+        await sharp(sample).tint(tint).toFile(image);
+        calls = 0;
+        const d = await engine.run({ kind: 'describe', image, region: { kind: 'box', x: 4, y: 4, w: 30, h: 20 }, maxNewTokens: 12 });
+        assert.equal(calls, d.masks.length > 0 ? 1 : 0, `describe answered ${JSON.stringify(d.answer)}`);
+        calls = 0;
+        const s = await engine.run({ kind: 'segment', image, text: 'the red box', batch: {} });
+        assert.equal(calls, s.masks.length > 0 ? 1 : 0, `segment answered ${JSON.stringify(s.answer)}`);
+      }
+    } finally {
+      sessions.upsampler.run = run;
+    }
   });
 
   it('segments from clicks, boxes and scribbles', async () => {
