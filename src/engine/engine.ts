@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_MAX_IMAGE_PIXELS, ImageInputError, loadImageForModel, loadMask } from './imageLoader';
+import { DecodedImage, DEFAULT_MAX_IMAGE_PIXELS, ImageInputError, loadImageForModel, loadMask } from './imageLoader';
 import { readInputFile } from './inputFile';
 import { checkTask } from './taskSchema';
 import { LruCache } from './lruCache';
@@ -54,6 +54,8 @@ interface Prefetch {
 
 /** Batch image states: enough for the prompts of the current image and the next, never the interactive budget. */
 const BATCH_CACHE_BYTES = 48 * 2 ** 20;
+/** Decoded model-size images (a few hundred kB each at most), by content. */
+const DECODED_CACHE_BYTES = 16 * 2 ** 20;
 const MAX_PREFETCHES = 4;
 
 const fileStamp = (file: string) => {
@@ -138,7 +140,9 @@ export class Engine {
   private readonly conversations: LruCache<Conversation>;
   private readonly batchImages: LruCache<PreparedImage>;
   private readonly prefetches = new Map<string, Prefetch>();
-  private readonly sizes = new Map<string, { width: number; height: number; modelWidth: number }>();
+  private readonly decoded = new LruCache<DecodedImage>(DECODED_CACHE_BYTES);
+  /** Images decoded for a request (not counting the ones a prefetch decoded ahead). */
+  private decodes = 0;
 
   private constructor(
     readonly model: ModelDir,
@@ -168,8 +172,8 @@ export class Engine {
     return { name: this.model.config.name, dir: this.model.dir, hiddenSize: m.hidden_size, layers: m.num_hidden_layers, maxLongSide: m.max_long_side, promptSlots: m.num_prompt_slots, prompts: { caption: this.model.config.prompts.caption, segment: this.model.config.prompts.segment } };
   }
 
-  cacheStats(): { entries: number; bytes: number } {
-    return { entries: this.images.size + this.conversations.size, bytes: this.images.bytes + this.conversations.bytes };
+  cacheStats(): { entries: number; bytes: number; decodes: number } {
+    return { entries: this.images.size + this.conversations.size, bytes: this.images.bytes + this.conversations.bytes, decodes: this.decodes };
   }
 
   private get rules() {
@@ -223,22 +227,17 @@ export class Engine {
       throw new EngineError((e as Error).message);
     }
     const imageHash = createHash('sha1').update(bytes).digest('hex');
-    // A cached image state is found without decoding the image again: its size is remembered by content.
-    const known = this.sizes.get(imageHash);
-    if (known) {
-      const radius = (this.rules.patch_size / 2) * (known.width / known.modelWidth);
-      const { key: promptKey } = await this.readRegionMasks(regions, known.width, known.height, radius);
-      const hit = cache.get(`${imageHash}:${promptKey}`);
-      if (hit) return { image: hit, cacheHit: true, loadMs: performance.now() - t0, prefillMs: 0 };
+    // The decoded model-size pixels are kept by content: a new prompt set on a known image (each click,
+    // box or scribble) skips decoding and resizing it again.
+    let img = this.decoded.get(imageHash);
+    if (!img) {
+      try {
+        img = early?.img ?? (this.decodes++, await loadImageForModel(bytes, this.rules.patch_size, this.rules.max_long_side, this.maxImagePixels));
+      } catch (e) {
+        throw new EngineError(`cannot use ${path.basename(imagePath)}: ${e instanceof ImageInputError ? e.message : (e as Error).message}`);
+      }
+      this.decoded.set(imageHash, img, img.rgb.byteLength);
     }
-    let img;
-    try {
-      img = early?.img ?? (await loadImageForModel(bytes, this.rules.patch_size, this.rules.max_long_side, this.maxImagePixels));
-    } catch (e) {
-      throw new EngineError(`cannot use ${path.basename(imagePath)}: ${e instanceof ImageInputError ? e.message : (e as Error).message}`);
-    }
-    this.sizes.set(imageHash, { width: img.width, height: img.height, modelWidth: img.modelWidth });
-    if (this.sizes.size > 10000) this.sizes.delete(this.sizes.keys().next().value!);
     const radius = (this.rules.patch_size / 2) * (img.width / img.modelWidth);
     const { masks, key: promptKey } = await this.readRegionMasks(regions, img.width, img.height, radius);
     const key = `${imageHash}:${promptKey}`;

@@ -53,7 +53,8 @@ describe('engine (in process, tiny random model)', function () {
     const again = await engine.run({ kind: 'segment', image, text: 'the red box', batch: {} });
     assert.equal(first.conversationId, undefined);
     assert.equal(again.timingsMs.cacheHit, 1, 'the prompts of one image share its state within the batch cache');
-    assert.deepEqual(engine.cacheStats(), before, 'the interactive caches are untouched');
+    const after = engine.cacheStats();
+    assert.deepEqual({ entries: after.entries, bytes: after.bytes }, { entries: before.entries, bytes: before.bytes }, 'the interactive caches are untouched');
     const interactive = await engine.run({ kind: 'segment', image, text: 'the red box' });
     assert.equal(interactive.timingsMs.cacheHit, 0);
     assert.deepEqual(interactive.masks, first.masks);
@@ -150,6 +151,23 @@ describe('engine (in process, tiny random model)', function () {
     } finally {
       sessions.upsampler.run = run;
     }
+  });
+
+  it('decodes an image once for all the prompt sets asked of it, and again when the file changes', async () => {
+    const image = path.join(tmp, 'decode-once.png');
+    await sharp(sample).tint('#c080ff').toFile(image);
+    const start = engine.cacheStats().decodes;
+    const box = (x: number) => ({ kind: 'segmentRegions' as const, image, regions: [{ kind: 'box' as const, x, y: 4, w: 20, h: 20 }] });
+    const first = await engine.run(box(4));
+    await engine.run(box(10));
+    await engine.run({ kind: 'segment', image, text: 'the red box' });
+    assert.equal(engine.cacheStats().decodes - start, 1);
+    // Same prompt, new pixels: decoded again, and the answer is about the new pixels.
+    await sharp(sample).negate({ alpha: false }).toFile(image);
+    const changed = await engine.run(box(4));
+    assert.equal(engine.cacheStats().decodes - start, 2);
+    assert.equal(changed.timingsMs.cacheHit, 0);
+    assert.equal(first.timingsMs.cacheHit, 0);
   });
 
   it('segments from clicks, boxes and scribbles', async () => {
