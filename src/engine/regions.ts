@@ -1,4 +1,5 @@
 import { decodeRle, Rle } from '../masks/rle';
+import { anySet } from './visualPrompts';
 
 // Region specs (CLI and editor) → binary prompt masks at the original image resolution.
 //   box:x,y,w,h   point:x,y[,neg]   scribble:x1,y1;x2,y2;…[@width]   mask:FILE.png
@@ -95,7 +96,7 @@ export function rasterizeRegion(spec: Exclude<RegionSpec, { kind: 'mask' }>, wid
     const [h, w] = spec.rle.size;
     if (h !== height || w !== width) throw new RegionSpecError(`region mask is ${w}×${h}, the image is ${width}×${height}`);
     const m = decodeRle(spec.rle);
-    if (!m.some((v) => v)) throw new RegionSpecError('the region mask is empty');
+    if (!anySet(m)) throw new RegionSpecError('the region mask is empty');
     return m;
   }
   const out = new Uint8Array(width * height);
@@ -116,6 +117,6 @@ export function rasterizeRegion(spec: Exclude<RegionSpec, { kind: 'mask' }>, wid
     if (pts.length === 1) disk(out, width, height, pts[0].x, pts[0].y, r, 1);
     for (let i = 1; i < pts.length; i++) segment(out, width, height, pts[i - 1], pts[i], r);
   }
-  if (!out.some((v) => v)) throw new RegionSpecError(`the ${spec.kind} region covers no pixel of the ${width}×${height} image`);
+  if (!anySet(out)) throw new RegionSpecError(`the ${spec.kind} region covers no pixel of the ${width}×${height} image`);
   return out;
 }

@@ -40,8 +40,8 @@ export function promptSlots(masks: PromptMask[], modelWidth: number, modelHeight
   const gh = modelHeight / patch;
   const gw = modelWidth / patch;
   const out = new Int32Array(gh * gw).fill(NO_PROMPT);
-  const area = (m: PromptMask) => m.data.reduce((s, v) => s + (v ? 1 : 0), 0);
-  const order = masks.map((m, i) => ({ m, a: area(m), i }));
+  // Areas only matter for ordering two or more masks; a full-resolution count is the costly part of a click.
+  const order = masks.map((m, i) => ({ m, a: masks.length > 1 && overlap === 'largest_first' ? area(m) : 0, i }));
   if (overlap === 'largest_first') order.sort((x, y) => y.a - x.a || x.i - y.i);
   for (const { m } of order) {
     const ys = pilNearestSources(m.height, modelHeight);
@@ -64,6 +64,18 @@ export function promptSlots(masks: PromptMask[], modelWidth: number, modelHeight
   return out;
 }
 
+/** Whether any entry is non-zero (a plain loop: `some` with a callback costs ms on a full-resolution mask). */
+export function anySet(data: Uint8Array): boolean {
+  for (let i = 0; i < data.length; i++) if (data[i]) return true;
+  return false;
+}
+
+function area(m: PromptMask): number {
+  let n = 0;
+  for (let i = 0; i < m.data.length; i++) if (m.data[i]) n++;
+  return n;
+}
+
 /** The patch of the gw×gh grid that holds most of the mask's pixels (-1 for an empty mask). */
 function patchHoldingMost(m: PromptMask, gw: number, gh: number): number {
   const counts = new Float64Array(gw * gh);
@@ -80,5 +92,5 @@ function patchHoldingMost(m: PromptMask, gw: number, gh: number): number {
 
 /** The 1-based numbers of the regions that cover no pixel of the image. */
 export function emptyRegions(masks: PromptMask[]): number[] {
-  return masks.filter((m) => !m.data.some((v) => v)).map((m) => m.slot + 1);
+  return masks.filter((m) => !anySet(m.data)).map((m) => m.slot + 1);
 }
