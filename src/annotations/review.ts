@@ -16,6 +16,13 @@ export interface ReviewStatus {
 }
 
 const proposedIn = new Map<string, { stamp: string; proposed: boolean }>();
+const doneIn = new Map<string, { stamp: string; images: string[] }>();
+
+/** Size, time and inode: an atomic rewrite (a rename) changes the inode even within one clock tick. */
+function stampOf(file: string): string {
+  const st = fs.statSync(file);
+  return `${st.size}:${st.mtimeMs}:${st.ino}`;
+}
 
 function hasProposal(annotations: readonly Annotation[]): boolean {
   return annotations.some((a) => a.pixel_sail.status === 'proposed');
@@ -26,8 +33,7 @@ function storeHasProposal(root: string, image: string): boolean {
   const file = path.join(root, STORE_DIR, 'annotations', ...`${image}.json`.split('/'));
   let stamp: string;
   try {
-    const st = fs.statSync(file);
-    stamp = `${st.size}:${st.mtimeMs}`;
+    stamp = stampOf(file);
   } catch {
     return false;
   }
@@ -43,6 +49,27 @@ function storeHasProposal(root: string, image: string): boolean {
   return proposed;
 }
 
+/** The images one job manifest marks done; re-read only when the file changed (a broken one counts none). */
+function doneImages(file: string): string[] {
+  let stamp: string;
+  try {
+    stamp = stampOf(file);
+  } catch {
+    return [];
+  }
+  const known = doneIn.get(file);
+  if (known?.stamp === stamp) return known.images;
+  const images: string[] = [];
+  try {
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as { images?: Record<string, { state?: string }> };
+    for (const [image, entry] of Object.entries(manifest.images ?? {})) if (entry?.state === 'done') images.push(image);
+  } catch {
+    // the batch command reports a broken manifest when it is resumed
+  }
+  doneIn.set(file, { stamp, images });
+  return images;
+}
+
 /** The images the root's jobs have done, from their manifests (a broken manifest is left out). */
 function jobImages(root: string): string[] {
   const dir = path.join(root, STORE_DIR, 'jobs');
@@ -53,14 +80,7 @@ function jobImages(root: string): string[] {
   } catch {
     return [];
   }
-  for (const name of names) {
-    try {
-      const manifest = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as { images?: Record<string, { state?: string }> };
-      for (const [image, entry] of Object.entries(manifest.images ?? {})) if (entry?.state === 'done') images.add(image);
-    } catch {
-      // the batch command reports a broken manifest when it is resumed
-    }
-  }
+  for (const name of names) for (const image of doneImages(path.join(dir, name))) images.add(image);
   return [...images].sort(byteOrder);
 }
 

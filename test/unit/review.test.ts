@@ -70,5 +70,17 @@ describe('review of batch proposals', () => {
     // A file changed on disk is read again.
     await store('b/2.png', object(2, 'accepted'));
     assert.deepEqual(reviewStatus(root).unreviewed, ['a.png']);
+    // So is a manifest, rewritten atomically (a rename), as the batch job does after each image; and one
+    // that becomes readable counts from then on.
+    const manifest = (images: Record<string, { state: string }>) => {
+      fs.writeFileSync(path.join(jobs, 'job-1.json.tmp'), JSON.stringify({ images }));
+      fs.renameSync(path.join(jobs, 'job-1.json.tmp'), path.join(jobs, 'job-1.json'));
+    };
+    manifest({ 'a.png': done, 'b/2.png': done, 'b/10.png': done, 'c.png': done });
+    await store('c.png', object(1, 'proposed'));
+    assert.deepEqual(reviewStatus(root).images, ['a.png', 'b/10.png', 'b/2.png', 'c.png']);
+    assert.deepEqual(reviewStatus(root).unreviewed, ['a.png', 'c.png']);
+    fs.writeFileSync(path.join(jobs, 'job-2.json'), JSON.stringify({ images: { 'd.png': done } }));
+    assert.deepEqual(reviewStatus(root).images, ['a.png', 'b/10.png', 'b/2.png', 'c.png', 'd.png']);
   });
 });

@@ -59,6 +59,7 @@ export function regionLabel(p: RegionPrompt): string {
 
 export class EditorSession implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
+  private reviewTimer?: NodeJS.Timeout;
   private candidate?: Candidate;
   private categories: Category[] = [];
   private categoryProblem?: string;
@@ -83,7 +84,7 @@ export class EditorSession implements vscode.Disposable {
       document.onDidChangeState(() => {
         this.post({ type: 'objects', objects: this.objects() });
         this.post({ type: 'problem', message: this.problem() ?? null });
-        this.postReview();
+        this.scheduleReview();
       }),
       engine.onDidChangeState((engine) => this.post({ type: 'engine', engine })),
       host.onCategoriesChanged((root) => {
@@ -286,6 +287,15 @@ export class EditorSession implements vscode.Disposable {
     return reviewStatus(this.document.paths.root, { fileName: this.document.paths.fileName, annotations: this.document.state.annotations });
   }
 
+  /**
+   * The review bar after an edit: once the edits of a burst have landed (typing, a brush stroke, undo held
+   * down), since the folder's status takes a stat per image of the dataset.
+   */
+  private scheduleReview() {
+    clearTimeout(this.reviewTimer);
+    this.reviewTimer = setTimeout(() => this.postReview(), 150);
+  }
+
   /** The folder's review progress, for the editor's review bar (hidden when no job has run on the root). */
   private postReview(message?: string) {
     const status = this.reviewStatus();
@@ -434,6 +444,7 @@ export class EditorSession implements vscode.Disposable {
   }
 
   dispose() {
+    clearTimeout(this.reviewTimer);
     this.disposables.forEach((d) => d.dispose());
   }
 }
