@@ -82,7 +82,12 @@ interface TextSessions {
   decoder: ort.InferenceSession;
 }
 
+/** Embedding rows kept for text tokens (a few MB even at the 0.5B model's width). */
+const MAX_TEXT_ROWS = 4096;
+
 export class ModelRunner {
+  private readonly textRows = new Map<number, Float32Array>();
+
   private constructor(
     readonly model: ModelDir,
     private readonly sessions: Record<GraphName, ort.InferenceSession>,
@@ -207,9 +212,26 @@ export class ModelRunner {
 
   /** Text tokens on top of a cache (no patches). */
   async step(ids: number[], cache: KvCache, grid: Grid): Promise<DecodeResult> {
-    const minus = new Array<number>(ids.length).fill(NON_VISION);
-    const embeds = await this.embed(ids, null, minus, minus);
-    return this.decode(embeds, cache, grid);
+    return this.decode(await this.embedText(ids), cache, grid);
+  }
+
+  /**
+   * inputs_embeds of text tokens. A text token's embedding depends on its id alone (positions enter in the
+   * decoder), so each id goes through the embed graph once and its row is kept: a generated token then
+   * costs one decoder run instead of two session runs.
+   */
+  async embedText(ids: number[]): Promise<ort.Tensor> {
+    const h = this.sizes.hidden_size;
+    const unknown = [...new Set(ids.filter((id) => !this.textRows.has(id)))];
+    if (unknown.length) {
+      if (this.textRows.size + unknown.length > MAX_TEXT_ROWS) this.textRows.clear();
+      const minus = new Array<number>(unknown.length).fill(NON_VISION);
+      const rows = (await this.embed(unknown, null, minus, minus)).data as Float32Array;
+      unknown.forEach((id, i) => this.textRows.set(id, rows.slice(i * h, (i + 1) * h)));
+    }
+    const out = new Float32Array(ids.length * h);
+    ids.forEach((id, i) => out.set(this.textRows.get(id)!, i * h));
+    return new ort.Tensor('float32', out, [1, ids.length, h]);
   }
 
   /** Greedy decoding of one answer. The starting cache is not modified (follow-ups reuse it). */

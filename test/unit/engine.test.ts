@@ -105,6 +105,18 @@ describe('engine (in process, tiny random model)', function () {
     assert.equal(cache.length, all.cache.length);
   });
 
+  it('embeds text tokens from kept rows exactly as the embed graph does, in order and with repeats', async () => {
+    const ids = engine.codec.encode('Please segment the red box, the red box and [SEG].');
+    const minus = ids.map(() => -1);
+    const graph = (await engine.runner.embed(ids, null, minus, minus)).data as Float32Array;
+    const first = await engine.runner.embedText([ids[3], ids[0], ids[3]]); // some rows kept before the rest
+    const h = engine.model.config.model.hidden_size;
+    assert.deepEqual(Array.from(first.data as Float32Array), [...graph.slice(3 * h, 4 * h), ...graph.slice(0, h), ...graph.slice(3 * h, 4 * h)]);
+    const all = await engine.runner.embedText(ids);
+    assert.deepEqual(all.dims, [1, ids.length, h]);
+    assert.deepEqual(Array.from(all.data as Float32Array), Array.from(graph));
+  });
+
   it('returns one mask per [SEG], in order', async () => {
     const img = await loadImageForModel(fs.readFileSync(sample), 16, engine.model.config.image.max_long_side);
     const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, engine.model.config.image);
