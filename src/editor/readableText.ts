@@ -26,5 +26,6 @@ export function readableAnswer(answer: string): string {
  * exactly as readableAnswer reads the same answer in the model's raw text ("<Prompt0>: a red car." → "a red car.").
  */
 export function readableAnswerParts(parts: readonly AnswerPart[]): string {
-  return readableAnswer(parts.map((p) => (p.kind === 'text' ? p.text : ' ')).join(''));
+  // Back to the model's tokens (region N is <Prompt{N-1}>), so both read through the same rules.
+  return readableAnswer(parts.map((p) => (p.kind === 'text' ? p.text : p.kind === 'region' ? `<Prompt${p.region - 1}>` : '[SEG]')).join(''));
 }

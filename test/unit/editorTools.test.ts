@@ -305,6 +305,7 @@ describe('readableAnswer: what users read of the model\'s text', () => {
 
   it('property: an answer as the chat holds it (parts) reads exactly as the same answer in raw text (Use as caption = Describe)', () => {
     assert.equal(readableAnswerParts([{ kind: 'region', region: 1 }, { kind: 'text', text: ': a small purple star.' }]), 'a small purple star.');
+    assert.equal(readableAnswerParts([{ kind: 'region', region: 1 }, { kind: 'text', text: ':' }]), '', 'a reference and a colon are no caption');
     // The tokens an answer's parts keep (regions, masks); an end token ends the answer, so it comes last.
     const token = fc.constantFrom('<Prompt0>', '<Prompt12>', '[SEG]', ':', ' ', ',', '.');
     const word = fc.constantFrom('a', 'red', 'car', 'left', 'of', 'the');
@@ -312,7 +313,7 @@ describe('readableAnswer: what users read of the model\'s text', () => {
     fc.assert(fc.property(fc.array(fc.oneof(token, word), { maxLength: 20 }), end, (pieces, stop) => {
       const raw = pieces.join('') + stop;
       assert.equal(readableAnswerParts(answerPartsFromText(raw)), readableAnswer(raw));
-    }));
+    }), { numRuns: 5000 });
   });
 });
 
