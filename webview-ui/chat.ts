@@ -245,6 +245,8 @@ function markSent() {
   awaitingFirstToken = true;
   performance.clearMarks('chat:send');
   performance.mark('chat:send');
+  // The painted tokens' marks are kept for one answer at a time (bench:ui reads them before the next Send).
+  performance.clearMarks('chat:token-painted');
 }
 
 function send() {
