@@ -222,11 +222,31 @@ function render() {
   message.disabled = !state.image;
 }
 
+/** Tokens appended since the last frame: when the worker produced each (epoch ms). */
+let unpainted: number[] = [];
+
+/**
+ * For bench:ui's "does the panel keep up with the engine": each token gets a mark `chat:token-painted` at the
+ * frame that shows it (its startTime + performance.timeOrigin is when, in epoch ms), with the worker's time
+ * for the same token as its detail ({ producedAt }), so rates and the lag per token compare like for like.
+ */
+function tokenPainted(producedAt: number) {
+  if (!unpainted.length) {
+    requestAnimationFrame(() => {
+      for (const at of unpainted) performance.mark('chat:token-painted', { detail: { producedAt: at } });
+      unpainted = [];
+    });
+  }
+  unpainted.push(producedAt);
+}
+
 function markSent() {
   localNotice = undefined;
   awaitingFirstToken = true;
   performance.clearMarks('chat:send');
   performance.mark('chat:send');
+  // The painted tokens' marks are kept for one answer at a time (bench:ui reads them before the next Send).
+  performance.clearMarks('chat:token-painted');
 }
 
 function send() {
@@ -285,8 +305,7 @@ window.addEventListener('message', (ev: MessageEvent<ToChat>) => {
     const li = turnsEl.querySelector<HTMLLIElement>(`li[data-turn="${CSS.escape(msg.turnId)}"] .body`);
     if (!li) return;
     appendPart(li, msg.part);
-    // Every token painted, for the benchmark's "does the panel keep up with decoding".
-    performance.mark('chat:token');
+    tokenPainted(msg.producedAt);
     if (awaitingFirstToken) {
       awaitingFirstToken = false;
       // Measured after the browser has painted the token: the next frame.

@@ -591,7 +591,8 @@ function setTool(tool: Tool) {
 const CHAT_COLOUR = '#ffb000';
 /** What the answer line says once the cleared candidate is confirmed (after Add to chat). */
 let chatNoteAfterClear = '';
-let chatMaskLayers: { canvas: HTMLCanvasElement; x: number; y: number }[] | undefined;
+/** One tile per answer mask (null: a mask of another size than the image, not drawn), built on first paint. */
+let chatMaskLayers: ({ canvas: HTMLCanvasElement; x: number; y: number } | null)[] | undefined;
 const chatRegionLayers = new Map<string, { canvas: HTMLCanvasElement; x: number; y: number }>();
 
 function tileCanvas(tile: { image: ImageData; x: number; y: number }) {
@@ -602,27 +603,52 @@ function tileCanvas(tile: { image: ImageData; x: number; y: number }) {
   return { canvas: c, x: tile.x, y: tile.y };
 }
 
+/**
+ * The answer's masks stay here, all of them, until Escape or the next answer: a mask accepted in the chat is
+ * an object and is drawn as one, not as the chat's proposal; undo takes the object away and the proposal
+ * shows again. (Dropping accepted masks from this list lost them for good on undo.)
+ */
 function setChatMasks(masks: typeof view.chatMasks) {
   view.chatMasks = masks && masks.masks.length ? masks : undefined;
   chatMaskLayers = undefined;
   paint();
 }
 
-/** An answer mask accepted in the chat is now an object: it is drawn as one, not as the chat's proposal. */
-function dropAcceptedChatMasks() {
+function isObjectMask(k: { rle: Rle }): boolean {
+  return view.objects.some((o) => o.rle && o.rle.counts === k.rle.counts && o.rle.size[0] === k.rle.size[0] && o.rle.size[1] === k.rle.size[1]);
+}
+
+/** The answer's masks that are not (or no longer) objects: the ones drawn in amber. */
+function openChatMasks(): number[] {
+  const m = view.chatMasks;
+  return m ? m.masks.flatMap((k, i) => (isObjectMask(k) ? [] : [i])) : [];
+}
+
+/** The objects changed (an Accept in the chat, or its undo): the answer line says what is on the canvas now. */
+function chatMasksAfterObjectsChanged(openBefore: number) {
   const m = view.chatMasks;
   if (!m) return;
-  const rest = m.masks.filter((k) => !view.objects.some((o) => o.rle && o.rle.counts === k.rle.counts && o.rle.size[0] === k.rle.size[0] && o.rle.size[1] === k.rle.size[1]));
-  if (rest.length === m.masks.length) return;
-  setChatMasks({ turnId: m.turnId, masks: rest });
-  if (answerText.textContent?.startsWith("The chat's answer has")) answerText.textContent = rest.length ? `${rest.length} more of the chat's masks on the canvas (amber).` : "The chat's mask is now an object (Ctrl+Z undoes it).";
+  const open = openChatMasks().length;
+  if (open === openBefore || !answerText.textContent?.startsWith("The chat's")) return;
+  answerText.textContent = open === 0
+    ? "The chat's mask is now an object (Ctrl+Z undoes it)."
+    : open === m.masks.length
+      ? chatMasksNote(open)
+      : `${open} more of the chat's masks on the canvas (amber).`;
+}
+
+function chatMasksNote(n: number) {
+  return `The chat's answer has ${n} mask${n === 1 ? '' : 's'} (amber): Accept in the chat makes ${n === 1 ? 'it an object' : 'one an object'}; Escape hides ${n === 1 ? 'it' : 'them'}.`;
 }
 
 function paintChatMasks(w: number, h: number) {
   const m = view.chatMasks;
   if (!m || !view.showMasks) return;
-  chatMaskLayers ??= m.masks.filter((k) => k.rle.size[0] === h && k.rle.size[1] === w).map((k) => tileCanvas(colourTile(maskOf(k.rle), w, h, maskBoxOf(k.rle), parseHex(CHAT_COLOUR), 150)));
-  for (const l of chatMaskLayers) ctx.drawImage(l.canvas, l.x, l.y);
+  chatMaskLayers ??= m.masks.map((k) => (k.rle.size[0] === h && k.rle.size[1] === w ? tileCanvas(colourTile(maskOf(k.rle), w, h, maskBoxOf(k.rle), parseHex(CHAT_COLOUR), 150)) : null));
+  for (const i of openChatMasks()) {
+    const l = chatMaskLayers[i];
+    if (l) ctx.drawImage(l.canvas, l.x, l.y);
+  }
 }
 
 /** The outline of the region lit from the chat (a hovered chip) or from the canvas, in screen space. */
@@ -878,7 +904,7 @@ document.addEventListener('keydown', (e) => {
       paint();
     } else if (!isEmptyRegionPrompt(view.regionPrompt)) clearRegionPrompt();
     else if (view.candidate) reject();
-    else if (view.chatMasks) setChatMasks(undefined);
+    else if (openChatMasks().length) setChatMasks(undefined);
     else select(undefined);
   }
 });
@@ -1169,14 +1195,16 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
         send({ type: 'error', message: (e as Error).message });
       }
       return;
-    case 'objects':
+    case 'objects': {
+      const open = openChatMasks().length;
       view.objects = msg.objects;
-      dropAcceptedChatMasks();
+      chatMasksAfterObjectsChanged(open);
       if (!view.objects.some((o) => o.id === view.selected)) view.selected = undefined;
       render();
       renderObjects();
       renderStatus();
       return;
+    }
     case 'categories':
       view.categories = msg.categories;
       renderCategories();
@@ -1252,7 +1280,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       return;
     case 'chatMasks':
       setChatMasks({ turnId: msg.turnId, masks: msg.masks });
-      answerText.textContent = `The chat's answer has ${msg.masks.length} mask${msg.masks.length === 1 ? '' : 's'} (amber): Accept in the chat makes ${msg.masks.length === 1 ? 'it an object' : 'one an object'}; Escape hides ${msg.masks.length === 1 ? 'it' : 'them'}.`;
+      answerText.textContent = chatMasksNote(msg.masks.length);
       return;
     case 'addedToChat':
       answerText.textContent = `Added to the chat as region ${msg.regions.join(', ')}.`;

@@ -15,7 +15,7 @@ export interface TaskRunner {
 }
 import { addCategory } from './categories';
 import { byteOrder } from './cocoExport';
-import { cleanCaption } from '../eval/metrics';
+import { readableAnswer } from '../editor/readableText';
 import { applyEdit, emptyState, jobResultEdit, NewObject, stateFromFile, stateToFile } from './document';
 import type { Annotation, AnnotationFile } from './schema';
 import { parseJson, readAnnotationFile, serialize, StorePaths, storePaths, STORE_DIR, validate, writeAnnotationFile, writeJsonAtomic } from './store';
@@ -232,7 +232,7 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
           const m = answer.masks[0];
           if (m) size ??= { width: m.rle.size[1], height: m.rle.size[0] };
           if (!m || m.area === 0) continue;
-          const caption = manifest.describe ? cleanCaption((await engine.run({ kind: 'describe', image, region: { kind: 'rle', rle: m.rle }, batch: {} })).answer) : undefined;
+          const caption = manifest.describe ? readableAnswer((await engine.run({ kind: 'describe', image, region: { kind: 'rle', rle: m.rle }, batch: {} })).answer) : undefined;
           added.push({ category_id: categoryIds.get(p.label)!, segmentation: m.rle, area: m.area, bbox: m.bbox, iscrowd: 0,
             pixel_sail: { origin: 'model', status: 'proposed', prompt: p.expression, model: manifest.model.name, job: manifest.id, ...(caption ? { caption } : {}) } });
         }

@@ -26,7 +26,6 @@ export type AnnotationEdit =
   | { readonly kind: 'setCategory'; readonly id: number; readonly from: number; readonly to: number }
   /** Several edits as one step of the undo stack (a batch job's result for an image); label names it in Undo. */
   | { readonly kind: 'compound'; readonly edits: readonly AnnotationEdit[]; readonly label: string }
-  | { readonly kind: 'setCaption'; readonly id: number; readonly from?: string; readonly to?: string }
   | { readonly kind: 'setConversations'; readonly from: readonly Conversation[]; readonly to: readonly Conversation[]; readonly label: string }
   /** One object replaced by a new version of itself (a brush stroke, a caption); label names it in Undo. */
   | { readonly kind: 'replace'; readonly from: Annotation; readonly to: Annotation; readonly label: string };
@@ -62,14 +61,6 @@ export function applyEdit(state: AnnotationState, edit: AnnotationEdit): Annotat
     }
     case 'compound':
       return edit.edits.reduce(applyEdit, state);
-    case 'setCaption': {
-      const index = list.findIndex((a) => a.id === edit.id);
-      if (index < 0) throw new EditConflictError(`object ${edit.id} is not in the document`);
-      if (list[index].pixel_sail.caption !== edit.from) throw new EditConflictError(`object ${edit.id}'s caption has changed since this edit was made`);
-      const { caption: _old, ...rest } = list[index].pixel_sail;
-      const pixelSail = edit.to === undefined ? rest : { ...rest, caption: edit.to };
-      return { ...state, annotations: list.map((a, i) => (i === index ? { ...a, pixel_sail: pixelSail as PixelSailFields } : a)) };
-    }
     case 'setConversations': {
       if (JSON.stringify(state.conversations ?? []) !== JSON.stringify(edit.from)) throw new EditConflictError('the conversation has changed since this edit was made');
       return { ...state, conversations: edit.to };
@@ -94,8 +85,6 @@ export function invertEdit(edit: AnnotationEdit): AnnotationEdit {
       return { kind: 'setCategory', id: edit.id, from: edit.to, to: edit.from };
     case 'compound':
       return { kind: 'compound', edits: [...edit.edits].reverse().map(invertEdit), label: edit.label };
-    case 'setCaption':
-      return { kind: 'setCaption', id: edit.id, from: edit.to, to: edit.from };
     case 'setConversations':
       return { kind: 'setConversations', from: edit.to, to: edit.from, label: edit.label };
     case 'replace':
@@ -112,8 +101,6 @@ export function describeEdit(edit: AnnotationEdit): string {
       return 'Delete object';
     case 'setCategory':
       return 'Change category';
-    case 'setCaption':
-      return 'Set caption';
     case 'compound':
     case 'setConversations':
     case 'replace':
@@ -262,11 +249,14 @@ export function reshapePolygons(state: AnnotationState, id: number, polygons: nu
   return { kind: 'replace', from, to, label: 'Move vertex' };
 }
 
-/** Stores the model's caption of an object (already free of special tokens). Undefined when unchanged. */
-export function setCaption(state: AnnotationState, id: number, caption: string): AnnotationEdit | undefined {
+/**
+ * Stores a caption of an object (already free of special tokens: readableText.ts), from the editor's Describe
+ * or an answer in the chat; label names the edit in Undo. Undefined when unchanged.
+ */
+export function setCaption(state: AnnotationState, id: number, caption: string, label = 'Describe object'): AnnotationEdit | undefined {
   const from = findObject(state, id);
   if (from.pixel_sail.caption === caption) return undefined;
-  return { kind: 'replace', from, to: { ...from, pixel_sail: { ...from.pixel_sail, caption } }, label: 'Describe object' };
+  return { kind: 'replace', from, to: { ...from, pixel_sail: { ...from.pixel_sail, caption } }, label };
 }
 
 export function emptyState(image: ImageEntry): AnnotationState {

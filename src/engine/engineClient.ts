@@ -6,7 +6,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { DeviceInfo, EngineAnswer, EngineTask, ModelSummary, Priority } from './types';
 import type { ErrorCode, FromWorker, ToWorker, WorkerConfig, WorkerStats } from './workerProtocol';
-import { WORKER_CONFIG_ENV } from './workerProtocol';
+import { tokenMessageSchema, WORKER_CONFIG_ENV } from './workerProtocol';
 
 export class EngineRequestError extends Error {
   constructor(message: string, readonly code: ErrorCode | 'crashed' | 'timeout' | 'unavailable') {
@@ -20,8 +20,11 @@ export interface RequestOptions {
   /** A newer request with the same key cancels this one (e.g. one per editor: a new click wins). */
   cancelKey?: string;
   timeoutMs?: number;
-  /** `special` marks the model's own tokens (<PromptK>, [SEG], stop tokens), which text can never produce. */
-  onToken?: (text: string, special: boolean) => void;
+  /**
+   * `special` marks the model's own tokens (<PromptK>, [SEG], stop tokens), which text can never produce;
+   * `at` is when the worker had the token (epoch ms, see workerProtocol.ts), for timing its way to a screen.
+   */
+  onToken?: (text: string, special: boolean, at: number) => void;
   signal?: AbortSignal;
 }
 
@@ -185,7 +188,7 @@ export class EngineClient extends EventEmitter {
     else p.resolve(outcome.answer!);
   }
 
-  private cancel(p: Pending, why: string, code: 'cancelled' | 'timeout' = 'cancelled') {
+  private cancel(p: Pending, why: string, code: 'cancelled' | 'timeout' | 'internal' = 'cancelled') {
     if (this.inFlight === p && !p.done) this.send({ type: 'cancel', id: p.id });
     this.finish(p, { error: new EngineRequestError(why, code) });
   }
@@ -211,7 +214,13 @@ export class EngineClient extends EventEmitter {
     const p = this.inFlight;
     if (!p || p.id !== msg.id) return;
     if (msg.type === 'token') {
-      if (!p.done) p.options.onToken?.(msg.text, msg.special === true);
+      const token = tokenMessageSchema.safeParse(msg);
+      if (!token.success) {
+        // A token that does not fit the protocol is a bug on the worker's side: the answer cannot be trusted.
+        this.cancel(p, `the engine sent a malformed token (${token.error.issues[0]?.message ?? 'unknown'})`, 'internal');
+        return;
+      }
+      if (!p.done) p.options.onToken?.(token.data.text, token.data.special === true, token.data.at);
       return;
     }
     this.inFlight = undefined;

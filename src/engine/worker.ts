@@ -4,7 +4,7 @@
 import { Engine, EngineError } from './engine';
 import { ModelDirError } from './modelDir';
 import type { FromWorker, ToWorker, WorkerConfig } from './workerProtocol';
-import { parseWorkerConfig, toWorkerSchema, WORKER_CONFIG_ENV } from './workerProtocol';
+import { parseWorkerConfig, toWorkerSchema, WORKER_CONFIG_ENV, workerNow } from './workerProtocol';
 import { RegionSpecError } from './regions';
 
 const send = (msg: FromWorker) => process.send?.(msg);
@@ -47,7 +47,7 @@ async function main() {
     try {
       if (cancelled.has(id)) throw new EngineError('cancelled');
       const answer = await engine.run(task, {
-        onToken: (text, special) => send(special ? { type: 'token', id, text, special } : { type: 'token', id, text }),
+        onToken: (text, special) => send(special ? { type: 'token', id, text, special, at: workerNow() } : { type: 'token', id, text, at: workerNow() }),
         shouldStop: () => cancelled.has(id),
       });
       send({ type: 'result', id, answer });

@@ -61,10 +61,28 @@ export type ToWorker =
   | { type: 'cancel'; id: number }
   | { type: 'stats'; id: number };
 
+/**
+ * One streamed token of a request, checked by the client on arrival. `at` is when the worker had the token
+ * (decoded, about to send it), as epoch milliseconds with sub-millisecond resolution (performance.timeOrigin +
+ * performance.now()), so the time from the engine to the screen can be measured per token (bench:ui).
+ */
+export const tokenMessageSchema = z.object({
+  type: z.literal('token'),
+  id,
+  text: z.string(),
+  /** The model's own tokens (<PromptK>, [SEG], stop tokens), which text can never produce. */
+  special: z.boolean().optional(),
+  at: z.number().finite().positive(),
+}).strict();
+export type TokenMessage = z.infer<typeof tokenMessageSchema>;
+
+/** The worker's clock for `at`: epoch ms, sub-millisecond. */
+export const workerNow = () => performance.timeOrigin + performance.now();
+
 export type FromWorker =
   | { type: 'ready'; device: DeviceInfo; model: ModelSummary }
   | { type: 'fatal'; message: string }
-  | { type: 'token'; id: number; text: string; special?: boolean }
+  | TokenMessage
   | { type: 'result'; id: number; answer: EngineAnswer }
   | { type: 'stats'; id: number; stats: WorkerStats }
   | { type: 'error'; id: number; message: string; code: ErrorCode };

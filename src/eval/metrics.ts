@@ -56,7 +56,10 @@ export function mcqCorrectExact(prediction: string, choices: string[], answer: s
   return text.replace(/\.$/, '') === answer;
 }
 
-/** Caption text as the reference's eval reads it: without the <PromptK> prefix, ':' and end tokens. */
+/**
+ * Caption text as the reference's eval reads it: without the <PromptK> prefix, ':' and end tokens. Only for
+ * scoring (it must match the reference); what users read and stored captions go through readableText.ts.
+ */
 export function cleanCaption(prediction: string): string {
   return prediction.replace(/<Prompt\d+>/g, '').replace(/<\|endoftext\|>|<\|im_end\|>|\[SEG\]/g, '').replace(/^\s*:\s*/, '').trim();
 }

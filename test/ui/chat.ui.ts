@@ -3,7 +3,8 @@
 // hover chips and regions (the canvas outlines the chip's region, the canvas lights the chip), ask for a
 // description of region 1 (the answer names the colour the generator's ground truth gives it), ask for a
 // mask (drawn on the canvas: compared pixel by pixel with the engine's answer) and accept it as an object,
-// save, reload the window and find the conversation again. Then, with the
+// undo that (the amber proposal is drawn again), copy the description (pasted back into Message), use it
+// as an object's caption, save, reload the window and find the conversation again. Then, with the
 // random test model and a large token limit, Stop ends a long answer in the engine and the next request
 // is answered. Screenshots go to results/ui-screenshots/chat-*.png.
 //   node out/test/ui/chat.ui.js        (after npm run build)
@@ -96,6 +97,38 @@ const isAmberAt = (p: number[] | null) => p !== null && isAmber(p);
 /** The chat's amber (#ffb000) as drawn at full opacity. */
 const isAmber = (p: number[]): boolean => p[0] > 230 && p[1] > 150 && p[1] < 200 && p[2] < 40;
 
+/** The view at 100 % around the stage's centre (the editor's Zoom 100 %) and every image pixel, for canvasPixelsAt. */
+async function canvasAt100(editor: FrameLocator) {
+  const stage = await editor.locator('#stage').evaluate((el) => ({ w: el.clientWidth, h: el.clientHeight }));
+  const v = zoomTo(fitView(SCENE.width, SCENE.height, stage.w, stage.h), 1, stage.w / 2, stage.h / 2);
+  const all = Array.from({ length: SCENE.width * SCENE.height }, (_, i) => ({ x: i % SCENE.width, y: Math.floor(i / SCENE.width) }));
+  return { v, all };
+}
+
+/**
+ * Whether the pixels that changed from `before` to `px` (the canvas at 100 %, one entry per image pixel) are
+ * exactly `mask`, up to the canvas's sub-pixel registration (one shift of at most a pixel for the whole mask).
+ */
+function answerMaskDrawn(before: (number[] | null)[], px: (number[] | null)[], mask: Uint8Array) {
+  const changed = px.map((p, i) => p !== null && before[i] !== null && !same(p, before[i]!));
+  const inView = (x: number, y: number) => before[y * SCENE.width + x] !== null;
+  const shifts = [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => ({ dx, dy })));
+  const ok = shifts.some(({ dx, dy }) => changed.every((c, i) => {
+    const x = i % SCENE.width, y = Math.floor(i / SCENE.width);
+    const sx = x - dx, sy = y - dy;
+    const want = sx >= 0 && sy >= 0 && sx < SCENE.width && sy < SCENE.height && mask[sy * SCENE.width + sx] === 1;
+    return !inView(x, y) || c === want;
+  }));
+  return { ok, changed, inView };
+}
+
+function assertAnswerMaskDrawn(before: (number[] | null)[], px: (number[] | null)[], mask: Uint8Array, area: number) {
+  const { ok, changed, inView } = answerMaskDrawn(before, px, mask);
+  assert.ok(Array.from(mask).every((m, i) => !m || inView(i % SCENE.width, Math.floor(i / SCENE.width))), 'the whole mask is in view at 100 %');
+  assert.ok(ok, `the pixels drawn on the canvas are the engine's mask (${changed.filter(Boolean).length} changed, mask area ${area})`);
+  assert.ok(changed.every((c, i) => !c || px[i]![0] > px[i]![2]), 'the mask is drawn in the chat\'s amber');
+}
+
 async function saveEditor(page: Page) {
   await page.locator('.tabs-container .tab.active').click();
   await page.keyboard.press('Control+s');
@@ -186,7 +219,9 @@ async function main(): Promise<number> {
     const logs = path.join(userDataDir, 'logs');
     if (fs.existsSync(logs)) fs.cpSync(logs, path.join(repoRoot, 'results', 'ui-screenshots', name), { recursive: true });
   };
-  await withWorkbench(storeSetup, async ({ workspace, userDataDir, page: firstPage }) => {
+  await withWorkbench(storeSetup, async ({ workspace, userDataDir, context, page: firstPage }) => {
+    // Copy writes VS Code's clipboard, which in a browser is the page's (navigator.clipboard).
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     let page = firstPage;
     let chat: FrameLocator;
     // The workbench's own errors (an editor that fails to open says "consult the log": this is that log).
@@ -196,6 +231,8 @@ async function main(): Promise<number> {
     const imagePath = path.join(SCENE_DIR, SCENE.file);
     let regions: RegionSpec[] = [];
     let maskAnswer!: Awaited<ReturnType<Engine['run']>>;
+    /** The canvas at 100 % before the mask question and with its answer's mask drawn, for the undo step. */
+    let answerCanvas!: Awaited<ReturnType<typeof canvasAt100>> & { before: (number[] | null)[]; after: (number[] | null)[] };
     add(await runSteps('Pixel-SAIL chat about image regions, driven as a user would', [
       ['open the scene in the image editor and the Pixel-SAIL Chat panel', async () => {
         await openImage(page, SCENE.file);
@@ -260,37 +297,21 @@ async function main(): Promise<number> {
         const expected = await engine.run({ kind: 'ask', image: imagePath, regions, question: [{ kind: 'text', text: MASK_QUESTION }], maxNewTokens: 256 });
         maskAnswer = expected;
         assert.ok(expected.masks[0] && expected.masks[0].area > 0, `the engine gives a mask for the question: ${expected.answer}`);
-        const mask = decodeRle(expected.masks[0].rle);
         // Read the canvas at 100 % (one image pixel per screen pixel, drawn without smoothing) at every image
-        // pixel, before and after the answer: the pixels that change must be exactly the engine's mask (up to
-        // the canvas's sub-pixel registration: one shift of at most a pixel for the whole mask).
+        // pixel, before and after the answer: the pixels that change must be exactly the engine's mask.
         await editor.getByRole('button', { name: 'Zoom 100 %' }).click();
-        const stage = await editor.locator('#stage').evaluate((el) => ({ w: el.clientWidth, h: el.clientHeight }));
-        const v = zoomTo(fitView(SCENE.width, SCENE.height, stage.w, stage.h), 1, stage.w / 2, stage.h / 2);
-        const all = Array.from({ length: SCENE.width * SCENE.height }, (_, i) => ({ x: i % SCENE.width, y: Math.floor(i / SCENE.width) }));
-        const before = await canvasPixelsAt(editor, all, v);
+        const at100 = await canvasAt100(editor);
+        const before = await canvasPixelsAt(editor, at100.all, at100.v);
         await ask(chat, MASK_QUESTION);
         await lastAnswer(chat);
         await chat.getByRole('button', { name: 'Accept mask 1' }).waitFor({ timeout: 30000 });
         await chat.getByRole('textbox', { name: 'Message' }).hover();
-        const changedNow = async () => {
-          const px = await canvasPixelsAt(editor, all, v);
-          return { px, changed: all.map((_, i) => px[i] !== null && before[i] !== null && !same(px[i]!, before[i]!)) };
-        };
-        const { px: after, changed } = await eventually('the answer\'s mask on the canvas', async () => {
-          const c = await changedNow();
-          return c.changed.filter(Boolean).length >= expected.masks[0].area ? c : undefined;
+        const after = await eventually('the answer\'s mask on the canvas', async () => {
+          const px = await canvasPixelsAt(editor, at100.all, at100.v);
+          return answerMaskDrawn(before, px, decodeRle(expected.masks[0].rle)).ok ? px : undefined;
         }, 30000);
-        const inView = (x: number, y: number) => before[y * SCENE.width + x] !== null;
-        assert.ok(all.every((p, i) => !mask[i] || inView(p.x, p.y)), 'the whole mask is in view at 100 %');
-        const shifts = [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => ({ dx, dy })));
-        const matches = shifts.filter(({ dx, dy }) => all.every((p, i) => {
-          const sx = p.x - dx, sy = p.y - dy;
-          const want = sx >= 0 && sy >= 0 && sx < SCENE.width && sy < SCENE.height && mask[sy * SCENE.width + sx] === 1;
-          return !inView(p.x, p.y) || changed[i] === want;
-        }));
-        assert.ok(matches.length > 0, `the pixels drawn on the canvas are the engine's mask (${changed.filter(Boolean).length} changed, mask area ${expected.masks[0].area})`);
-        assert.ok(all.every((_, i) => !changed[i] || after[i]![0] > after[i]![2]), 'the mask is drawn in the chat\'s amber');
+        assertAnswerMaskDrawn(before, after, decodeRle(expected.masks[0].rle), expected.masks[0].area);
+        answerCanvas = { ...at100, before, after };
         await editor.getByRole('button', { name: 'Zoom to fit' }).click();
         assert.ok(await chat.locator('li.answer').last().getByRole('img', { name: /^mask 1: \d+ pixels$/ }).count(), 'the thumbnail stays in the chat');
         await screenshot(page, 'chat-04-mask-on-canvas');
@@ -308,11 +329,42 @@ async function main(): Promise<number> {
         assert.deepEqual(saved.annotations[2].segmentation, expected.masks[0].rle, 'the accepted object is the engine\'s mask');
         assert.deepEqual(saved.conversations[0].turns[1].masks[0].rle, expected.masks[0].rle, 'the conversation keeps the engine\'s mask');
         assert.equal(saved.annotations[2].pixel_sail.prompt, `chat: ${MASK_QUESTION}`);
-        // Undo takes the object back out (the chat's Accept is an edit like any other).
+      }],
+      ['Ctrl+Z after Accept: the object leaves the editor\'s list and the answer\'s amber mask is drawn on the canvas again', async () => {
+        const editor = await editorFrame(page);
+        const objects = editor.getByRole('list', { name: 'Objects' }).getByRole('listitem');
+        assert.equal(await objects.count(), 3, 'the accepted mask is the third object');
+        const { all, v, before, after } = answerCanvas;
+        const mask = decodeRle(maskAnswer.masks[0].rle);
+        const inMask = all.flatMap((_, i) => (mask[i] ? [i] : []));
+        // Accepted, the mask is drawn as the object (its category's colour), not as the chat's amber proposal.
+        await editor.getByRole('button', { name: 'Zoom 100 %' }).click();
+        await chat.getByRole('textbox', { name: 'Message' }).hover();
+        const accepted = await eventually('the object drawn in place of the amber proposal', async () => {
+          const px = await canvasPixelsAt(editor, all, v);
+          return inMask.filter((i) => px[i] && after[i] && !same(px[i]!, after[i]!)).length > inMask.length / 2 ? px : undefined;
+        }, 30000);
+        await screenshot(page, 'chat-04-accepted');
+        // Undo takes the object back out (the chat's Accept is an edit like any other) and the proposal returns.
         await page.locator('.tabs-container .tab.active').click();
         await page.keyboard.press('Control+z');
         await chat.getByRole('button', { name: 'Accept mask 1' }).waitFor({ timeout: 30000 });
+        await eventually('two objects in the editor\'s list', async () => (await objects.count()) === 2, 30000);
+        await chat.getByRole('textbox', { name: 'Message' }).hover();
+        const undone = await eventually('the amber mask on the canvas again', async () => {
+          const px = await canvasPixelsAt(editor, all, v);
+          return answerMaskDrawn(before, px, mask).ok && inMask.every((i) => !px[i] || !after[i] || same(px[i]!, after[i]!)) ? px : undefined;
+        }, 30000);
+        assertAnswerMaskDrawn(before, undone, mask, maskAnswer.masks[0].area);
+        assert.ok(inMask.some((i) => accepted[i] && undone[i] && !same(accepted[i]!, undone[i]!)), 'the canvas changed back from the object to the proposal');
+        await screenshot(page, 'chat-04-undone');
+        await editor.getByRole('button', { name: 'Zoom to fit' }).click();
         await saveEditor(page);
+        const saved = await eventually('the saved store file without the object', async () => {
+          const d = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
+          return d.annotations.length === 2 ? d : undefined;
+        }, 60000);
+        assert.equal(saved.conversations[0].turns[1].masks.length, 1, 'the answer keeps its mask');
       }],
       [`Describe region 1: the answer names the ground-truth colour (${r1.colour}) with region chips, never raw tokens`, async () => {
         const answers = await chat.locator('li.answer').count();
@@ -331,6 +383,42 @@ async function main(): Promise<number> {
         await screenshot(page, 'chat-05-described');
         await saveEditor(page);
         await eventually('the saved conversation', async () => JSON.parse(fs.readFileSync(storeFile, 'utf8')).conversations?.[0]?.turns?.length === 4, 60000);
+      }],
+      ['Copy on the description puts its readable text on the clipboard: pasted into Message it reads as the answer shows it, with no special token', async () => {
+        const answer = chat.locator('li.answer').last();
+        const shown = ((await answer.locator('.body').textContent()) ?? '').trim();
+        assert.match(shown, new RegExp(`\\b${r1.colour}\\b`));
+        await answer.getByRole('button', { name: 'Copy answer' }).click();
+        const box = chat.getByRole('textbox', { name: 'Message' });
+        const pasted = await eventually('the answer pasted into Message', async () => {
+          await box.click();
+          await box.fill('');
+          await page.keyboard.press('Control+v');
+          const v = await box.inputValue();
+          return v ? v : undefined;
+        }, 30000);
+        assert.equal(pasted, shown, 'the clipboard holds the answer as shown');
+        assert.doesNotMatch(pasted, /<Prompt|\[SEG\]|<\||<\/?p>|<vision>/, 'no special token on the clipboard');
+        await box.fill('');
+      }],
+      [`Use as caption on the description: object ${r1.id} (chosen under Object) gets it as its caption, in the editor's object list and in the saved store file`, async () => {
+        const editor = await editorFrame(page);
+        const answer = chat.locator('li.answer').last();
+        const shown = ((await answer.locator('.body').textContent()) ?? '').trim();
+        // The caption is the answer's words about the object: without the leading reference to its region.
+        const caption = shown.replace(/^region \d+\s*[:,.-]?\s*/, '');
+        assert.match(caption, new RegExp(`\\b${r1.colour}\\b`));
+        await chat.getByRole('combobox', { name: 'Object' }).selectOption(String(r1.id));
+        await answer.getByRole('button', { name: 'Use as caption' }).click();
+        const row = editor.getByRole('list', { name: 'Objects' }).getByRole('listitem').filter({ hasText: `#${r1.id} ` });
+        await eventually('the caption under the object in the editor', async () => ((await row.locator('.caption').textContent().catch(() => null)) ?? '') === caption, 30000);
+        assert.match((await chat.getByRole('combobox', { name: 'Object' }).locator('option:checked').textContent()) ?? '', new RegExp(`^object ${r1.id} — `), 'the chat\'s object list shows the caption too');
+        await screenshot(page, 'chat-05-caption');
+        await saveEditor(page);
+        await eventually('the caption in the saved store file', async () => {
+          const d = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
+          return d.annotations.find((a: { id: number }) => a.id === r1.id)?.pixel_sail.caption === caption;
+        }, 60000);
       }],
       ['reload the window: the conversation comes back', async () => {
         await page.reload();

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Conversation } from '../../src/annotations/conversationSchema';
-import { applyEdit, AnnotationState, invertEdit, stateFromFile, stateToFile } from '../../src/annotations/document';
+import { applyEdit, AnnotationState, describeEdit, invertEdit, setCaption, stateFromFile, stateToFile } from '../../src/annotations/document';
 import { parseAnnotationFile, readAnnotationFile, StoreFormatError, writeAnnotationFile } from '../../src/annotations/store';
 import { addRegion, AnswerStream, answerPartsFromText, ChatError, engineRegions, freshContextReason, markAccepted, messageText, newConversation, parseMessage, regionSetKey, upgradeConversation, withTurns } from '../../src/chat/conversation';
 import { loadModelDir } from '../../src/engine/modelDir';
@@ -112,11 +112,12 @@ describe('chat persistence in the store file', () => {
   it('sets an object\'s caption from an answer through an undoable edit', () => {
     const annotation = { id: 4, category_id: 1, segmentation: rle, area: 0, bbox: [0, 0, 0, 0] as [number, number, number, number], iscrowd: 0 as const, pixel_sail: { origin: 'human' as const, status: 'accepted' as const } };
     const before: AnnotationState = { image, annotations: [annotation] };
-    const edit = { kind: 'setCaption' as const, id: 4, to: 'a red circle' };
+    const edit = setCaption(before, 4, 'a red circle', 'Chat: use answer as caption')!;
+    assert.equal(describeEdit(edit), 'Chat: use answer as caption');
     const after = applyEdit(before, edit);
     assert.equal(after.annotations[0].pixel_sail.caption, 'a red circle');
     assert.deepEqual(applyEdit(after, invertEdit(edit)), before, 'undo removes the caption again');
-    assert.throws(() => applyEdit(after, edit), /caption has changed/);
+    assert.throws(() => applyEdit(after, edit), /has changed since this edit was made/);
   });
 
   it('loads an older (format 1, plain text) conversation as the current format, with chips for raw tokens', () => {

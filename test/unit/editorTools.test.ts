@@ -10,7 +10,8 @@ import {
 import { withRenamedCategory } from '../../src/annotations/categories';
 import { clampBox, regionsOf, RegionPromptError } from '../../src/editor/regionPrompt';
 import { fromWebviewSchema } from '../../src/editor/protocol';
-import { readableAnswer } from '../../src/editor/readableText';
+import { readableAnswer, readableAnswerParts } from '../../src/editor/readableText';
+import { answerPartsFromText } from '../../src/chat/conversation';
 import { fillPolygons } from '../../src/masks/polygons';
 import { decodeRle, encodeMask, maskBbox } from '../../src/masks/rle';
 import { closesPolygon, nextSize, thinPath, TOOL_KEYS } from '../../webview-ui/tools';
@@ -300,6 +301,19 @@ describe('readableAnswer: what users read of the model\'s text', () => {
       const out = readableAnswer(parts.join(''));
       assert.doesNotMatch(out, /<Prompt\d+>|\[SEG\]|<\|[a-z_]+\|>/);
     }));
+  });
+
+  it('property: an answer as the chat holds it (parts) reads exactly as the same answer in raw text (Use as caption = Describe)', () => {
+    assert.equal(readableAnswerParts([{ kind: 'region', region: 1 }, { kind: 'text', text: ': a small purple star.' }]), 'a small purple star.');
+    assert.equal(readableAnswerParts([{ kind: 'region', region: 1 }, { kind: 'text', text: ':' }]), '', 'a reference and a colon are no caption');
+    // The tokens an answer's parts keep (regions, masks); an end token ends the answer, so it comes last.
+    const token = fc.constantFrom('<Prompt0>', '<Prompt12>', '[SEG]', ':', ' ', ',', '.');
+    const word = fc.constantFrom('a', 'red', 'car', 'left', 'of', 'the');
+    const end = fc.constantFrom('', '<|endoftext|>', '<|im_end|>');
+    fc.assert(fc.property(fc.array(fc.oneof(token, word), { maxLength: 20 }), end, (pieces, stop) => {
+      const raw = pieces.join('') + stop;
+      assert.equal(readableAnswerParts(answerPartsFromText(raw)), readableAnswer(raw));
+    }), { numRuns: 5000 });
   });
 });
 

@@ -6,7 +6,7 @@ import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { EngineClient } from '../../src/engine/engineClient';
-import { parseWorkerConfig, WORKER_CONFIG_ENV } from '../../src/engine/workerProtocol';
+import { parseWorkerConfig, tokenMessageSchema, WORKER_CONFIG_ENV, workerNow } from '../../src/engine/workerProtocol';
 import type { FromWorker } from '../../src/engine/workerProtocol';
 
 const repo = path.resolve(__dirname, '../../..');
@@ -84,6 +84,28 @@ describe('worker protocol', function () {
       assert.equal(stats.id, 4, 'still serving');
     } finally {
       child.kill();
+    }
+  });
+
+  it('a streamed token carries when the worker had it: checked by zod, in order, between the request and its arrival', async () => {
+    assert.equal(tokenMessageSchema.safeParse({ type: 'token', id: 1, text: 'a' }).success, false, 'a token without its time is refused');
+    assert.equal(tokenMessageSchema.safeParse({ type: 'token', id: 1, text: 'a', at: Number.NaN }).success, false);
+    assert.equal(tokenMessageSchema.safeParse({ type: 'token', id: 1, text: 'a', at: 1, extra: 1 }).success, false);
+    const client = new EngineClient({ workerPath, config: good as never });
+    try {
+      await client.start();
+      const image = path.join(modelPath, 'parity/image.png');
+      const sent = workerNow();
+      const seen: { at: number; arrived: number }[] = [];
+      await client.request({ kind: 'ask', image, regions: [], question: [{ kind: 'text', text: 'Tell me everything.' }], maxNewTokens: 12 }, { onToken: (_t, _s, at) => seen.push({ at, arrived: workerNow() }) });
+      assert.ok(seen.length >= 2, `tokens were streamed (${seen.length})`);
+      // Both processes read the same system clock (performance.timeOrigin); the slack is for its rounding only.
+      const slack = 50;
+      assert.ok(seen.every((t, i) => i === 0 || t.at >= seen[i - 1].at), 'the times are in the order of the tokens');
+      assert.ok(seen[0].at >= sent - slack, 'no token is timed before the request was sent');
+      assert.ok(seen.every((t) => t.at <= t.arrived + slack), 'no token is timed after it arrived');
+    } finally {
+      client.dispose();
     }
   });
 });

@@ -15,7 +15,8 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { addCategory, readCategoriesFile } from '../../annotations/categories';
 import type { ChatRegion, Conversation, StoredRegionSpec, Turn } from '../../annotations/conversationSchema';
-import { acceptCandidate, AnnotationEdit } from '../../annotations/document';
+import { acceptCandidate, AnnotationEdit, setCaption } from '../../annotations/document';
+import { readableAnswerParts } from '../../editor/readableText';
 import type { Annotation } from '../../annotations/schema';
 import { addRegion, AnswerStream, ChatError, engineRegions, freshContextReason, newConversation, regionSetKey, withTurns } from '../../chat/conversation';
 import type { ChatStateView, MaskView, ToChat, TurnView } from '../../chat/protocol';
@@ -257,9 +258,9 @@ export class ChatController implements vscode.Disposable {
         priority: 'interactive',
         signal: pending.abort.signal,
         timeoutMs: 10 * 60 * 1000,
-        onToken: (text, special) => {
+        onToken: (text, special, at) => {
           const part = pending.stream.push(text, special);
-          if (part && this.pending === pending) this.posted.fire({ type: 'token', turnId: pending.answerId, part });
+          if (part && this.pending === pending) this.posted.fire({ type: 'token', turnId: pending.answerId, part, producedAt: at });
         },
       },
     );
@@ -340,9 +341,10 @@ export class ChatController implements vscode.Disposable {
     if (!found) return;
     const a = found.doc.state.annotations.find((o) => o.id === objectId);
     if (!a) return this.say(found.doc.uri, `Object ${objectId} is no longer in the document: pick another one.`);
-    const text = answerText(found.turn.parts.filter((p) => p.kind === 'text')).replace(/^\s*[:,.]\s*/, '').trim();
+    const text = readableAnswerParts(found.turn.parts);
     if (!text) return this.say(found.doc.uri, 'That answer has no text to use as a caption.');
-    this.editors.perform(found.doc, { kind: 'setCaption', id: objectId, from: a.pixel_sail.caption, to: text });
+    const edit = setCaption(found.doc.state, objectId, text, 'Chat: use answer as caption');
+    if (edit) this.editors.perform(found.doc, edit);
   }
 
   async accept(turnId: string, index: number) {

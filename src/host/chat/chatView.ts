@@ -1,11 +1,11 @@
 // The chat view: a webview view in the panel area (beside Problems / Output / Terminal), so the image
 // editor keeps the whole editor area and the chat sits under the canvas it talks about. It validates
 // what its webview sends (src/chat/protocol.ts) and hands it to the ChatController.
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ChatError } from '../../chat/conversation';
 import { fromChatSchema, FromChat, ToChat } from '../../chat/protocol';
 import type { ChatController } from './chatController';
+import { webviewHtml } from '../webviewPage';
 
 export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewId = 'pixelSail.chat';
@@ -104,20 +104,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 }
 
 function chatHtml(webview: vscode.Webview, dist: vscode.Uri): string {
-  const nonce = randomBytes(18).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'chat.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'chat.css'));
-  const csp = ["default-src 'none'", `img-src ${webview.cspSource}`, `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${style}">
-<title>Pixel-SAIL chat</title>
-</head>
-<body>
+  return webviewHtml(webview, dist, { script: 'chat.js', style: 'chat.css', title: 'Pixel-SAIL chat', body: CHAT_BODY });
+}
+
+const CHAT_BODY = `
 <div id="problem" role="alert" hidden></div>
 <div id="regionbar" role="toolbar" aria-label="Regions">
   <span id="regions" aria-label="Regions in this conversation"></span>
@@ -134,7 +124,4 @@ function chatHtml(webview: vscode.Webview, dist: vscode.Uri): string {
     <button id="clear" type="button">Clear conversation</button>
   </div>
 </form>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
-}
+`;

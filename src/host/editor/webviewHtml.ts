@@ -1,32 +1,13 @@
-// The image editor's HTML shell. The Content-Security-Policy allows only the bundled script (with a
-// fresh nonce) and stylesheet from the extension's dist/ folder and images from the webview's own
-// origin (the image being annotated): no inline code or styles, no remote resources. The controls are
-// @vscode-elements web components (bundled into webview.js), which style themselves from the theme;
-// their styles are constructed stylesheets, which a CSP does not govern.
-import { randomBytes } from 'node:crypto';
+// The image editor's page (the shell and its Content-Security-Policy are webviewPage.ts's). The controls
+// are @vscode-elements web components (bundled into webview.js), which style themselves from the theme.
 import * as vscode from 'vscode';
+import { webviewHtml } from '../webviewPage';
 
 export function editorHtml(webview: vscode.Webview, dist: vscode.Uri): string {
-  const nonce = randomBytes(18).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css'));
-  const csp = [
-    "default-src 'none'",
-    `img-src ${webview.cspSource}`,
-    `style-src ${webview.cspSource}`,
-    `font-src ${webview.cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${style}">
-<title>Pixel-SAIL image annotator</title>
-</head>
-<body>
+  return webviewHtml(webview, dist, { script: 'webview.js', style: 'webview.css', title: 'Pixel-SAIL image annotator', body: EDITOR_BODY });
+}
+
+const EDITOR_BODY = `
 <div id="banner" role="alert" hidden><span id="banner-text"></span><vscode-button id="retry" secondary hidden>Retry</vscode-button></div>
 <div id="toolbar" role="toolbar" aria-label="Annotation">
   <vscode-label for="prompt">Prompt</vscode-label>
@@ -82,7 +63,4 @@ export function editorHtml(webview: vscode.Webview, dist: vscode.Uri): string {
   </aside>
 </div>
 <div id="status" aria-live="polite">loading…</div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
-}
+`;
