@@ -4,6 +4,7 @@
 import type { Rle } from '../src/masks/rle';
 import { candidateStyle, colourStyle, DecodedMask, decodedOf, fillOpacity, objectStyles, paintTile, parseHex, Tile, TileStyle } from './overlay';
 
+/** A tile as a canvas, transposed as overlay.ts paints it (the canvas's rows are the image's columns). */
 export interface Layer {
   canvas: HTMLCanvasElement;
   x: number;
@@ -12,10 +13,22 @@ export interface Layer {
 
 function toCanvas(tile: Tile, reuse?: HTMLCanvasElement): Layer {
   const canvas = reuse ?? document.createElement('canvas');
-  canvas.width = tile.width;
-  canvas.height = tile.height;
-  canvas.getContext('2d')!.putImageData(new ImageData(tile.data, tile.width, tile.height), 0, 0);
+  canvas.width = tile.height;
+  canvas.height = tile.width;
+  canvas.getContext('2d')!.putImageData(new ImageData(tile.data, tile.height, tile.width), 0, 0);
   return { canvas, x: tile.x, y: tile.y };
+}
+
+/**
+ * Draws a layer at its place in the image through the context's transform: the swap of x and y puts the
+ * canvas's pixel (u, v) on image pixel (x + v, y + u), exactly, at any zoom (a reflection keeps pixels
+ * square and aligned).
+ */
+export function drawLayer(ctx: CanvasRenderingContext2D, l: Layer) {
+  const m = ctx.getTransform();
+  ctx.transform(0, 1, 1, 0, l.x, l.y);
+  ctx.drawImage(l.canvas, 0, 0);
+  ctx.setTransform(m);
 }
 
 /** A mask's tile in a style, as a canvas (`reuse`: the canvas to paint it into). */
@@ -76,17 +89,17 @@ export function drawObjects(ctx: CanvasRenderingContext2D, objects: DrawnObject[
     const alpha = fillOpacity(opacity, o.strong);
     if (alpha > 0) {
       ctx.globalAlpha = alpha;
-      ctx.drawImage(l.fill.canvas, l.fill.x, l.fill.y);
+      drawLayer(ctx, l.fill);
       ctx.globalAlpha = 1;
     }
-    ctx.drawImage(l.outline.canvas, l.outline.x, l.outline.y);
+    drawLayer(ctx, l.outline);
     if (o.strong) {
       l.strongEdge ??= toCanvas(paintTile(l.mask, l.styles.strongEdge));
-      ctx.drawImage(l.strongEdge.canvas, l.strongEdge.x, l.strongEdge.y);
+      drawLayer(ctx, l.strongEdge);
     }
   }
   // Objects deleted, recoloured or reshaped leave tiles nobody draws: drop those once they pile up.
-  if (objectCache.size > objects.length + 64) {
+  if (objectCache.size > objects.length + 8) {
     for (const [key, e] of objectCache) if (e.used !== generation) objectCache.delete(key);
   }
 }

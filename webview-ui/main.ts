@@ -8,7 +8,7 @@ import type { CategoryChoice, ChatRegionView, EngineView, FromWebview, ObjectVie
 import type { Rle } from '../src/masks/rle';
 import { categoryChoice, readableAnswer } from './choices';
 import { decodedOf, maskHas } from './overlay';
-import { candidateLayer as paintCandidateLayer, colourLayer, drawObjects, Layer } from './layers';
+import { candidateLayer as paintCandidateLayer, colourLayer, drawLayer, drawObjects, Layer } from './layers';
 import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
 import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
@@ -192,7 +192,7 @@ function paint() {
     const shown = view.objects.filter((o) => o.rle && o.rle.size[0] === h && o.rle.size[1] === w && !view.hidden.has(o.id));
     drawObjects(ctx, shown.map((o) => ({ rle: o.rle!, colour: categoryColor(o.categoryId), proposed: o.status === 'proposed', strong: o.id === view.selected || o.id === view.hovered })), view.opacity);
   }
-  if (candidateLayer) ctx.drawImage(candidateLayer.canvas, candidateLayer.x, candidateLayer.y);
+  if (candidateLayer) drawLayer(ctx, candidateLayer);
   paintChatMasks(w, h);
   // Everything else is drawn in screen space, so lines keep their width at any zoom.
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -618,7 +618,7 @@ function paintChatMasks(w: number, h: number) {
   const m = view.chatMasks;
   if (!m || !view.showMasks) return;
   chatMaskLayers ??= m.masks.filter((k) => k.rle.size[0] === h && k.rle.size[1] === w).map((k) => colourLayer(k.rle, CHAT_COLOUR, 150));
-  for (const l of chatMaskLayers) ctx.drawImage(l.canvas, l.x, l.y);
+  for (const l of chatMaskLayers) drawLayer(ctx, l);
 }
 
 /** The outline of the region lit from the chat (a hovered chip) or from the canvas, in screen space. */
@@ -667,7 +667,7 @@ function paintChatHighlight() {
     }
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr * v.scale, 0, 0, dpr * v.scale, dpr * v.tx, dpr * v.ty);
-    ctx.drawImage(layer.canvas, layer.x, layer.y);
+    drawLayer(ctx, layer);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     label = toScreen(v, layer.x, layer.y);
   }

@@ -568,6 +568,7 @@ async function main(): Promise<number> {
           const category = categories.find((c) => c.id === object.category_id)!;
           const colour = category.color;
           const mask = masks[found.k];
+          const others = masks.filter((_, j) => j !== found.k);
           let edges = 0, x0 = 512, y0 = 512, x1 = 0, y1 = 0;
           for (let y = 0; y < 512; y++) {
             for (let x = 0; x < 512; x++) {
@@ -591,7 +592,7 @@ async function main(): Promise<number> {
             for (let sy = view.ty + (y0 - 3) * view.scale; sy < view.ty + (y1 + 4) * view.scale; sy += 1 / k) {
               for (let sx = view.tx + (x0 - 3) * view.scale; sx < view.tx + (x1 + 4) * view.scale; sx += 1 / k) if (px(sx, sy).every((v) => v >= 245)) white++;
             }
-            return { colourAt, white };
+            return { colourAt, white, px };
           };
           const near = (a: number[], b: number[], tolerance: number) => a.every((v, i) => Math.abs(v - b[i]) <= tolerance);
           await objectButton('#1 shape').click(); // selected by the last step: now nothing is
@@ -605,6 +606,26 @@ async function main(): Promise<number> {
           await slider.focus();
           await slider.press('End');
           await eventually(`opacity 100 %: the fill is the category's ${colour}`, async () => near((await shown()).colourAt(inside.x, inside.y), rgb, 8));
+          // At full opacity (not selected, not hovered) the object is solid colour: the drawn mask is the saved
+          // one pixel for pixel, around it (pixels of other objects left out). The image's offset is known from
+          // the status bar to a fraction of a pixel, so the best of a few sub-pixel alignments is taken.
+          assert.equal(view.scale, 1, 'the tools image is shown at 100 %');
+          const drawn = await shown();
+          const nearOther = (x: number, y: number) => others.some((m) => at(m, x, y) || at(m, x - 1, y) || at(m, x + 1, y) || at(m, x, y - 1) || at(m, x, y + 1));
+          let fewest = Infinity;
+          for (const dy of [-0.75, -0.5, -0.25, 0, 0.25, 0.5, 0.75]) {
+            for (const dx of [-0.75, -0.5, -0.25, 0, 0.25, 0.5, 0.75]) {
+              let wrong = 0;
+              for (let y = Math.max(0, y0 - 3); y <= Math.min(511, y1 + 3); y++) {
+                for (let x = Math.max(0, x0 - 3); x <= Math.min(511, x1 + 3); x++) {
+                  if (nearOther(x, y)) continue;
+                  if (near(drawn.px(view.tx + x + 0.5 + dx, view.ty + y + 0.5 + dy), rgb, 10) !== at(mask, x, y)) wrong++;
+                }
+              }
+              fewest = Math.min(fewest, wrong);
+            }
+          }
+          assert.equal(fewest, 0, `#${object.id} is drawn exactly where its saved mask is`);
           await slider.press('Home');
           await eventually('opacity 0 %: the image shows through the fill', async () => near((await shown()).colourAt(inside.x, inside.y), image, 8));
           assert.ok(!near(image, rgb, 24), 'the image and the category colour differ there, so the two checks tell them apart');

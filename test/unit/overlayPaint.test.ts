@@ -73,11 +73,11 @@ function referenceColour(mask: Uint8Array, w: number, h: number, x: number, y: n
 
 // ---- helpers --------------------------------------------------------------------------------------
 
-/** The tile's RGBA at image pixel (x, y): transparent outside the tile. */
+/** The tile's RGBA at image pixel (x, y): transparent outside the tile (its data is stored transposed). */
 function tilePixel(t: Tile, x: number, y: number): number[] {
   const tx = x - t.x, ty = y - t.y;
   if (tx < 0 || ty < 0 || tx >= t.width || ty >= t.height) return [0, 0, 0, 0];
-  const o = (ty * t.width + tx) * 4;
+  const o = (tx * t.height + ty) * 4;
   const px = Array.from(t.data.subarray(o, o + 4));
   return px[3] === 0 ? [0, 0, 0, 0] : px;
 }
@@ -86,7 +86,7 @@ function tilePixel(t: Tile, x: number, y: number): number[] {
 function composite(layer: Uint8ClampedArray, w: number, t: Tile, alpha: number) {
   for (let ty = 0; ty < t.height; ty++) {
     for (let tx = 0; tx < t.width; tx++) {
-      const o = (ty * t.width + tx) * 4;
+      const o = (tx * t.height + ty) * 4;
       if (!t.data[o + 3]) continue;
       blend(layer, ((t.y + ty) * w + t.x + tx) * 4, { r: t.data[o], g: t.data[o + 1], b: t.data[o + 2] }, Math.round(t.data[o + 3] * alpha));
     }
@@ -203,7 +203,7 @@ describe('editor overlay painting (webview-ui/overlay.ts) equals the per-pixel d
     const t = paintTile(decodeMask(encodeMask(mask, 16, 16)), style);
     const words = new Uint32Array(t.data.buffer);
     // (5, 9): fill, x − y = −4 → mod 8 is 4: the dark stripe.
-    assert.equal(words[9 * t.width + 5], 6);
-    assert.equal(words[9 * t.width + 9], 5);
+    assert.equal(words[5 * t.height + 9], 6);
+    assert.equal(words[9 * t.height + 9], 5);
   });
 });
