@@ -1,14 +1,15 @@
-// `npm run bench:ui [-- --json] [--prompts N] [--chat-only]`: the image editor's speed as the user feels it,
-// measured in the real webview of a real VS Code window (code-server + chromium, driven by playwright as in
+// `npm run bench:ui [-- --json] [--prompts N] [--editor-only | --chat-only]`: the image editor's speed as the user
+// feels it, measured in the real webview of a real VS Code window (code-server + chromium, driven by playwright as in
 // the UI tests). For each prompt: submitted (Enter in Prompt, or a click with Positive point) → the candidate
 // painted (the animation frame after drawing), from the webview's own performance marks; the engine's
 // share is what the host measured around its engine request (shown in the answer line), and the UI's
-// share is the rest: messages both ways, decoding the RLE, painting. Then the chat panel: Send → first
-// token painted, and for the same streamed answers the tokens per second the engine's worker generated
+// share is the rest, reported by stage (p50 of each): messages both ways with the host's own work, decoding
+// the RLE, building the candidate's layer, drawing the view, the wait for the frame. Then the chat panel: Send →
+// first token painted, and for the same streamed answers the tokens per second the engine's worker generated
 // (its own timestamp, sent with each token) against the tokens per second the panel painted, and the lag
 // from produced to painted per token. Nothing else may load the CPU while it measures (pause trainings
-// first). Results also go to results/bench-ui.json. --chat-only runs the chat part alone (a short check;
-// results/bench-ui-chat.json).
+// first). Results also go to results/bench-ui.json. --editor-only skips the chat part (quicker before/after
+// comparisons); --chat-only runs the chat part alone (a short check; results/bench-ui-chat.json).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -21,6 +22,8 @@ const opt = (name: string, fallback: string) => (argv.includes(name) ? argv[argv
 /** Only the chat part (a short check of the measurement): `--chat-only --prompts 3`. */
 const CHAT_ONLY = argv.includes('--chat-only');
 const PROMPTS = Math.max(CHAT_ONLY ? 1 : 20, Number(opt('--prompts', '20')));
+/** `--editor-only`: the image editor's prompts only, without the chat panel (quicker before/after comparisons). */
+const editorOnly = argv.includes('--editor-only');
 const log = (s: string) => asJson || process.stderr.write(s + '\n');
 const TEXTS = ['the dog', 'the bicycle', 'the truck', 'the left object'];
 const PHOTO = path.join(repoRoot, 'media/samples/photos/dog.jpg');
@@ -33,12 +36,37 @@ function stat(values: number[]): Stat {
   return { p50: round(q(0.5)), p90: round(q(0.9)), n: v.length };
 }
 
-interface Sample { totalMs: number; engineMs: number; uiMs: number }
-const summary = (samples: Sample[]) => ({ total: stat(samples.map((s) => s.totalMs)), engine: stat(samples.map((s) => s.engineMs)), ui: stat(samples.map((s) => s.uiMs)) });
+/**
+ * Where the UI's share goes, from the webview's stage measures: `messages` is submitted → candidate received
+ * less the engine's time (the prompt to the host, the host's own work, the answer back); then the RLE
+ * decode, building the candidate's layer, drawing the view, and the wait for the frame that shows it.
+ */
+const STAGES = ['messages', 'decode', 'layer', 'draw', 'frame'] as const;
+type Stage = (typeof STAGES)[number];
+interface Sample { totalMs: number; engineMs: number; uiMs: number; stages: Record<Stage, number>; withMask: boolean }
+const summary = (samples: Sample[]) => ({
+  total: stat(samples.map((s) => s.totalMs)),
+  engine: stat(samples.map((s) => s.engineMs)),
+  ui: stat(samples.map((s) => s.uiMs)),
+  /** Answers that came with a mask to paint (a "No target" answer paints none). */
+  withMask: samples.filter((s) => s.withMask).length,
+  uiStagesP50: Object.fromEntries(STAGES.map((k) => [k, stat(samples.map((s) => s.stages[k]).filter(Number.isFinite)).p50])) as Record<Stage, number>,
+});
 
 /** The webview's prompt-to-paint measures so far. */
 const measures = (editor: FrameLocator) =>
   editor.locator('body').evaluate(() => performance.getEntriesByName('pixel-sail:prompt-to-paint').map((e) => e.duration));
+
+/** The webview's stage measures of the prompt just painted (NaN for a stage it did not go through), then cleared. */
+const stageMeasures = (editor: FrameLocator) =>
+  editor.locator('body').evaluate(() => {
+    const last = (name: string) => {
+      const all = performance.getEntriesByName(`pixel-sail:${name}`);
+      performance.clearMeasures(`pixel-sail:${name}`);
+      return all.length ? all[all.length - 1].duration : NaN;
+    };
+    return { toCandidate: last('prompt-to-candidate'), decode: last('stage:decode'), layer: last('stage:layer'), draw: last('stage:draw'), frame: last('stage:frame') };
+  });
 
 /** Runs one prompt (`submit`) and returns its submitted → painted time and the engine's share. */
 async function timed(editor: FrameLocator, submit: () => Promise<void>): Promise<Sample> {
@@ -52,7 +80,9 @@ async function timed(editor: FrameLocator, submit: () => Promise<void>): Promise
   const engineMs = Number(/(\d+) ms\)$/.exec(answer)?.[1] ?? NaN);
   if (!Number.isFinite(engineMs)) throw new Error(`no engine time in the answer line: ${JSON.stringify(answer)}`);
   const totalMs = all[all.length - 1];
-  return { totalMs, engineMs, uiMs: Math.max(0, totalMs - engineMs) };
+  const m = await stageMeasures(editor);
+  const stages = { messages: Math.max(0, m.toCandidate - engineMs), decode: m.decode, layer: m.layer, draw: m.draw, frame: m.frame };
+  return { totalMs, engineMs, uiMs: Math.max(0, totalMs - engineMs), stages, withMask: /\(\d+ px, \d+ ms\)$/.test(answer) };
 }
 
 async function openImage(page: Page, file: string): Promise<FrameLocator> {
@@ -190,16 +220,19 @@ async function main() {
         log('1024×768: click prompts…');
         click1024 = await clickPrompts(editor, PROMPTS);
       }
-      log('chat about the 1024×768 photo…');
-      const chat = await openChat(page);
-      const chatRun = await chatAnswers(chat, PROMPTS);
-      const chatResult = {
-        chatFirstTokenMs: stat(chatRun.firstToken),
-        chatTokens: chatRun.tokens,
-        chatGeneratedTokensPerSec: stat(chatRun.generatedRate),
-        chatPaintedTokensPerSec: stat(chatRun.paintedRate),
-        chatPaintLagMs: stat(chatRun.lagMs),
-      };
+      let chatResult = {};
+      if (!editorOnly) {
+        log('chat about the 1024×768 photo…');
+        const chat = await openChat(page);
+        const chatRun = await chatAnswers(chat, PROMPTS);
+        chatResult = {
+          chatFirstTokenMs: stat(chatRun.firstToken),
+          chatTokens: chatRun.tokens,
+          chatGeneratedTokensPerSec: stat(chatRun.generatedRate),
+          chatPaintedTokensPerSec: stat(chatRun.paintedRate),
+          chatPaintLagMs: stat(chatRun.lagMs),
+        };
+      }
       if (CHAT_ONLY) {
         result = { prompts: PROMPTS, chatOnly: true, ...chatResult, goals: { chatFirstTokenMs: 150 } };
         return;
@@ -207,11 +240,15 @@ async function main() {
       log('4000×3000: text prompts…');
       editor = await openImage(page, 'photo-4000x3000.png');
       const text4000 = await textPrompts(editor, PROMPTS);
+      // Text prompts on this photo may find no target: clicks always give a mask, so the 12-megapixel paint is timed too.
+      log('4000×3000: click prompts…');
+      const click4000 = await clickPrompts(editor, PROMPTS);
       result = {
         prompts: PROMPTS,
         followUpText1024: summary(text1024),
         click1024: summary(click1024),
         followUpText4000x3000: summary(text4000),
+        click4000x3000: summary(click4000),
         ...chatResult,
         goals: { followUpText1024TotalMs: 100, click1024TotalMs: 120, ui1024Ms: 30, ui4000x3000Ms: 80, chatFirstTokenMs: 150 },
       };
@@ -224,14 +261,18 @@ async function main() {
     process.stdout.write(JSON.stringify(result) + '\n');
     return;
   }
-  const line = (k: string, s: ReturnType<typeof summary>, goal: string) =>
+  const line = (k: string, s: ReturnType<typeof summary>, goal: string) => {
     process.stdout.write(`${k.padEnd(30)} p50 ${s.total.p50} ms (engine ${s.engine.p50}, UI ${s.ui.p50}); p90 ${s.total.p90} ms over ${s.total.n}   (goal ${goal})\n`);
+    process.stdout.write(`${''.padEnd(30)} UI stages p50: ${STAGES.map((k) => `${k} ${s.uiStagesP50[k]}`).join(', ')} ms; ${s.withMask} of ${s.total.n} answers with a mask\n`);
+  };
   if (!CHAT_ONLY) {
-    const r = result as { followUpText1024: ReturnType<typeof summary>; click1024: ReturnType<typeof summary>; followUpText4000x3000: ReturnType<typeof summary> };
+    const r = result as Record<'followUpText1024' | 'click1024' | 'followUpText4000x3000' | 'click4000x3000', ReturnType<typeof summary>>;
     line('follow-up text, 1024×768', r.followUpText1024, 'total ≤ 100, UI ≤ 30');
     line('click, 1024×768', r.click1024, 'total ≤ 120, UI ≤ 30');
     line('follow-up text, 4000×3000', r.followUpText4000x3000, 'UI ≤ 80');
+    line('click, 4000×3000', r.click4000x3000, 'UI ≤ 80');
   }
+  if (editorOnly) return;
   const c = result as { chatFirstTokenMs: Stat; chatTokens: number; chatGeneratedTokensPerSec: Stat; chatPaintedTokensPerSec: Stat; chatPaintLagMs: Stat };
   process.stdout.write(`${'chat: Send → first token'.padEnd(30)} p50 ${c.chatFirstTokenMs.p50} ms, p90 ${c.chatFirstTokenMs.p90} ms over ${c.chatFirstTokenMs.n}   (goal ≤ 150)\n`);
   process.stdout.write(`${'chat: tokens / s'.padEnd(30)} same answers: generated p50 ${c.chatGeneratedTokensPerSec.p50}, painted p50 ${c.chatPaintedTokensPerSec.p50} (p90 ${c.chatGeneratedTokensPerSec.p90} / ${c.chatPaintedTokensPerSec.p90}) over ${c.chatPaintedTokensPerSec.n} answers   (goal: painted keeps up)\n`);

@@ -7,7 +7,8 @@ import type { Category } from '../src/annotations/schema';
 import type { CategoryChoice, ChatRegionView, EngineView, FromWebview, ObjectView, ToWebview } from '../src/editor/protocol';
 import type { Rle } from '../src/masks/rle';
 import { categoryChoice, readableAnswer } from './choices';
-import { candidateTile, colourTile, maskBoxOf, maskOf, paintObject, parseHex } from './overlay';
+import { decodedOf, maskHas } from './overlay';
+import { candidateLayer as paintCandidateLayer, colourLayer, drawLayer, drawObjects, Layer } from './layers';
 import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
 import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
@@ -109,53 +110,35 @@ const categoryName = (id: number) => categoryById(id)?.name ?? `category ${id}`;
 const categoryColor = (id: number) => categoryById(id)?.color ?? '#888888';
 
 /**
- * Two layers over the image: the objects at the image's own resolution (rebuilt when objects, selection,
- * hover, visibility or opacity change) and the candidate as a tile of its own box (rebuilt when a new
- * candidate arrives), so a prompt's answer repaints only its own pixels however large the image.
+ * The masks are tiles of their own boxes (layers.ts): each object's are kept between paints, and hover,
+ * selection, visibility and opacity only change how they are composited; the candidate's tile is rebuilt
+ * when a new candidate arrives. So a prompt's answer paints only its own pixels however large the image.
  */
-let objectsLayer: HTMLCanvasElement | undefined;
-let objectsPixels: ImageData | undefined;
-let objectsDirty = true;
-let candidateLayer: { canvas: HTMLCanvasElement; x: number; y: number } | undefined;
+let candidateLayer: Layer | undefined;
+/** The candidate's RLE its tile was painted for (hover, opacity and the rest leave the tile as it is). */
+let candidateLayerFor: Rle | undefined;
 let candidateDirty = true;
-
-function buildObjectsLayer(w: number, h: number) {
-  if (!objectsPixels || objectsPixels.width !== w || objectsPixels.height !== h) objectsPixels = new ImageData(w, h);
-  else objectsPixels.data.fill(0);
-  if (view.showMasks) {
-    for (const o of view.objects) {
-      if (!o.rle || o.rle.size[0] !== h || o.rle.size[1] !== w || view.hidden.has(o.id)) continue;
-      paintObject(objectsPixels, maskOf(o.rle), parseHex(categoryColor(o.categoryId)), o.id === view.selected || o.id === view.hovered, maskBoxOf(o.rle), view.opacity, o.status === 'proposed');
-    }
-  }
-  objectsLayer ??= document.createElement('canvas');
-  if (objectsLayer.width !== w || objectsLayer.height !== h) {
-    objectsLayer.width = w;
-    objectsLayer.height = h;
-  }
-  objectsLayer.getContext('2d')!.putImageData(objectsPixels, 0, 0);
-  objectsDirty = false;
-}
 
 function buildCandidateLayer(w: number, h: number) {
   candidateDirty = false;
   const c = view.candidate;
+  candidateLayerFor = c?.rle;
+  // The stage marks come for an answer without a mask too (as stages of no work), so every prompt has them.
+  const mark = (name: string) => view.pendingPaintMark && performance.mark(name);
   if (!c || c.rle.size[0] !== h || c.rle.size[1] !== w) {
     candidateLayer = undefined;
+    mark('pixel-sail:candidate-decoded');
+    mark('pixel-sail:candidate-layer-built');
     return;
   }
-  const tile = candidateTile(maskOf(c.rle), w, h, c.bbox);
-  const canvas = candidateLayer?.canvas ?? document.createElement('canvas');
-  canvas.width = tile.image.width;
-  canvas.height = tile.image.height;
-  canvas.getContext('2d')!.putImageData(tile.image, 0, 0);
-  candidateLayer = { canvas, x: tile.x, y: tile.y };
+  decodedOf(c.rle); // decoded here (and kept) so that its time is its own stage
+  mark('pixel-sail:candidate-decoded');
+  candidateLayer = paintCandidateLayer(c.rle, candidateLayer?.canvas);
+  mark('pixel-sail:candidate-layer-built');
 }
 
-/** Marks both layers stale and repaints. */
+/** Repaints: objects, selection, hover, visibility or opacity changed (all of which only recomposite the tiles). */
 function render() {
-  objectsDirty = true;
-  candidateDirty = true;
   paint();
 }
 
@@ -196,8 +179,7 @@ function paint() {
   const dpr = window.devicePixelRatio || 1;
   const w = img.naturalWidth;
   const h = img.naturalHeight;
-  if (objectsDirty) buildObjectsLayer(w, h);
-  if (candidateDirty) buildCandidateLayer(w, h);
+  if (candidateDirty || candidateLayerFor !== view.candidate?.rle) buildCandidateLayer(w, h);
   const v = view.viewport;
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, canvas.width, canvas.height);
@@ -206,8 +188,11 @@ function paint() {
   ctx.imageSmoothingEnabled = v.scale < 1;
   ctx.drawImage(img, 0, 0);
   // Masks too: smoothed when shown downscaled (no moiré in the stripes), crisp pixels when zoomed in.
-  if (objectsLayer) ctx.drawImage(objectsLayer, 0, 0);
-  if (candidateLayer) ctx.drawImage(candidateLayer.canvas, candidateLayer.x, candidateLayer.y);
+  if (view.showMasks) {
+    const shown = view.objects.filter((o) => o.rle && o.rle.size[0] === h && o.rle.size[1] === w && !view.hidden.has(o.id));
+    drawObjects(ctx, shown.map((o) => ({ rle: o.rle!, colour: categoryColor(o.categoryId), proposed: o.status === 'proposed', strong: o.id === view.selected || o.id === view.hovered })), view.opacity);
+  }
+  if (candidateLayer) drawLayer(ctx, candidateLayer);
   paintChatMasks(w, h);
   // Everything else is drawn in screen space, so lines keep their width at any zoom.
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -316,18 +301,37 @@ function paint() {
   if (view.pendingPaintMark) {
     // "prompt submitted → overlay painted" ends at the frame after this draw (bench:ui reads the measure).
     view.pendingPaintMark = false;
+    performance.mark('pixel-sail:candidate-drawn');
     requestAnimationFrame(() => {
       performance.mark('pixel-sail:overlay-painted');
-      // prompt-to-paint is what the user feels; candidate-to-paint is the webview's own share of it (decode,
-      // paint, frame); the rest is the host and the engine (the candidate message's `ms` is the engine's wall time).
-      try {
-        performance.measure('pixel-sail:candidate-to-paint', 'pixel-sail:candidate-received', 'pixel-sail:overlay-painted');
-        performance.measure('pixel-sail:prompt-to-paint', 'pixel-sail:prompt-submitted', 'pixel-sail:overlay-painted');
-      } catch {
-        // no submitted mark (a candidate restored without a prompt): nothing to measure
-      }
+      measureStages();
     });
   }
+}
+
+/**
+ * prompt-to-paint is what the user feels; candidate-to-paint is the webview's own share of it (decode,
+ * paint, frame); the rest is the host and the engine (the candidate message's `ms` is the engine's wall time).
+ * The stages split the webview's share: RLE decode, the candidate's layer, drawing the view, and the wait
+ * for the frame that shows it (bench:ui reports each one's p50).
+ */
+function measureStages() {
+  const measure = (name: string, from: string, to: string) => {
+    try {
+      performance.measure(name, from, to);
+    } catch {
+      // a mark is missing (a candidate restored without a prompt, or one without a mask): nothing to measure
+    }
+  };
+  measure('pixel-sail:candidate-to-paint', 'pixel-sail:candidate-received', 'pixel-sail:overlay-painted');
+  measure('pixel-sail:stage:decode', 'pixel-sail:candidate-received', 'pixel-sail:candidate-decoded');
+  measure('pixel-sail:stage:layer', 'pixel-sail:candidate-decoded', 'pixel-sail:candidate-layer-built');
+  measure('pixel-sail:stage:draw', 'pixel-sail:candidate-layer-built', 'pixel-sail:candidate-drawn');
+  measure('pixel-sail:stage:frame', 'pixel-sail:candidate-drawn', 'pixel-sail:overlay-painted');
+  measure('pixel-sail:prompt-to-candidate', 'pixel-sail:prompt-submitted', 'pixel-sail:candidate-received');
+  // Last: bench:ui waits for this one, so the others are there when it reads them.
+  measure('pixel-sail:prompt-to-paint', 'pixel-sail:prompt-submitted', 'pixel-sail:overlay-painted');
+  for (const m of ['candidate-received', 'candidate-decoded', 'candidate-layer-built', 'candidate-drawn']) performance.clearMarks(`pixel-sail:${m}`);
 }
 
 /** The polygons of a hand-drawn object as shown now (mid-drag, the dragged copy). */
@@ -591,17 +595,9 @@ function setTool(tool: Tool) {
 const CHAT_COLOUR = '#ffb000';
 /** What the answer line says once the cleared candidate is confirmed (after Add to chat). */
 let chatNoteAfterClear = '';
-/** One tile per answer mask (null: a mask of another size than the image, not drawn), built on first paint. */
-let chatMaskLayers: ({ canvas: HTMLCanvasElement; x: number; y: number } | null)[] | undefined;
-const chatRegionLayers = new Map<string, { canvas: HTMLCanvasElement; x: number; y: number }>();
-
-function tileCanvas(tile: { image: ImageData; x: number; y: number }) {
-  const c = document.createElement('canvas');
-  c.width = tile.image.width;
-  c.height = tile.image.height;
-  c.getContext('2d')!.putImageData(tile.image, 0, 0);
-  return { canvas: c, x: tile.x, y: tile.y };
-}
+/** One layer per answer mask (null: a mask of another size than the image, not drawn), built on first paint. */
+let chatMaskLayers: (Layer | null)[] | undefined;
+const chatRegionLayers = new Map<string, Layer>();
 
 /**
  * The answer's masks stay here, all of them, until Escape or the next answer: a mask accepted in the chat is
@@ -644,10 +640,10 @@ function chatMasksNote(n: number) {
 function paintChatMasks(w: number, h: number) {
   const m = view.chatMasks;
   if (!m || !view.showMasks) return;
-  chatMaskLayers ??= m.masks.map((k) => (k.rle.size[0] === h && k.rle.size[1] === w ? tileCanvas(colourTile(maskOf(k.rle), w, h, maskBoxOf(k.rle), parseHex(CHAT_COLOUR), 150)) : null));
+  chatMaskLayers ??= m.masks.map((k) => (k.rle.size[0] === h && k.rle.size[1] === w ? colourLayer(k.rle, CHAT_COLOUR, 150) : null));
   for (const i of openChatMasks()) {
     const l = chatMaskLayers[i];
-    if (l) ctx.drawImage(l.canvas, l.x, l.y);
+    if (l) drawLayer(ctx, l);
   }
 }
 
@@ -692,12 +688,12 @@ function paintChatHighlight() {
     let layer = chatRegionLayers.get(key);
     if (!layer) {
       if (chatRegionLayers.size > 32) chatRegionLayers.clear();
-      layer = tileCanvas(colourTile(maskOf(spec.rle), w, h, maskBoxOf(spec.rle), parseHex(CHAT_COLOUR), 0));
+      layer = colourLayer(spec.rle, CHAT_COLOUR, 0);
       chatRegionLayers.set(key, layer);
     }
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr * v.scale, 0, 0, dpr * v.scale, dpr * v.tx, dpr * v.ty);
-    ctx.drawImage(layer.canvas, layer.x, layer.y);
+    drawLayer(ctx, layer);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     label = toScreen(v, layer.x, layer.y);
   }
@@ -722,7 +718,7 @@ function chatRegionAt(pixel: { x: number; y: number }, screen: { x: number; y: n
     if (spec.kind === 'box' && pixel.x >= spec.x && pixel.y >= spec.y && pixel.x < spec.x + spec.w && pixel.y < spec.y + spec.h) return r.n;
     if (spec.kind === 'points' && spec.points.some((p) => near({ x: p.x + 0.5, y: p.y + 0.5 }, 9))) return r.n;
     if (spec.kind === 'scribble' && spec.points.some((p) => near(p, Math.max(6, ((spec.width ?? 8) * v.scale) / 2)))) return r.n;
-    if (spec.kind === 'rle' && spec.rle.size[0] === imageHeight() && spec.rle.size[1] === imageWidth() && maskOf(spec.rle)[pixel.y * imageWidth() + pixel.x]) return r.n;
+    if (spec.kind === 'rle' && spec.rle.size[0] === imageHeight() && spec.rle.size[1] === imageWidth() && maskHas(decodedOf(spec.rle), pixel.x, pixel.y)) return r.n;
   }
   return null;
 }
@@ -1052,10 +1048,7 @@ canvas.addEventListener('pointermove', (e) => {
   else if (view.tool === 'select') {
     const pixel = pixelAt(view.viewport, s.x, s.y, imageWidth(), imageHeight());
     const hit = pixel ? [...view.objects].reverse().find((o) => !view.hidden.has(o.id) && objectAt(o, pixel.x, pixel.y)) : undefined;
-    if (hit?.id !== view.hovered) {
-      view.hovered = hit?.id;
-      objectsDirty = true;
-    }
+    view.hovered = hit?.id;
   }
   if (!d) hoverChatRegion(pixelAt(view.viewport, s.x, s.y, imageWidth(), imageHeight()), s);
   renderStatus();
@@ -1065,10 +1058,7 @@ canvas.addEventListener('pointermove', (e) => {
 canvas.addEventListener('pointerleave', () => {
   view.pointer = undefined;
   hoverChatRegion(undefined, undefined);
-  if (view.hovered !== undefined) {
-    view.hovered = undefined;
-    objectsDirty = true;
-  }
+  view.hovered = undefined;
   renderStatus();
   schedulePaint();
 });
@@ -1128,7 +1118,7 @@ function vertexAt(screen: { x: number; y: number }): { id: number; part: number;
 }
 
 function objectAt(o: ObjectView, x: number, y: number): boolean {
-  if (o.rle) return o.rle.size[0] === imageHeight() && o.rle.size[1] === imageWidth() && !!maskOf(o.rle)[y * imageWidth() + x];
+  if (o.rle) return o.rle.size[0] === imageHeight() && o.rle.size[1] === imageWidth() && maskHas(decodedOf(o.rle), x, y);
   if (o.polygons) return o.polygons.some((poly) => insidePolygon(poly, x + 0.5, y + 0.5));
   return false;
 }

@@ -545,6 +545,100 @@ async function main(): Promise<number> {
           await objectButton('#1 shape').click();
           await screenshot(page, '16-all-objects');
         }],
+        ['the Opacity slider fades and strengthens an object\'s fill (Home: the image shows through; End: its colour); hovering it in the list whitens its edge', async () => {
+          // The objects as saved, and one with a pixel deep in its fill, away from every other object.
+          const saved = JSON.parse(fs.readFileSync(toolsStore, 'utf8')) as { annotations: { id: number; segmentation: Rle | number[][]; category_id: number }[] };
+          const masks = saved.annotations.map((a) => (Array.isArray(a.segmentation) ? fillPolygons(a.segmentation, 512, 512) : decodeRle(a.segmentation)));
+          const at = (m: Uint8Array, x: number, y: number) => x >= 0 && y >= 0 && x < 512 && y < 512 && m[y * 512 + x] === 1;
+          let found: { k: number; x: number; y: number } | undefined;
+          for (let k = 0; k < masks.length && !found; k++) {
+            for (let y = 5; y < 507 && !found; y++) {
+              for (let x = 5; x < 507 && !found; x++) {
+                if (!at(masks[k], x, y)) continue;
+                let ok = true;
+                for (let ry = -5; ry <= 5 && ok; ry++) for (let rx = -5; rx <= 5 && ok; rx++) ok = masks.every((m, j) => at(m, x + rx, y + ry) === (j === k));
+                if (ok) found = { k, x, y };
+              }
+            }
+          }
+          assert.ok(found, 'an object has a fill pixel away from the others');
+          const inside = { x: found.x, y: found.y };
+          const object = saved.annotations[found.k];
+          const categories = JSON.parse(fs.readFileSync(categoriesFile, 'utf8')).categories as { id: number; name: string; color: string }[];
+          const category = categories.find((c) => c.id === object.category_id)!;
+          const colour = category.color;
+          const mask = masks[found.k];
+          const others = masks.filter((_, j) => j !== found.k);
+          let edges = 0, x0 = 512, y0 = 512, x1 = 0, y1 = 0;
+          for (let y = 0; y < 512; y++) {
+            for (let x = 0; x < 512; x++) {
+              if (!at(mask, x, y)) continue;
+              if (!at(mask, x - 1, y) || !at(mask, x + 1, y) || !at(mask, x, y - 1) || !at(mask, x, y + 1)) edges++;
+              x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+            }
+          }
+          const rgb = [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16));
+          // What the canvas shows, read off a screenshot of it: the colour at an image pixel, and the
+          // pure-white screen pixels around the object.
+          const shown = async () => {
+            const { data, info } = await sharp(await editor.locator('canvas').screenshot()).raw().toBuffer({ resolveWithObject: true });
+            const k = info.width / view.width;
+            const px = (sx: number, sy: number) => {
+              const o = (Math.floor(sy * k) * info.width + Math.floor(sx * k)) * info.channels;
+              return [data[o], data[o + 1], data[o + 2]];
+            };
+            const colourAt = (x: number, y: number) => px(view.tx + (x + 0.5) * view.scale, view.ty + (y + 0.5) * view.scale);
+            let white = 0;
+            for (let sy = view.ty + (y0 - 3) * view.scale; sy < view.ty + (y1 + 4) * view.scale; sy += 1 / k) {
+              for (let sx = view.tx + (x0 - 3) * view.scale; sx < view.tx + (x1 + 4) * view.scale; sx += 1 / k) if (px(sx, sy).every((v) => v >= 245)) white++;
+            }
+            return { colourAt, white, px };
+          };
+          const near = (a: number[], b: number[], tolerance: number) => a.every((v, i) => Math.abs(v - b[i]) <= tolerance);
+          await objectButton('#1 shape').click(); // selected by the last step: now nothing is
+          await eventually('nothing selected', async () => (await objectButton('#1 shape').getAttribute('aria-pressed')) === 'false');
+          await view.measure();
+          await focusImage();
+          await page.keyboard.press('h'); // masks hidden: the image alone
+          const image = await eventually('the masks hidden', async () => ((await editor.getByRole('checkbox', { name: 'Show masks' }).isChecked()) ? undefined : (await shown()).colourAt(inside.x, inside.y)));
+          await page.keyboard.press('h');
+          const slider = editor.getByRole('slider', { name: 'Mask opacity' });
+          await slider.focus();
+          await slider.press('End');
+          await eventually(`opacity 100 %: the fill is the category's ${colour}`, async () => near((await shown()).colourAt(inside.x, inside.y), rgb, 8));
+          // At full opacity (not selected, not hovered) the object is solid colour: the drawn mask is the saved
+          // one pixel for pixel, around it (pixels of other objects left out). The image's offset is known from
+          // the status bar to a fraction of a pixel, so the best of a few sub-pixel alignments is taken.
+          assert.equal(view.scale, 1, 'the tools image is shown at 100 %');
+          const drawn = await shown();
+          const nearOther = (x: number, y: number) => others.some((m) => at(m, x, y) || at(m, x - 1, y) || at(m, x + 1, y) || at(m, x, y - 1) || at(m, x, y + 1));
+          let fewest = Infinity;
+          for (const dy of [-0.75, -0.5, -0.25, 0, 0.25, 0.5, 0.75]) {
+            for (const dx of [-0.75, -0.5, -0.25, 0, 0.25, 0.5, 0.75]) {
+              let wrong = 0;
+              for (let y = Math.max(0, y0 - 3); y <= Math.min(511, y1 + 3); y++) {
+                for (let x = Math.max(0, x0 - 3); x <= Math.min(511, x1 + 3); x++) {
+                  if (nearOther(x, y)) continue;
+                  if (near(drawn.px(view.tx + x + 0.5 + dx, view.ty + y + 0.5 + dy), rgb, 10) !== at(mask, x, y)) wrong++;
+                }
+              }
+              fewest = Math.min(fewest, wrong);
+            }
+          }
+          assert.equal(fewest, 0, `#${object.id} is drawn exactly where its saved mask is`);
+          await slider.press('Home');
+          await eventually('opacity 0 %: the image shows through the fill', async () => near((await shown()).colourAt(inside.x, inside.y), image, 8));
+          assert.ok(!near(image, rgb, 24), 'the image and the category colour differ there, so the two checks tell them apart');
+          for (let i = 0; i < 40; i++) await slider.press('ArrowRight');
+          assert.equal(await slider.inputValue(), '40', 'back to the default opacity');
+          await page.mouse.move(5, 5);
+          const before = (await shown()).white;
+          await objectButton(`#${object.id} ${category.name}`).hover();
+          await eventually(`hovered: about ${edges} edge pixels of #${object.id} turn white`, async () => (await shown()).white >= before + edges * 0.5);
+          await screenshot(page, '16b-hovered-in-list');
+          await page.mouse.move(5, 5);
+          await eventually('not hovered: the white edge goes', async () => (await shown()).white <= before + edges * 0.1);
+        }],
         ['a 6000×4000 image opens fitted (downscaled); a click gives a full-resolution mask, the engine\'s for that click', async () => {
           const big = path.join(workspace, 'scenes', 'big.png');
           await sharp(path.join(repoRoot, 'media/samples/scene.png')).resize(6000, 4000, { fit: 'fill' }).png({ compressionLevel: 1 }).toFile(big);
