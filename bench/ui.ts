@@ -10,7 +10,9 @@
 // from produced to painted per token. Nothing else may load the CPU while it measures (pause trainings
 // first). Results also go to results/bench-ui.json. --editor-only skips the chat part (quicker before/after
 // comparisons); --chat-only runs the chat part alone (a short check; results/bench-ui-chat.json).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import type { FrameLocator, Page } from 'playwright-core';
@@ -25,7 +27,30 @@ const PROMPTS = Math.max(CHAT_ONLY ? 1 : 20, Number(opt('--prompts', '20')));
 /** `--editor-only`: the image editor's prompts only, without the chat panel (quicker before/after comparisons). */
 const editorOnly = argv.includes('--editor-only');
 const log = (s: string) => asJson || process.stderr.write(s + '\n');
-const TEXTS = ['the dog', 'the bicycle', 'the truck', 'the left object'];
+const python = process.env.PYTHON || '/usr/bin/python3';
+
+/**
+ * Text prompts run on a generated scene scaled to the measured sizes, with the scene's own referring
+ * expressions: on the photo the model finds nothing for "the dog", and a prompt that paints nothing
+ * would time no painting. Clicks run on the photo (a click always gives a mask).
+ */
+function benchScene(): { image: string; texts: string[] } {
+  const dir = path.join(os.tmpdir(), 'pixel-sail-bench-ui-scene');
+  if (!fs.existsSync(path.join(dir, 'ground_truth.json'))) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    const r = spawnSync(python, ['training/generate.py', '--split', 'test', '--seed', '4343', '--count', '1', '--size', '512', '--out', dir, '--quiet'], { cwd: repoRoot, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`generating the bench scene failed: ${r.stderr || r.error}`);
+  }
+  const gt = JSON.parse(fs.readFileSync(path.join(dir, 'ground_truth.json'), 'utf8')) as {
+    images: { file_name: string }[];
+    tasks: { type: string; expression?: string; target_ids?: number[] }[];
+  };
+  const texts = gt.tasks.filter((t) => t.type === 'res' && t.expression && t.target_ids?.length).map((t) => t.expression!);
+  if (!texts.length) throw new Error('the bench scene has no referring expression with a target');
+  return { image: path.join(dir, 'images', gt.images[0].file_name), texts };
+}
+const SCENE = benchScene();
+const TEXTS = SCENE.texts;
 const PHOTO = path.join(repoRoot, 'media/samples/photos/dog.jpg');
 
 type Stat = { p50: number; p90: number; n: number };
@@ -98,7 +123,7 @@ async function textPrompts(editor: FrameLocator, n: number): Promise<Sample[]> {
     await box.fill(text);
     await box.press('Enter');
   });
-  await run('the dog'); // the new image: its prefill is not a follow-up
+  await run(TEXTS[0]); // the new image: its prefill is not a follow-up
   const out: Sample[] = [];
   for (let i = 0; i < n; i++) out.push(await run(TEXTS[i % TEXTS.length]));
   return out;
@@ -210,13 +235,19 @@ async function main() {
       const dir = path.join(workspace, 'photos');
       await sharp(PHOTO).resize(1024, 768, { fit: 'fill' }).png().toFile(path.join(dir, 'photo-1024x768.png'));
       await sharp(PHOTO).resize(4000, 3000, { fit: 'fill' }).png().toFile(path.join(dir, 'photo-4000x3000.png'));
+      await sharp(SCENE.image).resize(1024, 768, { fit: 'fill', kernel: 'nearest' }).png().toFile(path.join(dir, 'scene-1024x768.png'));
+      await sharp(SCENE.image).resize(4000, 3000, { fit: 'fill', kernel: 'nearest' }).png().toFile(path.join(dir, 'scene-4000x3000.png'));
       await page.getByRole('treeitem', { name: 'photos' }).click({ timeout: 180000 });
-      let editor = await openImage(page, 'photo-1024x768.png');
+      let editor: FrameLocator;
       let text1024: Sample[] = [];
       let click1024: Sample[] = [];
       if (!CHAT_ONLY) {
         log('1024×768: text prompts…');
+        editor = await openImage(page, 'scene-1024x768.png');
         text1024 = await textPrompts(editor, PROMPTS);
+      }
+      editor = await openImage(page, 'photo-1024x768.png');
+      if (!CHAT_ONLY) {
         log('1024×768: click prompts…');
         click1024 = await clickPrompts(editor, PROMPTS);
       }
@@ -238,10 +269,10 @@ async function main() {
         return;
       }
       log('4000×3000: text prompts…');
-      editor = await openImage(page, 'photo-4000x3000.png');
+      editor = await openImage(page, 'scene-4000x3000.png');
       const text4000 = await textPrompts(editor, PROMPTS);
-      // Text prompts on this photo may find no target: clicks always give a mask, so the 12-megapixel paint is timed too.
       log('4000×3000: click prompts…');
+      editor = await openImage(page, 'photo-4000x3000.png');
       const click4000 = await clickPrompts(editor, PROMPTS);
       result = {
         prompts: PROMPTS,
