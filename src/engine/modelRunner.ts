@@ -76,6 +76,9 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', data, dims);
 }
 
+/** Largest embed + decoder graphs (bytes on disk) that get single-threaded copies for the text path. */
+export const TEXT_COPY_MAX_BYTES = 64 * 1024 * 1024;
+
 /** Sessions for the text path: one token at a time, where a thread pool costs more than it gives. */
 interface TextSessions {
   embed: ort.InferenceSession;
@@ -115,8 +118,11 @@ export class ModelRunner {
     // and decoder graphs on a single thread: on 2 CPU cores the thread pool's hand-offs took longer than the
     // tiny matmuls (follow-up generation p50 21.6 → 10.1 ms in bench/bench.ts's setting). The image block
     // keeps the multi-threaded sessions, where the matmuls are large enough to share.
+    // Only for small models: a copy of a paper-size decoder would double the worker's memory (the 0.5B model's
+    // graphs are 1.8 GB with the int8 decoder), and its single-token matmuls are large enough to share.
     const multiThreaded = (options.intraOpNumThreads ?? 0) !== 1;
-    const text: TextSessions = multiThreaded
+    const copyForText = multiThreaded && model.graphBytes('decoder', options.weights) + model.graphBytes('embed') <= TEXT_COPY_MAX_BYTES;
+    const text: TextSessions = copyForText
       ? {
           embed: await openSession(model, model.graphPath('embed'), { ...sessionOptions, intraOpNumThreads: 1 }),
           decoder: await openSession(model, model.graphPath('decoder', options.weights), { ...sessionOptions, intraOpNumThreads: 1 }),
