@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--model DIR] [--runs N] [--batch-images N] [--batch-only] [--no-torch]`: engine latency on generated 512-px scenes, all
+// `npm run bench [-- --json] [--model DIR] [--runs N] [--batch-images N] [--batch-only] [--no-torch] [--gemm-only]`: engine latency on generated 512-px scenes, all
 // measured in one run — new image + text prompt, follow-up text on the cached image, visual prompt →
 // mask, decode speed, worker peak RSS, a folder job's images/s — plus the engine against the PyTorch reference (same weights,
 // inputs and thread count) and the transformer's FLOP/s against this machine's measured GEMM peak.
@@ -130,6 +130,11 @@ async function gemmPeak(): Promise<{ gflops: number; gflopsP50: number; n: numbe
 }
 
 async function main() {
+  if (argv.includes('--gemm-only')) {
+    const peak = await gemmPeak();
+    process.stdout.write(asJson ? JSON.stringify({ threads, gemmPeak: peak }) + '\n' : `GEMM peak ${round(peak.gflops)} GFLOP/s best, ${round(peak.gflopsP50)} p50 (${peak.n}³ float32, ${threads} threads)\n`);
+    return;
+  }
   if (argv.includes('--scale')) {
     const weights = opt('--weights', 'int8,float32').split(',').map((w) => w.trim());
     for (const w of weights) if (w !== 'int8' && w !== 'float32') throw new Error(`--weights takes int8 and/or float32, not ${w}`);

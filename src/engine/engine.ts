@@ -261,8 +261,16 @@ export class Engine {
     const t1 = performance.now();
     const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, this.rules);
     const slots = masks.length ? promptSlots(masks, img.modelWidth, img.modelHeight, this.rules.patch_size, this.rules.prompt_overlap) : undefined;
-    const state = await this.runner.prefillImage(patches, grid, slots);
-    const size = cacheBytes(state.cache) + state.pixelFeatureBytes + tensorBytes(state.visionHidden);
+    let state = await this.runner.prefillImage(patches, grid, slots);
+    let size = cacheBytes(state.cache) + state.pixelFeatureBytes + tensorBytes(state.visionHidden);
+    const lean = size - state.pixelFeatureBytes;
+    if (size > cache.budget && lean <= cache.budget) {
+      // A paper-size model's upsampled features of a 1024-px image are ~1 GB, more than the whole cache: keep
+      // what a follow-up needs (the KV cache) and upsample again whenever a mask needs the features.
+      const visionHidden = state.visionHidden;
+      state = { ...state, pixelFeatures: () => this.runner.upsample(visionHidden), pixelFeatureBytes: 0 };
+      size = lean;
+    }
     const image: PreparedImage = { width: img.width, height: img.height, grid, state, bytes: size };
     cache.set(key, image, size);
     return { image, cacheHit: false, loadMs, prefillMs: performance.now() - t1, prefetched: !!early };

@@ -93,7 +93,12 @@ export class ModelRunner {
   ) {}
 
   static async create(model: ModelDir, options: RunnerOptions): Promise<ModelRunner> {
+    const large = model.graphBytes('decoder', options.weights) + model.graphBytes('embed') > TEXT_COPY_MAX_BYTES;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
+      // A paper-size model's 1024-px prefill allocates ~1 GB per attention tensor; onnxruntime's CPU arena keeps
+      // every such block for the life of the session (the 0.5B int8 worker reached 8.3 GB), so large models
+      // allocate and free tensors directly.
+      ...(large ? { enableCpuMemArena: false } : {}),
       executionProviders: options.executionProviders,
       graphOptimizationLevel: 'all',
       // Pool threads spin while a run is in flight (parking and waking them between the ~100 small kernels of
@@ -121,7 +126,7 @@ export class ModelRunner {
     // Only for small models: a copy of a paper-size decoder would double the worker's memory (the 0.5B model's
     // graphs are 1.8 GB with the int8 decoder), and its single-token matmuls are large enough to share.
     const multiThreaded = (options.intraOpNumThreads ?? 0) !== 1;
-    const copyForText = multiThreaded && model.graphBytes('decoder', options.weights) + model.graphBytes('embed') <= TEXT_COPY_MAX_BYTES;
+    const copyForText = multiThreaded && !large;
     const text: TextSessions = copyForText
       ? {
           embed: await openSession(model, model.graphPath('embed'), { ...sessionOptions, intraOpNumThreads: 1 }),
@@ -199,8 +204,8 @@ export class ModelRunner {
     const visionHidden = new ort.Tensor('float32', result.hidden.slice(h, (n + 1) * h), [grid.gh, grid.gw, h]);
     let features: Promise<ort.Tensor> | undefined;
     const pixelFeatures = () =>
-      (features ??= this.sessions.upsampler.run({ vision_hidden: visionHidden }).then(
-        (up) => up.pixel_features,
+      (features ??= this.upsample(visionHidden).then(
+        (up) => up,
         (e: unknown) => {
           features = undefined; // a failed run is not remembered: the next mask request tries again
           throw e;
@@ -209,6 +214,11 @@ export class ModelRunner {
     const f = this.model.config.image.upsample_factor;
     const pixelFeatureBytes = f * grid.gh * f * grid.gw * this.sizes.upsampler_channels * 4;
     return { grid, cache: result.cache, visionHidden, pixelFeatures, pixelFeatureBytes };
+  }
+
+  /** Upsampler output for post-norm patch hidden states [gh, gw, H] → [f·gh, f·gw, D]. */
+  async upsample(visionHidden: ort.Tensor): Promise<ort.Tensor> {
+    return (await this.sessions.upsampler.run({ vision_hidden: visionHidden })).pixel_features;
   }
 
   /** Text tokens on top of a cache (no patches). */

@@ -316,3 +316,23 @@ describe('input side cap (pixelSail.maxInputSide)', () => {
     }
   });
 });
+
+describe('image cache at paper sizes', () => {
+  it('keeps an image whose upsampled features alone exceed the cache (a 1024-px image of the 0.5B model) without them: the follow-up is a cache hit with the same masks', async () => {
+    // 0.05 MB: the tiny model's features of this picture (24×40×32 floats, 123 kB) do not fit, its KV cache does.
+    const small = await Engine.open(modelDir, { device: 'cpu', cacheBudgetMb: 0.05 });
+    const roomy = await Engine.open(modelDir, { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      const first = await small.run({ kind: 'segment', image: sample, text: 'the red box' });
+      const again = await small.run({ kind: 'segment', image: sample, text: 'the blue circle' });
+      assert.equal(first.timingsMs.cacheHit, 0);
+      assert.equal(again.timingsMs.cacheHit, 1, 'the KV cache was kept');
+      assert.ok(small.cacheStats().bytes < 0.05 * 2 ** 20);
+      const ref = await roomy.run({ kind: 'segment', image: sample, text: 'the blue circle' });
+      assert.deepEqual(again.masks, ref.masks);
+      assert.equal(again.answer, ref.answer);
+    } finally {
+      await Promise.all([small.close(), roomy.close()]);
+    }
+  });
+});
