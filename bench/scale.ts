@@ -173,7 +173,7 @@ export async function scaleBench(opts: ScaleOptions, asJson: boolean): Promise<v
     line(`[${r.weights}] prefill 1024 px`, `${r.prefill1024Ms} ms (${r.patches1024} patches; new image + text ${r.newImage1024TextMs} ms)`, r.weights === 'int8' ? `≤ ${SCALE_GOALS.prefill1024Ms}` : undefined);
     line(`[${r.weights}] follow-up text`, `${r.followUpTextMs} ms`, r.weights === 'int8' ? `≤ ${SCALE_GOALS.followUpTextMs}` : undefined);
     line(`[${r.weights}] click prompt`, `${r.clickPromptMs} ms (cached image: the prompt changes the patch embeddings, so the block is prefilled again)`);
-    line(`[${r.weights}] decode`, `${r.decodeTokensPerSec} tokens/s`);
+    line(`[${r.weights}] decode`, Number.isNaN(r.decodeTokensPerSec) ? 'not measured: the random weights answered the stop token at once' : `${r.decodeTokensPerSec} tokens/s`);
     line(`[${r.weights}] worker peak RSS`, `${r.peakRssMb} MB`, r.weights === 'int8' ? `≤ ${SCALE_GOALS.peakRssMb}` : undefined);
     line(`[${r.weights}] prefill FLOP/s`, `${r.prefillGflops1024} GFLOP/s at 1024 px = ${r.matmulEfficiency1024} of the GEMM peak`, r.weights === 'int8' ? `≥ ${SCALE_GOALS.matmulEfficiency}` : undefined);
   }
