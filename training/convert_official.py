@@ -125,10 +125,19 @@ def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max
         tok_doc = json.load(fh)
     tok_doc, token_ids, added = official_tokenizer(tok_doc)
     mapped, dropped = map_state_dict(state)
+    lm, emb = mapped.get("single_transformer.lm_head.weight"), mapped.get("single_transformer.model.embed_tokens.weight")
+    if llm.get("tie_word_embeddings") and lm is not None and emb is not None and (
+            lm.data_ptr() == emb.data_ptr() or (lm.shape == emb.shape and bool((lm == emb).all()))):
+        # A tied head saved under its own key (Hugging Face's state_dict() lists both names): tie it again,
+        # rather than converting a second copy of the embedding as an independent weight.
+        del mapped["single_transformer.lm_head.weight"]
+    del lm, emb
     cfg = config_from(llm, mapped, token_ids, max_long_side, rope_theta, prompt_overlap)
     model = PixelSail(cfg)
     mapped = {k: v.float() if v.is_floating_point() else v for k, v in mapped.items()}
     result = model.load_state_dict(mapped, strict=False)
+    # The model now holds its own copy; at the paper's sizes the read checkpoint is gigabytes more.
+    del state, mapped
     allowed_missing = {"single_transformer.lm_head.weight"} if cfg.tie_word_embeddings else set()
     missing_keys = [k for k in result.missing_keys if k not in allowed_missing]
     if missing_keys or result.unexpected_keys:

@@ -68,10 +68,22 @@ export function parsePromptSpec(spec: string): { label: string; expression: stri
   return { label, expression };
 }
 
+/**
+ * The model's identity for job manifests: every graph (and its external weights file, `<graph>.onnx.data`, which
+ * paper-size models have), config.json and tokenizer.json. Read in chunks: a paper-size model's files are
+ * gigabytes, and fs.readFileSync refuses a file over 2 GiB.
+ */
 export function modelHash(modelDir: string): string {
   const h = createHash('sha256');
-  for (const f of fs.readdirSync(modelDir).filter((f) => f.endsWith('.onnx') || f === 'config.json' || f === 'tokenizer.json').sort()) {
-    h.update(f).update(fs.readFileSync(path.join(modelDir, f)));
+  const chunk = Buffer.allocUnsafe(16 * 1024 * 1024);
+  for (const f of fs.readdirSync(modelDir).filter((f) => f.endsWith('.onnx') || f.endsWith('.onnx.data') || f === 'config.json' || f === 'tokenizer.json').sort()) {
+    h.update(f);
+    const fd = fs.openSync(path.join(modelDir, f), 'r');
+    try {
+      for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0; ) h.update(chunk.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
   return h.digest('hex').slice(0, 16);
 }

@@ -38,6 +38,17 @@ export interface EngineOptions {
   cacheBudgetMb?: number;
   maxImagePixels?: number;
   threads?: number;
+  /**
+   * Caps the image side the model sees (long side, in pixels; rounded down to the patch size): a 1024-px model
+   * asked for 512 prefills a quarter of the patches. Unset: the model's own max_long_side.
+   */
+  maxInputSide?: number;
+}
+
+/** The long side images are resized to: the model's own, or less when the user caps it (a multiple of the patch). */
+export function inputSide(modelMaxLongSide: number, patch: number, cap?: number): number {
+  if (cap === undefined || cap >= modelMaxLongSide) return modelMaxLongSide;
+  return Math.max(patch, Math.floor(cap / patch) * patch);
 }
 
 export interface TaskOptions {
@@ -151,6 +162,8 @@ export class Engine {
     readonly device: DeviceInfo,
     private readonly maxImagePixels: number,
     cacheBudgetMb: number,
+    /** Long side of the model's input (model max_long_side unless capped by EngineOptions.maxInputSide). */
+    readonly inputSide: number,
   ) {
     this.images = new LruCache(cacheBudgetMb * 0.75 * 2 ** 20);
     this.conversations = new LruCache(cacheBudgetMb * 0.25 * 2 ** 20);
@@ -160,7 +173,8 @@ export class Engine {
   static async open(modelPath: string, options: EngineOptions = {}): Promise<Engine> {
     const model = loadModelDir(modelPath);
     const opened = await openRunner(model, options.device ?? 'auto', options.threads, options.weights ?? 'auto');
-    return new Engine(model, opened.runner, new TextCodec(model), opened.device, options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS, options.cacheBudgetMb ?? 512);
+    const side = inputSide(model.config.image.max_long_side, model.config.image.patch_size, options.maxInputSide);
+    return new Engine(model, opened.runner, new TextCodec(model), opened.device, options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS, options.cacheBudgetMb ?? 512, side);
   }
 
   async close(): Promise<void> {
@@ -169,7 +183,7 @@ export class Engine {
 
   summary(): ModelSummary {
     const m = this.model.config.model;
-    return { name: this.model.config.name, dir: this.model.dir, hiddenSize: m.hidden_size, layers: m.num_hidden_layers, maxLongSide: m.max_long_side, promptSlots: m.num_prompt_slots, prompts: { caption: this.model.config.prompts.caption, segment: this.model.config.prompts.segment } };
+    return { name: this.model.config.name, dir: this.model.dir, hiddenSize: m.hidden_size, layers: m.num_hidden_layers, maxLongSide: m.max_long_side, inputSide: this.inputSide, promptSlots: m.num_prompt_slots, prompts: { caption: this.model.config.prompts.caption, segment: this.model.config.prompts.segment } };
   }
 
   cacheStats(): { entries: number; bytes: number; decodes: number } {
@@ -232,7 +246,7 @@ export class Engine {
     let img = this.decoded.get(imageHash);
     if (!img) {
       try {
-        img = early?.img ?? (this.decodes++, await loadImageForModel(bytes, this.rules.patch_size, this.rules.max_long_side, this.maxImagePixels));
+        img = early?.img ?? (this.decodes++, await loadImageForModel(bytes, this.rules.patch_size, this.inputSide, this.maxImagePixels));
       } catch (e) {
         throw new EngineError(`cannot use ${path.basename(imagePath)}: ${e instanceof ImageInputError ? e.message : (e as Error).message}`);
       }
@@ -247,8 +261,16 @@ export class Engine {
     const t1 = performance.now();
     const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, this.rules);
     const slots = masks.length ? promptSlots(masks, img.modelWidth, img.modelHeight, this.rules.patch_size, this.rules.prompt_overlap) : undefined;
-    const state = await this.runner.prefillImage(patches, grid, slots);
-    const size = cacheBytes(state.cache) + state.pixelFeatureBytes + tensorBytes(state.visionHidden);
+    let state = await this.runner.prefillImage(patches, grid, slots);
+    let size = cacheBytes(state.cache) + state.pixelFeatureBytes + tensorBytes(state.visionHidden);
+    const lean = size - state.pixelFeatureBytes;
+    if (size > cache.budget && lean <= cache.budget) {
+      // A paper-size model's upsampled features of a 1024-px image are ~1 GB, more than the whole cache: keep
+      // what a follow-up needs (the KV cache) and upsample again whenever a mask needs the features.
+      const visionHidden = state.visionHidden;
+      state = { ...state, pixelFeatures: () => this.runner.upsample(visionHidden), pixelFeatureBytes: 0 };
+      size = lean;
+    }
     const image: PreparedImage = { width: img.width, height: img.height, grid, state, bytes: size };
     cache.set(key, image, size);
     return { image, cacheHit: false, loadMs, prefillMs: performance.now() - t1, prefetched: !!early };
@@ -269,7 +291,7 @@ export class Engine {
     }
     const load = (async () => {
       const bytes = readInputFile(imagePath, 'image');
-      return { bytes, img: await loadImageForModel(bytes, this.rules.patch_size, this.rules.max_long_side, this.maxImagePixels) };
+      return { bytes, img: await loadImageForModel(bytes, this.rules.patch_size, this.inputSide, this.maxImagePixels) };
     })();
     load.catch(() => undefined);
     this.prefetches.set(imagePath, { stamp, load });

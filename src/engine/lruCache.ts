@@ -15,6 +15,11 @@ export class LruCache<V> {
     return hit.value;
   }
 
+  /** Bytes it may hold. */
+  get budget(): number {
+    return this.budgetBytes;
+  }
+
   /** Stores the value unless it alone exceeds the budget; evicts the least recently used entries. */
   set(key: string, value: V, bytes: number): boolean {
     this.delete(key);

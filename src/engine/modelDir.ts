@@ -106,6 +106,8 @@ export interface ModelDir {
   tokenizerConfig: object;
   /** The graph file; `weights` picks a variant the directory ships (float32 is always the main file). */
   graphPath(name: GraphName, weights?: 'float32' | 'int8'): string;
+  /** Bytes of a graph on disk, its external weights file (`<file>.data`, see training/pixel_sail/exporting.py) included. */
+  graphBytes(name: GraphName, weights?: 'float32' | 'int8'): number;
   hasInt8Decoder: boolean;
   headDim: number;
 }
@@ -184,16 +186,22 @@ export function loadModelDir(dir: string): ModelDir {
   }
   const tcPath = path.join(abs, 'tokenizer_config.json');
   const tokenizerConfig = fs.existsSync(tcPath) ? (readJson(tcPath, 'tokenizer_config.json') as object) : {};
+  const graphPath = (name: GraphName, weights: 'float32' | 'int8' = 'float32') => {
+    const spec = config.graphs[name];
+    const file = weights === 'int8' ? spec.variants?.int8 : spec.file;
+    if (!file) throw new ModelDirError(`model ${config.name} has no ${weights} ${name} graph`);
+    return path.join(abs, file);
+  };
   return {
     dir: abs,
     config,
     tokenizerJson,
     tokenizerConfig,
-    graphPath: (name, weights = 'float32') => {
-      const spec = config.graphs[name];
-      const file = weights === 'int8' ? spec.variants?.int8 : spec.file;
-      if (!file) throw new ModelDirError(`model ${config.name} has no ${weights} ${name} graph`);
-      return path.join(abs, file);
+    graphPath,
+    graphBytes: (name, weights) => {
+      const file = graphPath(name, weights);
+      const data = `${file}.data`;
+      return fs.statSync(file).size + (fs.existsSync(data) ? fs.statSync(data).size : 0);
     },
     hasInt8Decoder: typeof config.graphs.decoder.variants?.int8 === 'string',
     headDim: config.model.hidden_size / config.model.num_attention_heads,

@@ -76,6 +76,9 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', data, dims);
 }
 
+/** Largest embed + decoder graphs (bytes on disk) that get single-threaded copies for the text path. */
+export const TEXT_COPY_MAX_BYTES = 64 * 1024 * 1024;
+
 /** Sessions for the text path: one token at a time, where a thread pool costs more than it gives. */
 interface TextSessions {
   embed: ort.InferenceSession;
@@ -95,7 +98,12 @@ export class ModelRunner {
   ) {}
 
   static async create(model: ModelDir, options: RunnerOptions): Promise<ModelRunner> {
+    const large = model.graphBytes('decoder', options.weights) + model.graphBytes('embed') > TEXT_COPY_MAX_BYTES;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
+      // A paper-size model's 1024-px prefill allocates ~1 GB per attention tensor; onnxruntime's CPU arena keeps
+      // every such block for the life of the session (the 0.5B int8 worker reached 8.3 GB), so large models
+      // allocate and free tensors directly.
+      ...(large ? { enableCpuMemArena: false } : {}),
       executionProviders: options.executionProviders,
       graphOptimizationLevel: 'all',
       // Pool threads spin while a run is in flight (parking and waking them between the ~100 small kernels of
@@ -120,8 +128,11 @@ export class ModelRunner {
     // and decoder graphs on a single thread: on 2 CPU cores the thread pool's hand-offs took longer than the
     // tiny matmuls (follow-up generation p50 21.6 → 10.1 ms in bench/bench.ts's setting). The image block
     // keeps the multi-threaded sessions, where the matmuls are large enough to share.
+    // Only for small models: a copy of a paper-size decoder would double the worker's memory (the 0.5B model's
+    // graphs are 1.8 GB with the int8 decoder), and its single-token matmuls are large enough to share.
     const multiThreaded = (options.intraOpNumThreads ?? 0) !== 1;
-    const text: TextSessions = multiThreaded
+    const copyForText = multiThreaded && !large;
+    const text: TextSessions = copyForText
       ? {
           embed: await openSession(model, model.graphPath('embed'), { ...sessionOptions, intraOpNumThreads: 1 }),
           decoder: await openSession(model, model.graphPath('decoder', options.weights), { ...sessionOptions, intraOpNumThreads: 1 }),
@@ -198,8 +209,8 @@ export class ModelRunner {
     const visionHidden = new ort.Tensor('float32', result.hidden.slice(h, (n + 1) * h), [grid.gh, grid.gw, h]);
     let features: Promise<ort.Tensor> | undefined;
     const pixelFeatures = () =>
-      (features ??= this.sessions.upsampler.run({ vision_hidden: visionHidden }).then(
-        (up) => up.pixel_features,
+      (features ??= this.upsample(visionHidden).then(
+        (up) => up,
         (e: unknown) => {
           features = undefined; // a failed run is not remembered: the next mask request tries again
           throw e;
@@ -208,6 +219,11 @@ export class ModelRunner {
     const f = this.model.config.image.upsample_factor;
     const pixelFeatureBytes = f * grid.gh * f * grid.gw * this.sizes.upsampler_channels * 4;
     return { grid, cache: result.cache, visionHidden, pixelFeatures, pixelFeatureBytes };
+  }
+
+  /** Upsampler output for post-norm patch hidden states [gh, gw, H] → [f·gh, f·gw, D]. */
+  async upsample(visionHidden: ort.Tensor): Promise<ort.Tensor> {
+    return (await this.sessions.upsampler.run({ vision_hidden: visionHidden })).pixel_features;
   }
 
   /** Text tokens on top of a cache (no patches). */

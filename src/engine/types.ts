@@ -26,6 +26,8 @@ export interface ModelSummary {
   hiddenSize: number;
   layers: number;
   maxLongSide: number;
+  /** The long side images are resized to: maxLongSide, or less where the user capped it (pixelSail.maxInputSide). */
+  inputSide: number;
   promptSlots: number;
   /** The model's prompt templates (config.json `prompts`), e.g. for a client that asks for a caption in a chat. */
   prompts?: { caption: string; segment: string };

@@ -16,6 +16,7 @@ export const workerConfigSchema = z.object({
   cacheBudgetMb: z.number({ error: 'must be a number of MB' }).positive('must be a positive number of MB').max(1024 * 1024, 'must be at most 1 TB (in MB)'),
   maxImagePixels: z.number({ error: 'must be a number of pixels' }).int('must be a whole number of pixels').positive('must be positive'),
   threads: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1024, 'must be at most 1024').optional(),
+  maxInputSide: z.number({ error: 'must be a number of pixels' }).int('must be a whole number of pixels').min(16, 'must be at least 16 pixels').max(16384, 'must be at most 16384 pixels').optional(),
 }, { error: 'must be a JSON object' });
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

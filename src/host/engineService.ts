@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { EngineClient, EngineRequestError, ReadyInfo, RequestOptions } from '../engine/engineClient';
 import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from '../engine/types';
 import type { EngineView } from '../editor/protocol';
-import { resolveModelPath } from './settings';
+import { maxInputSide, resolveModelPath } from './settings';
 
 export class EngineService implements vscode.Disposable {
   private client?: EngineClient;
@@ -25,7 +25,7 @@ export class EngineService implements vscode.Disposable {
     this.disposables.push(
       this.stateEmitter,
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (['modelPath', 'device', 'weights'].some((k) => e.affectsConfiguration(`pixelSail.${k}`))) {
+        if (['modelPath', 'device', 'weights', 'maxInputSide'].some((k) => e.affectsConfiguration(`pixelSail.${k}`))) {
           const wasStarted = !!this.client;
           this.reset();
           if (wasStarted) void this.warm();
@@ -59,6 +59,7 @@ export class EngineService implements vscode.Disposable {
           weights: cfg.get<WeightsSetting>('weights', 'auto'),
           cacheBudgetMb: 512,
           maxImagePixels: 100_000_000,
+          maxInputSide: maxInputSide(),
         },
       });
       client.on('ready', (info: ReadyInfo) => {
@@ -136,12 +137,15 @@ export class EngineService implements vscode.Disposable {
     // CPU is the normal case; a warning only when the user asked for CUDA and it is not what runs.
     const missedCuda = info.device.requested === 'cuda' && info.device.provider !== 'cuda';
     const latency = this.lastMs !== undefined ? ` · ${this.lastMs} ms` : '';
-    this.status.text = `${missedCuda ? '$(warning)' : '$(chip)'} Pixel-SAIL: ${info.model.name} · ${where} · ${info.device.weights}${latency}`;
+    const capped = info.model.inputSide < info.model.maxLongSide;
+    this.status.text = `${missedCuda ? '$(warning)' : '$(chip)'} Pixel-SAIL: ${info.model.name} · ${where} · ${info.device.weights} · ${info.model.inputSide} px${latency}`;
     this.status.backgroundColor = missedCuda ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.status.tooltip = new vscode.MarkdownString(
       `**${info.model.name}** runs on **${where}** (setting: \`${info.device.requested}\`) with **${info.device.weights}** decoder weights` +
         (info.device.weightsReason ? ` (${info.device.weightsReason})` : '') +
         '.' +
+        `\n\nImages are resized to at most **${info.model.inputSide} px** on the long side` +
+        (capped ? ` (capped by \`pixelSail.maxInputSide\`; the model's own size is ${info.model.maxLongSide} px).` : ' (the model\'s own size).') +
         (info.device.fallbackReason ? `\n\nNot on CUDA because: ${info.device.fallbackReason}` : '') +
         (this.lastMs !== undefined ? `\n\nLast request: ${this.lastMs} ms.` : ''),
     );

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { Engine, EngineError, missingCudaProvider } from '../../src/engine/engine';
+import { Engine, EngineError, inputSide, missingCudaProvider } from '../../src/engine/engine';
 import { loadImageForModel } from '../../src/engine/imageLoader';
 import { patchify } from '../../src/engine/preprocess';
 
@@ -291,5 +291,60 @@ describe('engine (in process, tiny random model)', function () {
         assert.deepEqual(a.masks[0].rle.size, [32, 48], name);
       }
     });
+  });
+});
+
+describe('input side cap (pixelSail.maxInputSide)', () => {
+  it('caps the model\'s side at a multiple of the patch, never above the model\'s own size', () => {
+    assert.equal(inputSide(1024, 16), 1024);
+    assert.equal(inputSide(1024, 16, 512), 512);
+    assert.equal(inputSide(1024, 16, 500), 496);
+    assert.equal(inputSide(1024, 16, 4096), 1024);
+    assert.equal(inputSide(1024, 16, 1), 16);
+  });
+
+  it('runs a capped engine on the smaller input: masks still at the image size but different; a cap at or above the model\'s size changes nothing', async () => {
+    const big = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cap-')), 'big.png');
+    const trained = path.join(repo, 'models/default'); // a trained model: its masks are not empty, so they can differ
+    await sharp(sample).resize(240, 144).toFile(big); // the default model takes 192 px: 240×144 runs at 192×112
+    const full = await Engine.open(trained, { device: 'cpu', cacheBudgetMb: 16 });
+    const capped = await Engine.open(trained, { device: 'cpu', cacheBudgetMb: 16, maxInputSide: 100 });
+    const same = await Engine.open(trained, { device: 'cpu', cacheBudgetMb: 16, maxInputSide: 192 });
+    try {
+      assert.equal(full.summary().inputSide, 192);
+      assert.deepEqual([capped.summary().inputSide, capped.summary().maxLongSide], [96, 192]);
+      const task = { kind: 'segment' as const, image: big, text: 'the red box' };
+      const a = await full.run(task);
+      const b = await capped.run(task);
+      const c = await same.run(task);
+      assert.deepEqual(b.masks.map((m) => m.rle.size), a.masks.map((m) => m.rle.size));
+      assert.deepEqual(a.masks[0].rle.size, [144, 240]);
+      assert.ok(a.masks[0].area > 0, 'the full-size run finds the box');
+      assert.notDeepEqual(b.masks, a.masks, 'a 96-px input gives other masks than the 192-px one');
+      assert.deepEqual(c.masks, a.masks);
+      assert.equal(c.answer, a.answer);
+    } finally {
+      await Promise.all([full.close(), capped.close(), same.close()]);
+    }
+  });
+});
+
+describe('image cache at paper sizes', () => {
+  it('keeps an image whose upsampled features alone exceed the cache (a 1024-px image of the 0.5B model) without them: the follow-up is a cache hit with the same masks', async () => {
+    // 0.05 MB: the tiny model's features of this picture (24×40×32 floats, 123 kB) do not fit, its KV cache does.
+    const small = await Engine.open(modelDir, { device: 'cpu', cacheBudgetMb: 0.05 });
+    const roomy = await Engine.open(modelDir, { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      const first = await small.run({ kind: 'segment', image: sample, text: 'the red box' });
+      const again = await small.run({ kind: 'segment', image: sample, text: 'the blue circle' });
+      assert.equal(first.timingsMs.cacheHit, 0);
+      assert.equal(again.timingsMs.cacheHit, 1, 'the KV cache was kept');
+      assert.ok(small.cacheStats().bytes < 0.05 * 2 ** 20);
+      const ref = await roomy.run({ kind: 'segment', image: sample, text: 'the blue circle' });
+      assert.deepEqual(again.masks, ref.masks);
+      assert.equal(again.answer, ref.answer);
+    } finally {
+      await Promise.all([small.close(), roomy.close()]);
+    }
   });
 });

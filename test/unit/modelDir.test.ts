@@ -1,7 +1,9 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { modelHash } from '../../src/annotations/batch';
 import { chooseWeights, Engine } from '../../src/engine/engine';
 import { loadModelDir, ModelDirError, parseModelConfig } from '../../src/engine/modelDir';
 import { checkParity, INT8_MIN_MASK_IOU } from '../../src/tools/parityCheck';
@@ -110,6 +112,37 @@ describe('model directory', () => {
     assert.ok(report.int8, 'the shipped model ships an int8 decoder');
     assert.equal(report.int8.generatedIdsEqual, true);
     assert.ok(report.int8.maskIoU >= INT8_MIN_MASK_IOU, JSON.stringify(report.int8));
+  });
+
+  it('runs a decoder saved with ONNX external data (how graphs over 2 GB are written) to the parity fixtures; its weights file counts in size and hash', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-external-'));
+    fs.cpSync(shipped, dir, { recursive: true });
+    const decoder = path.join(dir, 'decoder.onnx');
+    const before = fs.statSync(decoder).size;
+    const hashBefore = modelHash(dir);
+    // The exporter's own save path, with the threshold at 0 so this tiny graph takes it.
+    const py = spawnSync(process.env.PYTHON || '/usr/bin/python3', ['-c',
+      'import sys, onnx; sys.path.insert(0, "training"); from pixel_sail.exporting import save_graph; '
+      + 'p = sys.argv[1]; assert save_graph(onnx.load(p), p, external_threshold=0)', decoder],
+    { cwd: path.resolve(__dirname, '../../..'), encoding: 'utf8' });
+    assert.equal(py.status, 0, py.stderr);
+    const data = fs.statSync(`${decoder}.data`).size;
+    assert.ok(fs.statSync(decoder).size < before / 10 && data > before * 0.9, `graph ${fs.statSync(decoder).size} B, weights ${data} B, was ${before} B`);
+    const m = loadModelDir(dir);
+    assert.equal(m.graphBytes('decoder'), fs.statSync(decoder).size + data);
+    assert.equal(m.graphBytes('embed'), fs.statSync(path.join(dir, 'embed.onnx')).size);
+    const report = await checkParity(dir, 1e-4);
+    assert.ok(report.ok, JSON.stringify(report, null, 2));
+    // Same weights, new layout: a new hash (the graph file changed); then a changed weight alone changes it again.
+    const hashExternal = modelHash(dir);
+    assert.notEqual(hashExternal, hashBefore);
+    const fd = fs.openSync(`${decoder}.data`, 'r+');
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, data - 3);
+    fs.writeSync(fd, Buffer.from([b[0] ^ 0xff]), 0, 1, data - 3);
+    fs.closeSync(fd);
+    assert.notEqual(modelHash(dir), hashExternal);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('names a missing int8 variant file', () => {

@@ -20,6 +20,7 @@ describe('worker protocol', function () {
 
   it('accepts a good configuration as it is', () => {
     assert.deepEqual(parseWorkerConfig(JSON.stringify({ ...good, weights: 'int8', threads: 2 })), { ok: true, config: { ...good, weights: 'int8', threads: 2 } });
+    assert.deepEqual(parseWorkerConfig(JSON.stringify({ ...good, maxInputSide: 512 })), { ok: true, config: { ...good, maxInputSide: 512 } });
   });
 
   const cases: [string, string | undefined, string][] = [
@@ -32,6 +33,8 @@ describe('worker protocol', function () {
     ['a negative budget', JSON.stringify({ ...good, cacheBudgetMb: -1 }), `${WORKER_CONFIG_ENV}.cacheBudgetMb must be a positive number of MB ${hint}`],
     ['fractional pixels', JSON.stringify({ ...good, maxImagePixels: 1.5 }), `${WORKER_CONFIG_ENV}.maxImagePixels must be a whole number of pixels ${hint}`],
     ['zero threads', JSON.stringify({ ...good, threads: 0 }), `${WORKER_CONFIG_ENV}.threads must be at least 1 ${hint}`],
+    ['a tiny input side', JSON.stringify({ ...good, maxInputSide: 8 }), `${WORKER_CONFIG_ENV}.maxInputSide must be at least 16 pixels ${hint}`],
+    ['an input side as a string', JSON.stringify({ ...good, maxInputSide: '512' }), `${WORKER_CONFIG_ENV}.maxInputSide must be a number of pixels ${hint}`],
     ['no model path', JSON.stringify({ ...good, modelPath: undefined }), `${WORKER_CONFIG_ENV}.modelPath must be the model folder's path (a string) ${hint}`],
     ['an empty model path', JSON.stringify({ ...good, modelPath: '' }), `${WORKER_CONFIG_ENV}.modelPath must name the model folder ${hint}`],
   ];

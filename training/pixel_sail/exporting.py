@@ -102,6 +102,36 @@ def _onnx_export(module, args, path, inputs, outputs, dynamic_axes):
         torch.onnx.export(module, args, path, **kwargs)
 
 
+# A serialized ONNX graph is one protobuf message, which cannot pass 2 GiB; graphs whose weights come near
+# that (the 0.5B decoder in float32 with its LM head is 1.98 GB) keep their weights in a file beside them
+# (ONNX external data). onnxruntime reads it from the graph's folder when the session is created from a path.
+EXTERNAL_DATA_BYTES = 1536 * 1024 * 1024
+
+
+def initializer_bytes(proto) -> int:
+    return sum(len(t.raw_data) for t in proto.graph.initializer)
+
+
+def external_data_file(graph_file: str) -> str:
+    """Name of the weights file beside a graph saved with external data (relative to the graph's folder)."""
+    return os.path.basename(graph_file) + ".data"
+
+
+def save_graph(proto, path: str, external_threshold: int = EXTERNAL_DATA_BYTES) -> bool:
+    """Checks and saves a ModelProto; with more than ``external_threshold`` bytes of weights they go to
+    ``<file>.data`` beside it (one file, every tensor over 1 KiB). Returns whether external data was used."""
+    import onnx
+
+    if initializer_bytes(proto) <= external_threshold:
+        onnx.checker.check_model(proto)
+        onnx.save(proto, path)
+        return False
+    onnx.save_model(proto, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=external_data_file(path), size_threshold=1024)
+    onnx.checker.check_model(path)  # by path: the checker reads the weights from the file, with no 2 GiB limit
+    return True
+
+
 def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False) -> None:
     """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check)."""
     import torch
@@ -134,15 +164,14 @@ def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool 
         from pixel_sail.onnx_decoder import build_decoder
 
         proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"])
-        onnx.checker.check_model(proto)
-        onnx.save(proto, os.path.join(out_dir, "decoder.onnx"))
+        save_graph(proto, os.path.join(out_dir, "decoder.onnx"))
+        del proto
     if int8:
-        import onnx
         from pixel_sail.onnx_decoder import build_decoder
 
         proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8")
-        onnx.checker.check_model(proto)
-        onnx.save(proto, os.path.join(out_dir, INT8_DECODER))
+        save_graph(proto, os.path.join(out_dir, INT8_DECODER))
+        del proto
     _onnx_export(upsampler, (torch.randn(2, 3, cfg.hidden_size),), os.path.join(out_dir, "upsampler.onnx"),
                  io["upsampler"]["inputs"], io["upsampler"]["outputs"],
                  {"vision_hidden": {0: "gh", 1: "gw"}, "pixel_features": {0: "ph", 1: "pw"}})

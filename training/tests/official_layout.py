@@ -1,9 +1,7 @@
 """Random checkpoints in the official module layout, written the ways the official training saves them.
 
-The parameter names and shapes are spelled out here from the official code (Sa2VA repository,
-sa2va_eval/projects/ST/models/sa2va_ST.py and models_modeling_qwen2mm_mmrope.py: Sa2VASTModel with its
-Qwen2MMmropeForCausalLM ``single_transformer``), not taken from our PixelSail class, so a test built on them
-checks that our names really are the official ones.
+The names and shapes live in pixel_sail/official_layout.py (shared with training/scale_model.py, which
+builds the paper-size models); this module adds the DeepSpeed folder writer the checkpoint tests need.
 """
 from __future__ import annotations
 
@@ -15,74 +13,7 @@ from typing import Dict
 
 import torch
 
-
-def official_state(hidden=64, layers=2, heads=4, kv_heads=2, mlp=160, vocab=300, patch=16, seg_dim=32,
-                   up_channels=None, up_blocks=3, tied=False, seed=0, scale=0.08) -> "OrderedDict[str, torch.Tensor]":
-    """Sa2VASTModel.state_dict() of a random model: keys in the official order and shapes."""
-    g = torch.Generator().manual_seed(seed)
-    head_dim = hidden // heads
-    c = min(hidden, 1024) if up_channels is None else up_channels
-    shapes = OrderedDict()
-    st = "single_transformer."
-    shapes[st + "model.embed_tokens.weight"] = (vocab, hidden)
-    for i in range(layers):
-        p = f"{st}model.layers.{i}."
-        shapes[p + "self_attn.q_proj.weight"] = (heads * head_dim, hidden)
-        shapes[p + "self_attn.q_proj.bias"] = (heads * head_dim,)
-        shapes[p + "self_attn.k_proj.weight"] = (kv_heads * head_dim, hidden)
-        shapes[p + "self_attn.k_proj.bias"] = (kv_heads * head_dim,)
-        shapes[p + "self_attn.v_proj.weight"] = (kv_heads * head_dim, hidden)
-        shapes[p + "self_attn.v_proj.bias"] = (kv_heads * head_dim,)
-        shapes[p + "self_attn.o_proj.weight"] = (hidden, heads * head_dim)
-        shapes[p + "mlp.gate_proj.weight"] = (mlp, hidden)
-        shapes[p + "mlp.up_proj.weight"] = (mlp, hidden)
-        shapes[p + "mlp.down_proj.weight"] = (hidden, mlp)
-        shapes[p + "input_layernorm.weight"] = (hidden,)
-        shapes[p + "post_attention_layernorm.weight"] = (hidden,)
-    shapes[st + "model.norm.weight"] = (hidden,)
-    shapes[st + "model.vis_embed.weight"] = (hidden, 3 * patch * patch)
-    shapes[st + "model.vp_embed.weight"] = (hidden, hidden)
-    shapes[st + "lm_head.weight"] = (vocab, hidden)
-    if c != hidden:
-        shapes["image_feature_pre_projector.0.weight"] = (hidden, hidden)
-        shapes["image_feature_pre_projector.0.bias"] = (hidden,)
-        shapes["image_feature_pre_projector.2.weight"] = (c, hidden)
-        shapes["image_feature_pre_projector.2.bias"] = (c,)
-    shapes["seg_token_projector.0.weight"] = (c, hidden)
-    shapes["seg_token_projector.0.bias"] = (c,)
-    shapes["seg_token_projector.2.weight"] = (seg_dim, c)
-    shapes["seg_token_projector.2.bias"] = (seg_dim,)
-    for b in range(up_blocks):
-        p = f"upsample_blocks.{b}."
-        shapes[p + "0.weight"] = (c, c, 2, 2)          # ConvTranspose2d(c, c, 2, stride 2)
-        shapes[p + "0.bias"] = (c,)
-        shapes[p + "2.depthwise.weight"] = (c, 1, 3, 3)  # DWconv
-        shapes[p + "2.depthwise.bias"] = (c,)
-        shapes[p + "2.pointwise.weight"] = (c, c, 1, 1)
-        shapes[p + "2.pointwise.bias"] = (c,)
-        shapes[p + "3.ln.weight"] = (c,)                 # Norm2d
-        shapes[p + "3.ln.bias"] = (c,)
-    shapes["image_feature_projector.0.weight"] = (c, c)
-    shapes["image_feature_projector.0.bias"] = (c,)
-    shapes["image_feature_projector.2.weight"] = (seg_dim, c)
-    shapes["image_feature_projector.2.bias"] = (seg_dim,)
-    state = OrderedDict()
-    for name, shape in shapes.items():
-        if name.endswith("layernorm.weight") or name.endswith("norm.weight") or name.endswith("ln.weight"):
-            state[name] = 1.0 + 0.1 * torch.randn(shape, generator=g)
-        else:
-            state[name] = scale * torch.randn(shape, generator=g)
-    if tied:
-        state[st + "lm_head.weight"] = state[st + "model.embed_tokens.weight"]
-    return state
-
-
-def llm_config(hidden=64, layers=2, heads=4, kv_heads=2, mlp=160, vocab=300, patch=16, tied=False, rope_theta=1000000.0) -> dict:
-    """The single transformer's config.json as the official base checkpoints have it (Qwen2 fields)."""
-    return {"architectures": ["Qwen2MMmropeForCausalLM"], "model_type": "qwen2", "hidden_size": hidden,
-            "intermediate_size": mlp, "num_hidden_layers": layers, "num_attention_heads": heads,
-            "num_key_value_heads": kv_heads, "rms_norm_eps": 1e-6, "rope_theta": rope_theta,
-            "tie_word_embeddings": tied, "vocab_size": vocab, "vision_patch_size": patch, "torch_dtype": "bfloat16"}
+from pixel_sail.official_layout import llm_config, official_shapes, official_state  # noqa: F401  (re-exported for the tests)
 
 
 class _DeepSpeedObject:
