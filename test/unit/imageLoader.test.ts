@@ -1,0 +1,87 @@
+// Decoding images for the model and masks from files: pixels drawn here and checked by value, EXIF
+// orientation, and every refusal with the words a user reads.
+import * as assert from 'node:assert/strict';
+import sharp from 'sharp';
+import { ImageInputError, imageSize, loadImageForModel, loadMask } from '../../src/engine/imageLoader';
+
+/** A w×h RGB PNG whose pixel (x, y) is colour(x, y). */
+async function png(w: number, h: number, colour: (x: number, y: number) => [number, number, number]): Promise<Buffer> {
+  const raw = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set(colour(x, y), (y * w + x) * 3);
+  return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+}
+const refused = (message: string | RegExp) => (e: Error) => {
+  assert.ok(e instanceof ImageInputError, `${e.constructor.name}: ${e.message}`);
+  if (typeof message === 'string') assert.equal(e.message, message);
+  else assert.match(e.message, message);
+  return true;
+};
+
+describe('imageLoader', function () {
+  this.timeout(60000);
+  const RED: [number, number, number] = [255, 0, 0], BLUE: [number, number, number] = [0, 0, 255];
+
+  it('reads the size from the header, swapped for EXIF orientations 5–8 only', async () => {
+    const img = await png(40, 20, () => RED);
+    assert.deepEqual(await imageSize(img), { width: 40, height: 20 });
+    for (const [orientation, size] of [[1, [40, 20]], [4, [40, 20]], [5, [20, 40]], [6, [20, 40]], [8, [20, 40]]] as const) {
+      const jpeg = await sharp(img).jpeg().withMetadata({ orientation }).toBuffer();
+      assert.deepEqual(await imageSize(jpeg), { width: size[0], height: size[1] }, `orientation ${orientation}`);
+    }
+  });
+
+  it('refuses empty, non-image and too-large inputs, saying which', async () => {
+    await assert.rejects(imageSize(Buffer.alloc(0)), refused('the file is empty (0 bytes)'));
+    await assert.rejects(imageSize(Buffer.from('<html>not a picture</html>')), refused('not an image in a format sharp reads (PNG, JPEG, WebP, TIFF, GIF, AVIF, SVG)'));
+    const big = await png(2000, 1000, () => RED);
+    await assert.rejects(imageSize(big, 1_000_000), refused('the image is 2000×1000 (2 megapixels), above the limit of 1 megapixels'));
+    assert.deepEqual(await imageSize(big, 2_000_000), { width: 2000, height: 1000 }, 'exactly at the limit is allowed');
+    await assert.rejects(loadImageForModel(big, 16, 64, 1_999_999), refused(/^the image is 2000×1000 /));
+  });
+
+  it('refuses a truncated image when decoding it', async () => {
+    const whole = await png(64, 64, (x, y) => [x * 4, y * 4, (x * y) & 255]);
+    const cut = whole.subarray(0, Math.floor(whole.length * 0.6));
+    await assert.rejects(loadImageForModel(cut, 16, 64), refused(/^the image data is damaged or truncated \(/));
+    await assert.rejects(loadMask(cut), refused(/^the image data is damaged or truncated \(/));
+  });
+
+  it('keeps the pixels when the image is already the model size (row-major, interleaved RGB)', async () => {
+    // 32×16 at patch 16, long side ≤ 32: no resize. Left half red, right half blue, one green pixel at (3, 2).
+    const img = await png(32, 16, (x, y) => (x === 3 && y === 2 ? [0, 255, 0] : x < 16 ? RED : BLUE));
+    const d = await loadImageForModel(img, 16, 32);
+    assert.deepEqual([d.width, d.height, d.modelWidth, d.modelHeight, d.rgb.length], [32, 16, 32, 16, 32 * 16 * 3]);
+    const at = (x: number, y: number) => [...d.rgb.subarray((y * 32 + x) * 3, (y * 32 + x) * 3 + 3)];
+    assert.deepEqual([at(0, 0), at(15, 15), at(16, 0), at(31, 15), at(3, 2)], [RED, RED, BLUE, BLUE, [0, 255, 0]]);
+  });
+
+  it('resizes to the model size, rotated upright first, alpha and grey made RGB', async () => {
+    // 40×20 → long side 40 capped at 32, short 16: a uniform image stays uniform.
+    const d = await loadImageForModel(await png(40, 20, () => [10, 200, 30]), 16, 32);
+    assert.deepEqual([d.width, d.height, d.modelWidth, d.modelHeight], [40, 20, 32, 16]);
+    assert.ok(d.rgb.length === 32 * 16 * 3 && [...d.rgb].every((v, i) => v === [10, 200, 30][i % 3]));
+    // Orientation 6 (rotate 90° clockwise to show): the left (red) half of the stored image ends on top.
+    const stored = await png(32, 16, (x) => (x < 16 ? RED : BLUE));
+    const rotated = await sharp(stored).withMetadata({ orientation: 6 }).png().toBuffer();
+    const r = await loadImageForModel(rotated, 16, 32);
+    assert.deepEqual([r.width, r.height, r.modelWidth, r.modelHeight], [16, 32, 16, 32]);
+    assert.deepEqual([...r.rgb.subarray(0, 3)], RED, 'top-left after rotation');
+    assert.deepEqual([...r.rgb.subarray(r.rgb.length - 3)], BLUE, 'bottom-right after rotation');
+    // A grey image with alpha: grey copied to each channel, alpha dropped.
+    const ga = await sharp(Buffer.alloc(16 * 16 * 2, 77), { raw: { width: 16, height: 16, channels: 2 } }).png().toBuffer();
+    const g = await loadImageForModel(ga, 16, 32);
+    assert.ok(g.rgb.length === 16 * 16 * 3 && g.rgb.every((v) => v === 77));
+  });
+
+  it('reads a mask: grey ≥ 128 is set, transparent is unset', async () => {
+    const grey = Buffer.from([0, 127, 128, 255, 200, 5]);
+    const m = await loadMask(await sharp(grey, { raw: { width: 3, height: 2, channels: 1 } }).png().toBuffer());
+    assert.deepEqual([m.width, m.height, [...m.data]], [3, 2, [0, 0, 1, 1, 1, 0]]);
+    // White RGBA: opaque → set, transparent → flattened on black → unset.
+    const rgba = Buffer.from([255, 255, 255, 255, 255, 255, 255, 0]);
+    const a = await loadMask(await sharp(rgba, { raw: { width: 2, height: 1, channels: 4 } }).png().toBuffer());
+    assert.deepEqual([...a.data], [1, 0]);
+    await assert.rejects(loadMask(Buffer.alloc(0)), refused('the file is empty'));
+    await assert.rejects(loadMask(Buffer.from('plain text, no image')), refused('not an image in a format sharp reads (PNG, JPEG, WebP, TIFF, GIF, AVIF, SVG)'));
+  });
+});
