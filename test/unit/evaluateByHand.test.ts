@@ -165,10 +165,13 @@ describe('evaluate() on a hand-built dataset, scores worked out by hand', functi
   });
 
   it('says which model, data, device and weights it scored, and how METEOR matched (none without captions)', async () => {
+    const t0 = Date.now();
     const r = await evaluate(engine, dir);
+    const wall = (Date.now() - t0) / 1000;
     assert.deepEqual([r.model, r.dataset, r.device, r.weights], ['by-hand', path.resolve(dir), 'cpu', 'float32']);
+    // The reported duration, in tenths of a second, is the call's own: not more than the time measured around it.
+    assert.ok(r.seconds >= 0 && r.seconds <= wall + 0.05 && Math.abs(r.seconds * 10 - Math.round(r.seconds * 10)) < 1e-9, `${r.seconds} s reported, ${wall} s measured`);
     assert.deepEqual(r.caption, { meteor: 0, matching: 'none', order: '' });
-    assert.ok(r.seconds >= 0 && Number.isFinite(r.seconds));
     assert.match(r.mcq.scoring, /^accuracy: .*reference.*; accuracyExact: /);
     assert.equal(r.realPhotos, undefined);
     // The intervals bracket each figure they describe.
@@ -213,8 +216,10 @@ describe('evaluate() on a hand-built dataset, scores worked out by hand', functi
         tasks: [
           { id: 1, type: 'res', image_id: 5, expression: 'nothing here', target_ids: [] },
           { id: 2, type: 'res', image_id: 6, expression: 'nothing there', target_ids: [] },
+          { id: 7, type: 'res', image_id: 6, expression: 'nothing here', target_ids: [] },
           { id: 3, type: 'res', image_id: 5, expression: 'the left half', target_ids: [50] },
           { id: 4, type: 'mcq', image_id: 6, region_id: 60, question: 'Which?', choices: ['red', 'blue'], answer: 'red', visual_prompt: { kind: 'points', points: [[3, 0, 1], [0, 3, 0]] } },
+          { id: 8, type: 'mcq', image_id: 5, region_id: 50, question: 'Which one?', choices: ['blue', 'red'], answer: 'blue', visual_prompt: { kind: 'mask' } },
           { id: 5, type: 'caption', image_id: 5, region_id: 50, caption: 'a red square', visual_prompt: { kind: 'box', bbox: [0, 0, 2, 4] } },
           { id: 6, type: 'caption', image_id: 6, region_id: 60, caption: 'a blue square', visual_prompt: { kind: 'scribble', points: [[2, 0], [3, 1]], width: 1.5 } },
         ],
@@ -227,6 +232,7 @@ const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 if (process.env.FAKE_METEOR === 'fail') { process.stderr.write('No module named nltk'); process.exit(1); }
 let scores = input.pairs.map((p) => (p.prediction === p.reference ? 1 : 0.25));
 if (process.env.FAKE_METEOR === 'short') scores = scores.slice(1);
+if (process.env.FAKE_METEOR === 'none') scores = undefined;
 process.stdout.write(JSON.stringify({ meteor: 99, matching: 'fake: ' + require('path').relative(${JSON.stringify(path.resolve(__dirname, '../../..'))}, process.argv[2]), order: 'none', scores }));
 `, { mode: 0o755 });
       process.env.PYTHON = fake;
@@ -239,22 +245,23 @@ process.stdout.write(JSON.stringify({ meteor: 99, matching: 'fake: ' + require('
     it('scores as worked out by hand', async () => {
       seen.length = 0;
       const r = await evaluate(engine2, dir2);
-      // No target: an empty mask is right, a 1-pixel mask wrong → 1/2. RES: I 0 + 0 + 8, U 0 + 1 + 8 → cIoU 8/9;
-      // IoUs 1, 0, 1 → gIoU 2/3; all three tasks have no kind → 'unknown'.
-      close(r.res.noTargetAccuracy, 1 / 2, 'no-target accuracy');
+      // No target: two empty masks right, a 1-pixel mask wrong → 2/3. RES: I 0 + 0 + 0 + 8, U 0 + 1 + 0 + 8 →
+      // cIoU 8/9; IoUs 1, 0, 1, 1 → gIoU 3/4; all four tasks have no kind → 'unknown'.
+      close(r.res.noTargetAccuracy, 2 / 3, 'no-target accuracy');
       close(r.res.cIoU, 8 / 9, 'RES cIoU');
-      close(r.res.gIoU, 2 / 3, 'RES gIoU');
+      close(r.res.gIoU, 3 / 4, 'RES gIoU');
       assert.deepEqual(Object.keys(r.res.byKind), ['unknown']);
-      assert.equal(r.res.byKind.unknown.n, 3);
-      assert.deepEqual(r.mcq.byKind, { unknown: { accuracy: 1, n: 1 } });
-      close(r.mcq.accuracyExact, 1, 'MCQ exact');
+      assert.equal(r.res.byKind.unknown.n, 4);
+      // MCQ: 'red' answers both; right for the first (answer red), wrong for the second (answer blue).
+      assert.deepEqual(r.mcq.byKind, { unknown: { accuracy: 1 / 2, n: 2 } });
+      close(r.mcq.accuracyExact, 1 / 2, 'MCQ exact');
       // Captions cleaned of prompt and end tokens: "a red square" = its truth (1), "a blue thing" ≠ "a blue square" (0.25).
       close(r.caption.meteor, (1 + 0.25) / 2, 'METEOR');
       assert.deepEqual(r.caption, { meteor: 0.625, matching: 'fake: training/meteor.py', order: 'none' });
       assert.deepEqual(r.perImage.map((t) => t.meteor), [[1], [0.25]]);
-      assert.deepEqual(r.n, { images: 2, res: 3, noTarget: 2, caption: 2, mcq: 1, vtres: 0 });
-      // Overall: (100 · 0.625 + 100 · 1 + 0) / 3.
-      close(r.overall, 162.5 / 3, 'overall');
+      assert.deepEqual(r.n, { images: 2, res: 4, noTarget: 3, caption: 2, mcq: 2, vtres: 0 });
+      // Overall: (100 · 0.625 + 100 · 1/2 + 0) / 3.
+      close(r.overall, 112.5 / 3, 'overall');
       assert.deepEqual([r.model, r.device, r.weights], ['by-hand-2', 'cuda', 'int8']);
       const ask = seen.find((t) => t.kind === 'ask') as Extract<EngineTask, { kind: 'ask' }>;
       assert.equal(ask.text, 'Please answer the question according to the <region1>. Which? Options: A. red B. blue. Select a correct choice.');
@@ -262,7 +269,7 @@ process.stdout.write(JSON.stringify({ meteor: 99, matching: 'fake: ' + require('
       assert.equal(ask.maxNewTokens, 16);
       const described = seen.filter((t) => t.kind === 'describe').map((t) => (t as Extract<EngineTask, { kind: 'describe' }>).region);
       assert.deepEqual(described, [{ kind: 'box', x: 0, y: 0, w: 2, h: 4 }, { kind: 'scribble', points: [{ x: 2, y: 0 }, { x: 3, y: 1 }], width: 1.5 }]);
-      assert.deepEqual(seen.filter((t) => t.kind === 'segment').map((t) => (t as { image: string }).image), ['a.png', 'a2.png', 'a.png'].map((f) => path.join(dir2, 'images', f)));
+      assert.deepEqual(seen.filter((t) => t.kind === 'segment').map((t) => (t as { image: string }).image), ['a.png', 'a2.png', 'a2.png', 'a.png'].map((f) => path.join(dir2, 'images', f)));
     });
 
     it('fails with the reason when METEOR cannot run or answers for the wrong number of captions', async () => {
@@ -271,6 +278,8 @@ process.stdout.write(JSON.stringify({ meteor: 99, matching: 'fake: ' + require('
       process.env.FAKE_METEOR = 'short';
       const script = path.resolve(__dirname, '../../../training/meteor.py');
       await assert.rejects(evaluate(engine2, dir2), (e: Error) => e instanceof EvalError && e.message === `${script} returned 1 scores for 2 captions`);
+      process.env.FAKE_METEOR = 'none';
+      await assert.rejects(evaluate(engine2, dir2), (e: Error) => e instanceof EvalError && e.message === `${script} returned undefined scores for 2 captions`);
       delete process.env.FAKE_METEOR;
     });
   });
@@ -324,7 +333,9 @@ process.stdout.write(JSON.stringify({ meteor: 99, matching: 'fake: ' + require('
       const both = { ...engine, run: (t: EngineTask) => (t.kind === 'segmentRegions' ? photoEngine.run(t) : engine.run(t)) } as unknown as Engine;
       const withPhotos = await evaluate(both, dir, { realPhotos: { masks, photos: '/photos' } });
       close(withPhotos.realPhotos!.meanIoU, 1 / 4, 'mean IoU through evaluate()');
-      const without = await evaluate(both, dir, { realPhotos: { masks: path.join(masks, 'nowhere'), photos: '/photos' } });
+      // A folder without photos.json (like a checkout without test data): no real-photo figures, no error.
+      const noIndex = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-eval-noindex-'));
+      const without = await evaluate(both, dir, { realPhotos: { masks: noIndex, photos: '/photos' } });
       assert.equal(without.realPhotos, undefined);
     });
   });
