@@ -34,7 +34,7 @@ const FILES = {
   'src/engine/sequence.ts': ['sequence', 'promptMasks', 'promptReference'],
   'src/engine/lruCache.ts': ['lruCache'],
   'src/engine/modelDir.ts': ['modelDir'],
-  'src/engine/taskSchema.ts': ['question', 'workerProtocol'],
+  'src/engine/taskSchema.ts': ['taskSchema', 'question'],
   'src/engine/workerProtocol.ts': ['workerProtocol'],
   'src/engine/inputFile.ts': ['inputFile'],
   'src/engine/imageLoader.ts': ['imageLoader'],

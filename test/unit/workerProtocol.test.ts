@@ -47,7 +47,8 @@ describe('worker protocol', function () {
       const r = parseWorkerConfig(text);
       if (r.ok) assert.ok(typeof r.config.modelPath === 'string' && r.config.modelPath.length > 0 && ['auto', 'cuda', 'cpu'].includes(r.config.device));
       else assert.match(r.problem, /^(the engine worker started without |PIXEL_SAIL_WORKER_CONFIG[ .\[])[^\n]+$/, 'one line that names the variable');
-    }), { numRuns: 10000 });
+    // Under mutation testing (instrumented, once per mutant) a sample; the property runs in full otherwise.
+    }), { numRuns: process.env.PIXEL_SAIL_MUTATION ? 300 : 10000 });
   });
 
   it('a worker started with a bad configuration says why before loading anything', async () => {
