@@ -25,6 +25,12 @@ const SHAPES: Record<string, string[]> = {
   'a wide U (concave, non-square image)': ['#.....#', '#.....#', '#######'],
   'two objects': ['##....', '##....', '....##', '....##'],
   'a bar on the right edge': ['....#', '....#', '....#'],
+  'a left column': ['#...', '#...', '#...', '#...', '#...'],
+};
+/** Rings each shape must give: one per object, where pixels touching only at a corner are separate objects. */
+const RINGS: Record<string, number> = {
+  'one pixel': 1, 'a full image (every border)': 1, 'an L': 1, 'a staircase': 1, 'a diagonal of corner-touching pixels': 4,
+  'a wide U (concave, non-square image)': 1, 'two objects': 2, 'a bar on the right edge': 1, 'a left column': 1,
 };
 
 describe('polygons against masks drawn by hand', () => {
@@ -34,6 +40,7 @@ describe('polygons against masks drawn by hand', () => {
       for (const tolerance of [0, 0.5]) {
         const polys = maskToPolygons(grid(rows), h, w, { tolerance });
         assert.deepEqual(show(fillPolygons(polys, h, w), w), rows, `tolerance ${tolerance}: ${JSON.stringify(polys)}`);
+        assert.equal(polys.length, RINGS[what], `one ring per object: ${JSON.stringify(polys)}`);
         assert.equal(polygonsPixelCount(polys, h, w), rows.join('').split('#').length - 1);
         for (const ring of polys.map(pairs)) {
           assert.ok(ring.length >= 3, 'COCO rings have at least 3 points');
@@ -50,6 +57,12 @@ describe('polygons against masks drawn by hand', () => {
     const [ring] = maskToPolygons(grid(SHAPES['one pixel']), 3, 3, { tolerance: 0 });
     assert.deepEqual(new Set(pairs(ring).map((p) => p.join(','))), new Set(['1,1.25', '1,1.75', '1.25,2', '1.75,2', '2,1.75', '2,1.25', '1.75,1', '1.25,1']));
     assert.equal(polygonsArea([ring]), 1 - 4 * (0.25 * 0.25) / 2);
+    // Tolerance 0 keeps every traced vertex, also those in the middle of a straight edge: two pixels side by side
+    // give 4 vertices on each long edge, 2 on each short one.
+    const [pair] = maskToPolygons(grid(['##']), 1, 2, { tolerance: 0 });
+    assert.deepEqual(new Set(pairs(pair).map((p) => p.join(','))), new Set([
+      '0.25,0', '0.75,0', '1.25,0', '1.75,0', '2,0.25', '2,0.75', '1.75,1', '1.25,1', '0.75,1', '0.25,1', '0,0.75', '0,0.25',
+    ]));
   });
 
   it('keeps outer rings only: a hole is filled, one ring per object', () => {
@@ -66,6 +79,7 @@ describe('polygons against masks drawn by hand', () => {
     assert.equal(maskToPolygons(px, 3, 3, { tolerance: 0 }).length, 1);
     assert.equal(maskToPolygons(px, 3, 3, { tolerance: 0, minArea: 0.9 }).length, 0); // its ring covers 0.875 px²
     assert.equal(maskToPolygons(px, 3, 3, { tolerance: 0, minArea: 0.85 }).length, 1);
+    assert.equal(maskToPolygons(px, 3, 3, { tolerance: 0, minArea: 0.875 }).length, 1, 'exactly minArea is kept');
     assert.equal(maskToPolygons(grid(['.##']), 1, 3, { tolerance: 0, minArea: 1 }).length, 1); // 1.875 px²
   });
 
@@ -98,11 +112,31 @@ describe('polygons against masks drawn by hand', () => {
       assert.deepEqual(ring[0], left);
     }
     assert.deepEqual(maskToPolygons(disk, h, w), maskToPolygons(disk, h, w, { tolerance: 1 }), 'default tolerance 1 px');
-    // The two simplified chains meet at the vertex farthest from the start, which is kept.
-    const [ring3] = maskToPolygons(disk, h, w, { tolerance: 3 }).map(pairs);
-    const start = [...full].sort((a, b) => a[0] - b[0] || a[1] - b[1])[0];
-    const farthest = full.reduce((b, p) => (Math.hypot(p[0] - start[0], p[1] - start[1]) > Math.hypot(b[0] - start[0], b[1] - start[1]) ? p : b));
-    assert.ok(ring3.some((p) => p[0] === farthest[0] && p[1] === farthest[1]), `keeps ${farthest}`);
+  });
+
+  it('splits each ring at its left-most (then top-most) vertex and the vertex farthest from it, and keeps both', () => {
+    const shapes: [string, Uint8Array, number, number][] = ['an L', 'a wide U (concave, non-square image)', 'a staircase'].map((k) => [k, grid(SHAPES[k]), SHAPES[k].length, SHAPES[k][0].length]);
+    shapes.push(['a T', grid(['######', '..##..', '..##..', '..##..']), 4, 6], ['a blob', grid(['..##..', '.####.', '######', '.####.', '..##..']), 5, 6]);
+    for (const [what, m, h, w] of shapes) {
+      const full = pairs(maskToPolygons(m, h, w, { tolerance: 0 })[0]);
+      const start = [...full].sort((a, b) => a[0] - b[0] || a[1] - b[1])[0];
+      const farthest = full.reduce((b, p) => (Math.hypot(p[0] - start[0], p[1] - start[1]) > Math.hypot(b[0] - start[0], b[1] - start[1]) ? p : b));
+      for (const tolerance of [0.5, 1]) {
+        const ring = pairs(maskToPolygons(m, h, w, { tolerance })[0]);
+        assert.deepEqual(ring[0], start, `${what} at ${tolerance} px starts at ${start}`);
+        assert.ok(ring.some((p) => p[0] === farthest[0] && p[1] === farthest[1]), `${what} at ${tolerance} px keeps ${farthest}: ${JSON.stringify(ring)}`);
+      }
+    }
+  });
+
+  it('simplifies the L at 0.5 px to the six vertices Douglas–Peucker gives by hand', () => {
+    // Traced: corners cut by ¼ px. Start a = (0, 0.25); farthest from it b = (4, 3.75) (d² 28.25 against 28.125
+    // for (3.75, 4)). Chain a → b along the left and bottom edges: the farthest from the chord is (0.25, 4)
+    // (2.66 px), and nothing else is over ½ px from the two new chords. Chain b → a along the inside:
+    // (1.25, 3) (1.25 px from the chord), then (3.75, 3) (0.66 px from (4, 3.75)–(1.25, 3)) and (1, 0.25)
+    // (0.91 px from (1.25, 3)–(0, 0.25)); the rest lie within ½ px. With a radial-distance pre-pass (not plain
+    // Douglas–Peucker) or another start, the result differs.
+    assert.deepEqual(maskToPolygons(grid(SHAPES['an L']), 4, 5, { tolerance: 0.5 }), [[0, 0.25, 0.25, 4, 4, 3.75, 3.75, 3, 1.25, 3, 1, 0.25]]);
   });
 });
 
@@ -149,6 +183,10 @@ describe('polygon areas, fills and boxes worked out by hand', () => {
     // Taller than the image: clipped to its rows.
     assert.equal(polygonsPixelCount([[0, -5, 1, -5, 1, 50, 0, 50]], 4, 2), 4);
     assert.equal(polygonsPixelCount([], 4, 2), 0);
+    // Wholly right or left of the image in the rows it spans: no pixel, not a negative count.
+    assert.equal(polygonsPixelCount([[10, 0, 12, 0, 12, 2, 10, 2]], 2, 4), 0);
+    assert.equal(polygonsPixelCount([[-4, 0, -1, 0, -1, 2, -4, 2]], 2, 4), 0);
+    assert.deepEqual(show(fillPolygons([[10, 0, 12, 0, 12, 2, 10, 2]], 2, 4), 4), ['....', '....']);
     // A row with two separate spans.
     assert.equal(polygonsPixelCount([[0, 0, 1, 0, 1, 1, 0, 1], [3, 0, 5, 0, 5, 1, 3, 1]], 1, 6), 3);
   });
