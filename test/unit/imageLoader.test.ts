@@ -1,6 +1,8 @@
 // Decoding images for the model and masks from files: pixels drawn here and checked by value, EXIF
 // orientation, and every refusal with the words a user reads.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as zlib from 'node:zlib';
 import sharp from 'sharp';
 import { ImageInputError, imageSize, loadImageForModel, loadMask } from '../../src/engine/imageLoader';
 
@@ -39,11 +41,58 @@ describe('imageLoader', function () {
     await assert.rejects(loadImageForModel(big, 16, 64, 1_999_999), refused(/^the image is 2000×1000 /));
   });
 
-  it('refuses a truncated image when decoding it', async () => {
+  it('refuses a truncated image when decoding it, quoting the decoder\'s first line', async () => {
     const whole = await png(64, 64, (x, y) => [x * 4, y * 4, (x * y) & 255]);
     const cut = whole.subarray(0, Math.floor(whole.length * 0.6));
-    await assert.rejects(loadImageForModel(cut, 16, 64), refused(/^the image data is damaged or truncated \(/));
-    await assert.rejects(loadMask(cut), refused(/^the image data is damaged or truncated \(/));
+    const damaged = /^the image data is damaged or truncated \((?!Error)[^\n]{10,}\)$/;
+    await assert.rejects(loadImageForModel(cut, 16, 64), refused(damaged));
+    await assert.rejects(loadMask(cut), refused(damaged));
+  });
+
+  it('refuses a decompression bomb from its header alone (a 30000×30000 PNG of a few bytes)', async () => {
+    // A PNG signature, an IHDR claiming 30000×30000 RGB, the first row's data (300 bytes compressed) and IEND.
+    const chunk = (type: string, data: Buffer) => {
+      const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+      const len = Buffer.alloc(4), crc = Buffer.alloc(4);
+      len.writeUInt32BE(data.length);
+      crc.writeUInt32BE(zlib.crc32(body));
+      return Buffer.concat([len, body, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(30000, 0);
+    ihdr.writeUInt32BE(30000, 4);
+    ihdr.set([8, 2, 0, 0, 0], 8);
+    const bomb = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(1 + 3 * 30000))), chunk('IEND', Buffer.alloc(0))]);
+    assert.ok(bomb.length < 1000, `${bomb.length} bytes`);
+    await assert.rejects(imageSize(bomb), refused('the image is 30000×30000 (900 megapixels), above the limit of 100 megapixels'));
+    assert.deepEqual(await imageSize(bomb, 1e9), { width: 30000, height: 30000 }, 'read from the header, whatever sharp\'s own limit');
+  });
+
+  it("resizes as Pillow's Image.resize(BILINEAR) does, byte for byte, also when only one side changes", async function () {
+    // Gradients in every channel, so any other filter, axis or rounding shows.
+    const python = process.env.PYTHON || '/usr/bin/python3';
+    const colour = (x: number, y: number): [number, number, number] => [(x * 37 + y * 11) & 255, (y * 53) & 255, (x * y * 7) & 255];
+    // [width, height, patch, max long side] → model size by the resize rule: 40×20 → 32×16 (both sides),
+    // 32×20 → 32×32 (height only), 20×48 → 32×48 (width only).
+    const cases: [number, number, number, number, number, number][] = [[40, 20, 16, 32, 32, 16], [32, 20, 16, 32, 32, 32], [20, 48, 16, 48, 32, 48]];
+    const script = `
+import sys, json, base64
+from PIL import Image
+out = []
+for w, h, ow, oh in json.loads(sys.argv[1]):
+    img = Image.new('RGB', (w, h))
+    img.putdata([((x * 37 + y * 11) & 255, (y * 53) & 255, (x * y * 7) & 255) for y in range(h) for x in range(w)])
+    out.append(base64.b64encode(img.resize((ow, oh), Image.BILINEAR).tobytes()).decode())
+print(json.dumps(out))
+`;
+    const r = spawnSync(python, ['-c', script, JSON.stringify(cases.map(([w, h, , , ow, oh]) => [w, h, ow, oh]))], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const refs = JSON.parse(r.stdout) as string[];
+    for (const [k, [w, h, patch, long, ow, oh]] of cases.entries()) {
+      const d = await loadImageForModel(await png(w, h, colour), patch, long);
+      assert.deepEqual([d.width, d.height, d.modelWidth, d.modelHeight], [w, h, ow, oh]);
+      assert.deepEqual(Buffer.from(d.rgb), Buffer.from(refs[k], 'base64'), `${w}×${h} → ${ow}×${oh}`);
+    }
   });
 
   it('keeps the pixels when the image is already the model size (row-major, interleaved RGB)', async () => {

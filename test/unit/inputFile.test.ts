@@ -35,6 +35,19 @@ describe('readInputFile', () => {
     refuses(f, 'region mask', `region mask ${f} is 3 MB, above the limit of 3 MB`, 'it is 3 MB, above the limit of 3 MB', 3 * 2 ** 20);
   });
 
+  it('closes every file it opens, also when it refuses one', () => {
+    const f = path.join(dir, 'twice.bin');
+    fs.writeFileSync(f, 'abc');
+    const open = () => fs.readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 20; i++) {
+      readInputFile(f, 'image');
+      assert.throws(() => readInputFile(f, 'image', 1), InputFileError);
+      assert.throws(() => readInputFile('/dev/null', 'image'), InputFileError);
+    }
+    assert.equal(open(), before);
+  });
+
   it('refuses missing files, folders, devices, pipes and sockets, naming what it is', async () => {
     const missing = path.join(dir, 'nope.png');
     refuses(missing, 'image', `image not found: ${missing}`, 'no such file');

@@ -24,6 +24,7 @@ describe('LruCache (a byte budget, least recently used evicted first)', () => {
 
   it('refuses a value larger than the whole budget, keeping what it holds', () => {
     const c = new LruCache<number>(10);
+    assert.equal(new LruCache<number>(10).set('exact', 0, 10), true, 'a value of exactly the budget fits');
     c.set('a', 1, 5);
     assert.equal(c.set('big', 2, 11), false);
     assert.deepEqual([c.get('big'), c.get('a'), c.size, c.bytes], [undefined, 1, 1, 5]);
@@ -39,6 +40,13 @@ describe('LruCache (a byte budget, least recently used evicted first)', () => {
     // Replacing with a value over budget drops the old one too: the key no longer holds a stale value.
     assert.equal(c.set('a', 'A3', 50), false);
     assert.deepEqual([c.get('a'), c.size, c.bytes], [undefined, 1, 4]);
+  });
+
+  it('evicts without an owner to tell', () => {
+    const c = new LruCache<string>(4);
+    c.set('a', 'A', 3);
+    c.set('b', 'B', 3);
+    assert.deepEqual([c.get('a'), c.get('b'), c.size, c.bytes], [undefined, 'B', 1, 3]);
   });
 
   it('deletes by key, and ignores unknown keys', () => {

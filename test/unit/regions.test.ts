@@ -29,6 +29,10 @@ describe('region specs (parseRegionSpec)', () => {
     refuses(() => parseRegionSpec('box'), 'box needs x,y,w,h, got ""');
     refuses(() => parseRegionSpec('box:1,2,0,4'), 'box width and height must be positive');
     refuses(() => parseRegionSpec('box:1,2,4,-1'), 'box width and height must be positive');
+    refuses(() => parseRegionSpec('box:1,2,4,0'), 'box width and height must be positive');
+    refuses(() => parseRegionSpec(':1,2'), 'unknown region kind "" (use box:, point:, scribble: or mask:)');
+    refuses(() => parseRegionSpec('point:b,3'), 'point: "b" is not a number');
+    refuses(() => parseRegionSpec('scribble:b,1'), 'scribble: "b" is not a number');
     refuses(() => parseRegionSpec('box:1,,3,4'), 'box: "" is not a number');
     refuses(() => parseRegionSpec('box:1, ,3,4'), 'box: " " is not a number');
     refuses(() => parseRegionSpec('box:1,x,3,4'), 'box: "x" is not a number');
@@ -70,6 +74,8 @@ describe('region pixels (rasterizeRegion), drawn by hand', () => {
     assert.deepEqual(show(rasterizeRegion({ kind: 'points', points: [{ x: 2, y: 1, positive: true }] }, 5, 3, 1), 5), ['..#..', '.###.', '..#..']);
     // Radius 1.5 also takes the diagonal neighbours (2 ≤ 2.25), and is clipped at the border.
     assert.deepEqual(show(rasterizeRegion({ kind: 'points', points: [{ x: 0, y: 0, positive: true }] }, 4, 3, 1.5), 4), ['##..', '##..', '....']);
+    // At the right edge: the part of the disk beyond the image is dropped, not wrapped onto the next row.
+    assert.deepEqual(show(rasterizeRegion({ kind: 'points', points: [{ x: 4, y: 1, positive: true }] }, 5, 3, 1), 5), ['....#', '...##', '....#']);
     // A negative point cuts its disk out of the positive one, whatever the order given.
     const cut = rasterizeRegion({ kind: 'points', points: [{ x: 3, y: 1, positive: false }, { x: 2, y: 1, positive: true }] }, 5, 3, 1);
     assert.deepEqual(show(cut, 5), ['..#..', '.#...', '..#..']);
@@ -94,6 +100,7 @@ describe('region pixels (rasterizeRegion), drawn by hand', () => {
     // A zero-length segment is a disk too; a diagonal segment of radius 0.5 takes the pixels within ½ of it.
     assert.deepEqual(show(rasterizeRegion({ kind: 'scribble', points: [{ x: 2, y: 1 }, { x: 2, y: 1 }], width: 2 }, 5, 3, 9), 5), ['..#..', '.###.', '..#..']);
     assert.deepEqual(show(rasterizeRegion({ kind: 'scribble', points: [{ x: 0, y: 0 }, { x: 3, y: 3 }] }, 4, 4, 0.5), 4), ['#...', '.#..', '..#.', '...#']);
+    assert.deepEqual(show(rasterizeRegion({ kind: 'scribble', points: [{ x: 0, y: 1 }, { x: 3, y: 4 }] }, 5, 5, 0.5), 5), ['.....', '#....', '.#...', '..#..', '...#.']);
     // Beyond the image: clipped.
     assert.deepEqual(show(rasterizeRegion({ kind: 'scribble', points: [{ x: -3, y: 0 }, { x: 9, y: 0 }] }, 3, 2, 0.5), 3), ['###', '...']);
   });
@@ -103,6 +110,7 @@ describe('region pixels (rasterizeRegion), drawn by hand', () => {
     assert.deepEqual(show(rasterizeRegion({ kind: 'rle', rle: encodeMask(m, 2, 3) }, 3, 2, 1), 3), ['.#.', '##.']);
     refuses(() => rasterizeRegion({ kind: 'rle', rle: encodeMask(m, 2, 3) }, 2, 3, 1), 'region mask is 3×2, the image is 2×3');
     refuses(() => rasterizeRegion({ kind: 'rle', rle: encodeMask(m, 2, 3) }, 3, 3, 1), 'region mask is 3×2, the image is 3×3');
+    refuses(() => rasterizeRegion({ kind: 'rle', rle: encodeMask(m, 2, 3) }, 4, 2, 1), 'region mask is 3×2, the image is 4×2');
     refuses(() => rasterizeRegion({ kind: 'rle', rle: encodeMask(new Uint8Array(6), 2, 3) }, 3, 2, 1), 'the region mask is empty');
   });
 });
