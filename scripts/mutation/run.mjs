@@ -23,8 +23,8 @@ const FILES = {
   'src/eval/bootstrap.ts': ['bootstrap'],
   'src/eval/groundTruth.ts': ['groundTruth', 'groundTruthByHand'],
   'src/eval/evaluate.ts': ['evaluateByHand'],
-  'src/engine/tokenizer.ts': ['question'],
-  'src/engine/question.ts': ['question'],
+  'src/engine/tokenizer.ts': ['tokenizer', 'question'],
+  'src/engine/question.ts': ['questionParts', 'question'],
   'src/engine/questionParts.ts': ['questionParts', 'question'],
   'src/engine/visualPrompts.ts': ['promptMasks', 'promptReference'],
   'src/engine/preprocess.ts': ['preprocess', 'promptReference'],
@@ -38,6 +38,9 @@ const FILES = {
   'src/engine/workerProtocol.ts': ['workerProtocol'],
   'src/engine/inputFile.ts': ['inputFile'],
   'src/engine/imageLoader.ts': ['imageLoader'],
+  // The engine itself and its ONNX runner, in-process on the tiny random model (models/tiny-random).
+  'src/engine/engine.ts': ['engine'],
+  'src/engine/modelRunner.ts': ['engine'],
 };
 const GROUPS = ['masks', 'eval', 'engine'];
 
