@@ -27,8 +27,10 @@ describe('mask post-processing', () => {
       [24, 24, 192, 192, 1, -6], [24, 24, 512, 512, 3, -6], [24, 32, 300, 401, 2, -6], [24, 24, 17, 13, 2, -6],
       [24, 24, 97, 500, 0, -6], [24, 24, 64, 64, 0, 3], [16, 20, 333, 100, 5, -2], [8, 8, 7, 1000, 2, -4],
     ];
-    for (const [ph, pw, h, w, blobs, bias] of cases) {
-      for (let rep = 0; rep < 3; rep++) {
+    // Under mutation testing (instrumented, once per mutant) the small cases once each; all of them otherwise.
+    const sampled = process.env.PIXEL_SAIL_MUTATION ? cases.filter(([, , h, w]) => h * w <= 40000) : cases;
+    for (const [ph, pw, h, w, blobs, bias] of sampled) {
+      for (let rep = 0; rep < (process.env.PIXEL_SAIL_MUTATION ? 1 : 3); rep++) {
         const q = 2;
         const logits = new Float32Array(q * ph * pw);
         for (let i = 0; i < q; i++) logits.set(blobLogits(ph, pw, rand, blobs, bias), i * ph * pw);
