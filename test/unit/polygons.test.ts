@@ -117,6 +117,8 @@ describe('polygons against masks drawn by hand', () => {
   it('splits each ring at its left-most (then top-most) vertex and the vertex farthest from it, and keeps both', () => {
     const shapes: [string, Uint8Array, number, number][] = ['an L', 'a wide U (concave, non-square image)', 'a staircase'].map((k) => [k, grid(SHAPES[k]), SHAPES[k].length, SHAPES[k][0].length]);
     shapes.push(['a T', grid(['######', '..##..', '..##..', '..##..']), 4, 6], ['a blob', grid(['..##..', '.####.', '######', '.####.', '..##..']), 5, 6]);
+    // Its left-most vertices are at the bottom, its top-most on the right.
+    shapes.push(['a J', grid(['...##', '...##', '...##', '#####']), 4, 5], ['a mirrored L', grid(['#####', '#....', '#....']), 3, 5]);
     for (const [what, m, h, w] of shapes) {
       const full = pairs(maskToPolygons(m, h, w, { tolerance: 0 })[0]);
       const start = [...full].sort((a, b) => a[0] - b[0] || a[1] - b[1])[0];
