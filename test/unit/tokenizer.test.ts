@@ -44,3 +44,16 @@ describe('TextCodec', () => {
     assert.deepEqual(partial.encode('<|endoftext|>'), [endId]);
   });
 });
+
+describe('TextCodec on a broken tokenizer.json', () => {
+  it('refuses user text that the base vocabulary maps to a special token', () => {
+    const model = loadModelDir(path.join(repo, 'models/default'));
+    const json = structuredClone(model.tokenizerJson) as { model: { vocab: Record<string, number> } };
+    // "!" is a byte-level base token; point it at [SEG]'s id, as a corrupted or hand-edited file might.
+    const segId = model.config.model.token_ids['[SEG]'];
+    json.model.vocab['!'] = segId;
+    const codec = new TextCodec({ ...model, tokenizerJson: json });
+    assert.throws(() => codec.encodePlain('hi!'), (e: Error) => e.message === "the tokenizer's base vocabulary maps user text to the special token [SEG]");
+    assert.ok(codec.encodePlain('hi').length > 0, 'other text still encodes');
+  });
+});
