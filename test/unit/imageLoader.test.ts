@@ -122,6 +122,23 @@ print(json.dumps(out))
     assert.ok(g.rgb.length === 16 * 16 * 3 && g.rgb.every((v) => v === 77));
   });
 
+  it('decodes 16-bit images to 8 bits a channel', async () => {
+    const deep = await sharp(await png(16, 16, () => [255, 128, 0])).toColourspace('rgb16').png().toBuffer();
+    assert.equal((await sharp(deep).metadata()).depth, 'ushort', 'the input really is 16-bit');
+    const d = await loadImageForModel(deep, 16, 32);
+    assert.equal(d.rgb.length, 16 * 16 * 3);
+    assert.ok([...d.rgb].every((v, i) => Math.abs(v - [255, 128, 0][i % 3]) <= 1), `${[...d.rgb.subarray(0, 6)]}`);
+  });
+
+  it('above 40 megapixels lets sharp shrink while decoding, to the same model size', async () => {
+    // 8000×5008 (40.06 MP): the full-size RGB array is never made; a uniform image stays uniform (JPEG: ±2 levels).
+    const big = await sharp({ create: { width: 8000, height: 5008, channels: 3, background: { r: 10, g: 200, b: 30 } } }).jpeg({ quality: 95 }).toBuffer();
+    const d = await loadImageForModel(big, 16, 192);
+    assert.deepEqual([d.width, d.height, d.modelWidth, d.modelHeight], [8000, 5008, 192, 128]);
+    assert.equal(d.rgb.length, 192 * 128 * 3);
+    assert.ok([...d.rgb].every((v, i) => Math.abs(v - [10, 200, 30][i % 3]) <= 2), `${[...d.rgb.subarray(0, 6)]}`);
+  });
+
   it('reads a mask: grey ≥ 128 is set, transparent is unset', async () => {
     const grey = Buffer.from([0, 127, 128, 255, 200, 5]);
     const m = await loadMask(await sharp(grey, { raw: { width: 3, height: 2, channels: 1 } }).png().toBuffer());
