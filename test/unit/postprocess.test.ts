@@ -52,4 +52,18 @@ describe('mask post-processing', () => {
     const pos = logitsToMaskSummary(new Float32Array(16).fill(1), 0, 4, 4, 10, 7);
     assert.deepEqual(pos, { counts: [0, 70], area: 70, bbox: [0, 0, 7, 10] });
   });
+
+  it('at the same size, a pixel is set exactly where its logit is above 0 (sigmoid > ½): boxes at the top-left corner', () => {
+    // 2×2 logits to 2×2 pixels: every output pixel centre lands on its own cell (weight 0), so by hand:
+    for (const [logits, mask, bbox] of [
+      [[1, -1, -1, -1], [1, 0, 0, 0], [0, 0, 1, 1]], // only (0, 0): the box starts and ends in row 0 and column 0
+      [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], // exactly 0 is sigmoid ½: not set
+      [[-1, 0, 2, 0], [0, 0, 1, 0], [0, 1, 1, 1]], // only (0, 1) of the [y, x] grid: column 0, row 1
+    ] as [number[], number[], number[]][]) {
+      const l = Float32Array.from(logits);
+      assert.deepEqual([...logitsToMask(l, 0, 2, 2, 2, 2)], mask, `${logits}`);
+      const s = logitsToMaskSummary(l, 0, 2, 2, 2, 2);
+      assert.deepEqual([s.area, s.bbox], [mask.reduce((a, v) => a + v, 0), bbox], `${logits}`);
+    }
+  });
 });
