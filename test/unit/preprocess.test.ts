@@ -40,7 +40,7 @@ describe('bilinear resample', function () {
   it("equals Pillow's Image.resize(BILINEAR) byte for byte when reducing, enlarging and mixing", () => {
     const cases: [number, number, number, number][] = [
       [333, 201, 192, 112], [640, 480, 192, 144], [500, 500, 512, 512], [70, 45, 64, 48],
-      [37, 500, 300, 20], [1000, 7, 13, 16], [5, 5, 96, 96], [424, 640, 432, 640],
+      [37, 500, 300, 20], [1000, 7, 13, 16], [5, 5, 96, 96], [424, 640, 432, 640], [60, 40, 48, 40], [30, 20, 30, 50],
     ];
     // Under mutation testing (instrumented, once per mutant) the cases up to 40,000 pixels in and out: they still
     // reduce, enlarge and mix (37×500 → 300×20).
@@ -77,5 +77,6 @@ print(json.dumps(out))
     assert.equal(resizeBilinearRgb(px, 2, 3, 2, 3), px);
     assert.throws(() => resizeBilinearRgb(px, 3, 3, 2, 2), /expected 3×3×3 bytes/);
     assert.throws(() => resizeBilinearRgb(px, 2, 3, 0, 2), /cannot resize/);
+    assert.throws(() => resizeBilinearRgb(px, 2, 3, 2, 0), /cannot resize to 2×0/);
   });
 });
