@@ -26,7 +26,7 @@ const FILES = {
   'src/engine/tokenizer.ts': ['tokenizer', 'question'],
   'src/engine/question.ts': ['questionParts', 'question'],
   'src/engine/questionParts.ts': ['questionParts', 'question'],
-  'src/engine/visualPrompts.ts': ['promptMasks', 'promptReference'],
+  'src/engine/visualPrompts.ts': ['visualPrompts', 'promptMasks', 'promptReference'],
   'src/engine/preprocess.ts': ['preprocess', 'promptReference'],
   'src/engine/resample.ts': ['preprocess'],
   'src/engine/regions.ts': ['promptReference', 'regions'],
