@@ -69,6 +69,12 @@ describe('model directory', () => {
       ['a missing section', (c) => { delete c.chat; }, 'chat is missing'],
       ['a section of the wrong type', (c) => { c.image = 'rgb'; }, 'image must be an object (the image preprocessing rules)'],
       ['not an object', () => [1, 2], 'the file must be a JSON object'],
+      ['an empty graph file name', (c) => { c.graphs.embed.file = ''; }, 'graphs.embed.file must name a file'],
+      ['inputs that are not a list', (c) => { c.graphs.embed.inputs = 'x'; }, "graphs.embed.inputs must list the graph's input names"],
+      ['outputs that are not a list', (c) => { c.graphs.embed.outputs = 3; }, "graphs.embed.outputs must list the graph's output names"],
+      ['a name given as a number', (c) => { c.name = 5; }, 'name must be a string'],
+      ['an empty int8 file name', (c) => { c.graphs.decoder.variants = { int8: '' }; }, 'graphs.decoder.variants.int8 must name a file'],
+      ['a fractional token id', (c) => { c.model.token_ids['[SEG]'] = 1.5; }, 'model.token_ids["[SEG]"] must be an integer token id'],
     ];
     for (const [what, edit, problem] of cases) {
       it(what, () => {
@@ -112,6 +118,17 @@ describe('model directory', () => {
     assert.ok(report.int8, 'the shipped model ships an int8 decoder');
     assert.equal(report.int8.generatedIdsEqual, true);
     assert.ok(report.int8.maskIoU >= INT8_MIN_MASK_IOU, JSON.stringify(report.int8));
+  });
+
+  it('gives each graph\'s file for the weights asked, and says when a model has no int8 graph', () => {
+    const def = loadModelDir(defaultModel);
+    const cfg = JSON.parse(fs.readFileSync(path.join(defaultModel, 'config.json'), 'utf8'));
+    assert.equal(def.graphPath('decoder'), path.join(defaultModel, cfg.graphs.decoder.file));
+    assert.equal(def.graphPath('decoder', 'float32'), path.join(defaultModel, cfg.graphs.decoder.file));
+    assert.equal(def.graphPath('decoder', 'int8'), path.join(defaultModel, cfg.graphs.decoder.variants.int8));
+    assert.notEqual(cfg.graphs.decoder.variants.int8, cfg.graphs.decoder.file);
+    const tiny = loadModelDir(shipped);
+    assert.throws(() => tiny.graphPath('decoder', 'int8'), (e: Error) => e instanceof ModelDirError && e.message === `model ${tiny.config.name} has no int8 decoder graph`);
   });
 
   it('names a missing int8 variant file', () => {
