@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import type { Engine } from '../../src/engine/engine';
 import type { EngineAnswer, EngineTask } from '../../src/engine/types';
-import { evaluate } from '../../src/eval/evaluate';
+import { EvalError, evaluate, realPhotoCheck } from '../../src/eval/evaluate';
 import { encodeMask } from '../../src/masks/rle';
 
 /** A w×h mask from rows of '#' (set) and '.' (unset). */
@@ -150,5 +150,193 @@ describe('evaluate() on a hand-built dataset, scores worked out by hand', functi
     // No MCQ and no V-T RES tasks: both score 0 (an empty V-T RES set once scored cIoU 1, adding 50/3 points).
     close(r.vtres.cIoU, 0, 'V-T RES cIoU of no tasks');
     close(r.overall, (r.caption.meteor * 100) / 3, 'overall from METEOR alone');
+  });
+
+  it('evaluates only the first images under `limit`, and reports progress task by task', async () => {
+    const progress: [number, number][] = [];
+    const r = await evaluate(engine, dir, { limit: 1, onProgress: (done, total) => progress.push([done, total]) });
+    // Image A alone: tasks 1, 2 (RES), 5, 6 (MCQ), 8 (V-T RES). RES I 16 / U 24; MCQ 2 of 2; V-T RES I 4 / U 8.
+    assert.deepEqual(r.n, { images: 1, res: 2, noTarget: 0, caption: 0, mcq: 2, vtres: 1 });
+    close(r.res.cIoU, 2 / 3, 'RES cIoU of image A');
+    close(r.mcq.accuracy, 1, 'MCQ accuracy of image A');
+    close(r.vtres.cIoU, 1 / 2, 'V-T RES cIoU of image A');
+    assert.deepEqual(r.perImage.map((t) => t.image), [1]);
+    assert.deepEqual(progress, [[1, 5], [2, 5], [3, 5], [4, 5], [5, 5]]);
+  });
+
+  it('says which model, data, device and weights it scored, and how METEOR matched (none without captions)', async () => {
+    const t0 = Date.now();
+    const r = await evaluate(engine, dir);
+    const wall = (Date.now() - t0) / 1000;
+    assert.deepEqual([r.model, r.dataset, r.device, r.weights], ['by-hand', path.resolve(dir), 'cpu', 'float32']);
+    // The reported duration, in tenths of a second, is the call's own: not more than the time measured around it.
+    assert.ok(r.seconds >= 0 && r.seconds <= wall + 0.05 && Math.abs(r.seconds * 10 - Math.round(r.seconds * 10)) < 1e-9, `${r.seconds} s reported, ${wall} s measured`);
+    assert.deepEqual(r.caption, { meteor: 0, matching: 'none', order: '' });
+    assert.match(r.mcq.scoring, /^accuracy: .*reference.*; accuracyExact: /);
+    assert.equal(r.realPhotos, undefined);
+    // The intervals bracket each figure they describe.
+    const [lo, hi] = r.ci95.intervals.resCIoU;
+    assert.ok(lo <= r.res.cIoU && r.res.cIoU <= hi, `${lo} ≤ ${r.res.cIoU} ≤ ${hi}`);
+  });
+
+  it('refuses bad ground truth with an EvalError carrying the reader\'s message', async () => {
+    const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-eval-bad-'));
+    fs.writeFileSync(path.join(bad, 'ground_truth.json'), JSON.stringify({ images: [], annotations: [], tasks: [] }));
+    await assert.rejects(evaluate(engine, bad), (e: Error) => e instanceof EvalError && e.message === `${path.join(bad, 'ground_truth.json')}: tasks: the dataset has no tasks, so there is nothing to score`);
+  });
+
+  describe('a second hand-built dataset: tasks without kinds, no-target answers with masks, captions', () => {
+    let dir2: string;
+    const seen: EngineTask[] = [];
+    // No mcqOptions in these prompts: the default '{question} Options: {options}. ' applies.
+    const { mcqOptions: _, ...plainPrompts } = prompts;
+    const engine2 = {
+      model: { config: { name: 'by-hand-2', prompts: plainPrompts } },
+      device: { provider: 'cuda', weights: 'int8' },
+      async run(task: EngineTask): Promise<EngineAnswer> {
+        seen.push(task);
+        if (task.kind === 'segment' && task.text === 'nothing here') return answer('It is [SEG].', mask('....', '....', '....', '....')); // an empty mask: still "no target"
+        if (task.kind === 'segment' && task.text === 'nothing there') return answer('It is [SEG].', mask('#...', '....', '....', '....')); // 1 px where nothing is: wrong, I 0 U 1
+        if (task.kind === 'segment') return answer('It is [SEG].', a1); // the left half: exact
+        if (task.kind === 'describe') return answer(task.region.kind === 'box' ? '<Prompt0>: a red square<|endoftext|>' : 'a blue thing [SEG]');
+        if (task.kind === 'ask') return answer('red');
+        throw new Error(`unexpected task ${JSON.stringify(task)}`);
+      },
+    } as unknown as Engine;
+    let fake: string;
+    const oldPython = process.env.PYTHON;
+    before(() => {
+      dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-eval-hand2-'));
+      fs.mkdirSync(path.join(dir2, 'images'));
+      fs.copyFileSync(path.join(dir, 'images/a.png'), path.join(dir2, 'images/a.png'));
+      fs.copyFileSync(path.join(dir, 'images/a.png'), path.join(dir2, 'images/a2.png'));
+      fs.writeFileSync(path.join(dir2, 'ground_truth.json'), JSON.stringify({
+        images: [{ id: 5, file_name: 'a.png', width: 4, height: 4 }, { id: 6, file_name: 'a2.png', width: 4, height: 4 }],
+        annotations: [{ id: 50, image_id: 5, segmentation: rle(a1) }, { id: 60, image_id: 6, segmentation: rle(a2) }],
+        tasks: [
+          { id: 1, type: 'res', image_id: 5, expression: 'nothing here', target_ids: [] },
+          { id: 2, type: 'res', image_id: 6, expression: 'nothing there', target_ids: [] },
+          { id: 7, type: 'res', image_id: 6, expression: 'nothing here', target_ids: [] },
+          { id: 3, type: 'res', image_id: 5, expression: 'the left half', target_ids: [50] },
+          { id: 4, type: 'mcq', image_id: 6, region_id: 60, question: 'Which?', choices: ['red', 'blue'], answer: 'red', visual_prompt: { kind: 'points', points: [[3, 0, 1], [0, 3, 0]] } },
+          { id: 8, type: 'mcq', image_id: 5, region_id: 50, question: 'Which one?', choices: ['blue', 'red'], answer: 'blue', visual_prompt: { kind: 'mask' } },
+          { id: 5, type: 'caption', image_id: 5, region_id: 50, caption: 'a red square', visual_prompt: { kind: 'box', bbox: [0, 0, 2, 4] } },
+          { id: 6, type: 'caption', image_id: 6, region_id: 60, caption: 'a blue square', visual_prompt: { kind: 'scribble', points: [[2, 0], [3, 1]], width: 1.5 } },
+        ],
+      }));
+      // A stand-in for training/meteor.py (the real one runs in the caption test above, outside mutation runs):
+      // 1 for an exact match, 0.25 otherwise; it echoes the script it was given and refuses on request.
+      fake = path.join(dir2, 'fake-python.js');
+      fs.writeFileSync(fake, `#!${process.execPath}
+const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+if (process.env.FAKE_METEOR === 'fail') { process.stderr.write('No module named nltk'); process.exit(1); }
+let scores = input.pairs.map((p) => (p.prediction === p.reference ? 1 : 0.25));
+if (process.env.FAKE_METEOR === 'short') scores = scores.slice(1);
+if (process.env.FAKE_METEOR === 'none') scores = undefined;
+process.stdout.write(JSON.stringify({ meteor: 99, matching: 'fake: ' + require('path').relative(${JSON.stringify(path.resolve(__dirname, '../../..'))}, process.argv[2]), order: 'none', scores }));
+`, { mode: 0o755 });
+      process.env.PYTHON = fake;
+    });
+    after(() => {
+      if (oldPython === undefined) delete process.env.PYTHON; else process.env.PYTHON = oldPython;
+      delete process.env.FAKE_METEOR;
+    });
+
+    it('scores as worked out by hand', async () => {
+      seen.length = 0;
+      const r = await evaluate(engine2, dir2);
+      // No target: two empty masks right, a 1-pixel mask wrong → 2/3. RES: I 0 + 0 + 0 + 8, U 0 + 1 + 0 + 8 →
+      // cIoU 8/9; IoUs 1, 0, 1, 1 → gIoU 3/4; all four tasks have no kind → 'unknown'.
+      close(r.res.noTargetAccuracy, 2 / 3, 'no-target accuracy');
+      close(r.res.cIoU, 8 / 9, 'RES cIoU');
+      close(r.res.gIoU, 3 / 4, 'RES gIoU');
+      assert.deepEqual(Object.keys(r.res.byKind), ['unknown']);
+      assert.equal(r.res.byKind.unknown.n, 4);
+      // MCQ: 'red' answers both; right for the first (answer red), wrong for the second (answer blue).
+      assert.deepEqual(r.mcq.byKind, { unknown: { accuracy: 1 / 2, n: 2 } });
+      close(r.mcq.accuracyExact, 1 / 2, 'MCQ exact');
+      // Captions cleaned of prompt and end tokens: "a red square" = its truth (1), "a blue thing" ≠ "a blue square" (0.25).
+      close(r.caption.meteor, (1 + 0.25) / 2, 'METEOR');
+      assert.deepEqual(r.caption, { meteor: 0.625, matching: 'fake: training/meteor.py', order: 'none' });
+      assert.deepEqual(r.perImage.map((t) => t.meteor), [[1], [0.25]]);
+      assert.deepEqual(r.n, { images: 2, res: 4, noTarget: 3, caption: 2, mcq: 2, vtres: 0 });
+      // Overall: (100 · 0.625 + 100 · 1/2 + 0) / 3.
+      close(r.overall, 112.5 / 3, 'overall');
+      assert.deepEqual([r.model, r.device, r.weights], ['by-hand-2', 'cuda', 'int8']);
+      const ask = seen.find((t) => t.kind === 'ask') as Extract<EngineTask, { kind: 'ask' }>;
+      assert.equal(ask.text, 'Please answer the question according to the <region1>. Which? Options: A. red B. blue. Select a correct choice.');
+      assert.deepEqual(ask.regions, [{ kind: 'points', points: [{ x: 3, y: 0, positive: true }, { x: 0, y: 3, positive: false }] }]);
+      assert.equal(ask.maxNewTokens, 16);
+      const described = seen.filter((t) => t.kind === 'describe').map((t) => (t as Extract<EngineTask, { kind: 'describe' }>).region);
+      assert.deepEqual(described, [{ kind: 'box', x: 0, y: 0, w: 2, h: 4 }, { kind: 'scribble', points: [{ x: 2, y: 0 }, { x: 3, y: 1 }], width: 1.5 }]);
+      assert.deepEqual(seen.filter((t) => t.kind === 'segment').map((t) => (t as { image: string }).image), ['a.png', 'a2.png', 'a2.png', 'a.png'].map((f) => path.join(dir2, 'images', f)));
+    });
+
+    it('fails with the reason when METEOR cannot run or answers for the wrong number of captions', async () => {
+      process.env.FAKE_METEOR = 'fail';
+      await assert.rejects(evaluate(engine2, dir2), (e: Error) => e instanceof EvalError && e.message === `METEOR needs ${fake} with nltk (apt-get install python3-nltk wordnet-base): No module named nltk`);
+      process.env.FAKE_METEOR = 'short';
+      const script = path.resolve(__dirname, '../../../training/meteor.py');
+      await assert.rejects(evaluate(engine2, dir2), (e: Error) => e instanceof EvalError && e.message === `${script} returned 1 scores for 2 captions`);
+      process.env.FAKE_METEOR = 'none';
+      await assert.rejects(evaluate(engine2, dir2), (e: Error) => e instanceof EvalError && e.message === `${script} returned undefined scores for 2 captions`);
+      delete process.env.FAKE_METEOR;
+    });
+  });
+
+  describe('the real-photo check, on masks and boxes drawn here', () => {
+    // Two 5×4 (width × height) ground-truth masks, the same object: rows 1–2, columns 1–3 (6 px).
+    const gtRows = ['.....', '.###.', '.###.', '.....'];
+    let masks: string;
+    const photoEngine = {
+      async run(task: EngineTask): Promise<EngineAnswer> {
+        assert.equal(task.kind, 'segmentRegions');
+        const t = task as Extract<EngineTask, { kind: 'segmentRegions' }>;
+        if (t.image === '/photos/one.jpg') {
+          assert.deepEqual(t.regions, [{ kind: 'box', x: 1, y: 0, w: 3, h: 3 }]);
+          return answer('', mask('.....', '..###', '..###', '.....')); // I 4 (columns 2–3), U 8 → 1/2
+        }
+        assert.equal(t.image, '/photos/two.jpg');
+        return answer(''); // no mask: I 0, U 6 → 0
+      },
+    } as unknown as Engine;
+    before(async () => {
+      masks = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-eval-photos-'));
+      const grey = Buffer.from(gtRows.flatMap((r) => [...r].map((c) => (c === '#' ? 200 : 40))));
+      await sharp(grey, { raw: { width: 5, height: 4, channels: 1 } }).png().toFile(path.join(masks, 'one.png'));
+      fs.copyFileSync(path.join(masks, 'one.png'), path.join(masks, 'two.png'));
+      fs.writeFileSync(path.join(masks, 'photos.json'), JSON.stringify({
+        teacher: 'ISNet', photos: [
+          { photo: 'one.jpg', mask: 'one.png', width: 5, height: 4, box: [1, 0, 3, 3] }, // box 9 px ⊇ the 6: 2/3
+          { photo: 'two.jpg', mask: 'two.png', width: 5, height: 4, box: [0, 2, 5, 2] }, // box rows 2–3, 10 px; I 3, U 13 → 3/13
+        ],
+      }));
+    });
+
+    it('scores the model\'s mask and the box itself against each photo\'s mask', async () => {
+      const r = await realPhotoCheck(photoEngine, masks, '/photos');
+      assert.deepEqual(r.photos.map((p) => p.photo), ['one.jpg', 'two.jpg']);
+      close(r.photos[0].iou, 1 / 2, 'photo one IoU');
+      close(r.photos[1].iou, 0, 'photo two IoU');
+      close(r.photos[0].boxBaselineIoU, 2 / 3, 'photo one box IoU');
+      close(r.photos[1].boxBaselineIoU, 3 / 13, 'photo two box IoU');
+      close(r.meanIoU, 1 / 4, 'mean IoU');
+      close(r.boxBaselineMeanIoU, (2 / 3 + 3 / 13) / 2, 'mean box IoU');
+      assert.equal(r.reference, 'ISNet salient-object masks; box = the mask\'s bounding box');
+    });
+
+    it('gives means of 0 for no photos, and runs from evaluate() only when photos.json exists', async () => {
+      const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-eval-nophotos-'));
+      fs.writeFileSync(path.join(empty, 'photos.json'), JSON.stringify({ teacher: 'T', photos: [] }));
+      const r = await realPhotoCheck(photoEngine, empty, '/photos');
+      assert.deepEqual([r.meanIoU, r.boxBaselineMeanIoU, r.photos], [0, 0, []]);
+      const both = { ...engine, run: (t: EngineTask) => (t.kind === 'segmentRegions' ? photoEngine.run(t) : engine.run(t)) } as unknown as Engine;
+      const withPhotos = await evaluate(both, dir, { realPhotos: { masks, photos: '/photos' } });
+      close(withPhotos.realPhotos!.meanIoU, 1 / 4, 'mean IoU through evaluate()');
+      // A folder without photos.json (like a checkout without test data): no real-photo figures, no error.
+      const noIndex = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-eval-noindex-'));
+      const without = await evaluate(both, dir, { realPhotos: { masks: noIndex, photos: '/photos' } });
+      assert.equal(without.realPhotos, undefined);
+    });
   });
 });

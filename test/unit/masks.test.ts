@@ -140,6 +140,8 @@ describe('connected components', () => {
     assert.deepEqual(connectedComponents(new Uint8Array(6), 2, 3), []);
     // A wrap-around must not join the end of one row with the start of the next.
     assert.equal(connectedComponents(m(['..#', '#..']), 2, 3).length, 2);
+    // Joined only through a pixel in column 0 (corner to corner): one object.
+    assert.equal(connectedComponents(m(['.#', '#.', '.#']), 3, 2).length, 1);
   });
 });
 

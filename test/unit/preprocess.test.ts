@@ -17,6 +17,37 @@ describe('preprocessing', () => {
 
   it('refuses empty sizes', () => {
     assert.throws(() => resizedSize(0, 10, 16, 1024), /positive/);
+    assert.throws(() => resizedSize(10, 0, 16, 1024), (e: Error) => e.message === 'image size must be positive, got 10x0');
+    // A square image keeps the long side as its width.
+    assert.deepEqual(resizedSize(20, 20, 16, 1024), { width: 32, height: 32 });
+    assert.deepEqual(resizedSize(40, 20, 16, 1024), { width: 48, height: 32 });
+  });
+
+  it('patchifies every pixel and channel to its place, worked out by hand (2×2 patches, 2 rows × 2 columns)', () => {
+    // A 4×4 image, patch 2: patch (r, c) holds pixels y ∈ {2r, 2r+1}, x ∈ {2c, 2c+1}; inside a patch the red
+    // values of its 4 pixels (row-major) come first, then the green, then the blue. Mean 0, std 1: value/255.
+    const w = 4, h = 4, p = 2;
+    const rgb = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < 3; ch++) rgb[(y * w + x) * 3 + ch] = 100 * ch + 10 * y + x;
+    const { patches, grid } = patchify(rgb, w, h, { patch_size: p, max_long_side: 1024, mean: [0, 0, 0], std: [1, 1, 1] });
+    assert.deepEqual(grid, { gh: 2, gw: 2 });
+    const want: number[] = [];
+    for (const [r, c] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+      for (let ch = 0; ch < 3; ch++) for (const [py, px] of [[0, 0], [0, 1], [1, 0], [1, 1]]) want.push(100 * ch + 10 * (2 * r + py) + (2 * c + px));
+    }
+    assert.deepEqual([...patches].map((v) => Math.round(v * 255)), want);
+    // Normalisation per channel: (v/255 − mean)/std in float32.
+    const norm = patchify(rgb, w, h, { patch_size: p, max_long_side: 1024, mean: [0.5, 0.25, 0], std: [0.5, 2, 4] }).patches;
+    assert.equal(norm[0], Math.fround((Math.fround(0 / 255) - 0.5) / 0.5));
+    assert.equal(norm[4], Math.fround((Math.fround(100 / 255) - 0.25) / 2));
+    assert.equal(norm[11], Math.fround(Math.fround(Math.fround(211 / 255) - 0) / 4));
+  });
+
+  it('refuses sizes that are not whole patches, and wrong buffers', () => {
+    const rules2 = { patch_size: 2, max_long_side: 1024, mean: [0, 0, 0], std: [1, 1, 1] };
+    assert.throws(() => patchify(new Uint8Array(4 * 3 * 3), 4, 3, rules2), (e: Error) => e.message === 'image 4x3 is not a multiple of the patch size 2');
+    assert.throws(() => patchify(new Uint8Array(3 * 4 * 3), 3, 4, rules2), (e: Error) => e.message === 'image 3x4 is not a multiple of the patch size 2');
+    assert.throws(() => patchify(new Uint8Array(10), 4, 2, rules2), (e: Error) => e.message === 'expected 24 RGB bytes, got 10');
   });
 
   it('patchifies row-major with channel-major patches', () => {
@@ -40,8 +71,11 @@ describe('bilinear resample', function () {
   it("equals Pillow's Image.resize(BILINEAR) byte for byte when reducing, enlarging and mixing", () => {
     const cases: [number, number, number, number][] = [
       [333, 201, 192, 112], [640, 480, 192, 144], [500, 500, 512, 512], [70, 45, 64, 48],
-      [37, 500, 300, 20], [1000, 7, 13, 16], [5, 5, 96, 96], [424, 640, 432, 640],
+      [37, 500, 300, 20], [1000, 7, 13, 16], [5, 5, 96, 96], [424, 640, 432, 640], [60, 40, 48, 40], [30, 20, 30, 50],
     ];
+    // Under mutation testing (instrumented, once per mutant) the cases up to 40,000 pixels in and out: they still
+    // reduce, enlarge and mix (37×500 → 300×20).
+    if (process.env.PIXEL_SAIL_MUTATION) cases.splice(0, cases.length, ...cases.filter(([w, h, ow, oh]) => w * h + ow * oh <= 40000));
     const script = `
 import sys, json, base64, numpy as np
 from PIL import Image
@@ -74,5 +108,6 @@ print(json.dumps(out))
     assert.equal(resizeBilinearRgb(px, 2, 3, 2, 3), px);
     assert.throws(() => resizeBilinearRgb(px, 3, 3, 2, 2), /expected 3×3×3 bytes/);
     assert.throws(() => resizeBilinearRgb(px, 2, 3, 0, 2), /cannot resize/);
+    assert.throws(() => resizeBilinearRgb(px, 2, 3, 2, 0), /cannot resize to 2×0/);
   });
 });

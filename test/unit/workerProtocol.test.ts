@@ -6,7 +6,7 @@ import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { EngineClient } from '../../src/engine/engineClient';
-import { parseWorkerConfig, tokenMessageSchema, WORKER_CONFIG_ENV, workerNow } from '../../src/engine/workerProtocol';
+import { parseWorkerConfig, tokenMessageSchema, toWorkerSchema, WORKER_CONFIG_ENV, workerNow } from '../../src/engine/workerProtocol';
 import type { FromWorker } from '../../src/engine/workerProtocol';
 
 const repo = path.resolve(__dirname, '../../..');
@@ -21,6 +21,21 @@ describe('worker protocol', function () {
   it('accepts a good configuration as it is', () => {
     assert.deepEqual(parseWorkerConfig(JSON.stringify({ ...good, weights: 'int8', threads: 2 })), { ok: true, config: { ...good, weights: 'int8', threads: 2 } });
     assert.deepEqual(parseWorkerConfig(JSON.stringify({ ...good, maxInputSide: 512 })), { ok: true, config: { ...good, maxInputSide: 512 } });
+    for (const weights of ['auto', 'float32', 'int8']) {
+      for (const device of ['auto', 'cuda', 'cpu']) {
+        const config = { ...good, device, weights, threads: 1024, cacheBudgetMb: 1024 * 1024 };
+        assert.deepEqual(parseWorkerConfig(JSON.stringify(config)), { ok: true, config });
+      }
+    }
+  });
+
+  it('checks messages to the worker in-process: run, cancel and stats with an id, nothing else', () => {
+    for (const m of [{ type: 'run', id: 0, task: { anything: 1 } }, { type: 'cancel', id: 7 }, { type: 'stats', id: 3 }]) {
+      assert.deepEqual(toWorkerSchema.parse(m), m);
+    }
+    for (const m of [{ type: 'launch', id: 1 }, { type: 'cancel', id: -1 }, { type: 'stats', id: 1.5 }, { type: 'run' }, { id: 1 }]) {
+      assert.equal(toWorkerSchema.safeParse(m).success, false, JSON.stringify(m));
+    }
   });
 
   const cases: [string, string | undefined, string][] = [
@@ -37,6 +52,13 @@ describe('worker protocol', function () {
     ['an input side as a string', JSON.stringify({ ...good, maxInputSide: '512' }), `${WORKER_CONFIG_ENV}.maxInputSide must be a number of pixels ${hint}`],
     ['no model path', JSON.stringify({ ...good, modelPath: undefined }), `${WORKER_CONFIG_ENV}.modelPath must be the model folder's path (a string) ${hint}`],
     ['an empty model path', JSON.stringify({ ...good, modelPath: '' }), `${WORKER_CONFIG_ENV}.modelPath must name the model folder ${hint}`],
+    ['an empty variable', '', `the engine worker started without ${WORKER_CONFIG_ENV} (it is started by the extension or the engine client, not by hand)`],
+    ['a budget above 1 TB', JSON.stringify({ ...good, cacheBudgetMb: 1024 * 1024 + 1 }), `${WORKER_CONFIG_ENV}.cacheBudgetMb must be at most 1 TB (in MB) ${hint}`],
+    ['pixels as a string', JSON.stringify({ ...good, maxImagePixels: '1e8' }), `${WORKER_CONFIG_ENV}.maxImagePixels must be a number of pixels ${hint}`],
+    ['zero pixels', JSON.stringify({ ...good, maxImagePixels: 0 }), `${WORKER_CONFIG_ENV}.maxImagePixels must be positive ${hint}`],
+    ['threads as a string', JSON.stringify({ ...good, threads: '2' }), `${WORKER_CONFIG_ENV}.threads must be a number ${hint}`],
+    ['fractional threads', JSON.stringify({ ...good, threads: 1.5 }), `${WORKER_CONFIG_ENV}.threads must be a whole number ${hint}`],
+    ['too many threads', JSON.stringify({ ...good, threads: 1025 }), `${WORKER_CONFIG_ENV}.threads must be at most 1024 ${hint}`],
   ];
   for (const [what, text, problem] of cases) {
     it(`refuses ${what} with the exact message`, () => {
@@ -50,7 +72,8 @@ describe('worker protocol', function () {
       const r = parseWorkerConfig(text);
       if (r.ok) assert.ok(typeof r.config.modelPath === 'string' && r.config.modelPath.length > 0 && ['auto', 'cuda', 'cpu'].includes(r.config.device));
       else assert.match(r.problem, /^(the engine worker started without |PIXEL_SAIL_WORKER_CONFIG[ .\[])[^\n]+$/, 'one line that names the variable');
-    }), { numRuns: 10000 });
+    // Under mutation testing (instrumented, once per mutant) a sample; the property runs in full otherwise.
+    }), { numRuns: process.env.PIXEL_SAIL_MUTATION ? 300 : 10000 });
   });
 
   it('a worker started with a bad configuration says why before loading anything', async () => {
