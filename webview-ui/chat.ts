@@ -301,11 +301,13 @@ window.addEventListener('message', (ev: MessageEvent<ToChat>) => {
   if (msg.type === 'state') {
     state = msg.state;
     render();
-  } else if (msg.type === 'token') {
+  } else if (msg.type === 'tokens') {
     const li = turnsEl.querySelector<HTMLLIElement>(`li[data-turn="${CSS.escape(msg.turnId)}"] .body`);
     if (!li) return;
-    appendPart(li, msg.part);
-    tokenPainted(msg.producedAt);
+    msg.parts.forEach((part, i) => {
+      appendPart(li, part);
+      tokenPainted(msg.producedAt[i]);
+    });
     if (awaitingFirstToken) {
       awaitingFirstToken = false;
       // Measured after the browser has painted the token: the next frame.

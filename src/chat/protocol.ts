@@ -58,10 +58,11 @@ export interface ChatStateView {
 export type ToChat =
   | { type: 'state'; state: ChatStateView }
   /**
-   * One streamed piece of the answer being written (one token of the model's). producedAt: when the engine's
-   * worker had the token (epoch ms, workerProtocol.ts), so the webview can time the token's way to the screen.
+   * Streamed pieces of the answer being written (one per token of the model's; those of one frame together).
+   * producedAt[i]: when the engine's worker had part i (epoch ms, workerProtocol.ts), so the webview can time
+   * each token's way to the screen.
    */
-  | { type: 'token'; turnId: string; part: AnswerPart; producedAt: number }
+  | { type: 'tokens'; turnId: string; parts: AnswerPart[]; producedAt: number[] }
   | { type: 'highlightFromCanvas'; region: number | null };
 
 export { answerPartSchema };

@@ -21,7 +21,7 @@ import type { Annotation } from '../../annotations/schema';
 import { addRegion, AnswerStream, ChatError, engineRegions, freshContextReason, newConversation, regionSetKey, withTurns } from '../../chat/conversation';
 import type { ChatStateView, MaskView, ToChat, TurnView } from '../../chat/protocol';
 import { EngineRequestError } from '../../engine/engineClient';
-import { answerText, fillTemplate, QuestionPart } from '../../engine/question';
+import { AnswerPart, answerText, fillTemplate, QuestionPart } from '../../engine/question';
 import { MAX_REGIONS } from '../../engine/questionParts';
 import { rasterizeRegion, RegionSpecError } from '../../engine/regions';
 import type { EngineAnswer, Rle } from '../../engine/types';
@@ -55,7 +55,12 @@ interface Pending {
   stream: AnswerStream;
   abort: AbortController;
   stopped: boolean;
+  /** Tokens not yet posted: posted together at most once a frame (see postTokens). */
+  unsent: { parts: AnswerPart[]; producedAt: number[]; timer?: NodeJS.Timeout; lastPost: number };
 }
+
+/** Tokens that arrive within one frame of the last post go to the webview in one message. */
+const TOKEN_POST_MS = 16;
 
 /** The reference's caption prompt, for a model whose summary carries no templates (older workers). */
 const CAPTION_FALLBACK = 'Can you provide me with a detailed description of the region in the picture marked by {region}? Please provide as detailed as possible.';
@@ -246,6 +251,7 @@ export class ChatController implements vscode.Disposable {
       stream: new AnswerStream(),
       abort: new AbortController(),
       stopped: false,
+      unsent: { parts: [], producedAt: [], lastPost: 0 },
     };
     this.pending = pending;
     this.postState();
@@ -260,7 +266,7 @@ export class ChatController implements vscode.Disposable {
         timeoutMs: 10 * 60 * 1000,
         onToken: (text, special, at) => {
           const part = pending.stream.push(text, special);
-          if (part && this.pending === pending) this.posted.fire({ type: 'token', turnId: pending.answerId, part, producedAt: at });
+          if (part && this.pending === pending) this.postTokens(pending, part, at);
         },
       },
     );
@@ -291,6 +297,7 @@ export class ChatController implements vscode.Disposable {
         ? { kind: 'answer', id: pending.answerId, parts, masks: [], status: 'stopped', message: 'Stopped.' }
         : { kind: 'answer', id: pending.answerId, parts, masks: [], status: 'failed', message: failureMessage(e) };
     }
+    this.flushTokens(pending);
     this.pending = undefined;
     const live = this.editors.documentFor(doc.uri);
     if (!live) return;
@@ -305,6 +312,32 @@ export class ChatController implements vscode.Disposable {
     }
     this.commit(live, next, 'Chat: ask');
     if (answerTurn.kind === 'answer' && answerTurn.masks.length) this.proposed.fire({ imageUri: live.uri, masks: answerTurn.masks, turnId: answerTurn.id });
+  }
+
+  /**
+   * A streamed token to the webview. One message per token crossed the webview channel (through the remote
+   * connection in code-server) slower than the model writes: measured, 105 tokens/s painted against 342
+   * generated. The first token goes at once; later ones ride together at most once a frame.
+   */
+  private postTokens(pending: Pending, part: AnswerPart, producedAt: number) {
+    const u = pending.unsent;
+    u.parts.push(part);
+    u.producedAt.push(producedAt);
+    if (u.timer) return;
+    const wait = u.lastPost + TOKEN_POST_MS - Date.now();
+    if (wait <= 0) this.flushTokens(pending);
+    else u.timer = setTimeout(() => this.flushTokens(pending), wait);
+  }
+
+  private flushTokens(pending: Pending) {
+    const u = pending.unsent;
+    clearTimeout(u.timer);
+    u.timer = undefined;
+    if (!u.parts.length) return;
+    if (this.pending === pending) this.posted.fire({ type: 'tokens', turnId: pending.answerId, parts: u.parts, producedAt: u.producedAt });
+    u.parts = [];
+    u.producedAt = [];
+    u.lastPost = Date.now();
   }
 
   stop() {
