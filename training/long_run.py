@@ -185,7 +185,7 @@ def main() -> int:
     i.add_argument("--samples", type=int)
     i.add_argument("--minutes", type=float)
     i.add_argument("--force", action="store_true")
-    i.add_argument("--segments", type=int, default=0, help="segments already on the curve (a restart keeps counting)")
+    i.add_argument("--segments", type=int, default=0, help="the last segment number on the curve (segment 0 is the starting point; the next segment is this + 1), so a restart keeps counting")
     i.add_argument("--base-eval", help="evaluation JSON of the starting model, for the next segment's paired comparison")
     f = sub.add_parser("finish")
     f.add_argument("--segment", required=True)
