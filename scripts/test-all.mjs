@@ -55,6 +55,16 @@ async function runVsixSuite() {
   return run(name, 'node', ['scripts/run-vscode-tests.mjs', '--tests', 'out/test/vsix/index.js',
     '--dev', 'test/fixtures/vsix-harness', '--install', VSIX]);
 }
+// CI shows only the tail of this output, so what failed is repeated here, next to the summary.
+const failureExcerpt = (r) => {
+  const lines = r.out.split('\n');
+  const start = lines.findIndex((l) => /^\s*\d+ failing/.test(l) || /^=+ (FAILURES|ERRORS) =+/.test(l) || /^\s*[✗✖]/.test(l));
+  return (start >= 0 ? lines.slice(start) : lines.slice(-20)).slice(0, 60).join('\n');
+};
+for (const r of results) {
+  const c = counts[r.kind](r.out, r.code);
+  if (r.code !== 0 || c.failed > 0) console.log(`\n=== what failed in ${r.name}\n${failureExcerpt(r)}`);
+}
 let passed = 0, failed = 0, skipped = 0;
 console.log('\n=== summary');
 for (const r of results) {
