@@ -2,7 +2,8 @@
 // (<root>/.pixel-sail/jobs/<id>.json) holds its prompts, policy, model and hash, and each image's state;
 // results go into each image's store file as model proposals tagged with the job id. Every write is atomic
 // and the manifest is written after the store file, so a job killed at any point resumes without loss, and
-// without duplicates: an image redone after a kill first drops what this same job had put there.
+// without duplicates: an image whose store file already holds this job's objects (killed between the two
+// writes) is counted as done, and one killed before its store write is run again.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -193,7 +194,8 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
   const imagePath = (file: string) => path.join(root, ...file.split('/'));
   // An image's result is written (store file, then manifest) while the engine runs the next image; at most
   // one write is in flight, and the manifest still says done only once the image's store file is written.
-  type Outcome = { state: 'skipped' } | { state: 'failed'; error: string } | { state: 'done'; paths: StorePaths; result: ImageResult; image: string };
+  type Outcome = { state: 'skipped' } | { state: 'failed'; error: string } | { state: 'done'; paths: StorePaths; result: ImageResult; image: string }
+    | { state: 'written'; objects: number };
   let writing: Promise<void> = Promise.resolve();
   let writeFailed: unknown;
   const finish = async (file: string, outcome: Outcome) => {
@@ -207,6 +209,10 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
       } catch (e) {
         entry = { state: 'failed', error: (e as Error).message };
       }
+    } else if (outcome.state === 'written') {
+      entry = { state: 'done', objects: outcome.objects };
+      summary.objects += outcome.objects;
+      summary.images++;
     } else {
       entry = outcome;
       if (outcome.state === 'skipped') {
@@ -229,13 +235,18 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
     try {
       const paths = storePaths(image, [root]);
       const existing = await store.objects(image, paths);
-      // An earlier, interrupted attempt of this job on this image: its objects are redone, not doubled.
       const ours = (a: Annotation) => a.pixel_sail.job === manifest.id;
-      const kept = (existing?.annotations ?? []).filter((a) => !ours(a));
-      if (manifest.policy === 'skip' && kept.length) {
+      const earlier = (existing?.annotations ?? []).filter(ours).length;
+      const kept = (existing?.annotations ?? []).length - earlier;
+      if (earlier) {
+        // The job was stopped (a kill) after this image's store write and before its manifest entry. The write
+        // is one atomic file with all of the image's objects, so it is complete: running the image again would
+        // only give its objects new ids, and would drop any a person reviewed since.
+        outcome = { state: 'written', objects: earlier };
+      } else if (manifest.policy === 'skip' && kept) {
         outcome = { state: 'skipped' };
       } else {
-        const replaced = (a: Annotation) => ours(a) || (manifest.policy === 'replace' && a.pixel_sail.origin === 'model' && a.pixel_sail.status === 'proposed');
+        const replaced = (a: Annotation) => (manifest.policy === 'replace' && a.pixel_sail.origin === 'model' && a.pixel_sail.status === 'proposed');
         const added: NewObject[] = [];
         let size: { width: number; height: number } | undefined = existing && { width: existing.image.width, height: existing.image.height };
         for (const p of manifest.prompts) {

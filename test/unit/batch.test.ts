@@ -170,6 +170,32 @@ describe('batch annotation', function () {
     assert.deepEqual(storeOf(killed), storeOf(whole));
   });
 
+  it('killed between an image\'s store write and its manifest entry: the resume keeps the written objects, ids and reviews', () => {
+    const whole = copy(), killed = copy();
+    assert.equal(cli('annotate', whole, ...PROMPTS, '--model', tiny).status, 0);
+    assert.equal(cli('annotate', killed, ...PROMPTS, '--model', tiny).status, 0);
+    const jobs = path.join(killed, '.pixel-sail/jobs');
+    const [jobFile] = fs.readdirSync(jobs);
+    const manifest = JSON.parse(fs.readFileSync(path.join(jobs, jobFile), 'utf8'));
+    const withObjects = Object.keys(manifest.images).filter((f) => manifest.images[f].objects > 0);
+    assert.ok(withObjects.length >= 2, 'the tiny model proposes objects on some scenes');
+    // The state a kill leaves between the two writes: the store file written, the manifest still pending.
+    for (const f of withObjects.slice(0, 2)) manifest.images[f] = { state: 'pending' };
+    fs.writeFileSync(path.join(jobs, jobFile), JSON.stringify(manifest));
+    // Meanwhile a person accepted one of the proposals of the first of them.
+    const store = path.join(killed, '.pixel-sail/annotations', `${withObjects[0]}.json`);
+    const reviewed = JSON.parse(fs.readFileSync(store, 'utf8'));
+    reviewed.annotations[0].pixel_sail.status = 'accepted';
+    fs.writeFileSync(store, JSON.stringify(reviewed));
+    const resumed = cli('annotate', killed, '--resume', manifest.id, '--model', tiny);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const expected = storeOf(whole) as Record<string, { annotations: { pixel_sail: { status: string } }[] }>;
+    expected[`${withObjects[0]}.json`].annotations[0].pixel_sail.status = 'accepted';
+    assert.deepEqual(storeOf(killed), expected);
+    const after = JSON.parse(fs.readFileSync(path.join(jobs, jobFile), 'utf8'));
+    for (const f of withObjects.slice(0, 2)) assert.deepEqual(after.images[f], { state: 'done', objects: JSON.parse(fs.readFileSync(path.join(killed, '.pixel-sail/annotations', `${f}.json`), 'utf8')).annotations.length });
+  });
+
   it('Ctrl+C stops within one image with exit 130 and says how to resume', async () => {
     const root = copy();
     const child = spawn('node', [bin, 'annotate', root, ...PROMPTS, '--model', tiny], { stdio: ['ignore', 'pipe', 'pipe'] });
