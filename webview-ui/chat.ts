@@ -222,22 +222,25 @@ function render() {
   message.disabled = !state.image;
 }
 
-/** Tokens appended since the last frame: when the worker produced each (epoch ms). */
-let unpainted: number[] = [];
+/** A streamed token's way (epoch ms): the worker had it, the host had it, the host posted it, it arrived here. */
+interface TokenWay { producedAt: number; hostAt: number; postedAt: number; arrivedAt: number }
+
+/** Tokens appended since the last frame. */
+let unpainted: TokenWay[] = [];
 
 /**
  * For bench:ui's "does the panel keep up with the engine": each token gets a mark `chat:token-painted` at the
- * frame that shows it (its startTime + performance.timeOrigin is when, in epoch ms), with the worker's time
- * for the same token as its detail ({ producedAt }), so rates and the lag per token compare like for like.
+ * frame that shows it (its startTime + performance.timeOrigin is when, in epoch ms), with the times of the
+ * same token's earlier hops as its detail (TokenWay), so rates and the lag per token compare like for like.
  */
-function tokenPainted(producedAt: number) {
+function tokenPainted(way: TokenWay) {
   if (!unpainted.length) {
     requestAnimationFrame(() => {
-      for (const at of unpainted) performance.mark('chat:token-painted', { detail: { producedAt: at } });
+      for (const w of unpainted) performance.mark('chat:token-painted', { detail: w });
       unpainted = [];
     });
   }
-  unpainted.push(producedAt);
+  unpainted.push(way);
 }
 
 function markSent() {
@@ -304,9 +307,10 @@ window.addEventListener('message', (ev: MessageEvent<ToChat>) => {
   } else if (msg.type === 'tokens') {
     const li = turnsEl.querySelector<HTMLLIElement>(`li[data-turn="${CSS.escape(msg.turnId)}"] .body`);
     if (!li) return;
+    const arrivedAt = performance.timeOrigin + performance.now();
     msg.parts.forEach((part, i) => {
       appendPart(li, part);
-      tokenPainted(msg.producedAt[i]);
+      tokenPainted({ producedAt: msg.producedAt[i], hostAt: msg.hostAt[i], postedAt: msg.postedAt, arrivedAt });
     });
     if (awaitingFirstToken) {
       awaitingFirstToken = false;

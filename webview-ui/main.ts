@@ -4,7 +4,7 @@
 // asks the host for every change, so undo/redo and saving stay with VS Code. Message shapes are in
 // src/editor/protocol.ts, shared with the host.
 import type { Category } from '../src/annotations/schema';
-import type { CategoryChoice, ChatRegionView, EngineView, FromWebview, ObjectView, ToWebview } from '../src/editor/protocol';
+import type { CategoryChoice, ChatRegionView, EngineView, FromWebview, HostTiming, ObjectView, ToWebview } from '../src/editor/protocol';
 import type { Rle } from '../src/masks/rle';
 import { categoryChoice, readableAnswer } from './choices';
 import { decodedOf, maskHas } from './overlay';
@@ -329,9 +329,33 @@ function measureStages() {
   measure('pixel-sail:stage:draw', 'pixel-sail:candidate-layer-built', 'pixel-sail:candidate-drawn');
   measure('pixel-sail:stage:frame', 'pixel-sail:candidate-drawn', 'pixel-sail:overlay-painted');
   measure('pixel-sail:prompt-to-candidate', 'pixel-sail:prompt-submitted', 'pixel-sail:candidate-received');
+  measureHops();
   // Last: bench:ui waits for this one, so the others are there when it reads them.
   measure('pixel-sail:prompt-to-paint', 'pixel-sail:prompt-submitted', 'pixel-sail:overlay-painted');
   for (const m of ['candidate-received', 'candidate-decoded', 'candidate-layer-built', 'candidate-drawn']) performance.clearMarks(`pixel-sail:${m}`);
+}
+
+/**
+ * prompt-to-candidate split by process from the host's time stamps (the same system clock, epoch ms): the
+ * prompt's way to the extension host, the host's own work, the host ↔ worker IPC (the host's wait minus the
+ * worker's engine time), and the answer's way back to this webview.
+ */
+function measureHops() {
+  const submitted = performance.getEntriesByName('pixel-sail:prompt-submitted').pop();
+  const received = performance.getEntriesByName('pixel-sail:candidate-received').pop() as PerformanceMark | undefined;
+  const host = received?.detail as HostTiming | undefined;
+  if (!submitted || !received || !host) return;
+  const page = (epoch: number) => epoch - performance.timeOrigin;
+  const span = (name: string, start: number, end: number) => {
+    try {
+      performance.measure(`pixel-sail:hop:${name}`, { start, end });
+    } catch {
+      // a time before this page's origin (a clock step between processes): nothing honest to measure
+    }
+  };
+  span('to-host', submitted.startTime, page(host.receivedAt));
+  span('host-and-ipc', page(host.receivedAt), page(host.postedAt) - host.engineMs);
+  span('to-webview', page(host.postedAt), received.startTime);
 }
 
 /** The polygons of a hand-drawn object as shown now (mid-drag, the dragged copy). */
@@ -1212,7 +1236,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       answerText.textContent = `Segmenting “${msg.prompt}”…`;
       return;
     case 'candidate':
-      performance.mark('pixel-sail:candidate-received');
+      performance.mark('pixel-sail:candidate-received', { detail: msg.host });
       view.busy = false;
       view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle, bbox: msg.mask.bbox } : undefined;
       answerText.textContent = msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : `No target (${msg.ms} ms)`;

@@ -60,9 +60,10 @@ export type ToChat =
   /**
    * Streamed pieces of the answer being written (one per token of the model's; those of one frame together).
    * producedAt[i]: when the engine's worker had part i (epoch ms, workerProtocol.ts), so the webview can time
-   * each token's way to the screen.
+   * each token's way to the screen; hostAt[i] when the extension host had it and postedAt when the host posted
+   * this message (epoch ms, src/epochClock.ts), so bench:ui can say which hop the time goes to.
    */
-  | { type: 'tokens'; turnId: string; parts: AnswerPart[]; producedAt: number[] }
+  | { type: 'tokens'; turnId: string; parts: AnswerPart[]; producedAt: number[]; hostAt: number[]; postedAt: number }
   | { type: 'highlightFromCanvas'; region: number | null };
 
 export { answerPartSchema };

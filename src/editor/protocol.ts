@@ -83,6 +83,8 @@ export type EngineView =
   | { state: 'ready'; summary: string }
   | { state: 'failed'; message: string };
 
+export interface HostTiming { receivedAt: number; postedAt: number; engineMs: number }
+
 export type ToWebview =
   | { type: 'init'; image: { src: string; name: string; width: number; height: number }; objects: ObjectView[]; categories: Category[]; problem?: string }
   | { type: 'objects'; objects: ObjectView[] }
@@ -93,7 +95,11 @@ export type ToWebview =
   | { type: 'describing'; id: number }
   | { type: 'described'; id: number; caption: string | null; message?: string }
   /** mask null: the model found no target for the prompt. */
-  | { type: 'candidate'; prompt: string; answer: string; mask: { rle: Rle; area: number; bbox: [number, number, number, number] } | null; ms: number }
+  /**
+   * ms: the engine request as the host waited for it. host: when the host got the prompt and posted this answer,
+   * and the worker's own time for it (epoch ms, src/epochClock.ts), so bench:ui can split the way by process.
+   */
+  | { type: 'candidate'; prompt: string; answer: string; mask: { rle: Rle; area: number; bbox: [number, number, number, number] } | null; ms: number; host: HostTiming }
   | { type: 'candidateCleared' }
   | { type: 'promptFailed'; prompt: string; message: string }
   /** A problem with the store (malformed file, failed save) to show in the editor's banner. */

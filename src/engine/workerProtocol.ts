@@ -77,8 +77,8 @@ export const tokenMessageSchema = z.object({
 }).strict();
 export type TokenMessage = z.infer<typeof tokenMessageSchema>;
 
-/** The worker's clock for `at`: epoch ms, sub-millisecond. */
-export const workerNow = () => performance.timeOrigin + performance.now();
+/** The worker's clock for `at`: epoch ms, sub-millisecond (src/epochClock.ts). */
+export { epochNow as workerNow } from '../epochClock';
 
 export type FromWorker =
   | { type: 'ready'; device: DeviceInfo; model: ModelSummary }

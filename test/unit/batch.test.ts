@@ -41,6 +41,17 @@ describe('batch annotation', function () {
     fs.cpSync(scenes, d, { recursive: true });
     return d;
   };
+  /**
+   * The 30 scenes and 19 more copies of them in other folders: 600 images, so a job stopped after a few of
+   * them is still running when the signal lands, even when this process is slow to see its progress (on the
+   * 30 scenes alone, a loaded machine once saw the job end first).
+   */
+  const LONG_JOB = 600;
+  const longCopy = () => {
+    const d = copy();
+    for (let k = 1; k < LONG_JOB / 30; k++) fs.cpSync(path.join(d, 'images'), path.join(d, 'more', String(k)), { recursive: true });
+    return d;
+  };
 
   before(() => {
     scenes = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-batch-scenes-'));
@@ -144,7 +155,7 @@ describe('batch annotation', function () {
   });
 
   it('a job killed with SIGKILL, then resumed, ends exactly as an uninterrupted run: nothing lost, nothing doubled', async () => {
-    const whole = copy(), killed = copy();
+    const whole = longCopy(), killed = longCopy();
     assert.equal(cli('annotate', whole, ...PROMPTS, '--model', tiny).status, 0);
     const child = spawn('node', [bin, 'annotate', killed, ...PROMPTS, '--model', tiny], { stdio: 'ignore' });
     const exited = new Promise((r) => child.on('exit', r));
@@ -197,16 +208,16 @@ describe('batch annotation', function () {
   });
 
   it('Ctrl+C stops within one image with exit 130 and says how to resume', async () => {
-    const root = copy();
+    const root = longCopy();
     const child = spawn('node', [bin, 'annotate', root, ...PROMPTS, '--model', tiny], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise((r) => child.on('exit', r));
+    const exited = new Promise<[number | null, string | null]>((r) => child.on('exit', (code, signal) => r([code, signal])));
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     let err = '';
-    await new Promise<void>((resolve) => child.stderr.on('data', (d) => { err += d; if (/\[3\/30\]/.test(err)) resolve(); }));
+    await new Promise<void>((resolve) => child.stderr.on('data', (d) => { err += d; if (new RegExp(`\\[3/${LONG_JOB}\\]`).test(err)) resolve(); }));
     child.kill('SIGINT');
-    const code = await exited;
-    assert.equal(code, 130);
+    const [code, signal] = await exited;
+    assert.equal(code, 130, `ended by ${signal ?? `exit ${code}`}; its stderr ends: ${err.slice(-1500)}`);
     const id = /resume with --resume (\S+)/.exec(out)?.[1];
     assert.ok(id, out);
     assert.equal(cli('annotate', root, '--resume', id, '--model', tiny).status, 0);

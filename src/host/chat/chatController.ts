@@ -29,6 +29,7 @@ import { decodeRle, encodeMask } from '../../masks/rle';
 import { fillPolygons } from '../../masks/polygons';
 import type { EngineService } from '../engineService';
 import type { AnnotationEditorDocument } from '../editor/annotationEditorDocument';
+import { epochNow } from '../../epochClock';
 
 /** What the chat needs from the image editor provider. */
 export interface ChatEditorHost {
@@ -56,7 +57,7 @@ interface Pending {
   abort: AbortController;
   stopped: boolean;
   /** Tokens not yet posted: posted together at most once a frame (see postTokens). */
-  unsent: { parts: AnswerPart[]; producedAt: number[]; timer?: NodeJS.Timeout; lastPost: number };
+  unsent: { parts: AnswerPart[]; producedAt: number[]; hostAt: number[]; timer?: NodeJS.Timeout; lastPost: number };
 }
 
 /** Tokens that arrive within one frame of the last post go to the webview in one message. */
@@ -251,7 +252,7 @@ export class ChatController implements vscode.Disposable {
       stream: new AnswerStream(),
       abort: new AbortController(),
       stopped: false,
-      unsent: { parts: [], producedAt: [], lastPost: 0 },
+      unsent: { parts: [], producedAt: [], hostAt: [], lastPost: 0 },
     };
     this.pending = pending;
     this.postState();
@@ -323,6 +324,7 @@ export class ChatController implements vscode.Disposable {
     const u = pending.unsent;
     u.parts.push(part);
     u.producedAt.push(producedAt);
+    u.hostAt.push(epochNow());
     if (u.timer) return;
     const wait = u.lastPost + TOKEN_POST_MS - Date.now();
     if (wait <= 0) this.flushTokens(pending);
@@ -334,9 +336,10 @@ export class ChatController implements vscode.Disposable {
     clearTimeout(u.timer);
     u.timer = undefined;
     if (!u.parts.length) return;
-    if (this.pending === pending) this.posted.fire({ type: 'tokens', turnId: pending.answerId, parts: u.parts, producedAt: u.producedAt });
+    if (this.pending === pending) this.posted.fire({ type: 'tokens', turnId: pending.answerId, parts: u.parts, producedAt: u.producedAt, hostAt: u.hostAt, postedAt: epochNow() });
     u.parts = [];
     u.producedAt = [];
+    u.hostAt = [];
     u.lastPost = Date.now();
   }
 

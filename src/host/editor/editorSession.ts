@@ -18,6 +18,7 @@ import { ChatError } from '../../chat/conversation';
 import type { ChatController } from '../chat/chatController';
 import type { AnnotationEditorDocument } from './annotationEditorDocument';
 import { editorHtml } from './webviewHtml';
+import { epochNow } from '../../epochClock';
 
 export interface SessionHost {
   perform(edit: AnnotationEdit): void;
@@ -147,11 +148,15 @@ export class EditorSession implements vscode.Disposable {
     return this.document.problem ?? this.categoryProblem;
   }
 
+  /** When the latest message from the webview arrived (epoch ms): where a prompt's time starts in the host. */
+  private receivedAt = 0;
+
   private post(msg: ToWebview) {
     void this.panel.webview.postMessage(msg);
   }
 
   private async receive(raw: unknown) {
+    this.receivedAt = epochNow();
     const parsed = fromWebviewSchema.safeParse(raw);
     if (!parsed.success) {
       // A message that does not fit the protocol is a bug in the webview, never something to act on.
@@ -338,6 +343,7 @@ export class EditorSession implements vscode.Disposable {
   }
 
   private async runPrompt(text: string) {
+    const receivedAt = this.receivedAt;
     const generation = ++this.generation;
     this.post({ type: 'busy', prompt: text });
     const t0 = Date.now();
@@ -349,7 +355,8 @@ export class EditorSession implements vscode.Disposable {
       const mask = empty ? undefined : answer.masks[0];
       this.candidate = mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox, prompt: text, model: this.engine.model ?? 'unknown' } : undefined;
       const said = empty ? `${answer.answer} (but the mask is empty: nothing to accept)` : answer.answer;
-      this.post({ type: 'candidate', prompt: text, answer: said, mask: mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox } : null, ms: Date.now() - t0 });
+      this.post({ type: 'candidate', prompt: text, answer: said, mask: mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox } : null, ms: Date.now() - t0,
+        host: { receivedAt, postedAt: epochNow(), engineMs: answer.timingsMs.total } });
     } catch (e) {
       if (e instanceof EngineRequestError && e.code === 'cancelled') return; // a newer prompt took over
       this.post({ type: 'promptFailed', prompt: text, message: (e as Error).message });
@@ -358,6 +365,7 @@ export class EditorSession implements vscode.Disposable {
 
   /** A visual prompt: the engine's answer for its regions becomes the candidate; an empty one clears it. */
   private async runRegionPrompt(prompt: RegionPrompt) {
+    const receivedAt = this.receivedAt;
     const generation = ++this.generation;
     if (isEmptyRegionPrompt(prompt)) {
       this.candidate = undefined;
@@ -383,7 +391,8 @@ export class EditorSession implements vscode.Disposable {
       const mask = empty ? undefined : answer.masks[0];
       this.candidate = mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox, prompt: label, model: this.engine.model ?? 'unknown', regions } : undefined;
       const said = empty ? `${answer.answer} (but the mask is empty: nothing to accept)` : answer.answer;
-      this.post({ type: 'candidate', prompt: label, answer: said, mask: mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox } : null, ms: Date.now() - t0 });
+      this.post({ type: 'candidate', prompt: label, answer: said, mask: mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox } : null, ms: Date.now() - t0,
+        host: { receivedAt, postedAt: epochNow(), engineMs: answer.timingsMs.total } });
     } catch (e) {
       if ((e instanceof EngineRequestError && e.code === 'cancelled') || generation !== this.generation) return;
       this.candidate = undefined;
