@@ -39,7 +39,7 @@ const FILES = {
   'src/engine/inputFile.ts': ['inputFile'],
   'src/engine/imageLoader.ts': ['imageLoader'],
   // The engine itself and its ONNX runner, in-process on the tiny random model (models/tiny-random).
-  'src/engine/engine.ts': ['engine'],
+  'src/engine/engine.ts': ['engine', 'engineRequests', 'modelDir', 'conversationReference', 'promptReference', 'question'],
   'src/engine/modelRunner.ts': ['engine'],
 };
 const GROUPS = ['masks', 'eval', 'engine'];

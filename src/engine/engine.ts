@@ -14,7 +14,7 @@ import { ImageState, KvCache, ModelRunner } from './modelRunner';
 import { logitsToMaskSummary } from './postprocess';
 import { patchify } from './preprocess';
 import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, ExecutionProvider, MaskResult, ModelSummary, Weights, WeightsSetting } from './types';
-import { MAX_SCRIBBLE_POINTS, rasterizeRegion, RegionSpec } from './regions';
+import { rasterizeRegion, RegionSpec } from './regions';
 import type { Grid } from './sequence';
 import { TextCodec } from './tokenizer';
 import { emptyRegions, promptSlots, PromptMask } from './visualPrompts';
@@ -213,16 +213,16 @@ export class Engine {
         key.update(createHash('sha1').update(bytes).digest());
         masks.push({ ...m, slot: k });
       } else {
-        if (r.kind === 'scribble' && r.points.length > MAX_SCRIBBLE_POINTS) {
-          throw new EngineError(`region ${k + 1}: a scribble has at most ${MAX_SCRIBBLE_POINTS} points, got ${r.points.length}`);
-        }
+        // A drawn region that covers no pixel is refused by rasterizeRegion, naming its kind; the task schema
+        // caps its points (MAX_SCRIBBLE_POINTS).
         masks.push({ width, height, data: rasterizeRegion(r, width, height, radius), slot: k });
         key.update(JSON.stringify(r));
       }
     }
+    // Only a mask file can still be empty here.
     const empty = emptyRegions(masks);
     if (empty.length) {
-      throw new EngineError(`region ${empty.join(', ')} covers no pixel of the ${width}×${height} image: draw it inside the image${regions.some((r) => r.kind === 'mask') ? ' (a mask file needs pixels brighter than mid-grey)' : ''}`);
+      throw new EngineError(`region ${empty.join(', ')} covers no pixel of the ${width}×${height} image: a mask file needs pixels brighter than mid-grey`);
     }
     return { masks, key: key.digest('hex') };
   }
@@ -422,12 +422,13 @@ export class Engine {
   }
 
   async run(task: EngineTask, opts: TaskOptions = {}): Promise<EngineAnswer> {
-    const checked = checkTask(task);
-    if (!checked.ok) throw new EngineError(`malformed request: ${checked.problem}`);
-    const prompts = this.model.config.prompts;
+    // Before the schema, whose message for this one would not say the range.
     if (task.maxNewTokens !== undefined && !(Number.isInteger(task.maxNewTokens) && task.maxNewTokens >= 1 && task.maxNewTokens <= MAX_NEW_TOKENS)) {
       throw new EngineError(`maxNewTokens must be an integer from 1 to ${MAX_NEW_TOKENS}, got ${task.maxNewTokens}`);
     }
+    const checked = checkTask(task);
+    if (!checked.ok) throw new EngineError(`malformed request: ${checked.problem}`);
+    const prompts = this.model.config.prompts;
     if (task.batch?.next) this.prefetch(task.batch.next);
     const batch = task.batch !== undefined;
     const region = (n: number): QuestionPart[] => [{ kind: 'region', region: n }];
