@@ -40,7 +40,7 @@ const FILES = {
   'src/engine/imageLoader.ts': ['imageLoader'],
   // The engine itself and its ONNX runner, in-process on the tiny random model (models/tiny-random).
   'src/engine/engine.ts': ['engine', 'engineRequests', 'modelDir', 'conversationReference', 'promptReference', 'question'],
-  'src/engine/modelRunner.ts': ['engine'],
+  'src/engine/modelRunner.ts': ['engine', 'engineRequests', 'modelDir', 'conversationReference', 'promptReference'],
 };
 const GROUPS = ['masks', 'eval', 'engine'];
 
