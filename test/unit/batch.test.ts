@@ -226,3 +226,20 @@ describe('batch annotation', function () {
     }
   });
 });
+
+describe('batch shard hash', () => {
+  // The README promises FNV-1a (32 bit) of the path's UTF-8 bytes, so any tool (a Slurm script, Python) can
+  // tell which shard holds an image. With n = 2^32 the shard is the whole hash: checked against FNV's published
+  // vectors ("", "a", "foobar") and, for non-ASCII paths, against FNV-1a over Python's str.encode('utf8')
+  // (h = ((h ^ b) * 0x01000193) & 0xffffffff from 0x811c9dc5).
+  it('is FNV-1a of the UTF-8 bytes, as published and as Python computes it', () => {
+    const whole = (s: string) => shardOf(s, 2 ** 32);
+    assert.equal(whole(''), 0x811c9dc5);
+    assert.equal(whole('a'), 0xe40c292c);
+    assert.equal(whole('foobar'), 0xbf9cf968);
+    assert.equal(whole('données/été.png'), 0xdde8a742);
+    assert.equal(whole('images/猫.jpg'), 0x385d4799);
+    assert.equal(shardOf('données/été.png', 3), 2);
+    assert.equal(shardOf('images/猫.jpg', 4), 1);
+  });
+});
