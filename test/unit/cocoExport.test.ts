@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { exportCoco } from '../../src/annotations/cocoExport';
+import { exportYolo } from '../../src/annotations/yoloExport';
 
 const repo = path.resolve(__dirname, '../../..');
 const bin = path.join(repo, 'bin/pixel-sail.js');
@@ -245,6 +246,19 @@ describe('COCO export', function () {
       const now = fs.readFileSync(out, 'utf8');
       assert.ok(now === previous || now === next, `run ${i}: the file is neither the previous nor the new export`);
     }
+  });
+
+  it('YOLO on a wide image: x is divided by the width and y by the height, worked out by hand', async () => {
+    // A 40×20 image with a hand-drawn quadrilateral (kept as drawn): x 4, 20 → 0.1, 0.5; y 2, 10 → 0.1, 0.5.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-yolo-wide-'));
+    fs.mkdirSync(path.join(dir, '.pixel-sail/annotations'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '.pixel-sail/categories.json'), JSON.stringify({ version: 1, next_id: 3, categories: [{ id: 1, name: 'a', color: '#ff0000' }, { id: 2, name: 'b', color: '#00ff00' }] }));
+    fs.writeFileSync(path.join(dir, '.pixel-sail/annotations/wide.png.json'), JSON.stringify({ version: 1, image: { file_name: 'wide.png', width: 40, height: 20 },
+      annotations: [{ id: 1, category_id: 2, segmentation: [[4, 2, 20, 2, 20, 10, 4, 10]], area: 128, bbox: [4, 2, 16, 8], iscrowd: 0, pixel_sail: { origin: 'human', status: 'accepted' } }] }));
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-yolo-wide-out-'));
+    const report = await exportYolo(dir, out);
+    assert.deepEqual([report.images, report.lines, report.classes], [1, 1, ['a', 'b']]);
+    assert.equal(fs.readFileSync(path.join(out, 'labels/wide.txt'), 'utf8'), '1 0.100000 0.100000 0.500000 0.100000 0.500000 0.500000 0.100000 0.500000\n');
   });
 
   it('YOLO segmentation: data.yaml, one normalised polygon per line with 0-based classes, images linked', async () => {
