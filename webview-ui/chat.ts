@@ -2,6 +2,7 @@
 // references as chips, masks as thumbnails with Accept), and the message box. Questions leave as parts:
 // `@regionN` (what typing @ or clicking a chip inserts) becomes a region reference; all else is text.
 import type { AnswerPart, QuestionPart } from '../src/engine/questionParts';
+import { maskLabel, regionLabel } from '../src/engine/questionParts';
 import type { ChatStateView, MaskView, ToChat, TurnView } from '../src/chat/protocol';
 import { ChatError, parseMessage } from '../src/chat/conversation';
 import { stringToCounts } from '../src/masks/rle';
@@ -34,14 +35,14 @@ let localNotice: string | undefined;
 function chip(n: number, interactive: boolean): HTMLElement {
   const el = document.createElement(interactive ? 'button' : 'span');
   el.className = 'chip';
-  el.textContent = `region ${n}`;
+  el.textContent = regionLabel(n);
   el.dataset.region = String(n);
   if (interactive) {
     (el as HTMLButtonElement).type = 'button';
     el.title = `Insert a reference to region ${n}`;
   } else {
     el.setAttribute('role', 'img');
-    el.setAttribute('aria-label', `region ${n}`);
+    el.setAttribute('aria-label', regionLabel(n));
   }
   el.addEventListener('mouseenter', () => vscode.postMessage({ type: 'highlight', region: n }));
   el.addEventListener('mouseleave', () => vscode.postMessage({ type: 'highlight', region: null }));
@@ -74,7 +75,7 @@ function appendPart(target: HTMLElement, p: AnswerPart | QuestionPart) {
   else {
     const m = document.createElement('span');
     m.className = 'mask-ref';
-    m.textContent = `mask ${p.index + 1}`;
+    m.textContent = maskLabel(p.index);
     target.append(m);
   }
 }

@@ -19,6 +19,7 @@ const FILES = {
   'src/masks/rle.ts': ['masks', 'maskReference'],
   'src/masks/polygons.ts': ['masks', 'polygons'],
   'src/masks/components.ts': ['masks'],
+  'src/masks/anySet.ts': ['masks', 'regions'],
   'src/eval/metrics.ts': ['metrics', 'evaluateByHand'],
   'src/eval/bootstrap.ts': ['bootstrap', 'evaluateByHand'],
   'src/eval/groundTruth.ts': ['groundTruth', 'groundTruthByHand'],

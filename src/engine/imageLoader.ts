@@ -33,8 +33,28 @@ function describeSharpError(e: unknown): string {
   return msg.split('\n')[0];
 }
 
+function checkPixels(width: number, height: number, maxPixels: number): void {
+  if (width * height > maxPixels) {
+    throw new ImageInputError(`the image is ${width}×${height} (${((width * height) / 1e6).toFixed(0)} megapixels), above the limit of ${(maxPixels / 1e6).toFixed(0)} megapixels`);
+  }
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * A PNG's size from its IHDR chunk (the first chunk, by the PNG specification), read here because sharp gives no
+ * size for a PNG with no image data ("corrupt header"): a forged 30000×30000 header with nothing after it must
+ * still be refused for its size, the reason that holds whatever follows.
+ */
+function pngHeaderSize(input: Buffer): { width: number; height: number } | undefined {
+  if (input.length < 24 || !input.subarray(0, 8).equals(PNG_SIGNATURE) || input.toString('latin1', 12, 16) !== 'IHDR') return undefined;
+  return { width: input.readUInt32BE(16), height: input.readUInt32BE(20) };
+}
+
 export async function imageSize(input: Buffer, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Promise<{ width: number; height: number }> {
   if (input.length === 0) throw new ImageInputError('the file is empty (0 bytes)');
+  const header = pngHeaderSize(input);
+  if (header) checkPixels(header.width, header.height, maxPixels);
   let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
@@ -44,9 +64,7 @@ export async function imageSize(input: Buffer, maxPixels = DEFAULT_MAX_IMAGE_PIX
   let width = meta.width ?? 0;
   let height = meta.height ?? 0;
   if (!width || !height) throw new ImageInputError('the image has no size');
-  if (width * height > maxPixels) {
-    throw new ImageInputError(`the image is ${width}×${height} (${((width * height) / 1e6).toFixed(0)} megapixels), above the limit of ${(maxPixels / 1e6).toFixed(0)} megapixels`);
-  }
+  checkPixels(width, height, maxPixels);
   if ((meta.orientation ?? 1) >= 5) [width, height] = [height, width];
   return { width, height };
 }

@@ -67,7 +67,16 @@ export function highestRegion(parts: readonly QuestionPart[]): number {
   return parts.reduce((m, p) => (p.kind === 'region' ? Math.max(m, p.region) : m), 0);
 }
 
-/** The answer as plain text: regions as "region N", masks as "[mask N]". */
+/** What the chat shows for a region chip and for a mask reference (webview-ui/chat.ts renders these). */
+export const regionLabel = (region: number) => `region ${region}`;
+export const maskLabel = (index: number) => `mask ${index + 1}`;
+
+/** The answer as plain text for the CLI: regions as "region N", masks as "[mask N]". */
 export function answerText(parts: readonly AnswerPart[]): string {
-  return parts.map((p) => (p.kind === 'text' ? p.text : p.kind === 'region' ? `region ${p.region}` : `[mask ${p.index + 1}]`)).join('');
+  return parts.map((p) => (p.kind === 'text' ? p.text : p.kind === 'region' ? regionLabel(p.region) : `[${maskLabel(p.index)}]`)).join('');
+}
+
+/** The answer as the chat shows it, which is what its Copy puts on the clipboard: "region N", "mask N". */
+export function shownAnswerText(parts: readonly AnswerPart[]): string {
+  return parts.map((p) => (p.kind === 'text' ? p.text : p.kind === 'region' ? regionLabel(p.region) : maskLabel(p.index))).join('');
 }

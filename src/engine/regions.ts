@@ -1,5 +1,5 @@
 import { decodeRle, Rle } from '../masks/rle';
-import { anySet } from './visualPrompts';
+import { anySet } from '../masks/anySet';
 
 // Region specs (CLI and editor) → binary prompt masks at the original image resolution.
 //   box:x,y,w,h   point:x,y[,neg]   scribble:x1,y1;x2,y2;…[@width]   mask:FILE.png

@@ -5,6 +5,7 @@
 // "given_order" (the official predict_forward: later in the list wins).
 // One departure: a region so small that the nearest resize samples none of its pixels (a 19-px box on a
 // 4000-px photo) would silently vanish; it gets the patch that holds most of its pixels instead.
+import { anySet } from '../masks/anySet';
 import { NO_PROMPT } from './sequence';
 
 export interface PromptMask {
@@ -62,12 +63,6 @@ export function promptSlots(masks: PromptMask[], modelWidth: number, modelHeight
     }
   }
   return out;
-}
-
-/** Whether any entry is non-zero (a plain loop: `some` with a callback costs ms on a full-resolution mask). */
-export function anySet(data: Uint8Array): boolean {
-  for (let i = 0; i < data.length; i++) if (data[i]) return true;
-  return false;
 }
 
 function area(m: PromptMask): number {

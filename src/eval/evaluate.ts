@@ -157,7 +157,11 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
   const m = metricsOf(perImage);
   const count = (f: (t: ImageTally) => number) => perImage.reduce((sum, t) => sum + f(t), 0);
   const mcqN = count((t) => t.mcq.n);
-  const report: EvalReport = {
+  const realPhotos = options.realPhotos && fs.existsSync(path.join(options.realPhotos.masks, 'photos.json'))
+    ? await realPhotoCheck(engine, options.realPhotos.masks, options.realPhotos.photos)
+    : undefined;
+  // Written once, last: the duration covers the whole evaluation, the real-photo check included.
+  return {
     res: {
       cIoU: m.resCIoU, gIoU: m.resGIoU, noTargetAccuracy: m.noTargetAccuracy,
       byKind: Object.fromEntries([...resByKind].map(([k, acc]) => [k, { cIoU: cIoU(acc), gIoU: gIoU(acc), n: acc.ious.length }])),
@@ -181,10 +185,6 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
     device: engine.device.provider,
     weights: engine.device.weights,
     seconds: Math.round((Date.now() - t0) / 100) / 10,
+    ...(realPhotos ? { realPhotos } : {}),
   };
-  if (options.realPhotos && fs.existsSync(path.join(options.realPhotos.masks, 'photos.json'))) {
-    report.realPhotos = await realPhotoCheck(engine, options.realPhotos.masks, options.realPhotos.photos);
-  }
-  report.seconds = Math.round((Date.now() - t0) / 100) / 10;
-  return report;
 }

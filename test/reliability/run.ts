@@ -91,6 +91,8 @@ async function imageCases(): Promise<Case[]> {
   bomb.writeUInt32BE(30000, bomb.indexOf('IHDR') + 4);
   bomb.writeUInt32BE(30000, bomb.indexOf('IHDR') + 8);
   files['bomb-30000.png'] = bomb;
+  // The header alone (signature, IHDR, IEND): no image data for sharp to size, refused for its size all the same.
+  files['bomb-header-only.png'] = Buffer.concat([bomb.subarray(0, bomb.indexOf('IHDR') + 4 + 13 + 4), bomb.subarray(bomb.indexOf('IEND') - 4)]);
   for (const [name, data] of Object.entries(files)) fs.writeFileSync(at(name), data);
   fs.writeFileSync(at('huge-600mb.png'), '');
   fs.truncateSync(at('huge-600mb.png'), 600 * 2 ** 20); // sparse: no disk used
@@ -108,7 +110,7 @@ async function imageCases(): Promise<Case[]> {
     ok('exif6.jpg', 80, 48), ok('wide.png', 3, 4000), ok('tall.png', 4000, 3), ok('svg-renamed.png', 30, 40),
     bad('html-renamed.png', /not an image/), bad('text-renamed.jpg', /not an image/), bad('empty.png', /empty/),
     bad('truncated.png', /damaged or truncated/), bad('truncated.jpg', /damaged or truncated|premature/i), bad('corrupt.png', /damaged|truncated|not an image/),
-    bad('bomb-30000.png', /30000×30000 .* above the limit/), bad('huge-600mb.png', /600 MB, above the limit/),
+    bad('bomb-30000.png', /30000×30000 .* above the limit/), bad('bomb-header-only.png', /30000×30000 .* above the limit/), bad('huge-600mb.png', /600 MB, above the limit/),
     bad('dangling.png', named('dangling.png')), bad('fifo.png', /named pipe, not a regular file/), bad('folder.png', /folder, not a regular file/),
     bad('missing.png', /image not found/), bad('/dev/zero', /a device, not a regular file/, '/dev/zero'),
   ];

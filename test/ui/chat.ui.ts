@@ -315,6 +315,22 @@ async function main(): Promise<number> {
         await editor.getByRole('button', { name: 'Zoom to fit' }).click();
         assert.ok(await chat.locator('li.answer').last().getByRole('img', { name: /^mask 1: \d+ pixels$/ }).count(), 'the thumbnail stays in the chat');
         await screenshot(page, 'chat-04-mask-on-canvas');
+        // Copy on the mask answer: pasted back it reads as shown, the mask reference "mask 1" without brackets.
+        const maskTurn = chat.locator('li.answer').last();
+        const shownMaskAnswer = ((await maskTurn.locator('.body').textContent()) ?? '').trim();
+        assert.match(shownMaskAnswer, /\bmask 1\b/, `the answer refers to its mask: ${shownMaskAnswer}`);
+        await maskTurn.getByRole('button', { name: 'Copy answer' }).click();
+        const messageBox = chat.getByRole('textbox', { name: 'Message' });
+        const pastedMaskAnswer = await eventually('the mask answer pasted into Message', async () => {
+          await messageBox.click();
+          await messageBox.fill('');
+          await page.keyboard.press('Control+v');
+          const v = await messageBox.inputValue();
+          return v ? v : undefined;
+        }, 30000);
+        assert.equal(pastedMaskAnswer, shownMaskAnswer, 'the clipboard holds the mask answer as shown');
+        assert.doesNotMatch(pastedMaskAnswer, /\[mask/, 'no bracketed mask reference');
+        await messageBox.fill('');
         await chat.getByRole('button', { name: 'Accept mask 1' }).click();
         const pick = page.locator('.quick-input-widget input');
         await pick.waitFor({ timeout: 30000 });

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createJob, listImages, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
+import { createJob, listImages, readManifest, RunProgress, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
 import { Engine } from '../../src/engine/engine';
 import type { EngineTask } from '../../src/engine/types';
 
@@ -76,6 +76,28 @@ describe('batch annotation', function () {
       assert.deepEqual(firsts.map((t) => t.batch?.next), [...pending.slice(1), undefined], 'the next pending image, skipping the done one');
       assert.ok(seen.every((t) => t.batch !== undefined));
       assert.equal(prefetched, pending.length - 1, 'every image after the first came from its prefetch');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('counts progress from what the job had done: a resumed job goes on from k + 1 of 30, not from 1', async () => {
+    const root = copy();
+    const engine = await Engine.open(tiny, { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      const job = await createJob(root, { prompts: [{ label: 'circle', expression: 'every circle' }], policy: 'add', model: { name: 'tiny', hash: 'x' } });
+      const first: RunProgress[] = [];
+      const stopped = await runJob(root, job, engine, { onProgress: (p) => first.push(p), shouldStop: () => first.length >= 4 });
+      assert.equal(stopped.cancelled, true);
+      // A cancel stops within one image (the write of one may still be in flight): k images done, 4 ≤ k < 30.
+      const k = first.length;
+      assert.ok(k >= 4 && k < 30, `stopped after ${k}`);
+      assert.deepEqual(first.map((p) => [p.done, p.total]), Array.from({ length: k }, (_, i) => [i + 1, 30]));
+      assert.equal(Object.values(readManifest(root, job.id).images).filter((i) => i.state !== 'pending').length, k, 'the manifest says k done');
+      const again: RunProgress[] = [];
+      await runJob(root, readManifest(root, job.id), engine, { onProgress: (p) => again.push(p) });
+      assert.deepEqual(again.map((p) => [p.done, p.total]), Array.from({ length: 30 - k }, (_, i) => [k + i + 1, 30]));
+      assert.deepEqual(again.map((p) => p.file), Object.keys(job.images).sort().slice(k), 'the images not done yet, in order');
     } finally {
       await engine.close();
     }
@@ -261,5 +283,22 @@ describe('batch annotation', function () {
       assert.ok(c!.length > 0);
       assert.doesNotMatch(c!, /<Prompt\d+>|\[SEG\]|<\|/, c);
     }
+  });
+});
+
+describe('batch shard hash', () => {
+  // The README promises FNV-1a (32 bit) of the path's UTF-8 bytes, so any tool (a Slurm script, Python) can
+  // tell which shard holds an image. With n = 2^32 the shard is the whole hash: checked against FNV's published
+  // vectors ("", "a", "foobar") and, for non-ASCII paths, against FNV-1a over Python's str.encode('utf8')
+  // (h = ((h ^ b) * 0x01000193) & 0xffffffff from 0x811c9dc5).
+  it('is FNV-1a of the UTF-8 bytes, as published and as Python computes it', () => {
+    const whole = (s: string) => shardOf(s, 2 ** 32);
+    assert.equal(whole(''), 0x811c9dc5);
+    assert.equal(whole('a'), 0xe40c292c);
+    assert.equal(whole('foobar'), 0xbf9cf968);
+    assert.equal(whole('données/été.png'), 0xdde8a742);
+    assert.equal(whole('images/猫.jpg'), 0x385d4799);
+    assert.equal(shardOf('données/été.png', 3), 2);
+    assert.equal(shardOf('images/猫.jpg', 4), 1);
   });
 });

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { exportCoco } from '../../src/annotations/cocoExport';
+import { exportYolo } from '../../src/annotations/yoloExport';
 
 const repo = path.resolve(__dirname, '../../..');
 const bin = path.join(repo, 'bin/pixel-sail.js');
@@ -199,6 +200,22 @@ describe('COCO export', function () {
     assert.deepEqual(split.map((x) => [x.area, x.bbox]), [[64, [20, 10, 8, 8]], [36, [2, 2, 6, 6]]]);
   });
 
+  it('splits a hand-drawn object of two polygons into two annotations, each with its own pixel count and box', async () => {
+    // Worked out by hand: pixel centres inside [2,8)×[2,8) are 6×6 = 36, inside [20,28)×[10,18) 8×8 = 64; the
+    // boxes are the rings' extents. The stored object's area (100) is the whole object's, right only unsplit.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-coco-split-poly-'));
+    fs.mkdirSync(path.join(dir, '.pixel-sail/annotations'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '.pixel-sail/categories.json'), JSON.stringify({ version: 1, next_id: 2, categories: [{ id: 1, name: 'tile', color: '#ff0000' }] }));
+    const rings = [[2, 2, 8, 2, 8, 8, 2, 8], [20, 10, 28, 10, 28, 18, 20, 18]];
+    fs.writeFileSync(path.join(dir, '.pixel-sail/annotations/x.png.json'), JSON.stringify({ version: 1, image: { file_name: 'x.png', width: 30, height: 20 },
+      annotations: [{ id: 1, category_id: 1, segmentation: rings, area: 100, bbox: [2, 2, 26, 16], iscrowd: 0, pixel_sail: { origin: 'human', status: 'accepted' } }] }));
+    const whole = (await exportCoco(dir)).coco.annotations;
+    assert.deepEqual(whole.map((x) => [x.area, x.bbox, x.segmentation]), [[100, [2, 2, 26, 16], rings]]);
+    const split = (await exportCoco(dir, { splitInstances: true })).coco.annotations;
+    assert.deepEqual(split.map((x) => [x.id, x.area, x.bbox, x.segmentation]), [[1, 36, [2, 2, 6, 6], [rings[0]]], [2, 64, [20, 10, 8, 8], [rings[1]]]]);
+    split.forEach((x) => assert.equal(x.area, rasterize(x.segmentation as number[][], 20, 30).reduce((t, v) => t + v, 0), 'area = the pixels its polygon fills'));
+  });
+
   it('refuses a malformed store file with its JSON path and writes nothing', () => {
     const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-coco-bad-'));
     fs.cpSync(path.join(root, '.pixel-sail'), path.join(bad, '.pixel-sail'), { recursive: true });
@@ -229,6 +246,19 @@ describe('COCO export', function () {
       const now = fs.readFileSync(out, 'utf8');
       assert.ok(now === previous || now === next, `run ${i}: the file is neither the previous nor the new export`);
     }
+  });
+
+  it('YOLO on a wide image: x is divided by the width and y by the height, worked out by hand', async () => {
+    // A 40×20 image with a hand-drawn quadrilateral (kept as drawn): x 4, 20 → 0.1, 0.5; y 2, 10 → 0.1, 0.5.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-yolo-wide-'));
+    fs.mkdirSync(path.join(dir, '.pixel-sail/annotations'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '.pixel-sail/categories.json'), JSON.stringify({ version: 1, next_id: 3, categories: [{ id: 1, name: 'a', color: '#ff0000' }, { id: 2, name: 'b', color: '#00ff00' }] }));
+    fs.writeFileSync(path.join(dir, '.pixel-sail/annotations/wide.png.json'), JSON.stringify({ version: 1, image: { file_name: 'wide.png', width: 40, height: 20 },
+      annotations: [{ id: 1, category_id: 2, segmentation: [[4, 2, 20, 2, 20, 10, 4, 10]], area: 128, bbox: [4, 2, 16, 8], iscrowd: 0, pixel_sail: { origin: 'human', status: 'accepted' } }] }));
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-yolo-wide-out-'));
+    const report = await exportYolo(dir, out);
+    assert.deepEqual([report.images, report.lines, report.classes], [1, 1, ['a', 'b']]);
+    assert.equal(fs.readFileSync(path.join(out, 'labels/wide.txt'), 'utf8'), '1 0.100000 0.100000 0.500000 0.100000 0.500000 0.500000 0.100000 0.500000\n');
   });
 
   it('YOLO segmentation: data.yaml, one normalised polygon per line with 0-based classes, images linked', async () => {

@@ -19,6 +19,22 @@ describe('engine (in process, tiny random model)', function () {
   });
   after(async () => engine.close());
 
+  it('streams characters that span several byte-level tokens whole, one call per token, the text unchanged', () => {
+    // 猫 is 3 UTF-8 bytes, 🐱 and 𝄞 4: a byte-level tokenizer can split them over tokens that alone decode to
+    // U+FFFD. Streamed token by token, the pieces must join to the original text and none may hold U+FFFD.
+    const text = 'a 猫 🐱𝄞 é ok';
+    const codec = (engine as unknown as { codec: { encodePlain(t: string): number[]; decode(ids: number[]): string } }).codec;
+    const ids = codec.encodePlain(text);
+    const pieces: string[] = [];
+    const stream = (engine as unknown as { tokenStream(f: (t: string, special: boolean) => void): (id: number) => void }).tokenStream((t) => pieces.push(t));
+    ids.forEach(stream);
+    assert.equal(pieces.length, ids.length, 'one call per token');
+    assert.equal(pieces.join(''), text);
+    assert.ok(pieces.every((p) => !p.includes('\uFFFD')), JSON.stringify(pieces));
+    const alone = ids.filter((id) => codec.decode([id]).includes('\uFFFD')).length;
+    assert.ok(alone >= 3, `tokens that alone are part of a character: ${alone}`);
+  });
+
   it('returns a mask at the original size for a text prompt', async () => {
     const a = await engine.run({ kind: 'segment', image: sample, text: 'the red box' });
     assert.equal(a.masks.length, 1);

@@ -338,5 +338,26 @@ process.stdout.write(JSON.stringify({ meteor: 99, matching: 'fake: ' + require('
       const without = await evaluate(both, dir, { realPhotos: { masks: noIndex, photos: '/photos' } });
       assert.equal(without.realPhotos, undefined);
     });
+
+    it('reports a duration that includes the real-photo check', async () => {
+      // Each photo's answer is held back 400 ms, and the span from the first photo request to the last answer is
+      // measured here: the reported seconds (rounded to tenths) cannot be less, however slow the machine.
+      let first = 0, last = 0;
+      const slow = {
+        ...engine,
+        run: async (t: EngineTask) => {
+          if (t.kind !== 'segmentRegions') return engine.run(t);
+          first ||= Date.now();
+          await new Promise((resolve) => setTimeout(resolve, 400));
+          const a = await photoEngine.run(t);
+          last = Date.now();
+          return a;
+        },
+      } as unknown as Engine;
+      const r = await evaluate(slow, dir, { realPhotos: { masks, photos: '/photos' } });
+      assert.equal(r.realPhotos!.photos.length, 2);
+      const span = (last - first) / 1000;
+      assert.ok(span >= 0.8 && r.seconds >= span - 0.05, `${r.seconds} s reported, the real-photo check alone took ${span} s`);
+    });
   });
 });

@@ -66,6 +66,17 @@ describe('imageLoader', function () {
     assert.ok(bomb.length < 1000, `${bomb.length} bytes`);
     await assert.rejects(imageSize(bomb), refused('the image is 30000×30000 (900 megapixels), above the limit of 100 megapixels'));
     assert.deepEqual(await imageSize(bomb, 1e9), { width: 30000, height: 30000 }, 'read from the header, whatever sharp\'s own limit');
+    // The same header with no image data at all: sharp gives no size for it ("corrupt header"), but the size
+    // the header claims is still the reason to refuse it, not "damaged or truncated".
+    const headerOnly = Buffer.concat([bomb.subarray(0, 8 + 25), chunk('IEND', Buffer.alloc(0))]);
+    for (const refuse of [imageSize(headerOnly), loadImageForModel(headerOnly, 16, 64)]) {
+      await assert.rejects(refuse, refused('the image is 30000×30000 (900 megapixels), above the limit of 100 megapixels'));
+    }
+    // Under the limit, the same missing data is reported as damage.
+    ihdr.writeUInt32BE(300, 0);
+    ihdr.writeUInt32BE(300, 4);
+    const smallHeaderOnly = Buffer.concat([bomb.subarray(0, 8), chunk('IHDR', ihdr), chunk('IEND', Buffer.alloc(0))]);
+    await assert.rejects(imageSize(smallHeaderOnly), refused(/^the image data is damaged or truncated /));
   });
 
   it("resizes as Pillow's Image.resize(BILINEAR) does, byte for byte, also when only one side changes", async function () {

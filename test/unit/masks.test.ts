@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { anySet } from '../../src/masks/anySet';
 import { connectedComponents } from '../../src/masks/components';
 import { fillPolygons, maskToPolygons, polygonsArea, polygonsBbox, polygonsPixelCount } from '../../src/masks/polygons';
 import { decodeRle, encodeMask, maskBbox, Rle, rleArea, RleError, stringToCounts } from '../../src/masks/rle';
@@ -168,4 +169,16 @@ describe('polygons → pixels and boxes (worked out by hand)', () => {
       assert.deepEqual(polygonsBbox(c.polygons), c.bbox);
     });
   }
+});
+
+describe('anySet', () => {
+  it('is true exactly when some entry is non-zero, wherever it is', () => {
+    assert.equal(anySet(new Uint8Array(0)), false);
+    assert.equal(anySet(new Uint8Array(1000)), false);
+    for (const at of [0, 1, 500, 999]) {
+      const m = new Uint8Array(1000);
+      m[at] = at === 500 ? 255 : 1;
+      assert.equal(anySet(m), true, `set at ${at}`);
+    }
+  });
 });

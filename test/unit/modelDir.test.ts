@@ -7,6 +7,8 @@ import { modelHash } from '../../src/annotations/batch';
 import { chooseWeights, Engine } from '../../src/engine/engine';
 import { loadModelDir, ModelDirError, parseModelConfig } from '../../src/engine/modelDir';
 import { checkParity, INT8_MIN_MASK_IOU } from '../../src/tools/parityCheck';
+import '../../src/engine/ortTelemetryOff';
+import * as ort from 'onnxruntime-node';
 
 const shipped = path.resolve(__dirname, '../../../models/tiny-random');
 const defaultModel = path.resolve(__dirname, '../../../models/default');
@@ -217,6 +219,52 @@ describe('model directory', () => {
       assert.equal(maxDiff(f32[i], f32Again[i]), 0, `pass ${i}: float32 is deterministic`);
       const d = maxDiff(f32[i], int8[i]);
       assert.ok(d > 1e-3, `pass ${i}: int8 logits differ from float32 (max |Δ| ${d})`);
+    }
+  });
+
+  it('every decoder pass runs the file of the weights asked (image block and text steps), replayed on that file alone', async function () {
+    // Mutation runs leave it out like the two tests around it (three default-model sessions; engine.ts code).
+    if (process.env.PIXEL_SAIL_MUTATION) this.skip();
+    // The engine keeps two decoder sessions (the image block's and a single-thread copy for text steps). Each
+    // pass's feeds and logits are recorded, then the feeds are replayed on sessions opened here on the files
+    // config.json names, read directly: the logits must be those of the file asked for, not the other one.
+    // "int8 differs from float32" alone passes when only the image block runs int8.
+    const config = JSON.parse(fs.readFileSync(path.join(defaultModel, 'config.json'), 'utf8'));
+    const files = { float32: config.graphs.decoder.file as string, int8: config.graphs.decoder.variants.int8 as string };
+    const raw = {
+      float32: await ort.InferenceSession.create(path.join(defaultModel, files.float32)),
+      int8: await ort.InferenceSession.create(path.join(defaultModel, files.int8)),
+    };
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    try {
+      for (const weights of ['int8', 'float32'] as const) {
+        const engine = await Engine.open(defaultModel, { device: 'cpu', weights, cacheBudgetMb: 16 });
+        const passes: { feeds: Record<string, ort.Tensor>; logits: Float32Array; block: boolean }[] = [];
+        try {
+          const runner = engine.runner as unknown as { sessions: { decoder: ort.InferenceSession }; text: { decoder: ort.InferenceSession } };
+          for (const [session, block] of [[runner.sessions.decoder, true], [runner.text.decoder, false]] as const) {
+            const run = session.run.bind(session) as (f: Record<string, ort.Tensor>) => Promise<ort.InferenceSession.ReturnType>;
+            (session as unknown as { run: typeof run }).run = async (feeds) => {
+              const out = await run(feeds);
+              passes.push({ feeds, logits: Float32Array.from(out.logits.data as Float32Array), block });
+              return out;
+            };
+          }
+          await engine.run({ kind: 'segment', image: path.join(defaultModel, 'parity/image.png'), text: 'the red square', maxNewTokens: 3 });
+        } finally {
+          await engine.close();
+        }
+        assert.ok(passes.some((p) => p.block) && passes.filter((p) => !p.block).length >= 2, `${weights}: the image block and text steps were recorded`);
+        const other = weights === 'int8' ? 'float32' : 'int8';
+        for (const [i, p] of passes.entries()) {
+          const own = maxDiff(p.logits, (await raw[weights].run(p.feeds)).logits.data as Float32Array);
+          const theirs = maxDiff(p.logits, (await raw[other].run(p.feeds)).logits.data as Float32Array);
+          assert.ok(own < 1e-3 && theirs > 10 * own + 1e-3, `${weights} engine, ${p.block ? 'image block' : 'text step'} pass ${i}: |Δ| to ${files[weights]} ${own}, to ${files[other]} ${theirs}`);
+        }
+      }
+    } finally {
+      await raw.float32.release();
+      await raw.int8.release();
     }
   });
 

@@ -2,7 +2,7 @@
 // prompt templates, and answers written back as text.
 import * as assert from 'node:assert/strict';
 import { answerPartSchema, questionPartSchema, questionSchema, MAX_QUESTION_CHARS } from '../../src/engine/question';
-import { answerText, fillTemplate, highestRegion, MAX_REGIONS, normalizeQuestion, partsFromRegionText, QuestionError, regionText } from '../../src/engine/questionParts';
+import { answerText, fillTemplate, highestRegion, MAX_REGIONS, normalizeQuestion, partsFromRegionText, QuestionError, regionText, shownAnswerText } from '../../src/engine/questionParts';
 
 const text = (t: string) => ({ kind: 'text' as const, text: t });
 const region = (n: number) => ({ kind: 'region' as const, region: n });
@@ -40,6 +40,8 @@ describe('question parts', () => {
     assert.equal(highestRegion([text('a'), region(3), region(7), region(2)]), 7);
     assert.equal(highestRegion([text('a')]), 0);
     assert.equal(answerText([text('It is '), region(2), text(', see '), { kind: 'mask', index: 0 }, text(' and '), { kind: 'mask', index: 1 }]), 'It is region 2, see [mask 1] and [mask 2]');
+    // The chat shows a chip "region 2" and a reference "mask 1" (no brackets); its Copy writes what it shows.
+    assert.equal(shownAnswerText([text('It is '), region(2), text(', see '), { kind: 'mask', index: 0 }, text(' and '), { kind: 'mask', index: 1 }]), 'It is region 2, see mask 1 and mask 2');
     assert.equal(MAX_REGIONS, 15);
   });
 

@@ -67,6 +67,9 @@ describe('region pixels (rasterizeRegion), drawn by hand', () => {
     assert.deepEqual(show(rasterizeRegion({ kind: 'box', x: 1.5, y: 0.5, w: 2.7, h: 1.5 }, 6, 3, 1), 6), ['.####.', '.####.', '......']);
     assert.deepEqual(show(rasterizeRegion({ kind: 'box', x: -2, y: 1, w: 4, h: 9 }, 4, 3, 1), 4), ['....', '##..', '##..']);
     assert.deepEqual(show(rasterizeRegion({ kind: 'box', x: 2, y: 0, w: 1, h: 1 }, 4, 2, 1), 4), ['..#.', '....']);
+    // A portrait image (3 wide, 6 high): rows are clipped by the height, columns by the width.
+    assert.deepEqual(show(rasterizeRegion({ kind: 'box', x: 1, y: 2, w: 5, h: 9 }, 3, 6, 1), 3), ['...', '...', '.##', '.##', '.##', '.##']);
+    assert.deepEqual(show(rasterizeRegion({ kind: 'box', x: -1, y: -1, w: 2, h: 20 }, 3, 6, 1), 3), ['#..', '#..', '#..', '#..', '#..', '#..']);
   });
 
   it('points are disks of the given radius; negative points cut theirs out', () => {

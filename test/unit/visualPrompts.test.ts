@@ -23,6 +23,21 @@ describe('prompt slots worked out by hand', () => {
     assert.deepEqual(slots('..#.....'), [4, NO_PROMPT]); // sampled: the usual way
   });
 
+  it('rescues a one-pixel region on a wide image to the patch holding it, rows and columns scaled by their own side', () => {
+    // 1000×333 image at model size 512×176, what preprocess.ts's rule gives it (a 32×11 grid of 16-px patches). Pixel (501, 304) is never sampled:
+    // column 501 lies between the samples 500 and 502 (floor((d + 0.5)·1000/512), d = 256, 257), row 304
+    // between 303 and 305 (floor((d + 0.5)·333/176), d = 160, 161). Its centre in model pixels is
+    // (501.5·512/1000, 304.5·176/333) = (256.8, 160.9): patch column 16, row 10, index 10·32 + 16 = 336.
+    // Scaling the row by the width's ratio instead (304·32/1000 = 9.7) would give row 9.
+    assert.deepEqual([...pilNearestSources(1000, 512)].slice(256, 258), [500, 502]);
+    assert.deepEqual([...pilNearestSources(333, 176)].slice(160, 162), [303, 305]);
+    const data = new Uint8Array(1000 * 333);
+    data[304 * 1000 + 501] = 1;
+    const slots = promptSlots([{ width: 1000, height: 333, data, slot: 3 }], 512, 176, 16);
+    const set = [...slots.entries()].filter(([, s]) => s !== NO_PROMPT);
+    assert.deepEqual(set, [[336, 3]]);
+  });
+
   it('of two regions of equal area over the same patches, the later one wins (largest first, then as given)', () => {
     const full = () => row('########');
     assert.deepEqual([...promptSlots([{ width: 8, height: 1, data: full(), slot: 1 }, { width: 8, height: 1, data: full(), slot: 2 }], 2, 1, 1)], [2, 2]);

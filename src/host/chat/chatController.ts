@@ -21,7 +21,7 @@ import type { Annotation } from '../../annotations/schema';
 import { addRegion, AnswerStream, ChatError, engineRegions, freshContextReason, newConversation, regionSetKey, withTurns } from '../../chat/conversation';
 import type { ChatStateView, MaskView, ToChat, TurnView } from '../../chat/protocol';
 import { EngineRequestError } from '../../engine/engineClient';
-import { AnswerPart, answerText, fillTemplate, QuestionPart } from '../../engine/question';
+import { AnswerPart, fillTemplate, QuestionPart, shownAnswerText } from '../../engine/question';
 import { MAX_REGIONS } from '../../engine/questionParts';
 import { rasterizeRegion, RegionSpecError } from '../../engine/regions';
 import type { EngineAnswer, Rle } from '../../engine/types';
@@ -369,7 +369,7 @@ export class ChatController implements vscode.Disposable {
 
   async copy(turnId: string) {
     const found = this.findAnswer(turnId);
-    if (found) await vscode.env.clipboard.writeText(answerText(found.turn.parts).trim());
+    if (found) await vscode.env.clipboard.writeText(shownAnswerText(found.turn.parts).trim());
   }
 
   useAsCaption(turnId: string, objectId: number) {
