@@ -96,6 +96,56 @@ describe('engine client and worker process', function () {
     assert.ok(staleTokens >= 1 && staleTokens < slow.maxNewTokens! - 1, `the stale request was stopped, not run to its end (${staleTokens} of ${slow.maxNewTokens} tokens)`);
   });
 
+  it('reports each stage of a request, the prefill with its patch count', async () => {
+    await client.start();
+    const stages: string[] = [];
+    let patches: number | undefined;
+    const a = await client.request({ ...segment, image: path.join(modelPath, 'parity/image.png') }, { onProgress: (p) => {
+      stages.push(p.stage);
+      if (p.stage === 'prefill') patches = p.patches;
+    } });
+    assert.deepEqual(stages, ['image', 'prefill', 'generate', 'masks'].slice(0, a.masks.length ? 4 : 3));
+    assert.ok(patches !== undefined && patches > 0, 'the prefill says how many patches it runs');
+    // A cached image skips the prefill: no prefill stage is reported.
+    const again: string[] = [];
+    await client.request(segment, { onProgress: (p) => again.push(p.stage) });
+    assert.ok(!again.includes('prefill'), again.join(','));
+  });
+
+  describe('a cancel the worker cannot see (a model run blocking its thread)', () => {
+    // PIXEL_SAIL_TEST_BLOCK_PREFILL_MS blocks the worker's thread before each prefill, as a paper-size model's
+    // onnxruntime run does: the cancel message is not read until the block ends.
+    let blocked: EngineClient;
+    beforeEach(() => {
+      process.env.PIXEL_SAIL_TEST_BLOCK_PREFILL_MS = '600000';
+      blocked = new EngineClient({ workerPath, config });
+    });
+    afterEach(() => {
+      delete process.env.PIXEL_SAIL_TEST_BLOCK_PREFILL_MS;
+      blocked.dispose();
+    });
+
+    it('answers the cancel at once, replaces the worker, and serves the next request', async () => {
+      await blocked.start();
+      const firstPid = blocked.pid!;
+      const abort = new AbortController();
+      let prefilling!: () => void;
+      const inPrefill = new Promise<void>((r) => (prefilling = r));
+      const exits: string[] = [];
+      blocked.on('exit', (_why: string, how?: string) => exits.push(how ?? 'crash'));
+      const doomed = blocked.request(segment, { signal: abort.signal, onProgress: (p) => p.stage === 'prefill' && prefilling() });
+      await inPrefill;
+      abort.abort();
+      await assert.rejects(doomed, (e: Error) => e instanceof EngineRequestError && e.code === 'cancelled');
+      // The replacement worker must not block (the next request would wait ten minutes): lift it for the restart.
+      delete process.env.PIXEL_SAIL_TEST_BLOCK_PREFILL_MS;
+      const next = await blocked.request(segment);
+      assert.equal(next.masks.length, 1);
+      assert.notEqual(blocked.pid, firstPid, 'the blocked worker was killed and a new one started');
+      assert.deepEqual(exits, ['replaced'], 'a replacement is not counted as a crash');
+    });
+  });
+
   it('times out a request and keeps serving the next', async () => {
     await client.start();
     await assert.rejects(client.request(slow, { timeoutMs: 200 }), (e: Error) => e instanceof EngineRequestError && e.code === 'timeout');

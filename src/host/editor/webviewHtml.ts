@@ -13,6 +13,7 @@ const EDITOR_BODY = `
   <vscode-label for="prompt">Prompt</vscode-label>
   <vscode-textfield id="prompt" placeholder="Describe an object, then Enter" autocomplete="off"></vscode-textfield>
   <span id="answer" aria-live="polite"></span>
+  <span id="progress" role="status" aria-label="Engine progress" hidden><progress id="progress-bar" aria-label="Engine working"></progress><span id="progress-text"></span><vscode-button id="cancel-run" secondary title="Cancel the running prompt or Describe (a model run that cannot stop restarts the engine)">Cancel</vscode-button></span>
   <input id="category" type="text" list="category-list" aria-label="Category" placeholder="Category: pick, 1–9 or type" autocomplete="off" spellcheck="false">
   <datalist id="category-list"></datalist>
   <vscode-button id="accept" disabled aria-disabled="true">Accept</vscode-button>
