@@ -148,14 +148,20 @@ export async function openRunner(model: ModelDir, device: DeviceSetting, threads
   }
 }
 
+/** Test-only: see testOnlyBlockPrefill. */
+export const TEST_BLOCK_PREFILL_ENV = 'PIXEL_SAIL_TEST_BLOCK_PREFILL_WHILE_FILE';
+
 /**
- * Test-only: `PIXEL_SAIL_TEST_BLOCK_PREFILL_MS` blocks the engine's thread for that long before every image
- * prefill, exactly as a large model's onnxruntime run does (synchronously, deaf to messages), so the UI and
- * client tests can exercise progress and Cancel on the tiny test model. Only tests set it.
+ * Test-only: while the file `PIXEL_SAIL_TEST_BLOCK_PREFILL_WHILE_FILE` names exists, every image prefill
+ * first blocks the engine's thread, exactly as a paper-size model's onnxruntime run does (synchronously, deaf
+ * to messages), so the client and UI tests exercise progress and Cancel on the tiny test model without timing
+ * anything: the test decides when the "run" ends by deleting the file. Only tests set the variable.
  */
 function testOnlyBlockPrefill() {
-  const ms = Number(process.env.PIXEL_SAIL_TEST_BLOCK_PREFILL_MS ?? 0);
-  if (ms > 0 && Number.isFinite(ms)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(ms, 600_000));
+  const file = process.env[TEST_BLOCK_PREFILL_ENV];
+  if (!file) return;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (fs.existsSync(file)) Atomics.wait(sleeper, 0, 0, 50);
 }
 
 const tensorBytes = (t: { data: unknown }) => (t.data as Float32Array).byteLength;

@@ -1,6 +1,9 @@
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { TEST_BLOCK_PREFILL_ENV } from '../../src/engine/engine';
 import { EngineClient, EngineRequestError } from '../../src/engine/engineClient';
 import type { EngineTask } from '../../src/engine/types';
 
@@ -113,15 +116,19 @@ describe('engine client and worker process', function () {
   });
 
   describe('a cancel the worker cannot see (a model run blocking its thread)', () => {
-    // PIXEL_SAIL_TEST_BLOCK_PREFILL_MS blocks the worker's thread before each prefill, as a paper-size model's
+    // While the file exists, the worker's thread blocks before each prefill, as a paper-size model's
     // onnxruntime run does: the cancel message is not read until the block ends.
     let blocked: EngineClient;
+    let blockFile: string;
     beforeEach(() => {
-      process.env.PIXEL_SAIL_TEST_BLOCK_PREFILL_MS = '600000';
+      blockFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-sail-block-')), 'block');
+      fs.writeFileSync(blockFile, '');
+      process.env[TEST_BLOCK_PREFILL_ENV] = blockFile;
       blocked = new EngineClient({ workerPath, config });
     });
     afterEach(() => {
-      delete process.env.PIXEL_SAIL_TEST_BLOCK_PREFILL_MS;
+      delete process.env[TEST_BLOCK_PREFILL_ENV];
+      fs.rmSync(path.dirname(blockFile), { recursive: true, force: true });
       blocked.dispose();
     });
 
@@ -137,8 +144,10 @@ describe('engine client and worker process', function () {
       await inPrefill;
       abort.abort();
       await assert.rejects(doomed, (e: Error) => e instanceof EngineRequestError && e.code === 'cancelled');
-      // The replacement worker must not block (the next request would wait ten minutes): lift it for the restart.
-      delete process.env.PIXEL_SAIL_TEST_BLOCK_PREFILL_MS;
+      // The worker stays blocked until the client gives up on it and kills it; then the block is lifted, so the
+      // replacement's prefill runs.
+      await new Promise<void>((resolve) => (exits.length ? resolve() : blocked.once('exit', () => resolve())));
+      fs.rmSync(blockFile);
       const next = await blocked.request(segment);
       assert.equal(next.masks.length, 1);
       assert.notEqual(blocked.pid, firstPid, 'the blocked worker was killed and a new one started');
