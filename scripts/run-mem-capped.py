@@ -5,7 +5,7 @@
 
 The command runs in its own process group; every 0.25 s the resident memory of the group (the sum of VmRSS over
 its processes) is read from /proc, and the whole group is killed (SIGKILL) once it passes the cap. Also sets an
-address-space limit of cap + 4 GB (RLIMIT_AS) on the command, so a single huge allocation fails inside it with
+address-space limit (RLIMIT_AS, default cap + 4 GB) on the command, so a single huge allocation fails inside it with
 a MemoryError instead of growing past the watchdog between two samples. Prints (and writes to --json) the exit,
 whether the cap killed it, the peak of the group's RSS, each process's own high-water mark (VmHWM), and the
 last lines of its output. Used for the 3B attempt (README, "Paper-size models"); containers here have no systemd.
@@ -49,6 +49,7 @@ def status_kb(pid: int, field: str) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cap-gb", type=float, required=True)
+    ap.add_argument("--as-gb", type=float, help="address-space limit (RLIMIT_AS) in GB; default cap + 4. Close to the cap, an allocation past it fails inside the command with a traceback that says where")
     ap.add_argument("--json")
     ap.add_argument("--log", help="the command's output (stdout and stderr) goes here; default: a file beside --json or /tmp")
     ap.add_argument("command", nargs=argparse.REMAINDER)
@@ -57,7 +58,8 @@ def main() -> int:
     if not cmd:
         ap.error("no command")
     cap_kb = int(a.cap_gb * 1024 * 1024)
-    as_bytes = int((a.cap_gb + 4) * 2 ** 30)
+    as_gb = a.as_gb if a.as_gb else a.cap_gb + 4
+    as_bytes = int(as_gb * 2 ** 30)
     log = a.log or ((a.json or "/tmp/mem-capped") + ".log")
 
     def limit():
@@ -86,7 +88,7 @@ def main() -> int:
         code = proc.wait()
     with open(log, errors="replace") as fh:
         tail = fh.read()[-3000:]
-    report = {"command": cmd, "cap_gb": a.cap_gb, "address_space_limit_gb": a.cap_gb + 4, "exit": code, "killed_at_cap": killed,
+    report = {"command": cmd, "cap_gb": a.cap_gb, "address_space_limit_gb": as_gb, "exit": code, "killed_at_cap": killed,
               "seconds": round(time.time() - t0, 1), "peak_group_rss_gb": round(peak_kb / 2 ** 20, 2),
               "per_process_hwm_gb": {str(p): round(k / 2 ** 20, 2) for p, k in hwm.items() if k},
               "rss_every_10s_gb": trace, "log": log, "tail": tail}

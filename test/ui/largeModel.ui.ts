@@ -190,9 +190,9 @@ async function main(): Promise<number> {
         }],
         ['Describe on an object gives a caption (or says the model gave none)', async () => {
           assert.ok(objects > 0, 'an object to describe');
-          await editor.getByRole('button', { name: 'Select' }).click();
-          await objectButton(objects >= 1 ? `#1 text` : '').click();
-          await timed('Describe of object #1 (its mask as the region: a new prefill)', editor, () => editor.getByRole('button', { name: 'Describe' }).click(), async () => {
+          await editor.getByRole('button', { name: 'Select', exact: true }).click();
+          await objectButton('#1 text').click();
+          await timed('Describe of object #1 (its mask as the region: a new prefill)', editor, () => editor.getByRole('button', { name: 'Describe', exact: true }).click(), async () => {
             const a = await answer();
             if (/^Describe failed: (?!the model gave no caption)/.test(a)) throw new Error(a);
             return /^#1: |^Describe failed: the model gave no caption/.test(a) ? a : undefined;
@@ -220,8 +220,8 @@ async function main(): Promise<number> {
           await screenshot(page, 'large-07-chat');
         }],
         ['Ctrl+S saves the objects to the store file', async () => {
+          // The chat panel's webview is on screen too now: focus the editor through its tab, as a user would.
           await page.locator('.tabs-container .tab', { hasText: 'scene.png' }).first().click();
-          await editor.locator('canvas').click({ position: { x: 4, y: 4 } });
           await page.keyboard.press('Control+s');
           const saved = await eventually('the store file', async () => fs.existsSync(storeFile) && JSON.parse(fs.readFileSync(storeFile, 'utf8')), 60000);
           assert.equal(saved.annotations.length, objects);
