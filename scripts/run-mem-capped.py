@@ -7,7 +7,7 @@ The command runs in its own process group; every 0.25 s the resident memory of t
 its processes) is read from /proc, and the whole group is killed (SIGKILL) once it passes the cap. Also sets an
 address-space limit (RLIMIT_AS, default cap + 4 GB) on the command, so a single huge allocation fails inside it with
 a MemoryError instead of growing past the watchdog between two samples. Prints (and writes to --json) the exit,
-whether the cap killed it, the peak of the group's RSS, each process's own high-water mark (VmHWM), and the
+whether the cap killed it (SIGABRT first, so Python children print their tracebacks, then SIGKILL), the peak of the group's RSS, each process's own high-water mark (VmHWM), and the
 last lines of its output. Used for the 3B attempt (README, "Paper-size models"); containers here have no systemd.
 """
 from __future__ import annotations
@@ -68,7 +68,7 @@ def main() -> int:
 
     t0 = time.time()
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, preexec_fn=limit)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, preexec_fn=limit, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
         pgid = proc.pid
         peak_kb, hwm, killed, trace = 0, {}, False, []
         while proc.poll() is None:
@@ -82,7 +82,14 @@ def main() -> int:
                 trace.append((int(time.time() - t0), round(rss / 2 ** 20, 2)))
             if rss > cap_kb:
                 killed = True
-                os.killpg(pgid, signal.SIGKILL)
+                # Python children run with PYTHONFAULTHANDLER=1: SIGABRT makes each print where it is (its
+                # traceback) before the group is killed, which says at what step the cap was reached.
+                os.killpg(pgid, signal.SIGABRT)
+                time.sleep(1.0)
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 break
             time.sleep(0.25)
         code = proc.wait()
