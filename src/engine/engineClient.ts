@@ -208,7 +208,6 @@ export class EngineClient extends EventEmitter {
       this.killTimer = setTimeout(() => {
         if (this.inFlight === p && this.child) {
           this.replacing = this.child;
-          this.emit('replacing', why);
           this.child.kill('SIGKILL');
         }
       }, CANCEL_GRACE_MS);

@@ -72,9 +72,9 @@ export class EngineService implements vscode.Disposable {
         // replaced to end a cancelled request is loading again already.
         this.readyInfo = undefined;
         this.setState({ state: 'starting' });
-        this.status.text = how === 'replaced' ? '$(loading~spin) Pixel-SAIL: restarting after Cancel' : '$(debug-restart) Pixel-SAIL: stopped';
+        this.status.text = how === 'replaced' ? '$(loading~spin) Pixel-SAIL: restarting' : '$(debug-restart) Pixel-SAIL: stopped';
         this.status.tooltip = how === 'replaced'
-          ? 'The engine could not stop inside a model run, so it was replaced; the model is loading again.'
+          ? 'A request was cancelled (or timed out) while the engine was inside a model run, which cannot be interrupted, so the engine process was replaced; the model is loading again.'
           : `The engine process stopped (${why}); it starts again with the next request.`;
         this.status.backgroundColor = undefined;
       });
