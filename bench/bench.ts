@@ -111,10 +111,11 @@ async function batchJob(count: number) {
 // Both sides of the efficiency ratio take the same number of samples, so 'best of N' favours neither.
 const EFFICIENCY_SAMPLES = 60;
 
-async function gemmPeak(): Promise<{ gflops: number; gflopsP50: number; n: number }> {
+/** The GEMM peak: n³ float32 MatMul, or (int8) the same with int8 weights through DynamicQuantizeMatMul, as the int8 decoder's projections run. */
+async function gemmPeak(int8 = false): Promise<{ gflops: number; gflopsP50: number; n: number }> {
   const n = 1024;
-  const file = path.join(os.tmpdir(), `pixel-sail-gemm-${n}.onnx`);
-  if (!fs.existsSync(file)) runPython(['training/bench_torch.py', '--write-gemm', file, '--n', String(n)]);
+  const file = path.join(os.tmpdir(), `pixel-sail-gemm-${n}${int8 ? '-int8' : ''}.onnx`);
+  if (!fs.existsSync(file)) runPython(['training/bench_torch.py', '--write-gemm', file, '--n', String(n), ...(int8 ? ['--int8'] : [])]);
   const session = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
   const x = new ort.Tensor('float32', Float32Array.from({ length: n * n }, (_, i) => Math.sin(i)), [n, n]);
   for (let i = 0; i < 3; i++) await session.run({ x });
@@ -132,7 +133,10 @@ async function gemmPeak(): Promise<{ gflops: number; gflopsP50: number; n: numbe
 async function main() {
   if (argv.includes('--gemm-only')) {
     const peak = await gemmPeak();
-    process.stdout.write(asJson ? JSON.stringify({ threads, gemmPeak: peak }) + '\n' : `GEMM peak ${round(peak.gflops)} GFLOP/s best, ${round(peak.gflopsP50)} p50 (${peak.n}³ float32, ${threads} threads)\n`);
+    const int8 = await gemmPeak(true);
+    process.stdout.write(asJson ? JSON.stringify({ threads, gemmPeak: peak, gemmPeakInt8: int8 }) + '\n'
+      : `GEMM peak ${round(peak.gflops)} GFLOP/s best, ${round(peak.gflopsP50)} p50 (${peak.n}³ float32, ${threads} threads)\n` +
+        `int8 GEMM peak ${round(int8.gflops)} GOP/s best, ${round(int8.gflopsP50)} p50 (${int8.n}³, DynamicQuantizeMatMul, as the int8 decoder's projections; ${threads} threads)\n`);
     return;
   }
   if (argv.includes('--scale')) {

@@ -43,6 +43,7 @@ const results = [
   { ...(await run('UI (VS Code + playwright)', 'node', ['out/test/ui/editor.ui.js'])), kind: 'vscode' },
   { ...(await run('UI: batch annotation (VS Code + playwright)', 'node', ['out/test/ui/batch.ui.js'])), kind: 'vscode' },
   { ...(await run('UI chat (VS Code + playwright)', 'node', ['out/test/ui/chat.ui.js'])), kind: 'vscode' },
+  { ...(await run('UI: a long prefill, progress and Cancel (VS Code + playwright)', 'node', ['out/test/ui/progress.ui.js'])), kind: 'vscode' },
   pythonDeps.code === 0
     ? { ...(await run('python (pytest)', 'node', ['scripts/run-pytest.mjs'])), kind: 'pytest' }
     : { name: 'python (pytest)', code: 1, out: 'skipped: Python modules are missing (see above)\n', kind: 'pytest' },

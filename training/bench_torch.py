@@ -4,6 +4,7 @@ engine, same thread count. Prints one JSON object.
 
   python3 training/bench_torch.py --model models/NAME --images a.png b.png ... --text "EXPR" --threads 2
   python3 training/bench_torch.py --write-gemm OUT.onnx --n 1024        # the GEMM used to measure peak FLOP/s
+  python3 training/bench_torch.py --write-gemm OUT.onnx --n 1024 --int8 # the same through DynamicQuantizeMatMul
 """
 from __future__ import annotations
 
@@ -47,6 +48,24 @@ def write_gemm(path: str, n: int) -> None:
     torch.onnx.export(Gemm(), (torch.randn(n, n),), path, input_names=["x"], output_names=["y"], opset_version=17)
 
 
+def write_gemm_int8(path: str, n: int) -> None:
+    """x · w with w int8 (one scale per output column) through com.microsoft.DynamicQuantizeMatMul: the op the
+    int8 decoder runs its projections with (pixel_sail/onnx_decoder.py), so its peak is what they can reach."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w = (rng.standard_normal((n, n)) / n ** 0.5).astype(np.float32)
+    scale = (np.abs(w).max(axis=0) / 127.0).astype(np.float32)
+    q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+    inits = [numpy_helper.from_array(q, "w"), numpy_helper.from_array(scale, "s"), numpy_helper.from_array(np.zeros(n, np.int8), "z")]
+    node = helper.make_node("DynamicQuantizeMatMul", ["x", "w", "s", "z"], ["y"], domain="com.microsoft")
+    graph = helper.make_graph([node], "gemm_int8", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, n])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, n])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    onnx.save(model, path)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model")
@@ -56,12 +75,13 @@ def main() -> int:
     ap.add_argument("--max-new-tokens", type=int, default=32)
     ap.add_argument("--write-gemm")
     ap.add_argument("--n", type=int, default=1024)
+    ap.add_argument("--int8", action="store_true", help="with --write-gemm: int8 weights through DynamicQuantizeMatMul")
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
     if args.write_gemm:
-        write_gemm(args.write_gemm, args.n)
+        (write_gemm_int8 if args.int8 else write_gemm)(args.write_gemm, args.n)
         print(json.dumps({"gemm": args.write_gemm}))
         return 0
     from PIL import Image

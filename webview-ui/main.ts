@@ -46,6 +46,9 @@ const legend = $<HTMLOListElement>('legend');
 const banner = $('banner');
 const bannerText = $('banner-text');
 const retryButton = document.getElementById('retry') as unknown as VscodeButton;
+const progressArea = $('progress');
+const progressText = $('progress-text');
+const cancelButton = document.getElementById('cancel-run') as unknown as VscodeButton;
 const statusLine = $('status');
 const stage = $('stage');
 const toolButtons = Array.from(document.querySelectorAll<HTMLButtonElement>('button.tool'));
@@ -104,6 +107,53 @@ const view = {
   /** Region under the pointer on the canvas. */
   canvasChatHover: null as number | null,
 };
+
+/**
+ * What the engine is doing for this editor: the prompt and/or the describe running, the stage each reached,
+ * and since when (counted here: the engine cannot report a fraction of a model run, so the time is shown).
+ */
+type ProgressMsg = Extract<ToWebview, { type: 'progress' }>;
+const running = {
+  prompt: undefined as { since: number; stage?: ProgressMsg } | undefined,
+  describe: undefined as { since: number; stage?: ProgressMsg } | undefined,
+};
+let progressTimer: ReturnType<typeof setInterval> | undefined;
+
+function stageText(p: ProgressMsg | undefined): string {
+  switch (p?.stage) {
+    case undefined: return 'Waiting for the engine';
+    case 'image': return 'Reading the image';
+    case 'prefill': return p.patches ? `Prefilling the image (${p.patches.toLocaleString('en-US')} patches${p.side ? `, ${p.side} px` : ''})` : 'Prefilling the image';
+    case 'generate': return 'Writing the answer';
+    case 'masks': return 'Computing the mask';
+  }
+}
+
+function renderProgress() {
+  const job = running.prompt ?? running.describe;
+  progressArea.hidden = !job;
+  if (!job) {
+    clearInterval(progressTimer);
+    progressTimer = undefined;
+    return;
+  }
+  progressTimer ??= setInterval(renderProgress, 1000);
+  const seconds = Math.floor((Date.now() - job.since) / 1000);
+  const doing = !job.stage && view.engine.state === 'starting' ? 'Loading the model' : stageText(job.stage);
+  progressText.textContent = `${running.prompt ? '' : 'Describe: '}${doing} · ${seconds} s`;
+}
+
+function startRunning(what: 'prompt' | 'describe') {
+  running[what] = { since: Date.now() };
+  renderProgress();
+}
+
+function stopRunning(what: 'prompt' | 'describe') {
+  running[what] = undefined;
+  renderProgress();
+}
+
+cancelButton.addEventListener('click', () => send({ type: 'cancel' }));
 
 const categoryById = (id: number) => view.categories.find((c) => c.id === id);
 const categoryName = (id: number) => categoryById(id)?.name ?? `category ${id}`;
@@ -595,6 +645,7 @@ function describeSelected() {
 /** Sends the visual prompt as it now is; the host runs it (a newer one supersedes) or clears the candidate. */
 function sendRegionPrompt() {
   if (!isEmptyRegionPrompt(view.regionPrompt)) performance.mark('pixel-sail:prompt-submitted');
+  else stopRunning('prompt'); // clearing the marks ends a running prompt (the host drops and cancels it)
   send({ type: 'regionPrompt', prompt: view.regionPrompt });
   paint();
 }
@@ -793,6 +844,7 @@ function accept(choice = categoryChoice(categoryBox.value, view.categories)) {
 
 function reject() {
   if (!view.candidate) return;
+  stopRunning('prompt'); // a prompt still running would replace what is rejected: the host drops and cancels it
   send({ type: 'reject' });
 }
 
@@ -1227,6 +1279,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       return;
     case 'engine':
       view.engine = msg.engine;
+      renderProgress();
       renderControls();
       renderStatus();
       renderBanner();
@@ -1234,10 +1287,27 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
     case 'busy':
       view.busy = true;
       answerText.textContent = `Segmenting “${msg.prompt}”…`;
+      startRunning('prompt');
+      return;
+    case 'progress': {
+      const job = running[msg.what];
+      if (job) job.stage = msg;
+      renderProgress();
+      return;
+    }
+    case 'cancelled':
+      view.busy = false;
+      view.candidate = undefined;
+      stopRunning('prompt');
+      answerText.textContent = `Cancelled “${msg.prompt}”.`;
+      answerText.title = answerText.textContent;
+      renderCandidate();
+      renderControls();
       return;
     case 'candidate':
       performance.mark('pixel-sail:candidate-received', { detail: msg.host });
       view.busy = false;
+      stopRunning('prompt');
       view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle, bbox: msg.mask.bbox } : undefined;
       answerText.textContent = msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : `No target (${msg.ms} ms)`;
       answerText.title = msg.answer;
@@ -1256,6 +1326,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       return;
     case 'promptFailed':
       view.busy = false;
+      stopRunning('prompt');
       view.candidate = undefined;
       answerText.textContent = `Failed: ${msg.message}`;
       answerText.title = msg.message;
@@ -1264,12 +1335,14 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       return;
     case 'describing':
       view.describing = msg.id;
+      startRunning('describe');
       answerText.textContent = `Describing #${msg.id}…`;
       renderControls();
       renderObjects();
       return;
     case 'described':
       view.describing = undefined;
+      stopRunning('describe');
       answerText.textContent = msg.caption !== null ? `#${msg.id}: ${msg.caption}` : `Describe failed: ${msg.message ?? 'no caption'}`;
       renderControls();
       renderObjects();

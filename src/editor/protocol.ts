@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { StoredRegionSpec } from '../annotations/conversationSchema';
 import type { Category, Rle } from '../annotations/schema';
 import { MAX_SCRIBBLE_POINTS } from '../engine/regions';
+import type { EngineProgress } from '../engine/types';
 import type { RegionPrompt } from './regionPrompt';
 
 export type { RegionPrompt } from './regionPrompt';
@@ -50,6 +51,8 @@ export const fromWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('delete'), id: z.number().int().positive() }).strict(),
   z.object({ type: z.literal('setCategory'), id: z.number().int().positive(), category: categoryChoiceSchema }).strict(),
   z.object({ type: z.literal('retryEngine') }).strict(),
+  /** Cancel: end the running prompt and describe (the engine is replaced if it cannot stop by itself). */
+  z.object({ type: z.literal('cancel') }).strict(),
   z.object({ type: z.literal('error'), message: z.string().max(10000) }).strict(),
   // Review of batch proposals: one proposal accepted or rejected, all of this image's accepted, or another image.
   z.object({ type: z.literal('review'), id: z.number().int().positive(), verdict: z.enum(['accept', 'reject']) }).strict(),
@@ -91,6 +94,13 @@ export type ToWebview =
   | { type: 'categories'; categories: Category[] }
   | { type: 'engine'; engine: EngineView }
   | { type: 'busy'; prompt: string }
+  /** The running prompt or describe reached a stage (see EngineProgress); the webview counts the time. */
+  | ({ type: 'progress'; what: 'prompt' | 'describe' } & EngineProgress)
+  /**
+   * The user's Cancel ended the prompt. When the engine was inside a model run it is replaced a moment later,
+   * which the engine state ('starting', then 'ready') shows.
+   */
+  | { type: 'cancelled'; prompt: string }
   /** Describe of object `id` is running / finished (the caption arrives with the objects) / failed. */
   | { type: 'describing'; id: number }
   | { type: 'described'; id: number; caption: string | null; message?: string }

@@ -13,7 +13,7 @@ import { loadModelDir, ModelDir } from './modelDir';
 import { ImageState, KvCache, ModelRunner } from './modelRunner';
 import { logitsToMaskSummary } from './postprocess';
 import { patchify } from './preprocess';
-import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, ExecutionProvider, MaskResult, ModelSummary, Weights, WeightsSetting } from './types';
+import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineProgress, EngineTask, ExecutionProvider, MaskResult, ModelSummary, Weights, WeightsSetting } from './types';
 import { rasterizeRegion, RegionSpec } from './regions';
 import type { Grid } from './sequence';
 import { TextCodec } from './tokenizer';
@@ -55,6 +55,11 @@ export interface TaskOptions {
   /** Each generated token as text; `special` for the model's own tokens (<PromptK>, [SEG], stop tokens). */
   onToken?: (text: string, special: boolean) => void;
   shouldStop?: () => boolean;
+  /**
+   * Called as each stage starts; awaited, so a worker can get the message out before a long synchronous
+   * onnxruntime run blocks its thread. shouldStop is checked between the stages too.
+   */
+  onProgress?: (progress: EngineProgress) => void | Promise<void>;
 }
 
 /** An image read and decoded ahead of its request (batch jobs), with the file's stamp when it was read. */
@@ -143,6 +148,22 @@ export async function openRunner(model: ModelDir, device: DeviceSetting, threads
   }
 }
 
+/** Test-only: see testOnlyBlockPrefill. */
+export const TEST_BLOCK_PREFILL_ENV = 'PIXEL_SAIL_TEST_BLOCK_PREFILL_WHILE_FILE';
+
+/**
+ * Test-only: while the file `PIXEL_SAIL_TEST_BLOCK_PREFILL_WHILE_FILE` names exists, every image prefill
+ * first blocks the engine's thread, exactly as a paper-size model's onnxruntime run does (synchronously, deaf
+ * to messages), so the client and UI tests exercise progress and Cancel on the tiny test model without timing
+ * anything: the test decides when the "run" ends by deleting the file. Only tests set the variable.
+ */
+function testOnlyBlockPrefill() {
+  const file = process.env[TEST_BLOCK_PREFILL_ENV];
+  if (!file) return;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (fs.existsSync(file)) Atomics.wait(sleeper, 0, 0, 50);
+}
+
 const tensorBytes = (t: { data: unknown }) => (t.data as Float32Array).byteLength;
 const cacheBytes = (c: KvCache) => c.tensors.reduce((s, t) => s + tensorBytes(t), 0);
 
@@ -228,7 +249,7 @@ export class Engine {
   }
 
   /** Decodes the image and prefills its block with the prompts — or returns the cached state. */
-  async prepare(imagePath: string, regions: RegionSpec[], batch = false): Promise<{ image: PreparedImage; cacheHit: boolean; loadMs: number; prefillMs: number; prefetched?: boolean }> {
+  async prepare(imagePath: string, regions: RegionSpec[], batch = false, opts: TaskOptions = {}): Promise<{ image: PreparedImage; cacheHit: boolean; loadMs: number; prefillMs: number; prefetched?: boolean }> {
     const maxRegions = this.model.config.model.num_prompt_slots;
     if (regions.length > maxRegions) throw new EngineError(`at most ${maxRegions} regions can be prompted at once, got ${regions.length}`);
     const cache = batch ? this.batchImages : this.images;
@@ -261,6 +282,9 @@ export class Engine {
     const t1 = performance.now();
     const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, this.rules);
     const slots = masks.length ? promptSlots(masks, img.modelWidth, img.modelHeight, this.rules.patch_size, this.rules.prompt_overlap) : undefined;
+    await opts.onProgress?.({ stage: 'prefill', patches: grid.gh * grid.gw, side: Math.max(img.modelWidth, img.modelHeight) });
+    if (opts.shouldStop?.()) throw new EngineError('cancelled');
+    testOnlyBlockPrefill();
     let state = await this.runner.prefillImage(patches, grid, slots);
     let size = cacheBytes(state.cache) + state.pixelFeatureBytes + tensorBytes(state.visionHidden);
     const lean = size - state.pixelFeatureBytes;
@@ -370,7 +394,8 @@ export class Engine {
       start = conversation.cache;
       timings.cacheHit = 1;
     } else {
-      const prep = await this.prepare(imagePath, regions, mode.batch);
+      await opts.onProgress?.({ stage: 'image' });
+      const prep = await this.prepare(imagePath, regions, mode.batch, opts);
       image = prep.image;
       start = image.state.cache;
       timings.load = round(prep.loadMs);
@@ -390,6 +415,8 @@ export class Engine {
       // The previous answer ended at a stop token that was never fed: close the turn as training did.
       promptIds = [...this.codec.encode(this.model.config.chat.answer_suffix), ...promptIds];
     }
+    if (opts.shouldStop?.()) throw new EngineError('cancelled');
+    await opts.onProgress?.({ stage: 'generate' });
     const t2 = performance.now();
     let gen = await this.runner.generate(promptIds, start, image.grid, {
       maxNewTokens,
@@ -411,6 +438,10 @@ export class Engine {
     timings.generate = round(performance.now() - t2);
     timings.generatedTokens = gen.tokenIds.length;
     const t3 = performance.now();
+    if (!noTarget && gen.segCount > 0) {
+      if (opts.shouldStop?.()) throw new EngineError('cancelled');
+      await opts.onProgress?.({ stage: 'masks' });
+    }
     const masks = noTarget ? [] : await this.masksFor(image, gen.segHidden, gen.segCount);
     timings.masks = round(performance.now() - t3);
     timings.total = round(performance.now() - t0);

@@ -1,12 +1,15 @@
 // The engine client: forks the worker (child_process.fork), queues requests with priorities (interactive
 // before batch), sends one at a time, supports cancellation (a newer request with the same cancelKey
 // supersedes an older one) and per-request timeouts, and restarts the worker when it dies — failing the
-// request in flight with a clear message and carrying on with the rest.
+// request in flight with a clear message and carrying on with the rest. A request cancelled (or timed out)
+// while the worker runs it is answered at once; the worker stops at its next check, and one that does not
+// within CANCEL_GRACE_MS (inside an onnxruntime run, which cannot be interrupted: a large model's image
+// prefill takes minutes) is killed and started again, so Cancel really ends the work.
 import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { DeviceInfo, EngineAnswer, EngineTask, ModelSummary, Priority } from './types';
+import type { DeviceInfo, EngineAnswer, EngineProgress, EngineTask, ModelSummary, Priority } from './types';
 import type { ErrorCode, FromWorker, ToWorker, WorkerConfig, WorkerStats } from './workerProtocol';
-import { tokenMessageSchema, WORKER_CONFIG_ENV } from './workerProtocol';
+import { progressMessageSchema, tokenMessageSchema, WORKER_CONFIG_ENV } from './workerProtocol';
 
 export class EngineRequestError extends Error {
   constructor(message: string, readonly code: ErrorCode | 'crashed' | 'timeout' | 'unavailable') {
@@ -25,6 +28,8 @@ export interface RequestOptions {
    * `at` is when the worker had the token (epoch ms, see workerProtocol.ts), for timing its way to a screen.
    */
   onToken?: (text: string, special: boolean, at: number) => void;
+  /** Each stage as the worker starts it (`at`: the worker's clock, epoch ms). */
+  onProgress?: (progress: EngineProgress, at: number) => void;
   signal?: AbortSignal;
 }
 
@@ -53,7 +58,12 @@ export interface ReadyInfo {
   pid: number;
 }
 
-const KILL_GRACE_MS = 5000;
+/**
+ * How long a worker may take to stop a cancelled or timed-out request before it is killed and restarted. It
+ * sees the cancel between stages and decode steps (milliseconds with the shipped model); inside an onnxruntime
+ * run it sees nothing until the run ends.
+ */
+export const CANCEL_GRACE_MS = 3000;
 
 export class EngineClient extends EventEmitter {
   private child?: ChildProcess;
@@ -67,6 +77,8 @@ export class EngineClient extends EventEmitter {
   private disposed = false;
   private statsWaiters = new Map<number, (s: WorkerStats) => void>();
   private killTimer?: NodeJS.Timeout;
+  /** The worker this client killed on purpose (a cancel it could not honour): its exit is no crash. */
+  private replacing?: ChildProcess;
 
   constructor(private readonly options: ClientOptions) {
     super();
@@ -189,19 +201,22 @@ export class EngineClient extends EventEmitter {
   }
 
   private cancel(p: Pending, why: string, code: 'cancelled' | 'timeout' | 'internal' = 'cancelled') {
-    if (this.inFlight === p && !p.done) this.send({ type: 'cancel', id: p.id });
+    if (this.inFlight === p && !p.done) {
+      this.send({ type: 'cancel', id: p.id });
+      // A worker inside a long onnxruntime run cannot see the cancel: replace it after a grace period.
+      clearTimeout(this.killTimer);
+      this.killTimer = setTimeout(() => {
+        if (this.inFlight === p && this.child) {
+          this.replacing = this.child;
+          this.child.kill('SIGKILL');
+        }
+      }, CANCEL_GRACE_MS);
+    }
     this.finish(p, { error: new EngineRequestError(why, code) });
   }
 
   private timeout(p: Pending, ms: number) {
-    const running = this.inFlight === p;
     this.cancel(p, `the engine did not answer within ${Math.round(ms / 1000)} s`, 'timeout');
-    if (running) {
-      // A worker stuck in native code cannot see the cancel: replace it after a grace period.
-      this.killTimer = setTimeout(() => {
-        if (this.inFlight === p) this.child?.kill('SIGKILL');
-      }, KILL_GRACE_MS);
-    }
   }
 
   private onMessage(msg: FromWorker) {
@@ -210,9 +225,21 @@ export class EngineClient extends EventEmitter {
       this.statsWaiters.delete(msg.id);
       return;
     }
-    if (msg.type !== 'token' && msg.type !== 'result' && msg.type !== 'error') return;
+    if (msg.type !== 'token' && msg.type !== 'progress' && msg.type !== 'result' && msg.type !== 'error') return;
     const p = this.inFlight;
     if (!p || p.id !== msg.id) return;
+    if (msg.type === 'progress') {
+      const progress = progressMessageSchema.safeParse(msg);
+      if (!progress.success) {
+        this.cancel(p, `the engine sent a malformed progress message (${progress.error.issues[0]?.message ?? 'unknown'})`, 'internal');
+        return;
+      }
+      if (!p.done) {
+        const { type: _type, id: _id, at, ...stage } = progress.data;
+        p.options.onProgress?.(stage, at);
+      }
+      return;
+    }
     if (msg.type === 'token') {
       const token = tokenMessageSchema.safeParse(msg);
       if (!token.success) {
@@ -239,6 +266,14 @@ export class EngineClient extends EventEmitter {
     const p = this.inFlight;
     this.inFlight = undefined;
     if (this.disposed) return;
+    if (child === this.replacing) {
+      // Killed on purpose (its request was cancelled and answered): load the model again right away, so the
+      // next request waits as little as it can; this is not a crash.
+      this.replacing = undefined;
+      this.emit('exit', why, 'replaced');
+      this.start().then(() => this.pump(), (e) => this.failAll(e));
+      return;
+    }
     if (p) {
       this.finish(p, { error: new EngineRequestError(`the engine process stopped unexpectedly (${why}) while working on this request; it has been restarted — try again`, 'crashed') });
     }

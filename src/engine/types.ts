@@ -65,6 +65,21 @@ interface BaseTask {
   batch?: { next?: string };
 }
 
+/**
+ * Where a request is, sent as each stage starts. `prefill` runs the image block in one onnxruntime call that
+ * cannot report a fraction or be interrupted (onnxruntime-node runs it synchronously on the worker's thread and
+ * has no terminate for a run in flight); a large model spends seconds to minutes there, so the editor shows
+ * the stage, the patch count and the elapsed time, and Cancel replaces the worker.
+ */
+export type EngineStage = 'image' | 'prefill' | 'generate' | 'masks';
+export interface EngineProgress {
+  stage: EngineStage;
+  /** prefill: the image block's patches (and its length in tokens, patches + 2). */
+  patches?: number;
+  /** prefill: the long side the model sees, in pixels. */
+  side?: number;
+}
+
 export type EngineTask =
   | (BaseTask & { kind: 'segment'; text: string })
   | (BaseTask & { kind: 'segmentRegions'; regions: RegionSpec[] })

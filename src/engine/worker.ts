@@ -1,6 +1,7 @@
 // The engine worker: a child process that owns the model and answers one task at a time over IPC.
 // Its configuration arrives in an environment variable so a failing model load is reported before any
-// request is accepted. Cancellation is checked between decode steps.
+// request is accepted. Cancellation is checked between stages and decode steps; an onnxruntime run in
+// progress cannot see it (it blocks this thread), so the client replaces a worker that does not stop soon.
 import { Engine, EngineError } from './engine';
 import { ModelDirError } from './modelDir';
 import type { FromWorker, ToWorker, WorkerConfig } from './workerProtocol';
@@ -49,6 +50,11 @@ async function main() {
       const answer = await engine.run(task, {
         onToken: (text, special) => send(special ? { type: 'token', id, text, special, at: workerNow() } : { type: 'token', id, text, at: workerNow() }),
         shouldStop: () => cancelled.has(id),
+        // Waits until the message is handed to the channel: the prefill that follows blocks this thread.
+        onProgress: (p) => new Promise<void>((resolve) => {
+          if (!process.send) return resolve();
+          process.send({ type: 'progress', id, ...p, at: workerNow() } satisfies FromWorker, undefined, {}, () => resolve());
+        }),
       });
       send({ type: 'result', id, answer });
     } catch (e) {

@@ -2,7 +2,7 @@
 // import this file, so a message's shape is defined once; the tasks and answers they carry are types.ts's.
 import { z } from 'zod';
 import { jsonSyntaxProblem } from '../jsonText';
-import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineTask, ModelSummary, WeightsSetting } from './types';
+import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineProgress, EngineTask, ModelSummary, WeightsSetting } from './types';
 
 /**
  * The worker's start-up configuration, checked by the worker before it loads anything: a bad value (a
@@ -77,6 +77,17 @@ export const tokenMessageSchema = z.object({
 }).strict();
 export type TokenMessage = z.infer<typeof tokenMessageSchema>;
 
+/** A request's stage started (engine.ts TaskOptions.onProgress), checked by the client on arrival. */
+export const progressMessageSchema = z.object({
+  type: z.literal('progress'),
+  id,
+  stage: z.enum(['image', 'prefill', 'generate', 'masks']),
+  patches: z.number().int().positive().optional(),
+  side: z.number().int().positive().optional(),
+  at: z.number().finite().positive(),
+}).strict();
+export type ProgressMessage = z.infer<typeof progressMessageSchema> & EngineProgress;
+
 /** The worker's clock for `at`: epoch ms, sub-millisecond (src/epochClock.ts). */
 export { epochNow as workerNow } from '../epochClock';
 
@@ -84,6 +95,7 @@ export type FromWorker =
   | { type: 'ready'; device: DeviceInfo; model: ModelSummary }
   | { type: 'fatal'; message: string }
   | TokenMessage
+  | ProgressMessage
   | { type: 'result'; id: number; answer: EngineAnswer }
   | { type: 'stats'; id: number; stats: WorkerStats }
   | { type: 'error'; id: number; message: string; code: ErrorCode };

@@ -67,12 +67,15 @@ export class EngineService implements vscode.Disposable {
         this.setState({ state: 'ready', summary: `${info.model.name} on ${info.device.provider === 'cuda' ? 'CUDA' : 'CPU'}, ${info.device.weights}` });
         this.showStatus();
       });
-      client.on('exit', (why: string) => {
-        // The client restarts the process for the requests it still holds, else with the next one.
+      client.on('exit', (why: string, how?: 'replaced') => {
+        // The client restarts the process for the requests it still holds, else with the next one; one it
+        // replaced to end a cancelled request is loading again already.
         this.readyInfo = undefined;
         this.setState({ state: 'starting' });
-        this.status.text = '$(debug-restart) Pixel-SAIL: stopped';
-        this.status.tooltip = `The engine process stopped (${why}); it starts again with the next request.`;
+        this.status.text = how === 'replaced' ? '$(loading~spin) Pixel-SAIL: restarting' : '$(debug-restart) Pixel-SAIL: stopped';
+        this.status.tooltip = how === 'replaced'
+          ? 'A request was cancelled (or timed out) while the engine was inside a model run, which cannot be interrupted, so the engine process was replaced; the model is loading again.'
+          : `The engine process stopped (${why}); it starts again with the next request.`;
         this.status.backgroundColor = undefined;
       });
       this.client = client;

@@ -1,6 +1,9 @@
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { TEST_BLOCK_PREFILL_ENV } from '../../src/engine/engine';
 import { EngineClient, EngineRequestError } from '../../src/engine/engineClient';
 import type { EngineTask } from '../../src/engine/types';
 
@@ -94,6 +97,62 @@ describe('engine client and worker process', function () {
     // (the random model never stops early) before answering the fresh one.
     const staleTokens = Math.max(...streamed.values());
     assert.ok(staleTokens >= 1 && staleTokens < slow.maxNewTokens! - 1, `the stale request was stopped, not run to its end (${staleTokens} of ${slow.maxNewTokens} tokens)`);
+  });
+
+  it('reports each stage of a request, the prefill with its patch count', async () => {
+    await client.start();
+    const stages: string[] = [];
+    let patches: number | undefined;
+    const a = await client.request({ ...segment, image: path.join(modelPath, 'parity/image.png') }, { onProgress: (p) => {
+      stages.push(p.stage);
+      if (p.stage === 'prefill') patches = p.patches;
+    } });
+    assert.deepEqual(stages, ['image', 'prefill', 'generate', 'masks'].slice(0, a.masks.length ? 4 : 3));
+    assert.ok(patches !== undefined && patches > 0, 'the prefill says how many patches it runs');
+    // A cached image skips the prefill: no prefill stage is reported.
+    const again: string[] = [];
+    await client.request(segment, { onProgress: (p) => again.push(p.stage) });
+    assert.ok(!again.includes('prefill'), again.join(','));
+  });
+
+  describe('a cancel the worker cannot see (a model run blocking its thread)', () => {
+    // While the file exists, the worker's thread blocks before each prefill, as a paper-size model's
+    // onnxruntime run does: the cancel message is not read until the block ends.
+    let blocked: EngineClient;
+    let blockFile: string;
+    beforeEach(() => {
+      blockFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-sail-block-')), 'block');
+      fs.writeFileSync(blockFile, '');
+      process.env[TEST_BLOCK_PREFILL_ENV] = blockFile;
+      blocked = new EngineClient({ workerPath, config });
+    });
+    afterEach(() => {
+      delete process.env[TEST_BLOCK_PREFILL_ENV];
+      fs.rmSync(path.dirname(blockFile), { recursive: true, force: true });
+      blocked.dispose();
+    });
+
+    it('answers the cancel at once, replaces the worker, and serves the next request', async () => {
+      await blocked.start();
+      const firstPid = blocked.pid!;
+      const abort = new AbortController();
+      let prefilling!: () => void;
+      const inPrefill = new Promise<void>((r) => (prefilling = r));
+      const exits: string[] = [];
+      blocked.on('exit', (_why: string, how?: string) => exits.push(how ?? 'crash'));
+      const doomed = blocked.request(segment, { signal: abort.signal, onProgress: (p) => p.stage === 'prefill' && prefilling() });
+      await inPrefill;
+      abort.abort();
+      await assert.rejects(doomed, (e: Error) => e instanceof EngineRequestError && e.code === 'cancelled');
+      // The worker stays blocked until the client gives up on it and kills it; then the block is lifted, so the
+      // replacement's prefill runs.
+      await new Promise<void>((resolve) => (exits.length ? resolve() : blocked.once('exit', () => resolve())));
+      fs.rmSync(blockFile);
+      const next = await blocked.request(segment);
+      assert.equal(next.masks.length, 1);
+      assert.notEqual(blocked.pid, firstPid, 'the blocked worker was killed and a new one started');
+      assert.deepEqual(exits, ['replaced'], 'a replacement is not counted as a crash');
+    });
   });
 
   it('times out a request and keeps serving the next', async () => {

@@ -230,12 +230,28 @@ describe('engine (in process, tiny random model)', function () {
 
   it('streams tokens and stops when cancelled', async () => {
     const seen: string[] = [];
-    let n = 0;
+    // shouldStop is also asked between stages (before the prefill, before generating), so the stop is on what streamed.
     await assert.rejects(
-      engine.run({ kind: 'describe', image: sample, region: { kind: 'box', x: 0, y: 0, w: 9, h: 9 }, maxNewTokens: 50 }, { onToken: (t) => seen.push(t), shouldStop: () => ++n > 3 }),
+      engine.run({ kind: 'describe', image: sample, region: { kind: 'box', x: 0, y: 0, w: 9, h: 9 }, maxNewTokens: 50 }, { onToken: (t) => seen.push(t), shouldStop: () => seen.length >= 3 }),
       (e: Error) => e instanceof EngineError && e.message === 'cancelled',
     );
     assert.equal(seen.length, 3);
+  });
+
+  it('reports its stages, and a cancel seen between them ends the request before the prefill', async () => {
+    const stages: string[] = [];
+    const box = { kind: 'box' as const, x: 2, y: 3, w: 11, h: 13 };
+    await assert.rejects(
+      engine.run({ kind: 'describe', image: sample, region: box }, { onProgress: (p) => { stages.push(p.stage); }, shouldStop: () => stages.includes('prefill') }),
+      (e: Error) => e instanceof EngineError && e.message === 'cancelled',
+    );
+    assert.deepEqual(stages, ['image', 'prefill'], 'stopped right after the prefill stage was announced, before generating');
+    const before = engine.cacheStats().entries;
+    const again: string[] = [];
+    await engine.run({ kind: 'describe', image: sample, region: box, maxNewTokens: 4 }, { onProgress: (p) => { again.push(p.stage); } });
+    assert.deepEqual(again.slice(0, 2), ['image', 'prefill'], 'the cancelled prefill was not cached: it runs now');
+    assert.equal(again[2], 'generate');
+    assert.ok(engine.cacheStats().entries > before);
   });
 
   it('says why it is not on CUDA, and refuses cuda when it cannot load', async function () {

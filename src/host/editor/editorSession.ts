@@ -8,7 +8,7 @@ import { addCategory, readCategoriesFile, renameCategory } from '../../annotatio
 import { acceptAllProposals, acceptCandidate, acceptProposal, AnnotationEdit, rejectProposal, Candidate, changeCategory, objectMask, paintStroke, polygonObject, removeObject, reshapePolygons, setCaption, Stroke, strokeObject } from '../../annotations/document';
 import { nextUnreviewed, previousImage, reviewStatus } from '../../annotations/review';
 import type { Annotation, Category } from '../../annotations/schema';
-import { EngineRequestError } from '../../engine/engineClient';
+import { EngineRequestError, RequestOptions } from '../../engine/engineClient';
 import { CategoryChoice, FromWebview, fromWebviewSchema, ObjectView, ToWebview } from '../../editor/protocol';
 import { readableAnswer } from '../../editor/readableText';
 import { isEmptyRegionPrompt, RegionPrompt, RegionPromptError, regionsOf } from '../../editor/regionPrompt';
@@ -29,6 +29,9 @@ export interface SessionHost {
 }
 
 let sessionCount = 0;
+
+/** Interactive requests end by Cancel, by a newer prompt, or after this long (a 1024-px prefill of a paper-size model on a loaded CPU took 4 min). */
+const INTERACTIVE_TIMEOUT_MS = 30 * 60 * 1000;
 
 export function objectView(a: Annotation): ObjectView {
   const seg = a.segmentation;
@@ -68,6 +71,9 @@ export class EditorSession implements vscode.Disposable {
   private readonly cancelKey = `editor-${++sessionCount}`;
   /** Counts prompts and clears: an answer that arrives after a newer one (or after Escape) is dropped. */
   private generation = 0;
+  /** The running prompt and describe, for Cancel. */
+  private promptAbort?: AbortController;
+  private describeAbort?: AbortController;
 
   constructor(
     private readonly document: AnnotationEditorDocument,
@@ -247,6 +253,7 @@ export class EditorSession implements vscode.Disposable {
         return;
       }
       case 'reject':
+        this.promptAbort?.abort(); // its answer would be dropped: end the work
         this.generation++;
         this.candidate = undefined;
         this.post({ type: 'candidateCleared' });
@@ -264,6 +271,10 @@ export class EditorSession implements vscode.Disposable {
       }
       case 'retryEngine':
         await this.engine.retry();
+        return;
+      case 'cancel':
+        this.promptAbort?.abort();
+        this.describeAbort?.abort();
         return;
       case 'error':
         void vscode.window.showErrorMessage(`Pixel-SAIL image editor: ${msg.message}`);
@@ -342,13 +353,30 @@ export class EditorSession implements vscode.Disposable {
     if (this.document.problem) throw new Error(this.document.problem);
   }
 
+  /**
+   * Options of an interactive request: superseded by this editor's next prompt, ended by Cancel, stages
+   * shown as progress. No short timeout: a paper-size model's image prefill takes minutes on a loaded CPU,
+   * and the user sees the progress and has Cancel.
+   */
+  private interactive(what: 'prompt' | 'describe', abort: AbortController, cancelKey: string): RequestOptions {
+    return {
+      cancelKey, priority: 'interactive', signal: abort.signal, timeoutMs: INTERACTIVE_TIMEOUT_MS,
+      onProgress: (p) => this.post({ type: 'progress', what, ...p }),
+    };
+  }
+
+  private postCancelled(prompt: string) {
+    this.post({ type: 'cancelled', prompt });
+  }
+
   private async runPrompt(text: string) {
     const receivedAt = this.receivedAt;
     const generation = ++this.generation;
     this.post({ type: 'busy', prompt: text });
     const t0 = Date.now();
+    const abort = (this.promptAbort = new AbortController());
     try {
-      const answer = await this.engine.request({ kind: 'segment', image: this.document.uri.fsPath, text }, { cancelKey: this.cancelKey, priority: 'interactive' });
+      const answer = await this.engine.request({ kind: 'segment', image: this.document.uri.fsPath, text }, this.interactive('prompt', abort, this.cancelKey));
       if (generation !== this.generation) return;
       // A mask with no pixel is nothing to accept: an invisible object would only block later batch jobs.
       const empty = answer.masks[0] !== undefined && answer.masks[0].area === 0;
@@ -358,8 +386,13 @@ export class EditorSession implements vscode.Disposable {
       this.post({ type: 'candidate', prompt: text, answer: said, mask: mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox } : null, ms: Date.now() - t0,
         host: { receivedAt, postedAt: epochNow(), engineMs: answer.timingsMs.total } });
     } catch (e) {
-      if (e instanceof EngineRequestError && e.code === 'cancelled') return; // a newer prompt took over
+      if (e instanceof EngineRequestError && e.code === 'cancelled') {
+        if (abort.signal.aborted && generation === this.generation) this.postCancelled(text);
+        return; // else a newer prompt took over
+      }
       this.post({ type: 'promptFailed', prompt: text, message: (e as Error).message });
+    } finally {
+      if (this.promptAbort === abort) this.promptAbort = undefined;
     }
   }
 
@@ -368,6 +401,7 @@ export class EditorSession implements vscode.Disposable {
     const receivedAt = this.receivedAt;
     const generation = ++this.generation;
     if (isEmptyRegionPrompt(prompt)) {
+      this.promptAbort?.abort(); // its answer would be dropped: end the work
       this.candidate = undefined;
       this.post({ type: 'candidateCleared' });
       return;
@@ -384,8 +418,9 @@ export class EditorSession implements vscode.Disposable {
     }
     this.post({ type: 'busy', prompt: label });
     const t0 = Date.now();
+    const abort = (this.promptAbort = new AbortController());
     try {
-      const answer = await this.engine.request({ kind: 'segmentRegions', image: this.document.uri.fsPath, regions }, { cancelKey: this.cancelKey, priority: 'interactive' });
+      const answer = await this.engine.request({ kind: 'segmentRegions', image: this.document.uri.fsPath, regions }, this.interactive('prompt', abort, this.cancelKey));
       if (generation !== this.generation) return; // cleared (Escape) or superseded while it ran
       const empty = answer.masks[0] !== undefined && answer.masks[0].area === 0;
       const mask = empty ? undefined : answer.masks[0];
@@ -394,9 +429,18 @@ export class EditorSession implements vscode.Disposable {
       this.post({ type: 'candidate', prompt: label, answer: said, mask: mask ? { rle: mask.rle, area: mask.area, bbox: mask.bbox } : null, ms: Date.now() - t0,
         host: { receivedAt, postedAt: epochNow(), engineMs: answer.timingsMs.total } });
     } catch (e) {
-      if ((e instanceof EngineRequestError && e.code === 'cancelled') || generation !== this.generation) return;
+      if (generation !== this.generation) return; // cleared or superseded
+      if (e instanceof EngineRequestError && e.code === 'cancelled') {
+        if (abort.signal.aborted) {
+          this.candidate = undefined;
+          this.postCancelled(label);
+        }
+        return;
+      }
       this.candidate = undefined;
       this.post({ type: 'promptFailed', prompt: label, message: (e as Error).message });
+    } finally {
+      if (this.promptAbort === abort) this.promptAbort = undefined;
     }
   }
 
@@ -409,9 +453,10 @@ export class EditorSession implements vscode.Disposable {
     const seg = annotation.segmentation;
     const rle = Array.isArray(seg) ? encodeMask(objectMask(annotation, width, height), height, width) : seg;
     this.post({ type: 'describing', id });
+    const abort = (this.describeAbort = new AbortController());
     try {
       // Its own cancel key: a describe is not superseded by the next click prompt.
-      const answer = await this.engine.request({ kind: 'describe', image: this.document.uri.fsPath, region: { kind: 'rle', rle } }, { cancelKey: `${this.cancelKey}-describe`, priority: 'interactive' });
+      const answer = await this.engine.request({ kind: 'describe', image: this.document.uri.fsPath, region: { kind: 'rle', rle } }, this.interactive('describe', abort, `${this.cancelKey}-describe`));
       const caption = readableAnswer(answer.answer);
       if (!caption) {
         this.post({ type: 'described', id, caption: null, message: 'the model gave no caption for this object' });
@@ -421,8 +466,13 @@ export class EditorSession implements vscode.Disposable {
       if (edit) this.host.perform(edit);
       this.post({ type: 'described', id, caption });
     } catch (e) {
-      if (e instanceof EngineRequestError && e.code === 'cancelled') return;
+      if (e instanceof EngineRequestError && e.code === 'cancelled') {
+        if (abort.signal.aborted) this.post({ type: 'described', id, caption: null, message: 'cancelled' });
+        return;
+      }
       this.post({ type: 'described', id, caption: null, message: (e as Error).message });
+    } finally {
+      if (this.describeAbort === abort) this.describeAbort = undefined;
     }
   }
 

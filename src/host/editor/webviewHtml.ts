@@ -44,6 +44,7 @@ const EDITOR_BODY = `
   <label class="inline" title="Show or hide all masks (H)"><input id="show-all" type="checkbox" checked aria-keyshortcuts="H"> Show masks</label>
 </div>
 <div id="main">
+  <div id="progress" role="status" aria-label="Engine progress" hidden><progress id="progress-bar" aria-label="Engine working"></progress><span id="progress-text"></span><vscode-button id="cancel-run" secondary title="Cancel the running prompt or Describe (a model run that cannot stop restarts the engine)">Cancel</vscode-button></div>
   <div id="stage"><canvas id="canvas" tabindex="0" aria-label="Image"></canvas></div>
   <aside id="side" aria-label="Objects and categories">
     <section id="review" aria-label="Review" hidden>

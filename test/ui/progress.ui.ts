@@ -1,0 +1,144 @@
+// A long image prefill in a real VS Code window, as a user meets it with a paper-size model: the editor shows
+// what the engine is doing (stage, patch count, elapsed time) with Cancel; zoom and the manual tools keep
+// working meanwhile; Cancel ends the work in the engine (the worker, deaf inside its model run, is replaced)
+// and the next prompt is answered.
+// The slow prefill is simulated on the shipped model by the test-only PIXEL_SAIL_TEST_BLOCK_PREFILL_WHILE_FILE
+// (engine.ts): while the named file exists, the worker's thread blocks before each prefill exactly as an
+// onnxruntime run does (synchronously, deaf to messages). The test decides when the block ends; nothing is timed.
+//   node out/test/ui/progress.ui.js        (after npm run build)
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { TEST_BLOCK_PREFILL_ENV } from '../../src/engine/engine';
+import { eventually, openFromExplorer, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
+
+/** The engine workers of this checkout whose environment names `blockFile` (other checkouts' tests may run beside). */
+function blockedWorkers(blockFile: string): number[] {
+  const worker = path.join(repoRoot, 'dist', 'worker.js');
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      const env = fs.readFileSync(`/proc/${d}/environ`, 'utf8');
+      return cmd.includes(worker) && env.includes(`${TEST_BLOCK_PREFILL_ENV}=${blockFile}`) ? [Number(d)] : [];
+    } catch {
+      return []; // gone, or not ours
+    }
+  });
+}
+
+async function main(): Promise<number> {
+  const blockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-sail-block-'));
+  const blockFile = path.join(blockDir, 'block');
+  // The extension host (and the worker it forks) inherit code-server's environment, which is this process's.
+  process.env[TEST_BLOCK_PREFILL_ENV] = blockFile;
+  let result: [number, number] = [0, 1];
+  try {
+    await withWorkbench(
+      (dir) => {
+        fs.mkdirSync(path.join(dir, 'scenes'));
+        fs.copyFileSync(path.join(repoRoot, 'media/samples/scene.png'), path.join(dir, 'scenes', 'scene.png'));
+      },
+      async ({ workspace, page }) => {
+        const editor = webview(page);
+        const progress = editor.getByRole('status', { name: 'Engine progress' });
+        const cancel = editor.getByRole('button', { name: 'Cancel' });
+        const answer = () => editor.locator('#answer').textContent().then((t) => t ?? '');
+        const status = () => editor.locator('#status').textContent().then((t) => t ?? '');
+        const objectButton = (name: string) => editor.getByRole('button', { name, exact: true });
+        const storeFile = path.join(workspace, '.pixel-sail', 'annotations', 'scenes', 'scene.png.json');
+        let blockedPid = 0;
+        result = await runSteps('A long prefill: progress, a responsive editor, Cancel', [
+          ['the scene opens in the editor and the engine loads', async () => {
+            await page.getByRole('treeitem', { name: 'scenes' }).click({ timeout: 180000 });
+            await openFromExplorer(page, 'scene.png', async () => (await status().catch(() => '')).startsWith('scenes/scene.png'));
+            await eventually('the engine ready', async () => /default on CPU/.test(await status()), 120000);
+            assert.equal(await progress.isVisible(), false, 'no progress while nothing runs');
+          }],
+          ['a prompt whose prefill does not end shows the stage, the patch count and the elapsed time, with Cancel', async () => {
+            fs.writeFileSync(blockFile, '');
+            const box = editor.getByRole('textbox', { name: 'Prompt' });
+            await box.click();
+            await box.pressSequentially('the green hexagon');
+            await box.press('Enter');
+            await progress.waitFor({ timeout: 60000 });
+            // The shipped model sees 192 px: 12 × 12 patches.
+            const text = await eventually('the prefill stage', async () => {
+              const t = (await progress.textContent()) ?? '';
+              return /Prefilling the image \(144 patches, 192 px\) · \d+ s/.test(t) && t;
+            }, 60000);
+            assert.match(text, /Cancel/);
+            assert.equal(await cancel.isVisible(), true);
+            blockedPid = await eventually('the worker blocked in its prefill', async () => blockedWorkers(blockFile)[0], 30000);
+            await screenshot(page, 'progress-01-prefilling');
+          }],
+          ['meanwhile the view zooms and a hand-drawn polygon becomes an object (the editor does not wait for the engine)', async () => {
+            const zoomLabel = editor.locator('#zoom');
+            const before = (await zoomLabel.textContent()) ?? '';
+            await editor.getByRole('button', { name: 'Zoom in' }).click();
+            await eventually('the zoom to change', async () => ((await zoomLabel.textContent()) ?? '') !== before, 30000);
+            await editor.getByRole('button', { name: 'Zoom to fit' }).click();
+            const category = editor.getByRole('combobox', { name: 'Category' });
+            await category.click();
+            await category.pressSequentially('drawn');
+            await editor.getByRole('button', { name: 'Polygon' }).click();
+            const canvas = await editor.locator('canvas').boundingBox();
+            if (!canvas) throw new Error('the canvas is not on screen');
+            // Three points well inside the fitted image (it fills the middle of the canvas), then Enter closes it.
+            const at = (fx: number, fy: number): [number, number] => [canvas.x + canvas.width * fx, canvas.y + canvas.height * fy];
+            for (const [fx, fy] of [[0.45, 0.3], [0.6, 0.35], [0.5, 0.5]]) await page.mouse.click(...at(fx, fy));
+            await page.keyboard.press('Enter');
+            await objectButton('#1 drawn').waitFor({ timeout: 30000 });
+            assert.equal(await progress.isVisible(), true, 'the prompt is still running');
+            assert.deepEqual(blockedWorkers(blockFile), [blockedPid], 'the same worker is still inside its prefill');
+            await screenshot(page, 'progress-02-editing-meanwhile');
+          }],
+          ['Cancel ends the prompt at once and the engine replaces the worker it could not interrupt', async () => {
+            await cancel.click();
+            await eventually('the answer line to say it was cancelled', async () => /^Cancelled “the green hexagon”\.$/.test(await answer()), 30000);
+            await progress.waitFor({ state: 'hidden', timeout: 10000 });
+            assert.equal(await editor.getByRole('button', { name: 'Accept' }).isEnabled(), false, 'nothing to accept');
+            // The block file is still there, so that worker could never have finished by itself: it is gone
+            // because the engine killed it.
+            await eventually(`worker ${blockedPid} to be ended`, async () => !fs.existsSync(`/proc/${blockedPid}`) || /State:\s+Z/.test(fs.readFileSync(`/proc/${blockedPid}/status`, 'utf8')), 60000);
+            assert.equal(fs.existsSync(blockFile), true);
+            await screenshot(page, 'progress-03-cancelled');
+            await eventually('the engine ready again', async () => /default on CPU/.test(await status()), 120000);
+          }],
+          ['with the prefill no longer blocked, the next prompt is answered and the drawn object is saved', async () => {
+            fs.rmSync(blockFile);
+            const box = editor.getByRole('textbox', { name: 'Prompt' });
+            await box.click();
+            await box.fill('');
+            await box.pressSequentially('the green hexagon');
+            await box.press('Enter');
+            await eventually('the candidate (Accept enabled)', () => editor.getByRole('button', { name: 'Accept' }).isEnabled(), 120000);
+            await progress.waitFor({ state: 'hidden', timeout: 10000 });
+            assert.match(await answer(), /\(\d+ px, \d+ ms\)$/);
+            await screenshot(page, 'progress-04-answered');
+            await editor.locator('canvas').click({ position: { x: 4, y: 4 } });
+            await page.keyboard.press('Control+s');
+            await eventually('the store file', async () => fs.existsSync(storeFile), 30000);
+            const saved = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
+            assert.equal(saved.annotations.length, 1);
+            assert.equal(saved.annotations[0].pixel_sail.origin, 'human');
+          }],
+        ], () => screenshot(page, 'progress-failure').then(() => undefined));
+      },
+    );
+  } finally {
+    delete process.env[TEST_BLOCK_PREFILL_ENV];
+    fs.rmSync(blockDir, { recursive: true, force: true });
+  }
+  console.log(`${result[0]} passed, ${result[1]} failed`);
+  return result[1] === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`progress UI test: ${(e as Error).stack ?? e}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  },
+);
