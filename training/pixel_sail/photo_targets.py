@@ -193,3 +193,26 @@ def check_train_targets(split_doc: dict, targets: List[dict]) -> None:
     for t in targets:
         if t["scene"] in test_scenes or t["sha256"] in held_out:
             raise ValueError(f"train target {t['id']} comes from held-out photo {t['photo']} ({t['scene']})")
+
+
+def load_train_targets(train_file: str, split_doc: dict, photos_root: str):
+    """The cached train targets (training/photo_targets.py make --split train) as (target, RGB crop uint8
+    H × W × 3, mask bool H × W), checked against the split first so a test photo can never be trained on.
+    The crop is cut as `pixel-sail eval` cuts it (EXIF orientation, then the box, then a bilinear resize)."""
+    import json
+
+    from PIL import Image, ImageOps
+
+    from .coco_rle import decode
+
+    with open(train_file, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    if doc.get("split") != "train":
+        raise ValueError(f"{train_file} holds {doc.get('split')!r} targets, not train targets")
+    check_train_targets(split_doc, doc["targets"])
+    for t in doc["targets"]:
+        with Image.open(f"{photos_root}/{t['photo']}") as im:
+            photo = ImageOps.exif_transpose(im).convert("RGB")
+        x, y, w, h = t["box"]
+        crop = photo.crop((x, y, x + w, y + h)).resize(tuple(t["size"]), Image.BILINEAR)
+        yield t, np.asarray(crop), decode(t["rle"])

@@ -152,3 +152,27 @@ def test_specks_are_noise_but_a_second_object_is_not():
     blob[67:82, 109:124] = 1.0  # one 15×15 object (225 px, 11 %) 6 px off the disk, inside its crop
     kept, dropped = pt.photo_targets(blob, "blob")
     assert not kept and "no one main component" in dropped[0]["reason"]
+
+
+def test_loading_train_targets_refuses_a_test_photo(tmp_path):
+    from PIL import Image
+    root = tmp_path / "tree"
+    (root / "p").mkdir(parents=True)
+    Image.fromarray(np.full((120, 160, 3), 80, np.uint8)).save(root / "p" / "a.png")
+    doc = script.build(fake_split(), "train", lambda sha: disk(120, 160, 80, 60, 20))
+    doc["targets"] = [t for t in doc["targets"] if t["scene"] == "a"]
+    for t in doc["targets"]:
+        t["photo"] = "p/a.png"
+    train = tmp_path / "train.json"
+    train.write_text(json.dumps(doc), encoding="utf-8")
+    loaded = list(pt.load_train_targets(str(train), fake_split(), str(root)))
+    assert len(loaded) == 1
+    t, rgb, m = loaded[0]
+    assert rgb.shape == (t["size"][1], t["size"][0], 3) and m.shape == rgb.shape[:2] and m.sum() == t["area"]
+    bad = dict(doc, targets=doc["targets"] + [dict(doc["targets"][0], id="b/x/0", scene="b", sha256="b" * 64)])
+    train.write_text(json.dumps(bad), encoding="utf-8")
+    with pytest.raises(ValueError, match="held-out photo"):
+        list(pt.load_train_targets(str(train), fake_split(), str(root)))
+    train.write_text(json.dumps(dict(doc, split="test")), encoding="utf-8")
+    with pytest.raises(ValueError, match="not train targets"):
+        list(pt.load_train_targets(str(train), fake_split(), str(root)))
