@@ -83,7 +83,7 @@ export async function photoPromptCheck(engine: Engine, targetsFile: string, phot
   for (const t of doc.targets) photos.set(t.photo, t.sha256);
   for (const [rel, sha] of photos) {
     const file = path.join(photosRoot, rel);
-    if (!fs.existsSync(file)) return { skipped: `the held-out photos are not in ${photosRoot} (${rel} is missing): run \`python3 training/real_photos.py fetch\` (apt-get download, about 300 MB) to score click, box and scribble prompts on them` };
+    if (!fs.existsSync(file)) return { skipped: `the held-out photos are not in ${photosRoot} (${rel} is missing): run \`python3 training/real_photos.py fetch\` (apt-get download of 10 Debian packages, about 430 MB, unpacked to about 740 MB) to score click, box and scribble prompts on them` };
     if (sha256(file) !== sha) return { skipped: `${file} differs from the photo the targets were made on (sha256 ${sha.slice(0, 12)}…): another package version? The held-out figures need the committed photos` };
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pixel-sail-photo-eval-'));
