@@ -15,6 +15,7 @@ import { parseRegionSpec, RegionSpecError } from './engine/regions';
 import { answerText } from './engine/question';
 import { decodeRle } from './masks/rle';
 import { evaluate, EvalError } from './eval/evaluate';
+import { defaultPhotosRoot } from './eval/photoTargets';
 import { checkModel } from './tools/modelCheck';
 import writeFileAtomic from 'write-file-atomic';
 import { CocoFile, exportCoco, ExportError } from './annotations/cocoExport';
@@ -27,7 +28,8 @@ import { count } from './words';
 
 const USAGE = `usage:
   pixel-sail segment IMAGE --text "EXPRESSION" [--out MASK.png|.tif] [--json]
-  pixel-sail eval DIR [--json] [--limit N]      DIR written by training/generate.py
+  pixel-sail eval DIR [--json] [--limit N]      DIR written by training/generate.py; also box, click and
+                    scribble prompts on the held-out real photos (fetch them: python3 training/real_photos.py fetch)
   pixel-sail describe IMAGE --region SPEC [--json]
   pixel-sail ask IMAGE --text "QUESTION" [--region SPEC]... [--json]
   pixel-sail check-model DIR [--json]           load every graph, run the parity fixtures
@@ -423,10 +425,16 @@ export async function main(argv: string[], packageRoot: string): Promise<number>
         limit: args.limit,
         onProgress: bar.update,
         realPhotos: { masks: path.join(packageRoot, 'test/data/real_photos'), photos: path.join(packageRoot, 'media/samples/photos') },
+        photoTargets: { file: path.join(packageRoot, 'test/data/real_photo_targets.json'), photos: defaultPhotosRoot() },
       });
       bar.stop();
+      const prompts = report.realPhotoPrompts;
+      if (prompts && 'skipped' in prompts) process.stderr.write(`pixel-sail: held-out photo figures skipped: ${prompts.skipped}\n`);
       // Per-image tallies are for programs (paired comparisons); a person reading the report needs the totals.
-      const shown = args.json ? report : { ...report, perImage: `${report.perImage.length} images (see --json)` };
+      const shown = args.json ? report : {
+        ...report, perImage: `${report.perImage.length} images (see --json)`,
+        ...(prompts && !('skipped' in prompts) ? { realPhotoPrompts: { ...prompts, perTarget: `${prompts.perTarget.length} targets (see --json)` } } : {}),
+      };
       process.stdout.write(JSON.stringify(shown, null, args.json ? undefined : 2) + '\n');
       return 0;
     }

@@ -5,6 +5,8 @@ the ablation results and the benchmark.
 
   python3 training/model_card.py --model models/default --run training/runs/default \
       --eval results/test-eval.json [--bench results/bench.json] [--ablation training/runs/ablation/results.json]
+  python3 training/model_card.py photo-prompts --eval NAME=EVAL.json [--eval NAME=EVAL.json]... --update CARD.md
+      rewrites only the card's held-out real-photo block (box, click and scribble prompts) from `pixel-sail eval --json`
 """
 from __future__ import annotations
 
@@ -95,7 +97,75 @@ def paired_table(w, ab: dict) -> None:
         w(f"| {ABLATION_LABELS[a]} → {ABLATION_LABELS[b]} | " + " | ".join(cells) + " |")
     w("")
 
+PHOTO_BEGIN, PHOTO_END = "<!-- held-out photos (model_card.py photo-prompts) -->", "<!-- /held-out photos -->"
+
+
+def photo_prompts_section(w, evals) -> None:
+    """The held-out real-photo figures (`realPhotoPrompts` of `pixel-sail eval`) of one or more models: mean IoU
+    and 95 % interval for each prompt kind and for the box itself, with what the targets are."""
+    evals = [(name, e["realPhotoPrompts"]) for name, e in evals if e.get("realPhotoPrompts")]
+    w("## Held-out real photos: box, click and scribble prompts\n")
+    if not evals or all("skipped" in r for _, r in evals):
+        w("Not measured: " + (evals[0][1]["skipped"] if evals else "the evaluation predates these figures") + ".\n")
+        return
+    r0 = next(r for _, r in evals if "skipped" not in r)
+    w(f"{r0['n']['targets']} crops of {r0['n']['photos']} photos from {r0['n']['scenes']} held-out scenes "
+      "(`training/data/real_photo_scenes.json`: test scenes only, never trained on; targets in "
+      "`test/data/real_photo_targets.json`, made by `training/photo_targets.py`). **The targets come from a "
+      "salient-object model (ISNet, the project's distillation teacher), not from human labels**: these figures "
+      "measure agreement with ISNet's mask of the object in the crop, on crops where ISNet is confident. "
+      "Box = the target's bounding box; click = one positive click at the target's distance-transform maximum "
+      "(the point farthest from its border); scribble = a stroke through that point along the target's long axis. "
+      f"{r0['method']}.\n")
+    w("| model | box → mask | one click → mask | scribble → mask | box as the mask (baseline) |\n|---|---|---|---|---|")
+    for name, r in evals:
+        if "skipped" in r:
+            w(f"| {name} | skipped: {r['skipped']} | | | |")
+            continue
+        cell = lambda f: f"{f['meanIoU']:.3f} [{f['ci95'][0]:.3f}, {f['ci95'][1]:.3f}]"  # noqa: E731
+        w(f"| {name} | {cell(r['box'])} | {cell(r['click'])} | {cell(r['scribble'])} | {cell(r['boxBaseline'])} |")
+    w("")
+    measured = [(name, r) for name, r in evals if "skipped" not in r]
+    below = [name for name, r in measured if max(r[k]["ci95"][1] for k in ("box", "click", "scribble")) < r["boxBaseline"]["ci95"][0]]
+    if below:
+        w(f"{' and '.join(below)}: every prompt kind scores below the box itself used as the mask (the intervals do not "
+          "overlap): on real photos the model does not yet add anything a user's box does not already say.\n")
+
+
+def update_photo_block(card: str, evals) -> None:
+    lines = []
+    photo_prompts_section(lines.append, evals)
+    block = "\n".join(lines).rstrip()
+    text = open(card, encoding="utf-8").read()
+    if PHOTO_BEGIN in text and PHOTO_END in text:
+        head, rest = text.split(PHOTO_BEGIN, 1)
+        tail = rest.split(PHOTO_END, 1)[1]
+    else:
+        # First time: after the five-photo figure, before the known limits.
+        at = text.index("## Known limits")
+        head, tail = text[:at], "\n\n" + text[at:]
+    tmp = card + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(f"{head}{PHOTO_BEGIN}\n{block}\n{PHOTO_END}{tail}")
+    os.replace(tmp, card)
+
+
+def photo_prompts_main(argv) -> int:
+    ap = argparse.ArgumentParser(prog="model_card.py photo-prompts")
+    ap.add_argument("--eval", action="append", required=True, help="NAME=EVAL.json (`pixel-sail eval --json`), repeatable")
+    ap.add_argument("--update", required=True, help="the model card whose held-out photo block to rewrite")
+    args = ap.parse_args(argv)
+    evals = []
+    for item in args.eval:
+        name, _, path = item.partition("=")
+        evals.append((name, json.load(open(path))))
+    update_photo_block(args.update, evals)
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["photo-prompts"]:
+        return photo_prompts_main(sys.argv[2:])
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--run", required=True)
@@ -215,13 +285,17 @@ def main() -> int:
         rp = ev["realPhotos"]
         w("## Real-photo figure\n")
         w(f"Box-prompted segmentation of {len(rp['photos'])} real photos (Debian's Darknet demo photos) against "
-          f"{rp['reference']}: mean IoU **{rp['meanIoU']:.3f}**, while the box itself as the mask scores "
+          f"{rp['reference']} (a salient-object model's masks, not human labels): mean IoU **{rp['meanIoU']:.3f}**, while the box itself as the mask scores "
           f"{rp['boxBaselineMeanIoU']:.3f}. " + ("The model does not beat the box: it has not learnt real objects." if rp['meanIoU'] <= rp['boxBaselineMeanIoU']
              else "A small margin over the box on five photos: real-photo masks stay rough.") + "\n")
         w("| photo | IoU | box baseline |\n|---|---|---|")
         for p in rp["photos"]:
             w(f"| {p['photo']} | {p['iou']:.3f} | {p['boxBaselineIoU']:.3f} |")
         w("")
+    if ev.get("realPhotoPrompts"):
+        w(PHOTO_BEGIN)
+        photo_prompts_section(w, [(cfg.get("name", "this model"), ev)])
+        w(PHOTO_END + "\n")
     if args.notes:
         w(open(args.notes, encoding="utf-8").read().strip() + "\n")
     lc_path = os.path.join(args.run, "learning_curve.json")

@@ -9,7 +9,13 @@
 //   node training/teacher_features.mjs photos OUT_DIR PHOTO...
 //       ISNet's salient-object mask of each photo (for the real-photo check of `pixel-sail eval`): writes
 //       OUT_DIR/<name>.png and OUT_DIR/photos.json with the mask's box.
+//
+//   node training/teacher_features.mjs alpha OUT_DIR PHOTO...
+//       ISNet's saliency (0–255 grey, at the photo's own size after EXIF orientation) of each photo, as
+//       OUT_DIR/<sha256 of the photo file>.png; a photo whose map is already there is skipped, so the
+//       real-photo targets (training/photo_targets.py) never run the teacher twice on one photo.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
@@ -104,10 +110,36 @@ async function photos(outDir, files) {
   fs.writeFileSync(path.join(outDir, 'photos.json'), JSON.stringify({ teacher: path.basename(modelPath), photos: entries }, null, 2));
 }
 
+async function alphaMaps(outDir, files) {
+  fs.mkdirSync(outDir, { recursive: true });
+  let s = null;
+  const t0 = Date.now();
+  let ran = 0;
+  for (const file of files) {
+    const sha = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    const out = path.join(outDir, `${sha}.png`);
+    if (fs.existsSync(out)) continue;
+    s ??= await session();
+    const img = sharp(file).rotate().removeAlpha();
+    const { info } = await img.clone().raw().toBuffer({ resolveWithObject: true });
+    const rgb = await img.clone().resize(SIDE, SIDE, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+    const r = await s.run({ input: toInput(rgb) });
+    const alpha = Buffer.alloc(SIDE * SIDE);
+    for (let i = 0; i < alpha.length; i++) alpha[i] = Math.round(Math.min(1, Math.max(0, r.output.data[i])) * 255);
+    const tmp = `${out}.tmp.png`;
+    await sharp(alpha, { raw: { width: SIDE, height: SIDE, channels: 1 } }).resize(info.width, info.height, { fit: 'fill', kernel: 'linear' }).extractChannel(0).png().toFile(tmp);
+    fs.renameSync(tmp, out);
+    ran++;
+    process.stderr.write(`teacher: ${path.basename(file)} ${info.width}×${info.height} (${((Date.now() - t0) / 1000 / ran).toFixed(1)} s/photo)\n`);
+  }
+  process.stderr.write(`teacher: ${ran} photos run, ${files.length - ran} already cached in ${outDir}\n`);
+}
+
 const [mode, ...rest] = process.argv.slice(2);
-const job = mode === 'pool' && rest.length === 1 ? pool(rest[0]) : mode === 'photos' && rest.length >= 2 ? photos(rest[0], rest.slice(1)) : null;
+const job = mode === 'pool' && rest.length === 1 ? pool(rest[0]) : mode === 'photos' && rest.length >= 2 ? photos(rest[0], rest.slice(1))
+  : mode === 'alpha' && rest.length >= 2 ? alphaMaps(rest[0], rest.slice(1)) : null;
 if (!job) {
-  console.error('usage: node training/teacher_features.mjs pool DIR | photos OUT_DIR PHOTO...');
+  console.error('usage: node training/teacher_features.mjs pool DIR | photos OUT_DIR PHOTO... | alpha OUT_DIR PHOTO...');
   process.exit(2);
 }
 job.catch((e) => {

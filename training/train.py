@@ -31,7 +31,8 @@ from typing import Iterator, List
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -39,12 +40,17 @@ import torch.nn.functional as F  # noqa: E402
 from pixel_sail.config import PixelSailConfig  # noqa: E402
 from pixel_sail.data import ATTRIBUTE_CLASSES, SequenceBuilder, collate, scene_samples  # noqa: E402
 from pixel_sail.easy_scenes import easy_samples  # noqa: E402
+from pixel_sail.photo_samples import load_photo_pool, photo_prompt_sample  # noqa: E402
 from pixel_sail.losses import AttributeHead, DistillationHead, lm_loss, mask_loss  # noqa: E402
 from pixel_sail.model import PixelSail  # noqa: E402
 from pixel_sail.tokenizer import Tokenizer, special_token_ids, tokenizer_json, train_bpe  # noqa: E402
 
 from pixel_sail.streams import EASY_OFFSET, TOKENIZER_OFFSET  # noqa: E402
 from pixel_sail.streams import scene_rng as _stream_rng  # noqa: E402
+
+
+PHOTO_TARGETS = os.path.join(HERE, "cache", "photo_targets", "train.json")
+PHOTO_RNG_TAG = 190003  # the real-photo prompts' own generator: never a scene stream
 
 
 def scene_rng(seed: int, index: int) -> np.random.Generator:
@@ -77,11 +83,13 @@ def build_tokenizer(seed: int, vocab_size: int, scenes: int = 1500) -> dict:
 
 
 def scene_groups(tok_doc: dict, cfg: PixelSailConfig, seed: int, start: int, size: int, prompt_injection: bool,
-                 scenes_per_group: int, easy_per_group: int = 0) -> Iterator:
+                 scenes_per_group: int, easy_per_group: int = 0, photo_per_group: int = 0,
+                 photo_targets: str = PHOTO_TARGETS) -> Iterator:
     """Consecutive groups of scenes, each turned into one batch per sequence kind (kinds differ a lot in
     length, so one kind per batch keeps padding low). A group is the unit of resumption: training
     checkpoints between groups, so a resumed run sees exactly the batches an uninterrupted run would."""
     builder = SequenceBuilder(Tokenizer(tok_doc), cfg)
+    photo_pool = load_photo_targets(photo_targets) if photo_per_group else []
     i = start
     while True:
         kinds: dict = {}
@@ -94,8 +102,28 @@ def scene_groups(tok_doc: dict, cfg: PixelSailConfig, seed: int, start: int, siz
             j = EASY_OFFSET + (i // scenes_per_group) * easy_per_group + t
             for s in easy_samples(scene_rng(seed, j), builder, size, image_index=j):
                 kinds.setdefault(s.kind, []).append(s)
+        # Real-photo prompts (--photo-prompts): targets and prompts drawn from a generator of their own, fixed by
+        # the group, so resumption stays exact and the generated scenes are the same as without them.
+        photo_rng = np.random.default_rng([seed, PHOTO_RNG_TAG, i // scenes_per_group])
+        for _ in range(photo_per_group):
+            rgb, m = photo_pool[int(photo_rng.integers(len(photo_pool)))]
+            kinds.setdefault("photo_prompt", []).append(photo_prompt_sample(rgb, m, builder, size, photo_rng))
         i += scenes_per_group
-        yield i, [kinds[k] for k in ("res", "region_text", "region_seg", "shape_text", "shape_res") if k in kinds]
+        yield i, [kinds[k] for k in ("res", "region_text", "region_seg", "shape_text", "shape_res", "photo_prompt") if k in kinds]
+
+
+def load_photo_targets(train_file: str) -> list:
+    """The real-photo train targets (training/photo_targets.py make --split train), checked against the split."""
+    if not os.path.exists(train_file):
+        raise SystemExit(f"--photo-prompts: {train_file} is missing; run python3 training/real_photos.py fetch, then "
+                         "python3 training/photo_targets.py make --split train")
+    with open(os.path.join(HERE, "data", "real_photo_scenes.json"), encoding="utf-8") as fh:
+        split_doc = json.load(fh)
+    root = os.path.join(os.environ.get("PIXEL_SAIL_PHOTOS") or os.path.join(os.path.expanduser("~"), ".cache", "pixel-sail", "photos"), "tree")
+    pool = load_photo_pool(train_file, split_doc, root)
+    if not pool:
+        raise SystemExit(f"--photo-prompts: {train_file} holds no targets")
+    return pool
 
 
 class GroupStream(torch.utils.data.IterableDataset):
@@ -146,7 +174,7 @@ def forward_losses(model: PixelSail, batch: dict, num_points: int, attribute_hea
     losses = {"lm": lm_loss(logits, batch["labels"], batch["has_masks"])}
     gh, gw = batch["grid"]
     n = gh * gw
-    if attribute_heads is not None:
+    if attribute_heads is not None and batch["attributes"] is not None:  # easy scenes and photos have no attribute maps
         targets = batch["attributes"]
         losses["attr"] = (attribute_heads["mid"](captured["mid"][:, 1:n + 1], targets)
                           + attribute_heads["last"](hidden[:, 1:n + 1], targets))
@@ -223,6 +251,10 @@ def main(argv=None) -> int:
     ap.add_argument("--easy-shape", type=int, default=0,
                     help="easy shape scenes (pixel_sail.easy_scenes: one plain object, shape-only questions and "
                          "expressions) added to every group of --batch generator scenes (0 = off)")
+    ap.add_argument("--photo-prompts", type=int, default=0,
+                    help="real-photo box/click/scribble → mask sequences (pixel_sail.photo_samples, on the train targets "
+                         "of training/photo_targets.py) added to every group (0 = off)")
+    ap.add_argument("--photo-targets", default=PHOTO_TARGETS, help="the train targets file --photo-prompts reads")
     ap.add_argument("--attribute-aux", type=float, default=0.0,
                     help="weight of the dense shape/pattern supervision of patch tokens (0 = off; not in the paper)")
     ap.add_argument("--threads", type=int, default=None)
@@ -237,6 +269,8 @@ def main(argv=None) -> int:
         ap.error("--attribute-aux must be 0 (off) or positive")
     if args.size % 16:
         ap.error("--size must be a multiple of 16")
+    if args.photo_prompts < 0:
+        ap.error("--photo-prompts must be 0 (off) or positive")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -249,7 +283,8 @@ def main(argv=None) -> int:
             ap.error(f"--resume: no checkpoint at {ckpt_path}")
         ckpt = torch.load(ckpt_path, map_location="cpu")
         saved = {"tokenizer_scenes": 1500, "distill_batch": 4, "phase_start": 0, "dense_masks": False, "init": None,
-                 "mask_repeats": 1, "attribute_aux": 0.0, "warmup_steps": None, "easy_shape": 0, **ckpt["args"]}
+                 "mask_repeats": 1, "attribute_aux": 0.0, "warmup_steps": None, "easy_shape": 0, "photo_prompts": 0, "photo_targets": PHOTO_TARGETS,
+                 **ckpt["args"]}
         # The run's recipe is fixed by its first start; only time/threads may change on resume.
         for k in ("minutes", "threads", "resume", "checkpoint_minutes"):
             saved[k] = getattr(args, k)
@@ -329,7 +364,7 @@ def main(argv=None) -> int:
     tok = Tokenizer(tok_doc)
     pad_id = tok.token_to_id("<|endoftext|>")
     stream = GroupStream(tok_doc, cfg, args.seed, scene_index, args.size, not args.no_prompt_injection, args.batch,
-                         getattr(args, "easy_shape", 0))
+                         getattr(args, "easy_shape", 0), getattr(args, "photo_prompts", 0), getattr(args, "photo_targets", PHOTO_TARGETS))
     # Its own generator: creating the loader must not draw from the global RNG (resumed runs stay exact).
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=4, generator=torch.Generator().manual_seed(args.seed))
     t_start = time.time()

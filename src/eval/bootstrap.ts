@@ -43,7 +43,7 @@ export function metricsOf(tallies: ImageTally[]): Record<MetricName, number> {
 }
 
 /** mulberry32: a small seeded generator, so the same evaluation always prints the same interval. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -76,4 +76,28 @@ export function bootstrapIntervals(tallies: ImageTally[], options: { resamples?:
     return [name, tallies.length ? [percentile(sorted, 0.025), percentile(sorted, 0.975)] : [0, 0]];
   })) as Record<MetricName, [number, number]>;
   return { intervals, method: `95 % percentile bootstrap over the ${tallies.length} images, ${resamples} resamples, seed ${seed}` };
+}
+
+/** 95 % percentile-bootstrap interval of a mean over items that come in clusters (the crops of one photo
+ *  scene share its content): whole clusters are resampled, and the mean is over the items they hold. */
+export function clusterBootstrapMean(values: number[], clusters: string[], options: { resamples?: number; seed?: number } = {}): [number, number] {
+  if (values.length !== clusters.length) throw new Error(`${values.length} values but ${clusters.length} cluster names`);
+  const resamples = options.resamples ?? 2000, seed = options.seed ?? 1;
+  const groups = new Map<string, number[]>();
+  values.forEach((v, i) => { const g = groups.get(clusters[i]); if (g) g.push(v); else groups.set(clusters[i], [v]); });
+  const sums = [...groups.values()].map((g) => [g.reduce((s, v) => s + v, 0), g.length]);
+  if (!sums.length) return [0, 0];
+  const random = seeded(seed);
+  const draws = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let sum = 0, n = 0;
+    for (let i = 0; i < sums.length; i++) {
+      const [s, k] = sums[Math.floor(random() * sums.length)];
+      sum += s; n += k;
+    }
+    draws[r] = sum / n;
+  }
+  draws.sort();
+  const at = (q: number) => draws[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))];
+  return [at(0.025), at(0.975)];
 }

@@ -11,6 +11,7 @@ import { packageRoot } from '../packageRoot';
 import { bootstrapIntervals, ImageTally, Intervals, metricsOf, newTally } from './bootstrap';
 import { Annotation, ImageEntry, readGroundTruth, VisualPrompt } from './groundTruth';
 import { addIou, cIoU, cleanCaption, gIoU, mcqCorrectExact, mcqCorrectReference, newIou } from './metrics';
+import { photoPromptCheck, PhotoPromptResult } from './photoTargets';
 
 export interface RealPhotoReport {
   meanIoU: number;
@@ -55,6 +56,8 @@ export interface EvalReport {
   /** Each image's contribution to each metric, for paired comparisons of two models on one split. */
   perImage: ImageTally[];
   realPhotos?: RealPhotoReport;
+  /** Box, click and scribble prompts on the held-out photo targets (photoTargets.ts), or why they were skipped. */
+  realPhotoPrompts?: PhotoPromptResult;
   n: { images: number; res: number; noTarget: number; caption: number; mcq: number; vtres: number };
   model: string;
   dataset: string;
@@ -84,7 +87,15 @@ function meteor(pairs: { prediction: string; reference: string }[]): { meteor: n
   return { meteor: out.meteor, matching: out.matching, order: out.order, scores: out.scores };
 }
 
-export async function evaluate(engine: Engine, dir: string, options: { limit?: number; onProgress?: (done: number, total: number) => void; realPhotos?: { masks: string; photos: string } } = {}): Promise<EvalReport> {
+export interface EvalOptions {
+  limit?: number;
+  onProgress?: (done: number, total: number) => void;
+  realPhotos?: { masks: string; photos: string };
+  /** test/data/real_photo_targets.json and the folder the photos were fetched to. */
+  photoTargets?: { file: string; photos: string };
+}
+
+export async function evaluate(engine: Engine, dir: string, options: EvalOptions = {}): Promise<EvalReport> {
   const t0 = Date.now();
   const gt = await readGroundTruth(dir).catch((e: Error) => { throw new EvalError(e.message); });
   const images = new Map(gt.images.map((i) => [i.id, i]));
@@ -160,6 +171,9 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
   const realPhotos = options.realPhotos && fs.existsSync(path.join(options.realPhotos.masks, 'photos.json'))
     ? await realPhotoCheck(engine, options.realPhotos.masks, options.realPhotos.photos)
     : undefined;
+  const realPhotoPrompts = options.photoTargets && fs.existsSync(options.photoTargets.file)
+    ? await photoPromptCheck(engine, options.photoTargets.file, options.photoTargets.photos).catch((e: Error) => { throw new EvalError(e.message); })
+    : undefined;
   // Written once, last: the duration covers the whole evaluation, the real-photo check included.
   return {
     res: {
@@ -186,5 +200,6 @@ export async function evaluate(engine: Engine, dir: string, options: { limit?: n
     weights: engine.device.weights,
     seconds: Math.round((Date.now() - t0) / 100) / 10,
     ...(realPhotos ? { realPhotos } : {}),
+    ...(realPhotoPrompts ? { realPhotoPrompts } : {}),
   };
 }

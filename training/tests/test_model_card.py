@@ -42,3 +42,35 @@ def test_ablation_table_gives_paired_differences_when_reports_have_per_image_tal
     row = next(line for line in text.splitlines() if line.startswith("| baseline → + upsampler |"))
     assert "**+0.250 [+0.250, +0.250]**" in row  # better on every image: resolved
     assert "+0.00 [+0.00, +0.00]" in row  # MCQ unchanged
+
+
+def _prompts(box, click, scribble, base):
+    fig = lambda m: {"meanIoU": m, "ci95": [m - 0.1, m + 0.1]}  # noqa: E731
+    return {"box": fig(box), "click": fig(click), "scribble": fig(scribble), "boxBaseline": fig(base),
+            "n": {"targets": 60, "photos": 40, "scenes": 38}, "method": "bootstrap over scenes", "perTarget": []}
+
+
+def test_photo_prompt_block_says_the_targets_are_not_human_labels_and_rewrites_in_place(tmp_path):
+    from model_card import PHOTO_BEGIN, PHOTO_END, update_photo_block
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text("# m\n\n## Real-photo figure\n\ntext\n\n## Known limits (measured)\n\n- x\n", encoding="utf-8")
+    update_photo_block(str(card), [("default", {"realPhotoPrompts": _prompts(0.4, 0.3, 0.35, 0.5)}),
+                                   ("long run", {"realPhotoPrompts": {"skipped": "no photos"}})])
+    text = card.read_text(encoding="utf-8")
+    assert text.index("## Real-photo figure") < text.index(PHOTO_BEGIN) < text.index(PHOTO_END) < text.index("## Known limits")
+    assert "not from human labels" in text and "salient-object model" in text
+    assert "| default | 0.400 [0.300, 0.500] | 0.300 [0.200, 0.400] | 0.350 [0.250, 0.450] | 0.500 [0.400, 0.600] |" in text
+    assert "| long run | skipped: no photos |" in text
+    update_photo_block(str(card), [("default", {"realPhotoPrompts": _prompts(0.6, 0.3, 0.35, 0.5)})])
+    again = card.read_text(encoding="utf-8")
+    assert again.count(PHOTO_BEGIN) == 1 and "| default | 0.600" in again and "long run" not in again
+
+
+def test_photo_prompt_block_says_when_the_box_itself_is_better(tmp_path):
+    from model_card import update_photo_block
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text("# m\n\n## Known limits (measured)\n", encoding="utf-8")
+    update_photo_block(str(card), [("weak", {"realPhotoPrompts": _prompts(0.2, 0.1, 0.15, 0.6)}),
+                                   ("close", {"realPhotoPrompts": _prompts(0.45, 0.3, 0.35, 0.5)})])
+    text = card.read_text(encoding="utf-8")
+    assert "weak: every prompt kind scores below the box itself" in text and "close:" not in text
