@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createJob, listImages, readManifest, RunProgress, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
+import { mergeCoco, MergeError } from '../../src/annotations/cocoMerge';
 import { Engine } from '../../src/engine/engine';
 import type { EngineTask } from '../../src/engine/types';
 
@@ -263,5 +264,23 @@ describe('batch shard hash', () => {
     assert.equal(whole('images/猫.jpg'), 0x385d4799);
     assert.equal(shardOf('données/été.png', 3), 2);
     assert.equal(shardOf('images/猫.jpg', 4), 1);
+  });
+});
+
+describe('merging shard exports', () => {
+  const write = (dir: string, name: string, images: { id: number; file_name: string; width: number; height: number }[]) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, JSON.stringify({ info: {}, licenses: [], images, annotations: [], categories: [{ id: 1, name: 'a' }] }));
+    return file;
+  };
+  it('takes an image found in two files only when it is the same image there: same size, same objects', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-merge-'));
+    const a = write(dir, 'a.json', [{ id: 1, file_name: 'x.png', width: 40, height: 20 }]);
+    const same = write(dir, 'same.json', [{ id: 7, file_name: 'x.png', width: 40, height: 20 }, { id: 8, file_name: 'w.png', width: 5, height: 5 }]);
+    const merged = mergeCoco([a, same]);
+    assert.deepEqual(merged.images, [{ id: 1, file_name: 'w.png', width: 5, height: 5 }, { id: 2, file_name: 'x.png', width: 40, height: 20 }]);
+    // The same name at another size (the image was replaced between the shards' runs): refused, not merged.
+    const other = write(dir, 'other.json', [{ id: 1, file_name: 'x.png', width: 20, height: 40 }]);
+    assert.throws(() => mergeCoco([a, other]), (e: Error) => e instanceof MergeError && e.message === `x.png is in both ${a} and ${other} with different content: were they exported from different runs?`);
   });
 });
