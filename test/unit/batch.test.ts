@@ -71,6 +71,30 @@ describe('batch annotation', function () {
     }
   });
 
+  it('redoes an image whose store file was written but whose manifest entry was not (killed between the two): no object doubled', async () => {
+    // The kill tests rarely land in that window, so it is made here: the job runs, then its manifest says the
+    // images are pending again, as it would after such a kill. Under the add policy the resumed run must
+    // replace this job's own objects, leaving each store file as the uninterrupted run left it (ids aside).
+    const root = copy();
+    const engine = await Engine.open(tiny, { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      const job = await createJob(root, { prompts: [{ label: 'circle', expression: 'every circle' }, { label: 'square', expression: 'the square' }], policy: 'add', model: { name: 'tiny', hash: 'x' } });
+      const files = Object.keys(job.images).sort().slice(0, 3);
+      job.images = Object.fromEntries(files.map((f) => [f, { state: 'pending' as const }]));
+      const first = await runJob(root, job, engine);
+      assert.ok(first.objects > 0, 'the job found objects');
+      const objects = () => files.map((f) => (JSON.parse(fs.readFileSync(path.join(root, '.pixel-sail/annotations', `${f}.json`), 'utf8')).annotations as { id?: number }[])
+        .map(({ id: _, ...rest }) => rest));
+      const uninterrupted = objects();
+      const resumed = readManifest(root, job.id);
+      for (const f of files) resumed.images[f] = { state: 'pending' };
+      await runJob(root, resumed, engine);
+      assert.deepEqual(objects(), uninterrupted);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('counts progress from what the job had done: a resumed job goes on from k + 1 of 30, not from 1', async () => {
     const root = copy();
     const engine = await Engine.open(tiny, { device: 'cpu', cacheBudgetMb: 64 });
