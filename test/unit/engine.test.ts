@@ -35,6 +35,28 @@ describe('engine (in process, tiny random model)', function () {
     assert.ok(alone >= 3, `tokens that alone are part of a character: ${alone}`);
   });
 
+  it('a region mask file changed on disk under the same name is a new prompt, not the cached one', async () => {
+    // The image state is cached per prompt set; a mask file is known by its content, not its name.
+    const half = async (file: string, left: boolean) => {
+      const px = Buffer.alloc(80 * 48);
+      for (let y = 0; y < 48; y++) for (let x = 0; x < 80; x++) px[y * 80 + x] = (x < 40) === left ? 255 : 0;
+      await sharp(px, { raw: { width: 80, height: 48, channels: 1 } }).png().toFile(file);
+    };
+    const file = path.join(tmp, 'region-mask.png');
+    const ask = (f: string) => engine.run({ kind: 'ask', image: sample, text: 'What is <region1>?', regions: [{ kind: 'mask', file: f }], maxNewTokens: 3 });
+    await half(file, true);
+    const left = await ask(file);
+    assert.equal((await ask(file)).timingsMs.cacheHit, 1, 'the same file again: cached');
+    await half(file, false);
+    const right = await ask(file);
+    assert.equal(right.timingsMs.cacheHit, 0, 'rewritten with the other half: prefilled again');
+    const other = path.join(tmp, 'region-mask-left.png');
+    await half(other, true);
+    const leftAgain = await ask(other);
+    assert.equal(leftAgain.timingsMs.cacheHit, 1, 'the left half under another name: the cached state of the left half');
+    assert.deepEqual([leftAgain.answer, leftAgain.masks], [left.answer, left.masks]);
+  });
+
   it('returns a mask at the original size for a text prompt', async () => {
     const a = await engine.run({ kind: 'segment', image: sample, text: 'the red box' });
     assert.equal(a.masks.length, 1);
