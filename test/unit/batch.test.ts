@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createJob, listImages, readManifest, RunProgress, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
+import { mergeCoco, MergeError } from '../../src/annotations/cocoMerge';
 import { Engine } from '../../src/engine/engine';
 import type { EngineTask } from '../../src/engine/types';
 
@@ -76,6 +77,30 @@ describe('batch annotation', function () {
       assert.deepEqual(firsts.map((t) => t.batch?.next), [...pending.slice(1), undefined], 'the next pending image, skipping the done one');
       assert.ok(seen.every((t) => t.batch !== undefined));
       assert.equal(prefetched, pending.length - 1, 'every image after the first came from its prefetch');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('redoes an image whose store file was written but whose manifest entry was not (killed between the two): no object doubled', async () => {
+    // The kill tests rarely land in that window, so it is made here: the job runs, then its manifest says the
+    // images are pending again, as it would after such a kill. Under the add policy the resumed run must
+    // replace this job's own objects, leaving each store file as the uninterrupted run left it (ids aside).
+    const root = copy();
+    const engine = await Engine.open(tiny, { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      const job = await createJob(root, { prompts: [{ label: 'circle', expression: 'every circle' }, { label: 'square', expression: 'the square' }], policy: 'add', model: { name: 'tiny', hash: 'x' } });
+      const files = Object.keys(job.images).sort().slice(0, 3);
+      job.images = Object.fromEntries(files.map((f) => [f, { state: 'pending' as const }]));
+      const first = await runJob(root, job, engine);
+      assert.ok(first.objects > 0, 'the job found objects');
+      const objects = () => files.map((f) => (JSON.parse(fs.readFileSync(path.join(root, '.pixel-sail/annotations', `${f}.json`), 'utf8')).annotations as { id?: number }[])
+        .map(({ id: _, ...rest }) => rest));
+      const uninterrupted = objects();
+      const resumed = readManifest(root, job.id);
+      for (const f of files) resumed.images[f] = { state: 'pending' };
+      await runJob(root, resumed, engine);
+      assert.deepEqual(objects(), uninterrupted);
     } finally {
       await engine.close();
     }
@@ -300,5 +325,23 @@ describe('batch shard hash', () => {
     assert.equal(whole('images/猫.jpg'), 0x385d4799);
     assert.equal(shardOf('données/été.png', 3), 2);
     assert.equal(shardOf('images/猫.jpg', 4), 1);
+  });
+});
+
+describe('merging shard exports', () => {
+  const write = (dir: string, name: string, images: { id: number; file_name: string; width: number; height: number }[]) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, JSON.stringify({ info: {}, licenses: [], images, annotations: [], categories: [{ id: 1, name: 'a' }] }));
+    return file;
+  };
+  it('takes an image found in two files only when it is the same image there: same size, same objects', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-merge-'));
+    const a = write(dir, 'a.json', [{ id: 1, file_name: 'x.png', width: 40, height: 20 }]);
+    const same = write(dir, 'same.json', [{ id: 7, file_name: 'x.png', width: 40, height: 20 }, { id: 8, file_name: 'w.png', width: 5, height: 5 }]);
+    const merged = mergeCoco([a, same]);
+    assert.deepEqual(merged.images, [{ id: 1, file_name: 'w.png', width: 5, height: 5 }, { id: 2, file_name: 'x.png', width: 40, height: 20 }]);
+    // The same name at another size (the image was replaced between the shards' runs): refused, not merged.
+    const other = write(dir, 'other.json', [{ id: 1, file_name: 'x.png', width: 20, height: 40 }]);
+    assert.throws(() => mergeCoco([a, other]), (e: Error) => e instanceof MergeError && e.message === `x.png is in both ${a} and ${other} with different content: were they exported from different runs?`);
   });
 });

@@ -35,6 +35,49 @@ describe('engine (in process, tiny random model)', function () {
     assert.ok(alone >= 3, `tokens that alone are part of a character: ${alone}`);
   });
 
+  it('a region mask file changed on disk under the same name is a new prompt, not the cached one', async () => {
+    // The image state is cached per prompt set; a mask file is known by its content, not its name.
+    const half = async (file: string, left: boolean) => {
+      const px = Buffer.alloc(80 * 48);
+      for (let y = 0; y < 48; y++) for (let x = 0; x < 80; x++) px[y * 80 + x] = (x < 40) === left ? 255 : 0;
+      await sharp(px, { raw: { width: 80, height: 48, channels: 1 } }).png().toFile(file);
+    };
+    const file = path.join(tmp, 'region-mask.png');
+    const ask = (f: string) => engine.run({ kind: 'ask', image: sample, text: 'What is <region1>?', regions: [{ kind: 'mask', file: f }], maxNewTokens: 3 });
+    await half(file, true);
+    const left = await ask(file);
+    assert.equal((await ask(file)).timingsMs.cacheHit, 1, 'the same file again: cached');
+    await half(file, false);
+    const right = await ask(file);
+    assert.equal(right.timingsMs.cacheHit, 0, 'rewritten with the other half: prefilled again');
+    const other = path.join(tmp, 'region-mask-left.png');
+    await half(other, true);
+    const leftAgain = await ask(other);
+    assert.equal(leftAgain.timingsMs.cacheHit, 1, 'the left half under another name: the cached state of the left half');
+    assert.deepEqual([leftAgain.answer, leftAgain.masks], [left.answer, left.masks]);
+  });
+
+  it('draws a click as a disk of half a model patch scaled to the image: radius 8 · 1024/256 = 32 px on a 1024×512 photo', async () => {
+    // The tiny model: 16-px patches, long side 256, so a 1024×512 image runs at 256×128 (4 image pixels a model
+    // pixel) and a click must cover the 16-model-pixel patch it lands in: a disk of radius 32 image pixels.
+    const big = path.join(tmp, 'big-1024x512.png');
+    await sharp({ create: { width: 1024, height: 512, channels: 3, background: '#468' } }).png().toFile(big);
+    const seen: Uint8Array[] = [];
+    const inner = engine as unknown as { readRegionMasks: (...a: unknown[]) => Promise<{ masks: { data: Uint8Array }[] }> };
+    const read = inner.readRegionMasks.bind(engine);
+    inner.readRegionMasks = async (...a) => { const r = await read(...a); seen.push(...r.masks.map((m) => m.data)); return r; };
+    try {
+      await engine.run({ kind: 'ask', image: big, text: 'What is <region1>?', regions: [{ kind: 'points', points: [{ x: 500, y: 250, positive: true }] }], maxNewTokens: 1 });
+    } finally {
+      delete (inner as { readRegionMasks?: unknown }).readRegionMasks; // back to the prototype's
+    }
+    assert.equal(seen.length, 1);
+    const row = [...seen[0].subarray(250 * 1024, 251 * 1024)].flatMap((v, x) => (v ? [x] : []));
+    assert.deepEqual([row[0], row.at(-1), row.length], [468, 532, 65], 'row 250: columns 500 ± 32');
+    const column = Array.from({ length: 512 }, (_, y) => seen[0][y * 1024 + 500]).flatMap((v, y) => (v ? [y] : []));
+    assert.deepEqual([column[0], column.at(-1)], [218, 282], 'column 500: rows 250 ± 32');
+  });
+
   it('returns a mask at the original size for a text prompt', async () => {
     const a = await engine.run({ kind: 'segment', image: sample, text: 'the red box' });
     assert.equal(a.masks.length, 1);

@@ -86,6 +86,24 @@ describe('evaluate() on a hand-built dataset, scores worked out by hand', functi
     }));
   });
 
+  it('gives a V-T RES task each region as its own visual prompt says (a box, then a mask)', async () => {
+    const two = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-eval-vtres2-'));
+    fs.mkdirSync(path.join(two, 'images'));
+    await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } }).png().toFile(path.join(two, 'images/a.png'));
+    fs.writeFileSync(path.join(two, 'ground_truth.json'), JSON.stringify({
+      images: [{ id: 1, file_name: 'a.png', width: 4, height: 4 }],
+      annotations: [{ id: 10, image_id: 1, segmentation: rle(a1) }, { id: 11, image_id: 1, segmentation: rle(a2) }],
+      tasks: [{ id: 1, type: 'vtres', image_id: 1, prompt_region_ids: [10, 11], question: 'Which of <region1> and <region2> is larger?', target_ids: [10],
+        visual_prompts: [{ kind: 'box', bbox: [0, 0, 2, 4] }, { kind: 'mask' }] }],
+    }));
+    const asked: EngineTask[] = [];
+    const stub = { ...engine, run: async (t: EngineTask) => { asked.push(t); return answer('It is [SEG].', a1); } } as unknown as Engine;
+    const r = await evaluate(stub, two);
+    assert.equal(asked.length, 1);
+    assert.deepEqual((asked[0] as Extract<EngineTask, { kind: 'ask' }>).regions, [{ kind: 'box', x: 0, y: 0, w: 2, h: 4 }, { kind: 'rle', rle: rle(a2) }]);
+    close(r.vtres.cIoU, 1, 'V-T RES cIoU: the answer is the target');
+  });
+
   it('scores RES, no-target, MCQ, V-T RES and the overall as worked out', async () => {
     const r = await evaluate(engine, dir);
     // RES: I = 8 + 8 + 0 + 0 = 16, U = 12 + 12 + 0 + 10 = 34 → cIoU 8/17; IoUs 2/3, 2/3, 1, 0 → gIoU 7/12.
@@ -357,7 +375,7 @@ process.stdout.write(JSON.stringify({ meteor: 99, matching: 'fake: ' + require('
       const r = await evaluate(slow, dir, { realPhotos: { masks, photos: '/photos' } });
       assert.equal(r.realPhotos!.photos.length, 2);
       const span = (last - first) / 1000;
-      assert.ok(span >= 0.8 && r.seconds >= span - 0.05, `${r.seconds} s reported, the real-photo check alone took ${span} s`);
+      assert.ok(span >= 0.7 && r.seconds >= span - 0.05, `${r.seconds} s reported, the real-photo check alone took ${span} s`);
     });
   });
 });

@@ -43,6 +43,25 @@ describe('review of batch proposals', () => {
     assert.throws(() => rejectProposal(s, 2), EditConflictError, 'a person\'s object is never "rejected" as a proposal');
   });
 
+  it('notices a store file rewritten atomically at the same size within one clock tick', async () => {
+    // "proposed" and "accepted" are both 8 characters: accepting rewrites the file at the same size, and on a
+    // coarse clock at the same time. Both times are pinned here, so only the new inode tells the files apart.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-review-tick-'));
+    fs.mkdirSync(path.join(root, '.pixel-sail', 'jobs'), { recursive: true });
+    fs.writeFileSync(path.join(root, '.pixel-sail', 'jobs', 'job-1.json'), JSON.stringify({ images: { 'a.png': { state: 'done' } } }));
+    const file = path.join(root, '.pixel-sail', 'annotations', 'a.png.json');
+    const tick = new Date('2026-01-01T00:00:00Z');
+    await writeAnnotationFile(file, stateToFile({ image, annotations: [object(1, 'proposed')] }));
+    fs.utimesSync(file, tick, tick);
+    const before = fs.statSync(file);
+    assert.deepEqual(reviewStatus(root).unreviewed, ['a.png']);
+    await writeAnnotationFile(file, stateToFile({ image, annotations: [object(1, 'accepted')] }));
+    fs.utimesSync(file, tick, tick);
+    const after = fs.statSync(file);
+    assert.deepEqual([after.size, after.mtimeMs], [before.size, before.mtimeMs], 'same size, same time');
+    assert.deepEqual(reviewStatus(root).unreviewed, [], 'read again: nothing left to review');
+  });
+
   it('counts the images jobs have done, unreviewed while a proposal is left, with the open document as it is now', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-review-'));
     const jobs = path.join(root, '.pixel-sail', 'jobs');
