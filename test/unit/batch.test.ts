@@ -37,8 +37,12 @@ const withoutJobs = (coco: { info: object; annotations: { pixel_sail: { job?: st
 describe('batch annotation', function () {
   this.timeout(300000);
   let scenes: string;
+  // Every folder this suite makes (a 600-image job's copy is 4 MB), removed at the end.
+  const made: string[] = [];
+  after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
   const copy = () => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-batch-'));
+    made.push(d);
     fs.cpSync(scenes, d, { recursive: true });
     return d;
   };
@@ -56,6 +60,7 @@ describe('batch annotation', function () {
 
   before(() => {
     scenes = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-batch-scenes-'));
+    made.push(scenes);
     const r = spawnSync(python, ['training/generate.py', '--split', 'test', '--seed', '52', '--count', '30', '--size', '96', '--out', scenes, '--quiet'], { cwd: repo, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     fs.rmSync(path.join(scenes, 'ground_truth.json'));
