@@ -19,7 +19,6 @@ with a test photo's content is skipped, and the train file is checked against th
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -31,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from pixel_sail import coco_rle  # noqa: E402
-from pixel_sail.photo_targets import RULE, check_train_targets, photo_targets, split_photos  # noqa: E402
+from pixel_sail.photo_targets import RULE, check_train_targets, photo_targets, photos_cache_dir, sha256_file as sha256, split_photos  # noqa: E402
 
 REPO = os.path.dirname(HERE)
 SPLIT_FILE = os.path.join(HERE, "data", "real_photo_scenes.json")
@@ -42,17 +41,7 @@ ALPHA = os.path.join(CACHE, "alpha")
 
 
 def photos_root() -> str:
-    # The same place training/real_photos.py fetches to.
-    root = os.environ.get("PIXEL_SAIL_PHOTOS") or os.path.join(os.path.expanduser("~"), ".cache", "pixel-sail", "photos")
-    return os.path.join(root, "tree")
-
-
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return os.path.join(photos_cache_dir(), "tree")
 
 
 def load_saliency(sha: str) -> np.ndarray:

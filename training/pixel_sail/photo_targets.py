@@ -28,6 +28,7 @@ These targets come from a salient-object model, not from human labels: they meas
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -216,3 +217,16 @@ def load_train_targets(train_file: str, split_doc: dict, photos_root: str):
         x, y, w, h = t["box"]
         crop = photo.crop((x, y, x + w, y + h)).resize(tuple(t["size"]), Image.BILINEAR)
         yield t, np.asarray(crop), decode(t["rle"])
+
+
+def photos_cache_dir() -> str:
+    """Where training/real_photos.py fetches the photo packages to (and photo_targets.py reads them from)."""
+    return os.environ.get("PIXEL_SAIL_PHOTOS") or os.path.join(os.path.expanduser("~"), ".cache", "pixel-sail", "photos")
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
