@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import type { FrameLocator, Page } from 'playwright-core';
-import { eventually, openFromExplorer, repoRoot, webview, withWorkbench } from '../test/ui/harness';
+import { command, eventually, openFromExplorer, repoRoot, webview, withWorkbench } from '../test/ui/harness';
 
 const argv = process.argv.slice(2);
 const asJson = argv.includes('--json');
@@ -159,16 +159,7 @@ async function chatFrame(page: Page): Promise<FrameLocator> {
 }
 
 async function openChat(page: Page): Promise<FrameLocator> {
-  await eventually('Pixel-SAIL: Open Chat', async () => {
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ timeout: 5000 });
-    await input.fill('>Pixel-SAIL: Open Chat');
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Pixel-SAIL: Open Chat' }).first();
-    if (!(await row.waitFor({ timeout: 5000 }).then(() => true, () => false))) return page.keyboard.press('Escape').then(() => false);
-    await page.keyboard.press('Enter');
-    return true;
-  }, 120000);
+  await command(page, 'Pixel-SAIL: Open Chat');
   return chatFrame(page);
 }
 

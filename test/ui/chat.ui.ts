@@ -17,7 +17,7 @@ import type { Rle } from '../../src/masks/rle';
 import type { RegionSpec } from '../../src/engine/regions';
 import { decodeRle } from '../../src/masks/rle';
 import { fitView, Viewport, zoomTo } from '../../webview-ui/viewport';
-import { eventually, openFromExplorer, repoRoot, runSteps, screenshot, withWorkbench } from './harness';
+import { command, eventually, openFromExplorer, repoRoot, runSteps, screenshot, withWorkbench } from './harness';
 
 // A scene of the generator's test stream (python3 training/generate.py --split test --seed 7 --count 12
 // --size 256), committed under test/data/chat/ with its ground truth, so the test needs no Python.
@@ -147,22 +147,6 @@ async function frames(page: Page): Promise<{ chat?: FrameLocator; editor?: Frame
 }
 
 const chatFrame = (page: Page) => eventually('the chat view', async () => (await frames(page)).chat, 60000);
-
-async function command(page: Page, title: string) {
-  await eventually(`the command "${title}"`, async () => {
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ timeout: 5000 });
-    await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    if (!(await row.waitFor({ timeout: 5000 }).then(() => true, () => false))) {
-      await page.keyboard.press('Escape');
-      return false;
-    }
-    await page.keyboard.press('Enter');
-    return true;
-  }, 120000);
-}
 
 async function openImage(page: Page, file: string) {
   // A fresh window on a busy machine can take minutes to list the workspace.

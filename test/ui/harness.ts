@@ -145,6 +145,23 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
   }
 }
 
+/** Runs a command by its title from the command palette (F1), retrying until the palette lists it. */
+export async function command(page: Page, title: string) {
+  await eventually(`the command "${title}"`, async () => {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 5000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    if (!(await row.waitFor({ timeout: 5000 }).then(() => true, () => false))) {
+      await page.keyboard.press('Escape');
+      return false;
+    }
+    await page.keyboard.press('Enter');
+    return true;
+  }, 120000);
+}
+
 export type Step = [name: string, run: () => Promise<void>];
 
 /** Runs steps in order; prints one line per step and returns [passed, failed]. */

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { fitView } from '../../webview-ui/viewport';
-import { eventually, openFromExplorer, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
+import { command, eventually, openFromExplorer, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -68,22 +68,6 @@ async function frames(page: Page): Promise<{ chat?: FrameLocator; editor?: Frame
     else if (await all.nth(i).isVisible()) out.editor = f;
   }
   return out;
-}
-
-async function command(page: Page, title: string) {
-  await eventually(`the command "${title}"`, async () => {
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ timeout: 5000 });
-    await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    if (!(await row.waitFor({ timeout: 5000 }).then(() => true, () => false))) {
-      await page.keyboard.press('Escape');
-      return false;
-    }
-    await page.keyboard.press('Enter');
-    return true;
-  }, 120000);
 }
 
 async function main(): Promise<number> {
