@@ -107,7 +107,7 @@ def cmd_finish(args) -> int:
     totals = {"steps": t["steps"] + seg["step"], "samples": t["samples"] + seg["samples"],
               "minutes": round(t["minutes"] + seg.get("elapsed_s", 0) / 60, 1), "segments": t["segments"] + 1}
     recipe = {k: seg["args"].get(k) for k in ("lr", "warmup_steps", "total_steps", "batch", "dense_masks", "easy_shape",
-                                              "mask_repeats", "distill", "attribute_aux")}
+                                              "mask_repeats", "distill", "attribute_aux", "photo_prompts")}
     new = weights_from(seg, totals, recipe)
     if "distill" not in new and "distill" in prev:
         new["distill"] = prev["distill"]  # a segment without distillation keeps the adapter for later ones
