@@ -5,6 +5,7 @@ on the fixed validation split. training/long_run.sh calls it; by hand:
   python3 training/long_run.py init --from training/checkpoints/default.pt      # the run's starting point
   python3 training/long_run.py finish --segment training/runs/long_run_segment  # after a segment's training
   python3 training/long_run.py show                                              # the curve as a table
+  python3 training/long_run.py plateau                                           # issue 19's stopping rule
 
 The weights file (training/checkpoints/long_run.pt) holds the model in float16 (the distillation adapter too,
 when trained), the config and tokenizer, where the train stream continues (scene_index) and the run's
@@ -175,6 +176,33 @@ def cmd_show(args) -> int:
     return 0
 
 
+def plateau(curve: list, evals: str, window: int = 3, bound: float = 0.03, min_segments: int = 5) -> dict:
+    """Issue 19's stopping rule, measured: the RES cIoU gain of the last `window` segments (the last point
+    against the point `window` segments before it, paired over the validation images, 95 % bootstrap) and
+    whether its upper bound is below `bound` after at least `min_segments` segments of training."""
+    if not curve:
+        raise SystemExit("the curve is empty: no segment has been scored yet")
+    last = curve[-1]["segment"]
+    first = last - window
+    if first < 0:
+        return {"segments": last, "window": window, "reached": False, "why": f"only {last} segments; the rule compares with segment {first}"}
+    load = lambda n: json.load(open(os.path.join(evals, f"eval-seg{n:03d}.json")))  # noqa: E731
+    d = paired_differences(load(first), load(last))["resCIoU"]
+    upper = d["ci95"][1]
+    reached = last >= min_segments and upper < bound
+    return {"segments": last, "window": window, "from": first, "to": last, "resCIoU_gain": round(d["delta"], 4),
+            "ci95": [round(x, 4) for x in d["ci95"]], "bound": bound, "reached": reached,
+            "why": (f"segment {first} → {last}: RES cIoU {d['delta']:+.4f} [{d['ci95'][0]:+.4f}, {upper:+.4f}]; upper bound "
+                    f"{'<' if upper < bound else '≥'} {bound}" + ("" if last >= min_segments else f"; fewer than {min_segments} segments"))}
+
+
+def cmd_plateau(args) -> int:
+    curve = json.load(open(args.curve)) if os.path.exists(args.curve) else []
+    r = plateau(curve, args.evals, args.window, args.bound)
+    print(json.dumps(r) if args.json else f"plateau {'reached' if r['reached'] else 'not reached'}: {r['why']}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -195,8 +223,14 @@ def main() -> int:
     s = sub.add_parser("show")
     s.add_argument("--curve", default=CURVE)
     s.add_argument("--update", nargs="*", help="Markdown files whose long-run curve block to rewrite (model card, notes)")
+    p = sub.add_parser("plateau", help="issue 19's stopping rule: the paired RES cIoU gain over the last segments")
+    p.add_argument("--curve", default=CURVE)
+    p.add_argument("--evals", default=EVALS)
+    p.add_argument("--window", type=int, default=3)
+    p.add_argument("--bound", type=float, default=0.03)
+    p.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    return {"init": cmd_init, "finish": cmd_finish, "show": cmd_show}[args.cmd](args)
+    return {"init": cmd_init, "finish": cmd_finish, "show": cmd_show, "plateau": cmd_plateau}[args.cmd](args)
 
 
 if __name__ == "__main__":

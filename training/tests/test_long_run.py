@@ -145,3 +145,20 @@ def test_finish_scores_appends_once_and_replaces_the_weights(tmp_path, monkeypat
     assert long_run.cmd_show(argparse.Namespace(curve=str(tmp_path / "curve.json"), update=[str(md)])) == 0
     text = md.read_text()
     assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text and "| 1 | 4 |" in text
+
+
+def test_plateau_rule_reads_the_paired_gain_of_the_last_segments():
+    """Issue 19's stopping rule on the committed curve's first six points (segments 0–5) and their per-image
+    reports: segment 2 → 5 gained RES cIoU (+0.065, the whole interval above 0.03), segment 4 → 5 did not."""
+    sys.path.insert(0, TRAINING)
+    from long_run import CURVE, EVALS, plateau
+
+    curve = [p for p in json.load(open(CURVE)) if p["segment"] <= 5]
+    r = plateau(curve, EVALS)
+    assert (r["from"], r["to"], r["reached"]) == (2, 5, False)
+    assert abs(r["resCIoU_gain"] - (curve[5]["res_cIoU"] - curve[2]["res_cIoU"])) < 1e-3
+    assert 0.03 < r["ci95"][0] < r["resCIoU_gain"] < r["ci95"][1]
+    one = plateau(curve, EVALS, window=1)
+    assert (one["from"], one["reached"]) == (4, True) and one["ci95"][1] < 0.03
+    assert not plateau(curve[:5], EVALS, window=1)["reached"]  # four segments of training are too few
+    assert plateau(curve[:2], EVALS)["reached"] is False
