@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--model DIR] [--runs N] [--batch-images N] [--batch-only] [--no-torch] [--gemm-only]`: engine latency on generated 512-px scenes, all
+// `npm run bench [-- --json] [--model DIR] [--runs N] [--batch-images N] [--batch-only] [--no-torch] [--gemm-only] [--attention]`: engine latency on generated 512-px scenes, all
 // measured in one run — new image + text prompt, follow-up text on the cached image, visual prompt →
 // mask, decode speed, worker peak RSS, a folder job's images/s — plus the engine against the PyTorch reference (same weights,
 // inputs and thread count) and the transformer's FLOP/s against this machine's measured GEMM peak.
@@ -19,6 +19,7 @@ import { loadImageForModel } from '../src/engine/imageLoader';
 import { defaultModelPath, loadModelDir } from '../src/engine/modelDir';
 import { patchify } from '../src/engine/preprocess';
 import { imageBlockLength } from '../src/engine/sequence';
+import { attentionBench, attentionChild } from './attention';
 import { decoderFlops, scaleBench } from './scale';
 
 const repo = path.resolve(__dirname, '..');
@@ -131,6 +132,17 @@ async function gemmPeak(int8 = false): Promise<{ gflops: number; gflopsP50: numb
 }
 
 async function main() {
+  if (argv.includes('--attention-child')) {
+    const [file, tokens, n, t] = argv.slice(argv.indexOf('--attention-child') + 1);
+    process.stdout.write(JSON.stringify(await attentionChild(file, Number(tokens), Number(n), Number(t))) + '\n');
+    return;
+  }
+  if (argv.includes('--attention')) {
+    const tokens = opt('--tokens', '1026,4098').split(',').map(Number);
+    if (tokens.some((n) => !Number.isInteger(n) || n < 3)) throw new Error('--tokens takes image-block lengths (a square grid + 2), e.g. 1026,4098');
+    await attentionBench({ repo, python, threads, layers: Number(opt('--layers', '2')), tokens, runs: Math.max(1, Number(opt('--runs', '2'))), log }, asJson);
+    return;
+  }
   if (argv.includes('--gemm-only')) {
     const peak = await gemmPeak();
     const int8 = await gemmPeak(true);

@@ -111,7 +111,7 @@ def config_from(llm: dict, state: Dict, token_ids: Dict[str, int], max_long_side
 
 
 def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max_long_side: int = 1024, fixtures: bool = True,
-            int8: bool = False, rope_theta: float = None, prompt_overlap: str = "given_order") -> dict:
+            int8: bool = False, rope_theta: float = None, prompt_overlap: str = "given_order", attention: str = "fused") -> dict:
     from pixel_sail import exporting as export
     from pixel_sail.model import PixelSail
     from pixel_sail.tokenizer import Tokenizer, TokenizerFormatError
@@ -149,7 +149,8 @@ def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max
     except TokenizerFormatError as exc:
         raise ConversionError(str(exc)) from exc
     export.export_model_dir(model.eval(), tokenizer, tok_doc, out, os.path.basename(os.path.abspath(out)), fixtures=fixtures,
-                            extra={"source": {"converted_from": os.path.abspath(checkpoint), "read": read}}, int8=int8)
+                            extra={"source": {"converted_from": os.path.abspath(checkpoint), "read": read}}, int8=int8,
+                            attention=attention)
     return {"out": out, "read": read, "dropped": dropped, "added_tokens": added, "patch_size": cfg.patch_size,
             "rope_theta": cfg.rope_theta, "prompt_overlap": cfg.prompt_overlap,
             "parameters": sum(p.numel() for p in model.parameters())}
@@ -169,6 +170,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-fixtures", action="store_true")
     ap.add_argument("--int8", action="store_true",
                     help="also write an int8 decoder (faster on CPU); `node dist/parity.js OUT` checks its answers and masks")
+    ap.add_argument("--attention", choices=("fused", "matmul"), default="fused",
+                    help="the image prefill's attention: onnxruntime's fused MultiHeadAttention (default: at 1,024 px it "
+                         "never writes the 940 MB score tensors) or two batched MatMuls (see training/pixel_sail/onnx_decoder.py)")
     args = ap.parse_args(argv)
     for p in (args.llm_config, args.tokenizer):
         if not os.path.isfile(p):
@@ -179,7 +183,7 @@ def main(argv=None) -> int:
         return 2
     try:
         info = convert(args.checkpoint, args.llm_config, args.tokenizer, args.out, args.max_long_side, not args.no_fixtures, args.int8,
-                       args.rope_theta, args.prompt_overlap)
+                       args.rope_theta, args.prompt_overlap, args.attention)
     except ConversionError as exc:
         print(f"convert_official.py: error: {exc}", file=sys.stderr)
         return 2

@@ -50,6 +50,9 @@ def main(argv=None) -> int:
                       help="no int8 variant (the default for --random: quantising random weights tells nothing)")
     ap.add_argument("--torch-decoder", action="store_true",
                     help="export the decoder with torch.onnx instead of the graph builder (a slower cross-check)")
+    ap.add_argument("--attention", choices=("matmul", "fused"), default="matmul",
+                    help="the image prefill's attention: two batched MatMuls (default), or onnxruntime's fused "
+                         "MultiHeadAttention, which never writes the [heads, S, S] scores (for large images; see onnx_decoder.py)")
     args = ap.parse_args(argv)
     if args.seed < 0:
         fail("--seed must be non-negative")
@@ -65,7 +68,8 @@ def main(argv=None) -> int:
         name = args.name or os.path.basename(os.path.abspath(args.out))
         # Where the PyTorch weights come from, so the benchmark can run the same model in PyTorch.
         export_model_dir(model, tok, tok_doc, args.out, name, fixtures=not args.no_fixtures, extra={"source": source},
-                         decoder_graph="torch" if args.torch_decoder else "built", int8=bool(args.random is False if args.int8 is None else args.int8))
+                         decoder_graph="torch" if args.torch_decoder else "built", int8=bool(args.random is False if args.int8 is None else args.int8),
+                         attention=args.attention)
     except UsageError as exc:
         fail(str(exc))
     except OSError as exc:

@@ -132,8 +132,9 @@ def save_graph(proto, path: str, external_threshold: int = EXTERNAL_DATA_BYTES) 
     return True
 
 
-def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False) -> None:
-    """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check)."""
+def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False, attention: str = "matmul") -> None:
+    """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check);
+    attention: the built decoder's image-prefill attention, "matmul" or "fused" (see onnx_decoder.py)."""
     import torch
 
     cfg = model.config
@@ -163,13 +164,13 @@ def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool 
         import onnx
         from pixel_sail.onnx_decoder import build_decoder
 
-        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"])
+        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], attention=attention)
         save_graph(proto, os.path.join(out_dir, "decoder.onnx"))
         del proto
     if int8:
         from pixel_sail.onnx_decoder import build_decoder
 
-        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8")
+        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8", attention=attention)
         save_graph(proto, os.path.join(out_dir, INT8_DECODER))
         del proto
     _onnx_export(upsampler, (torch.randn(2, 3, cfg.hidden_size),), os.path.join(out_dir, "upsampler.onnx"),
@@ -393,7 +394,7 @@ def load_checkpoint(path: str):
 
 
 def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = True, extra: dict = None,
-                     decoder_graph: str = "built", int8: bool = False) -> None:
+                     decoder_graph: str = "built", int8: bool = False, attention: str = "matmul") -> None:
     """Writes into a temporary sibling directory and renames it into place, so a failed export never
     leaves a directory that looks complete."""
     from pixel_sail.tokenizer import tokenizer_config_json
@@ -405,7 +406,9 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
     if not os.access(parent, os.W_OK):
         raise UsageError(f"output directory {parent} is not writable")
     with atomic_directory(out, keep=("MODEL_CARD.md",)) as tmp:
-        export_graphs(model, tmp, decoder_graph, int8)
+        if decoder_graph == "torch" and attention != "matmul":
+            raise UsageError("the fused attention exists only in the built decoder, not with --torch-decoder")
+        export_graphs(model, tmp, decoder_graph, int8, attention)
         with open(os.path.join(tmp, "tokenizer.json"), "w", encoding="utf-8") as fh:
             json.dump(tok_doc, fh, ensure_ascii=False)
         with open(os.path.join(tmp, "tokenizer_config.json"), "w", encoding="utf-8") as fh:

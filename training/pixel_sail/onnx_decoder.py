@@ -11,7 +11,12 @@ This builder emits the same function with
     to queries and keys together (the tables are indexed by token, so the 3-axis positions stay exact),
   * grouped-query attention as two batched MatMuls over [kv_heads, groups·S, head_dim] (no K/V expansion),
   * ``SkipSimplifiedLayerNormalization`` for each residual add + RMSNorm,
-  * constant reshape targets (0 = keep that dimension), so no shape arithmetic runs at all.
+  * constant reshape targets (0 = keep that dimension), so no shape arithmetic runs at all,
+  * with ``attention="fused"``, the image prefill's attention (no past, an all-zero mask: the whole block is
+    bidirectional) in ``com.microsoft.MultiHeadAttention``, whose CPU kernel is a tiled flash attention: the
+    [heads, S, S] score tensor is never written (at 4,098 tokens that is 940 MB per layer, and the two
+    batched MatMuls around the softmax are memory-bound). Every other call (text steps: a past or a causal
+    mask) takes the batched-MatMul path, chosen per call by an ``If``; both compute the same function.
 
 Inputs, outputs, layouts and the KV cache are exactly those of the exported PyTorch module (see export.py);
 the engine's parity test holds it to the PyTorch reference.
@@ -57,6 +62,20 @@ class _Graph:
     def one(self, op_type: str, inputs: List[str], **kw) -> str:
         return self.op(op_type, inputs, **kw)[0]
 
+    def branch(self, build) -> object:
+        """A subgraph (an ``If`` branch) of the nodes ``build()`` appends; it reads outer values by name and
+        returns its one output's name. Constants it makes stay initializers of the main graph."""
+        from onnx import TensorProto, helper
+
+        outer, self.nodes = self.nodes, []
+        try:
+            out = build()
+            nodes = self.nodes
+        finally:
+            self.nodes = outer
+        self._n += 1
+        return helper.make_graph(nodes, f"branch_{self._n}", [], [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)])
+
 
 def _f32(t) -> np.ndarray:
     return t.detach().cpu().float().numpy()
@@ -72,7 +91,10 @@ def rotary_tables(cfg: PixelSailConfig) -> np.ndarray:
     return table.reshape(3, 1, 1, dim // 2).astype(np.float32)
 
 
-def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "float32"):
+ATTENTION = ("matmul", "fused")
+
+
+def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "float32", attention: str = "matmul"):
     """The decoder ModelProto for ``model`` (a PixelSail), with the graph contract of export.graph_io.
 
     weights="int8": the Q|K|V, output and gate|up weights are stored as int8 with one symmetric scale per
@@ -82,6 +104,8 @@ def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "
     18 flipped on a check split; see the model card). Attention itself, the norms and the LM head stay fp32."""
     if weights not in ("float32", "int8"):
         raise ValueError(f"weights must be float32 or int8, not {weights}")
+    if attention not in ATTENTION:
+        raise ValueError(f"attention must be one of {', '.join(ATTENTION)}, not {attention}")
     from onnx import TensorProto, helper
 
     cfg: PixelSailConfig = model.config
@@ -115,6 +139,18 @@ def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "
     split_qk = shape("split_qk", [nh * d, kvh * d])
     split_mlp = shape("split_mlp", [cfg.intermediate_size, cfg.intermediate_size])
     scale = 1.0 / np.sqrt(d)
+    if attention == "fused":
+        # The fused kernel takes no mask: it is used only where the mask is all zero and there is no past
+        # (an image block's prefill); decided once per call, read by every layer's If.
+        axis2 = g.const("axis2", np.array([2], np.int64))
+        expand_groups = shape("expand_groups", [1, 1, groups, 1, 1])
+        heads_flat = shape("shape_heads_flat", [0, nh, -1, d])
+        zero = g.const("zero_f", np.array(0.0, np.float32))
+        past_len = g.one("Gather", [g.one("Shape", [inputs[3]]), g.const("dim2", np.array(2, np.int64))], axis=0)
+        no_past = g.one("Equal", [past_len, g.const("zero_i", np.array(0, np.int64))])
+        mask_zero = g.one("And", [g.one("Equal", [g.one("ReduceMin", [mask_in], keepdims=0), zero]),
+                                  g.one("Equal", [g.one("ReduceMax", [mask_in], keepdims=0), zero])])
+        use_fused = g.one("And", [no_past, mask_zero])
 
     def linear(x: str, name: str, w: np.ndarray, b: np.ndarray = None, quantize: bool = True) -> str:
         """x · w (+ b) with w as [in, out]."""
@@ -150,14 +186,30 @@ def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "
         v = g.one("Transpose", [g.one("Reshape", [v, kv_heads])], perm=[0, 2, 1, 3])
         k = g.one("Concat", [inputs[3 + 2 * i], k], graph_output=outputs[2 + 2 * i], axis=2)  # present_key_i
         v = g.one("Concat", [inputs[4 + 2 * i], v], graph_output=outputs[3 + 2 * i], axis=2)
-        # Query head j·groups + r reads KV head j (the expand order of the PyTorch code).
-        q = g.one("Transpose", [g.one("Reshape", [q, q_groups])], perm=[0, 2, 3, 1, 4])  # [B, kvh, groups, S, d]
-        q = g.one("Reshape", [q, q_flat])  # [B, kvh, groups·S, d]
-        scores = g.one("MatMul", [q, g.one("Transpose", [k], perm=[0, 1, 3, 2])])  # [B, kvh, groups·S, T]
-        scores = g.one("Add", [g.one("Reshape", [scores, by_head]), mask_in])  # [B, nh, S, T]
-        probs = g.one("Reshape", [g.one("Softmax", [scores], axis=-1), by_kv])
-        attn = g.one("Reshape", [g.one("MatMul", [probs, v]), out_groups])  # [B, kvh, groups, S, d]
-        attn = g.one("Reshape", [g.one("Transpose", [attn], perm=[0, 3, 1, 2, 4]), merged])  # [B, S, nh·d]
+
+        def batched(q=q, k=k, v=v) -> str:
+            # Query head j·groups + r reads KV head j (the expand order of the PyTorch code).
+            q = g.one("Transpose", [g.one("Reshape", [q, q_groups])], perm=[0, 2, 3, 1, 4])  # [B, kvh, groups, S, d]
+            q = g.one("Reshape", [q, q_flat])  # [B, kvh, groups·S, d]
+            scores = g.one("MatMul", [q, g.one("Transpose", [k], perm=[0, 1, 3, 2])])  # [B, kvh, groups·S, T]
+            scores = g.one("Add", [g.one("Reshape", [scores, by_head]), mask_in])  # [B, nh, S, T]
+            probs = g.one("Reshape", [g.one("Softmax", [scores], axis=-1), by_kv])
+            attn = g.one("Reshape", [g.one("MatMul", [probs, v]), out_groups])  # [B, kvh, groups, S, d]
+            return g.one("Reshape", [g.one("Transpose", [attn], perm=[0, 3, 1, 2, 4]), merged])  # [B, S, nh·d]
+
+        def fused(q=q, k=k, v=v) -> str:
+            def heads(t: str) -> str:  # [B, kvh, T, d] → [B, T, nh·d], KV head j repeated for its query heads
+                if groups > 1:
+                    t = g.one("Expand", [g.one("Unsqueeze", [t, axis2]), expand_groups])  # [B, kvh, groups, T, d]
+                    t = g.one("Reshape", [t, heads_flat])  # [B, nh, T, d]
+                return g.one("Reshape", [g.one("Transpose", [t], perm=[0, 2, 1, 3]), merged])
+            # The scale is folded into the query weights already.
+            return g.one("MultiHeadAttention", [q, heads(k), heads(v)], domain=MS, num_heads=nh, scale=1.0)
+
+        if attention == "fused":
+            attn = g.one("If", [use_fused], then_branch=g.branch(fused), else_branch=g.branch(batched))
+        else:
+            attn = batched()
         attn = linear(attn, f"o_{i}", sd[p + "self_attn.o_proj.weight"].T)
         normed, _, _, x = g.op("SkipSimplifiedLayerNormalization",
                                [attn, x, g.const(f"ln_post_{i}", sd[p + "post_attention_layernorm.weight"])],

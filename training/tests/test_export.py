@@ -146,3 +146,59 @@ def test_exporter_refuses_bad_arguments(tmp_path):
     assert r.returncode != 0 and "--seed must be non-negative" in r.stderr
     assert not (tmp_path / "m").exists()
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+
+
+def _poison_if_branch(decoder_path, branch):
+    """Scales the output of one branch of every attention If by 0.5, in place: what the engine then computes
+    differs from the PyTorch reference wherever that branch runs."""
+    import onnx
+    from onnx import helper
+
+    m = onnx.load(str(decoder_path))
+    ifs = [n for n in m.graph.node if n.op_type == "If"]
+    for n in ifs:
+        attr = next(a for a in n.attribute if a.name == branch)
+        g = attr.g
+        out = g.output[0].name
+        g.node[-1].output[0] = out + "_raw"
+        g.node.append(helper.make_node("Constant", [], [out + "_half"], value=helper.make_tensor(out + "_half", onnx.TensorProto.FLOAT, [], [0.5])))
+        g.node.append(helper.make_node("Mul", [out + "_raw", out + "_half"], [out]))
+    onnx.save(m, str(decoder_path))
+    return len(ifs)
+
+
+@pytest.mark.skipif(not os.path.exists(PARITY), reason="run `npm run build` first (npm test does)")
+@pytest.mark.parametrize("heads,kv_heads", [(4, 2), (6, 2), (4, 4)])
+def test_fused_attention_decoder_matches_pytorch_and_runs_each_path(tmp_path, heads, kv_heads):
+    """--attention fused: the image prefill runs com.microsoft.MultiHeadAttention (flash attention on the CPU) and
+    text steps the batched MatMuls; both agree with the PyTorch reference. Each branch really runs where it
+    should: spoiling the fused branch breaks the image block, spoiling the other breaks only the text steps."""
+    sys.path.insert(0, TRAINING)
+    import export
+
+    model, tok, tok_doc = export.build_random_model(3, num_attention_heads=heads, num_key_value_heads=kv_heads, hidden_size=16 * heads)
+    export.export_model_dir(model, tok, tok_doc, str(tmp_path / "m"), "m", attention="fused")
+    ok, report = _parity(tmp_path / "m")
+    assert ok, report
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "m" / "decoder.onnx")).graph.node}
+    assert "If" in ops
+    for branch, broken in (("then_branch", "imageBlockHidden"), ("else_branch", "segHidden")):
+        import shutil
+
+        spoilt = tmp_path / branch
+        shutil.copytree(tmp_path / "m", spoilt)
+        assert _poison_if_branch(spoilt / "decoder.onnx", branch) == model.config.num_hidden_layers
+        r = subprocess.run(["node", PARITY, str(spoilt), "--tol", "1e-4"], capture_output=True, text=True)
+        assert r.returncode != 0, f"spoiling {branch} went unnoticed"
+        rep = json.loads(r.stdout)
+        assert rep["diffs"][broken] > 1e-3, rep["diffs"]
+        if branch == "else_branch":  # the image block never takes the batched path
+            assert rep["diffs"]["imageBlockHidden"] <= 1e-4, rep["diffs"]
+
+
+def test_fused_attention_is_refused_with_the_torch_decoder(tmp_path):
+    r = subprocess.run([sys.executable, EXPORT, "--out", str(tmp_path / "x"), "--random", "--torch-decoder", "--attention", "fused"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "fused attention exists only in the built decoder" in r.stderr and "Traceback" not in r.stderr
