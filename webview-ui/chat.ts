@@ -3,7 +3,8 @@
 // `@regionN` (what typing @ or clicking a chip inserts) becomes a region reference; all else is text.
 import type { AnswerPart, QuestionPart } from '../src/engine/questionParts';
 import { maskLabel, regionLabel } from '../src/engine/questionParts';
-import type { ChatStateView, MaskView, ToChat, TurnView } from '../src/chat/protocol';
+import type { AnswerProgressView, ChatStateView, MaskView, ToChat, TurnView } from '../src/chat/protocol';
+import { elapsedSeconds, elapsedText, stageText } from '../src/engine/progressText';
 import { ChatError, parseMessage } from '../src/chat/conversation';
 import { stringToCounts } from '../src/masks/rle';
 import './chat.css';
@@ -125,7 +126,57 @@ function maskThumb(mask: MaskView, index: number, turnId: string): HTMLElement {
   return fig;
 }
 
-/** pycocotools' compressed counts (LEB128-like, delta-coded) → run lengths. */
+/**
+ * When each pending answer was first shown here (this webview's clock), for its elapsed time: the engine
+ * cannot tell how far into an image prefill it is, so the stage and the seconds since the question are shown.
+ */
+const pendingSince = new Map<string, number>();
+let progressTimer: ReturnType<typeof setInterval> | undefined;
+
+/**
+ * The pending answer's line "Prefilling the image (144 patches, 192 px) · 12 s": a polite live region whose
+ * stage words are announced when they change; the ticking seconds are for the eye only (aria-hidden), or a
+ * screen reader would read them out every second.
+ */
+function progressElement(turnId: string, progress: AnswerProgressView | undefined): HTMLElement {
+  const el = document.createElement('div');
+  el.className = 'progress';
+  el.setAttribute('role', 'status');
+  el.setAttribute('aria-live', 'polite');
+  el.setAttribute('aria-label', 'Answer progress');
+  const words = document.createElement('span');
+  words.className = 'stage';
+  const time = document.createElement('span');
+  time.className = 'elapsed';
+  time.setAttribute('aria-hidden', 'true');
+  el.append(words, ' ', time);
+  if (!pendingSince.has(turnId)) pendingSince.set(turnId, Date.now());
+  showProgress(el, turnId, progress);
+  return el;
+}
+
+function showProgress(el: HTMLElement, turnId: string, progress: AnswerProgressView | undefined) {
+  const words = stageText(progress?.stage, progress?.engineStarting ?? false);
+  const stage = el.querySelector<HTMLElement>('.stage')!;
+  if (stage.textContent !== words) stage.textContent = words;
+  el.querySelector<HTMLElement>('.elapsed')!.textContent = elapsedText(elapsedSeconds(pendingSince.get(turnId) ?? Date.now(), Date.now()));
+}
+
+/** Ticks the seconds of the pending answers on screen; stops when there are none. */
+function tickProgress() {
+  const shown = turnsEl.querySelectorAll<HTMLElement>('li.answer[data-status="streaming"] .progress .elapsed');
+  if (!shown.length) {
+    clearInterval(progressTimer);
+    progressTimer = undefined;
+    return;
+  }
+  progressTimer ??= setInterval(tickProgress, 1000);
+  shown.forEach((el) => {
+    const since = pendingSince.get(el.closest<HTMLElement>('li')?.dataset.turn ?? '');
+    if (since !== undefined) el.textContent = elapsedText(elapsedSeconds(since, Date.now()));
+  });
+}
+
 function turnElement(t: TurnView): HTMLLIElement {
   const li = document.createElement('li');
   li.className = `turn ${t.kind}`;
@@ -145,6 +196,7 @@ function turnElement(t: TurnView): HTMLLIElement {
   li.append(who, body);
   if (t.kind === 'answer') {
     li.dataset.status = t.status;
+    if (t.status === 'streaming') li.append(progressElement(t.id, t.progress));
     if (t.message) {
       const m = document.createElement('div');
       m.className = t.status === 'failed' ? 'error' : 'note';
@@ -226,6 +278,9 @@ function render() {
   turnsEl.replaceChildren(...state.turns.map(keptTurnElement));
   const shown = new Set(state.turns.map((t) => t.id));
   keptTurns = new Map([...keptTurns].filter(([id]) => shown.has(id)));
+  const streaming = new Set(state.turns.filter((t) => t.kind === 'answer' && t.status === 'streaming').map((t) => t.id));
+  for (const id of pendingSince.keys()) if (!streaming.has(id)) pendingSince.delete(id);
+  tickProgress();
   if (localNotice) {
     const li = document.createElement('li');
     li.className = 'turn notice';
@@ -339,6 +394,9 @@ window.addEventListener('message', (ev: MessageEvent<ToChat>) => {
       });
     }
     turnsEl.scrollTop = turnsEl.scrollHeight;
+  } else if (msg.type === 'progress') {
+    const el = turnsEl.querySelector<HTMLElement>(`li[data-turn="${CSS.escape(msg.turnId)}"] .progress`);
+    if (el) showProgress(el, msg.turnId, msg.progress);
   } else if (msg.type === 'highlightFromCanvas') {
     regionsEl.querySelectorAll('.chip').forEach((c) => c.classList.toggle('lit', (c as HTMLElement).dataset.region === String(msg.region)));
   }

@@ -10,6 +10,7 @@ import { categoryChoice, readableAnswer } from './choices';
 import { decodedOf, maskHas } from './overlay';
 import { candidateLayer as paintCandidateLayer, colourLayer, drawLayer, drawObjects, Layer } from './layers';
 import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
+import { elapsedSeconds, progressLine, stageText } from '../src/engine/progressText';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
 import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -119,16 +120,6 @@ const running = {
 };
 let progressTimer: ReturnType<typeof setInterval> | undefined;
 
-function stageText(p: ProgressMsg | undefined): string {
-  switch (p?.stage) {
-    case undefined: return 'Waiting for the engine';
-    case 'image': return 'Reading the image';
-    case 'prefill': return p.patches ? `Prefilling the image (${p.patches.toLocaleString('en-US')} patches${p.side ? `, ${p.side} px` : ''})` : 'Prefilling the image';
-    case 'generate': return 'Writing the answer';
-    case 'masks': return 'Computing the mask';
-  }
-}
-
 function renderProgress() {
   const job = running.prompt ?? running.describe;
   progressArea.hidden = !job;
@@ -138,9 +129,8 @@ function renderProgress() {
     return;
   }
   progressTimer ??= setInterval(renderProgress, 1000);
-  const seconds = Math.floor((Date.now() - job.since) / 1000);
-  const doing = !job.stage && view.engine.state === 'starting' ? 'Loading the model' : stageText(job.stage);
-  progressText.textContent = `${running.prompt ? '' : 'Describe: '}${doing} · ${seconds} s`;
+  const doing = stageText(job.stage, view.engine.state === 'starting');
+  progressText.textContent = `${running.prompt ? '' : 'Describe: '}${progressLine(doing, elapsedSeconds(job.since, Date.now()))}`;
 }
 
 function startRunning(what: 'prompt' | 'describe') {

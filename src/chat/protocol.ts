@@ -3,7 +3,7 @@
 // what the host sends is typed here (the webview trusts its own host).
 import { z } from 'zod';
 import { answerPartSchema, AnswerPart, MAX_REGIONS, questionSchema, QuestionPart } from '../engine/question';
-import type { Rle } from '../engine/types';
+import type { EngineProgress, Rle } from '../engine/types';
 
 const region = z.number().int().min(1).max(MAX_REGIONS);
 const turnId = z.string().min(1).max(200);
@@ -39,9 +39,20 @@ export interface MaskView {
   acceptedAs?: number;
 }
 
+/**
+ * What the engine is doing for the answer being written, which the webview says in words with the time since
+ * the question left (src/engine/progressText.ts): a large model's image prefill takes tens of seconds.
+ */
+export interface AnswerProgressView {
+  /** The stage the engine's worker began last; absent until the first one. */
+  stage?: EngineProgress;
+  /** The model is (re)loading: at first use, or after a Stop that had to replace the engine's process. */
+  engineStarting: boolean;
+}
+
 export type TurnView =
   | { kind: 'question'; id: string; parts: QuestionPart[] }
-  | { kind: 'answer'; id: string; parts: AnswerPart[]; masks: MaskView[]; status: 'complete' | 'stopped' | 'failed' | 'streaming'; message?: string }
+  | { kind: 'answer'; id: string; parts: AnswerPart[]; masks: MaskView[]; status: 'complete' | 'stopped' | 'failed' | 'streaming'; message?: string; progress?: AnswerProgressView }
   | { kind: 'notice'; id: string; text: string };
 
 export interface ChatStateView {
@@ -64,6 +75,8 @@ export type ToChat =
    * this message (epoch ms, src/epochClock.ts), so bench:ui can say which hop the time goes to.
    */
   | { type: 'tokens'; turnId: string; parts: AnswerPart[]; producedAt: number[]; hostAt: number[]; postedAt: number }
+  /** The answer being written reached another stage (or the engine began or ended loading the model). */
+  | { type: 'progress'; turnId: string; progress: AnswerProgressView }
   | { type: 'highlightFromCanvas'; region: number | null };
 
 export { answerPartSchema };

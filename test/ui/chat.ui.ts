@@ -17,7 +17,7 @@ import type { Rle } from '../../src/masks/rle';
 import type { RegionSpec } from '../../src/engine/regions';
 import { decodeRle } from '../../src/masks/rle';
 import { fitView, Viewport, zoomTo } from '../../webview-ui/viewport';
-import { command, eventually, openFromExplorer, repoRoot, runSteps, screenshot, withWorkbench } from './harness';
+import { command, eventually, openChat, openFromExplorer, repoRoot, runSteps, screenshot, webviewFrames, withWorkbench } from './harness';
 
 // A scene of the generator's test stream (python3 training/generate.py --split test --seed 7 --count 12
 // --size 256), committed under test/data/chat/ with its ground truth, so the test needs no Python.
@@ -47,7 +47,7 @@ const MARGIN = 3;
 const MASK_QUESTION = SCENE.segmentQuestion;
 
 /** The editor's webview frame (the visible one that is not the chat). */
-const editorFrame = (page: Page) => eventually('the editor webview', async () => (await frames(page)).editor, 60000);
+const editorFrame = (page: Page) => eventually('the editor webview', async () => (await webviewFrames(page)).editor, 60000);
 
 /** Where image pixel (x, y) is on the page, with the view at Zoom to fit (the canvas's own fitView). */
 async function pageAt(editor: FrameLocator, p: { x: number; y: number }) {
@@ -134,19 +134,7 @@ async function saveEditor(page: Page) {
   await page.keyboard.press('Control+s');
 }
 
-/** The frames of the webviews on screen: the chat view's (it has the Message box) and the editor's. */
-async function frames(page: Page): Promise<{ chat?: FrameLocator; editor?: FrameLocator }> {
-  const all = page.locator('iframe.webview.ready');
-  const out: { chat?: FrameLocator; editor?: FrameLocator } = {};
-  for (let i = 0; i < (await all.count()); i++) {
-    const f = all.nth(i).contentFrame().frameLocator('#active-frame');
-    if (await f.getByRole('textbox', { name: 'Message' }).count()) out.chat = f;
-    else if (await all.nth(i).isVisible()) out.editor = f;
-  }
-  return out;
-}
-
-const chatFrame = (page: Page) => eventually('the chat view', async () => (await frames(page)).chat, 60000);
+const chatFrame = (page: Page) => eventually('the chat view', async () => (await webviewFrames(page)).chat, 60000);
 
 async function openImage(page: Page, file: string) {
   // A fresh window on a busy machine can take minutes to list the workspace.
@@ -220,11 +208,7 @@ async function main(): Promise<number> {
     add(await runSteps('Pixel-SAIL chat about image regions, driven as a user would', [
       ['open the scene in the image editor and the Pixel-SAIL Chat panel', async () => {
         await openImage(page, SCENE.file);
-        // Under load the command can be lost while the extension starts; a user runs it again.
-        chat = await eventually('the chat view', async () => {
-          await command(page, 'Pixel-SAIL: Open Chat');
-          return eventually('the chat view to show', async () => (await frames(page)).chat, 30000).catch(() => undefined);
-        }, 120000);
+        chat = await openChat(page);
         await eventually('the chat to know the image', async () => (await chat.getByRole('combobox', { name: 'Object' }).locator('option').count()) === 2, 60000);
         await screenshot(page, 'chat-01-open');
       }],
@@ -431,7 +415,7 @@ async function main(): Promise<number> {
             await screenshot(page, 'chat-06-try-again');
             await again.click();
           }
-          return (await frames(page)).editor !== undefined;
+          return (await webviewFrames(page)).editor !== undefined;
         }, 120000);
         chat = await chatFrame(page);
         await eventually('the restored conversation', async () => (await chat.locator('li.answer').count()) === 2, 120000);

@@ -145,6 +145,26 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
   }
 }
 
+/** The frames of the webviews on screen: the chat view's (it has the Message box) and the image editor's. */
+export async function webviewFrames(page: Page): Promise<{ chat?: FrameLocator; editor?: FrameLocator }> {
+  const all = page.locator('iframe.webview.ready');
+  const out: { chat?: FrameLocator; editor?: FrameLocator } = {};
+  for (let i = 0; i < (await all.count()); i++) {
+    const f = all.nth(i).contentFrame().frameLocator('#active-frame');
+    if (await f.getByRole('textbox', { name: 'Message' }).count()) out.chat = f;
+    else if (await all.nth(i).isVisible()) out.editor = f;
+  }
+  return out;
+}
+
+/** Opens the Pixel-SAIL Chat panel; under load the command can be lost while the extension starts, so a user runs it again. */
+export function openChat(page: Page, timeoutMs = 120000): Promise<FrameLocator> {
+  return eventually('the chat view', async () => {
+    await command(page, 'Pixel-SAIL: Open Chat');
+    return eventually('the chat view to show', async () => (await webviewFrames(page)).chat, 30000).catch(() => undefined);
+  }, timeoutMs);
+}
+
 /** Runs a command by its title from the command palette (F1), retrying until the palette lists it. */
 export async function command(page: Page, title: string) {
   await eventually(`the command "${title}"`, async () => {

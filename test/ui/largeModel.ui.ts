@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { fitView } from '../../webview-ui/viewport';
-import { command, eventually, openFromExplorer, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
+import { eventually, openChat, openFromExplorer, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -57,17 +57,6 @@ async function timed(step: string, editor: FrameLocator, act: () => Promise<void
   records.push({ step, seconds, progress: seen, outcome });
   console.log(`      ${step}: ${seconds} s; progress shown: ${seen.join(' → ') || 'none'}; ${outcome}`);
   return outcome;
-}
-
-async function frames(page: Page): Promise<{ chat?: FrameLocator; editor?: FrameLocator }> {
-  const all = page.locator('iframe.webview.ready');
-  const out: { chat?: FrameLocator; editor?: FrameLocator } = {};
-  for (let i = 0; i < (await all.count()); i++) {
-    const f = all.nth(i).contentFrame().frameLocator('#active-frame');
-    if (await f.getByRole('textbox', { name: 'Message' }).count()) out.chat = f;
-    else if (await all.nth(i).isVisible()) out.editor = f;
-  }
-  return out;
 }
 
 async function main(): Promise<number> {
@@ -184,10 +173,7 @@ async function main(): Promise<number> {
           await screenshot(page, 'large-06-describe');
         }],
         ['a chat question about the image gets an answer', async () => {
-          const chat = await eventually('the chat view', async () => {
-            await command(page, 'Pixel-SAIL: Open Chat');
-            return eventually('the chat view to show', async () => (await frames(page)).chat, 30000).catch(() => undefined);
-          }, 300000);
+          const chat = await openChat(page, 300000);
           const box = chat.getByRole('textbox', { name: 'Message' });
           const before = await chat.locator('li.answer').count();
           await timed(`chat question (no regions, ${CHAT_TOKENS}-token limit)`, editor, async () => {

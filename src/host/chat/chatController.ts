@@ -19,12 +19,12 @@ import { acceptCandidate, AnnotationEdit, setCaption } from '../../annotations/d
 import { readableAnswerParts } from '../../editor/readableText';
 import type { Annotation } from '../../annotations/schema';
 import { addRegion, AnswerStream, ChatError, engineRegions, freshContextReason, newConversation, regionSetKey, withTurns } from '../../chat/conversation';
-import type { ChatStateView, MaskView, ToChat, TurnView } from '../../chat/protocol';
+import type { AnswerProgressView, ChatStateView, MaskView, ToChat, TurnView } from '../../chat/protocol';
 import { EngineRequestError } from '../../engine/engineClient';
 import { AnswerPart, fillTemplate, QuestionPart, shownAnswerText } from '../../engine/question';
 import { MAX_REGIONS } from '../../engine/questionParts';
 import { rasterizeRegion, RegionSpecError } from '../../engine/regions';
-import type { EngineAnswer, Rle } from '../../engine/types';
+import type { EngineAnswer, EngineProgress, Rle } from '../../engine/types';
 import { decodeRle, encodeMask } from '../../masks/rle';
 import { fillPolygons } from '../../masks/polygons';
 import type { EngineService } from '../engineService';
@@ -56,6 +56,8 @@ interface Pending {
   stream: AnswerStream;
   abort: AbortController;
   stopped: boolean;
+  /** The stage the engine began last for this answer (shown with the pending answer). */
+  stage?: EngineProgress;
   /** Tokens not yet posted: posted together at most once a frame (see postTokens). */
   unsent: { parts: AnswerPart[]; producedAt: number[]; hostAt: number[]; timer?: NodeJS.Timeout; lastPost: number };
 }
@@ -90,6 +92,8 @@ export class ChatController implements vscode.Disposable {
       vscode.window.tabGroups.onDidChangeTabs(() => this.follow()),
       vscode.window.tabGroups.onDidChangeTabGroups(() => this.follow()),
       editors.onDidChangeDocuments(() => this.follow()),
+      // A question asked while the model (re)loads says so until its first stage begins.
+      engine.onDidChangeState(() => { if (this.pending && !this.pending.stage) this.postProgress(this.pending); }),
     );
     this.follow();
   }
@@ -265,6 +269,10 @@ export class ChatController implements vscode.Disposable {
         priority: 'interactive',
         signal: pending.abort.signal,
         timeoutMs: 10 * 60 * 1000,
+        onProgress: (stage) => {
+          pending.stage = stage;
+          if (this.pending === pending) this.postProgress(pending);
+        },
         onToken: (text, special, at) => {
           const part = pending.stream.push(text, special);
           if (part && this.pending === pending) this.postTokens(pending, part, at);
@@ -329,6 +337,15 @@ export class ChatController implements vscode.Disposable {
     const wait = u.lastPost + TOKEN_POST_MS - Date.now();
     if (wait <= 0) this.flushTokens(pending);
     else u.timer = setTimeout(() => this.flushTokens(pending), wait);
+  }
+
+  private progressOf(pending: Pending): AnswerProgressView {
+    return { stage: pending.stage, engineStarting: this.engine.state.state === 'starting' };
+  }
+
+  /** The pending answer's stage, as its own small message: a whole state would cost the first token's time. */
+  private postProgress(pending: Pending) {
+    if (this.pending === pending && pending.uri === this.active?.toString()) this.posted.fire({ type: 'progress', turnId: pending.answerId, progress: this.progressOf(pending) });
   }
 
   private flushTokens(pending: Pending) {
@@ -439,7 +456,7 @@ export class ChatController implements vscode.Disposable {
     if (p && p.uri === doc.uri.toString()) {
       if (p.notice?.kind === 'notice') turns.push({ kind: 'notice', id: p.notice.id, text: p.notice.text });
       turns.push({ kind: 'question', id: p.question.id, parts: p.question.parts });
-      turns.push({ kind: 'answer', id: p.answerId, parts: p.stream.parts, masks: [], status: 'streaming' });
+      turns.push({ kind: 'answer', id: p.answerId, parts: p.stream.parts, masks: [], status: 'streaming', progress: this.progressOf(p) });
     }
     for (const t of this.transient.get(doc.uri.toString()) ?? []) if (t.kind === 'notice') turns.push({ kind: 'notice', id: t.id, text: t.text });
     return {
