@@ -18,6 +18,12 @@ Inputs, as the official training leaves them:
                  </p>, <Prompt0> … <Prompt14>, <NO_Prompt> after its vocabulary in that order, as the official
                  code does at run time; a file that already holds them must hold them at exactly those ids.
 
+Memory: with --no-fixtures the checkpoint file is read one tensor at a time (zip-format torch.save files) and
+each graph's weights are written as they are made (pixel_sail/streaming_export.py): the converter holds about
+its largest tensor (the LM head) plus the graph being traced, not the model; the 3B shapes convert this way.
+Parity fixtures run the PyTorch reference and need the whole float32 model in memory (--in-memory forces that
+path without fixtures; the files are the same byte for byte, tests/test_streaming_convert.py).
+
 The official weights are not public; this path is tested on randomly initialised checkpoints with the
 official names at a tiny size (training/tests/test_convert.py, test_fidelity.py). Teacher models and
 distillation adapters (_sam2.*, sam2_model.*, *_distill_linear.* …) are dropped if present; anything else
