@@ -154,7 +154,7 @@ async function main() {
   if (argv.includes('--scale')) {
     const weights = opt('--weights', 'int8,float32').split(',').map((w) => w.trim());
     for (const w of weights) if (w !== 'int8' && w !== 'float32') throw new Error(`--weights takes int8 and/or float32, not ${w}`);
-    await scaleBench({ repo, python, modelPath, threads, runs: Math.max(1, Number(opt('--runs', '2'))), weights: weights as ('int8' | 'float32')[], gemmPeakGflops: gemmPeak, log }, asJson);
+    await scaleBench({ repo, python, modelPath, threads, runs: Math.max(1, Number(opt('--runs', '2'))), weights: weights as ('int8' | 'float32')[], only512: argv.includes('--only-512'), gemmPeakGflops: gemmPeak, log }, asJson);
     return;
   }
   if (argv.includes('--batch-only')) {

@@ -18,6 +18,12 @@ Inputs, as the official training leaves them:
                  </p>, <Prompt0> … <Prompt14>, <NO_Prompt> after its vocabulary in that order, as the official
                  code does at run time; a file that already holds them must hold them at exactly those ids.
 
+Memory: with --no-fixtures the checkpoint file is read one tensor at a time (zip-format torch.save files) and
+each graph's weights are written as they are made (pixel_sail/streaming_export.py): the converter holds about
+its largest tensor (the LM head) plus the graph being traced, not the model; the 3B shapes convert this way.
+Parity fixtures run the PyTorch reference and need the whole float32 model in memory (--in-memory forces that
+path without fixtures; the files are the same byte for byte, tests/test_streaming_convert.py).
+
 The official weights are not public; this path is tested on randomly initialised checkpoints with the
 official names at a tiny size (training/tests/test_convert.py, test_fidelity.py). Teacher models and
 distillation adapters (_sam2.*, sam2_model.*, *_distill_linear.* …) are dropped if present; anything else
@@ -110,13 +116,38 @@ def config_from(llm: dict, state: Dict, token_ids: Dict[str, int], max_long_side
         prompt_overlap=prompt_overlap, token_ids=token_ids)
 
 
-def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max_long_side: int = 1024, fixtures: bool = True,
-            int8: bool = False, rope_theta: float = None, prompt_overlap: str = "given_order", attention: str = "fused") -> dict:
-    from pixel_sail import exporting as export
-    from pixel_sail.model import PixelSail
+def _same_weights(a, b) -> bool:
+    """Whether two checkpoint entries hold the same weights (shared storage, or equal values)."""
+    if hasattr(a, "same_data"):  # lazy records: same bytes in the file, or read both and compare
+        return a.same_data(b) or (tuple(a.shape) == tuple(b.shape) and bool((a.load() == b.load()).all()))
+    return a.data_ptr() == b.data_ptr() or (a.shape == b.shape and bool((a == b).all()))
+
+
+def _checked_tokenizer(tok_doc: dict):
     from pixel_sail.tokenizer import Tokenizer, TokenizerFormatError
 
-    state, read = load_official_state(checkpoint)
+    if tok_doc.get("model", {}).get("type") != "BPE":
+        raise ConversionError("only BPE tokenizer.json files are supported")
+    try:
+        return Tokenizer(tok_doc)
+    except TokenizerFormatError as exc:
+        raise ConversionError(str(exc)) from exc
+
+
+def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max_long_side: int = 1024, fixtures: bool = True,
+            int8: bool = False, rope_theta: float = None, prompt_overlap: str = "given_order", streaming: bool = None,
+            attention: str = "fused") -> dict:
+    """streaming (default: whenever no parity fixtures are asked for): read the checkpoint tensor by tensor and
+    write each graph's weights as they come (pixel_sail/streaming_export.py), so memory stays near the largest
+    tensor instead of the model; the files are the same as the in-memory path's. Fixtures run the PyTorch
+    reference, which needs the whole model in memory."""
+    from pixel_sail import exporting as export
+
+    if streaming is None:
+        streaming = not fixtures
+    if streaming and fixtures:
+        raise ConversionError("parity fixtures run the PyTorch reference on the whole model: use the in-memory path for them")
+    state, read = load_official_state(checkpoint, lazy=streaming)
     if not state:
         raise ConversionError(f"{checkpoint} holds an empty state dict")
     with open(llm_config, encoding="utf-8") as fh:
@@ -126,13 +157,28 @@ def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max
     tok_doc, token_ids, added = official_tokenizer(tok_doc)
     mapped, dropped = map_state_dict(state)
     lm, emb = mapped.get("single_transformer.lm_head.weight"), mapped.get("single_transformer.model.embed_tokens.weight")
-    if llm.get("tie_word_embeddings") and lm is not None and emb is not None and (
-            lm.data_ptr() == emb.data_ptr() or (lm.shape == emb.shape and bool((lm == emb).all()))):
+    if llm.get("tie_word_embeddings") and lm is not None and emb is not None and _same_weights(lm, emb):
         # A tied head saved under its own key (Hugging Face's state_dict() lists both names): tie it again,
         # rather than converting a second copy of the embedding as an independent weight.
         del mapped["single_transformer.lm_head.weight"]
     del lm, emb
     cfg = config_from(llm, mapped, token_ids, max_long_side, rope_theta, prompt_overlap)
+    name = os.path.basename(os.path.abspath(out))
+    extra = {"source": {"converted_from": os.path.abspath(checkpoint), "read": read}}
+    info = {"out": out, "read": read, "dropped": dropped, "added_tokens": added, "patch_size": cfg.patch_size,
+            "rope_theta": cfg.rope_theta, "prompt_overlap": cfg.prompt_overlap, "streaming": streaming}
+    if streaming:
+        from pixel_sail.streaming_export import WeightSource, check_fits, export_model_dir_streaming
+
+        _checked_tokenizer(tok_doc)
+        source = WeightSource(mapped)
+        info["parameters"] = check_fits(cfg, source)
+        del state
+        export_model_dir_streaming(cfg, source, tok_doc, out, name, extra, int8, attention)
+        return info
+
+    from pixel_sail.model import PixelSail
+
     model = PixelSail(cfg)
     mapped = {k: v.float() if v.is_floating_point() else v for k, v in mapped.items()}
     result = model.load_state_dict(mapped, strict=False)
@@ -142,18 +188,10 @@ def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max
     missing_keys = [k for k in result.missing_keys if k not in allowed_missing]
     if missing_keys or result.unexpected_keys:
         raise ConversionError(f"checkpoint does not fit the architecture: missing {missing_keys[:4]}, unexpected {result.unexpected_keys[:4]}")
-    if tok_doc.get("model", {}).get("type") != "BPE":
-        raise ConversionError("only BPE tokenizer.json files are supported")
-    try:
-        tokenizer = Tokenizer(tok_doc)
-    except TokenizerFormatError as exc:
-        raise ConversionError(str(exc)) from exc
-    export.export_model_dir(model.eval(), tokenizer, tok_doc, out, os.path.basename(os.path.abspath(out)), fixtures=fixtures,
-                            extra={"source": {"converted_from": os.path.abspath(checkpoint), "read": read}}, int8=int8,
-                            attention=attention)
-    return {"out": out, "read": read, "dropped": dropped, "added_tokens": added, "patch_size": cfg.patch_size,
-            "rope_theta": cfg.rope_theta, "prompt_overlap": cfg.prompt_overlap,
-            "parameters": sum(p.numel() for p in model.parameters())}
+    tokenizer = _checked_tokenizer(tok_doc)
+    export.export_model_dir(model.eval(), tokenizer, tok_doc, out, name, fixtures=fixtures, extra=extra, int8=int8, attention=attention)
+    info["parameters"] = sum(p.numel() for p in model.parameters())
+    return info
 
 
 def main(argv=None) -> int:
@@ -167,7 +205,11 @@ def main(argv=None) -> int:
     ap.add_argument("--prompt-overlap", choices=("given_order", "largest_first"), default="given_order",
                     help="where prompt masks overlap: later in the list wins (the official inference; default) or the "
                          "smallest wins (largest written first, as training listed them)")
-    ap.add_argument("--no-fixtures", action="store_true")
+    ap.add_argument("--no-fixtures", action="store_true",
+                    help="skip the parity fixtures; the conversion then streams the weights tensor by tensor (memory near the "
+                         "largest tensor, not the model: the way to convert the 3B shapes)")
+    ap.add_argument("--in-memory", action="store_true",
+                    help="with --no-fixtures, build the whole float32 model in memory as the fixtures path does (same files)")
     ap.add_argument("--int8", action="store_true",
                     help="also write an int8 decoder (faster on CPU); `node dist/parity.js OUT` checks its answers and masks")
     ap.add_argument("--attention", choices=("fused", "matmul"), default="fused",
@@ -183,7 +225,7 @@ def main(argv=None) -> int:
         return 2
     try:
         info = convert(args.checkpoint, args.llm_config, args.tokenizer, args.out, args.max_long_side, not args.no_fixtures, args.int8,
-                       args.rope_theta, args.prompt_overlap, args.attention)
+                       args.rope_theta, args.prompt_overlap, streaming=False if args.in_memory else None, attention=args.attention)
     except ConversionError as exc:
         print(f"convert_official.py: error: {exc}", file=sys.stderr)
         return 2

@@ -117,36 +117,152 @@ def external_data_file(graph_file: str) -> str:
     return os.path.basename(graph_file) + ".data"
 
 
-def save_graph(proto, path: str, external_threshold: int = EXTERNAL_DATA_BYTES) -> bool:
-    """Checks and saves a ModelProto; with more than ``external_threshold`` bytes of weights they go to
-    ``<file>.data`` beside it (one file, every tensor over 1 KiB). Returns whether external data was used."""
+def save_graph(proto, path: str, external_threshold: int = None) -> bool:
+    """Checks and saves a ModelProto; with more than ``external_threshold`` bytes of weights (default
+    EXTERNAL_DATA_BYTES) they go to ``<file>.data`` beside it (one file, every tensor over 1 KiB). Returns
+    whether external data was used."""
     import onnx
 
-    if initializer_bytes(proto) <= external_threshold:
+    if initializer_bytes(proto) <= (EXTERNAL_DATA_BYTES if external_threshold is None else external_threshold):
         onnx.checker.check_model(proto)
         onnx.save(proto, path)
         return False
     onnx.save_model(proto, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                    location=external_data_file(path), size_threshold=1024)
+                    location=external_data_file(path), size_threshold=EXTERNAL_TENSOR_MIN)
     onnx.checker.check_model(path)  # by path: the checker reads the weights from the file, with no 2 GiB limit
     return True
 
 
-def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False, attention: str = "matmul") -> None:
-    """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check);
-    attention: the built decoder's image-prefill attention, "matmul" or "fused" (see onnx_decoder.py)."""
+# onnx.save_model's size_threshold: a tensor goes to the external file when sys.getsizeof(its raw bytes) reaches it.
+EXTERNAL_TENSOR_MIN = 1024
+
+
+class ExternalDataWriter:
+    """The initializer sink of a graph built weight by weight (onnx_decoder.build_decoder_from): each tensor's
+    bytes go to ``<graph>.data`` as soon as it is made, and the graph keeps only a reference, so building a
+    graph costs its largest tensor, not all of them. ``finish`` then saves the graph exactly as ``save_graph``
+    would have saved the same graph built in memory: with external data (same file name, same order and
+    offsets, the same tensors left inline) past EXTERNAL_DATA_BYTES, else with the weights read back inline.
+    The streaming converter's test holds the two to byte equality."""
+
+    def __init__(self, graph_path: str) -> None:
+        self.graph_path = graph_path
+        self.location = external_data_file(graph_path)
+        self.data_path = os.path.join(os.path.dirname(graph_path), self.location)
+        self._fh = open(self.data_path, "wb")
+        self.total = 0  # bytes of every initializer, inline or not (initializer_bytes of the whole graph)
+
+    def __call__(self, name: str, value: np.ndarray):
+        import sys
+
+        from onnx import TensorProto, mapping, numpy_helper
+
+        self.total += value.nbytes
+        if sys.getsizeof(b"") + value.nbytes < EXTERNAL_TENSOR_MIN:
+            return numpy_helper.from_array(value, name)
+        t = TensorProto()
+        t.dims.extend(value.shape)
+        t.name = name
+        t.data_type = mapping.NP_TYPE_TO_TENSOR_TYPE[value.dtype]  # as numpy_helper.from_array
+        offset = self._fh.tell()
+        self._fh.write(np.ascontiguousarray(value).reshape(-1).view(np.uint8).data)
+        # What onnx.external_data_helper.set_external_data writes, in its order.
+        t.data_location = TensorProto.EXTERNAL
+        for key, val in (("location", self.location), ("offset", offset), ("length", value.nbytes)):
+            entry = t.external_data.add()
+            entry.key, entry.value = key, str(val)
+        return t
+
+    def finish(self, proto, external_threshold: int = None) -> bool:
+        """Saves ``proto`` (built with this sink) at the graph path; returns whether external data was kept."""
+        import onnx
+        from onnx import TensorProto
+
+        self._fh.close()
+        if self.total > (EXTERNAL_DATA_BYTES if external_threshold is None else external_threshold):
+            onnx.save(proto, self.graph_path)
+            onnx.checker.check_model(self.graph_path)
+            return True
+        # Small enough for one protobuf: read the weights back inline (as numpy_helper.from_array had them).
+        with open(self.data_path, "rb") as fh:
+            for t in proto.graph.initializer:
+                if t.data_location != TensorProto.EXTERNAL:
+                    continue
+                info = {e.key: e.value for e in t.external_data}
+                fh.seek(int(info["offset"]))
+                t.raw_data = fh.read(int(info["length"]))
+                del t.external_data[:]
+                t.ClearField("data_location")
+        os.remove(self.data_path)
+        onnx.checker.check_model(proto)
+        onnx.save(proto, self.graph_path)
+        return False
+
+    def abandon(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+
+def _without_decoder(model):
+    """A view of ``model`` without decoder layers or LM head, sharing every other parameter (no copy). The
+    embed, upsampler and mask-head graphs are traced from it: they use neither, and the tracer numbers the
+    graph's values after the module's parameters, so tracing the full model or one built without its decoder
+    (the streaming converter's) would name the same weights differently."""
+    import copy
+
+    import torch
+
+    def shallow(module, **replace):
+        m = copy.copy(module)
+        m._modules = dict(module._modules)
+        m._modules.update(replace)
+        return m
+
+    st = model.single_transformer
+    body = shallow(st.model, layers=torch.nn.ModuleList())
+    return shallow(model, single_transformer=shallow(st, model=body, lm_head=torch.nn.Identity()))
+
+
+def _export_embed(model, out_dir: str) -> None:
     import torch
 
     cfg = model.config
     io = graph_io(cfg)
-    embed, decoder, upsampler, mask_head = _wrappers(model)
+    embed = _wrappers(_without_decoder(model))[0]
     p2 = 3 * cfg.patch_size ** 2
-    s, n, past_len = 5, 6, 3
+    s, n = 5, 6
     _onnx_export(embed, (torch.zeros(1, s, dtype=torch.long), torch.randn(n, p2), torch.full((1, s), -1, dtype=torch.long),
                          torch.full((1, s), -1, dtype=torch.long)),
                  os.path.join(out_dir, "embed.onnx"), io["embed"]["inputs"], io["embed"]["outputs"],
                  {"input_ids": {1: "S"}, "vision_patches": {0: "N"}, "vision_patch_indices": {1: "S"},
                   "vp_token_indices": {1: "S"}, "inputs_embeds": {1: "S"}})
+
+
+def _export_pixel_graphs(model, out_dir: str) -> None:
+    """upsampler.onnx and mask_head.onnx."""
+    import torch
+
+    cfg = model.config
+    io = graph_io(cfg)
+    _, _, upsampler, mask_head = _wrappers(_without_decoder(model))
+    _onnx_export(upsampler, (torch.randn(2, 3, cfg.hidden_size),), os.path.join(out_dir, "upsampler.onnx"),
+                 io["upsampler"]["inputs"], io["upsampler"]["outputs"],
+                 {"vision_hidden": {0: "gh", 1: "gw"}, "pixel_features": {0: "ph", 1: "pw"}})
+    f = cfg.upsample_factor
+    _onnx_export(mask_head, (torch.randn(2, cfg.hidden_size), torch.randn(2 * f, 3 * f, cfg.seg_hidden_states)),
+                 os.path.join(out_dir, "mask_head.onnx"), io["mask_head"]["inputs"], io["mask_head"]["outputs"],
+                 {"seg_hidden": {0: "Q"}, "pixel_features": {0: "ph", 1: "pw"}, "mask_logits": {0: "Q", 1: "ph", 2: "pw"}})
+
+
+def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False, attention: str = "matmul") -> None:
+    """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check)."""
+    import torch
+
+    cfg = model.config
+    io = graph_io(cfg)
+    decoder = _wrappers(model)[1]
+    s, past_len = 5, 3
+    _export_embed(model, out_dir)
     kvh, hd = cfg.num_key_value_heads, cfg.head_dim
     past = []
     axes = {"inputs_embeds": {1: "S"}, "attention_mask": {2: "S", 3: "T"}, "position_ids": {2: "S"},
@@ -161,7 +277,6 @@ def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool 
                                torch.zeros(3, 1, s, dtype=torch.long), *past),
                      os.path.join(out_dir, "decoder.onnx"), io["decoder"]["inputs"], io["decoder"]["outputs"], axes)
     else:
-        import onnx
         from pixel_sail.onnx_decoder import build_decoder
 
         proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], attention=attention)
@@ -173,13 +288,7 @@ def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool 
         proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8", attention=attention)
         save_graph(proto, os.path.join(out_dir, INT8_DECODER))
         del proto
-    _onnx_export(upsampler, (torch.randn(2, 3, cfg.hidden_size),), os.path.join(out_dir, "upsampler.onnx"),
-                 io["upsampler"]["inputs"], io["upsampler"]["outputs"],
-                 {"vision_hidden": {0: "gh", 1: "gw"}, "pixel_features": {0: "ph", 1: "pw"}})
-    f = cfg.upsample_factor
-    _onnx_export(mask_head, (torch.randn(2, cfg.hidden_size), torch.randn(2 * f, 3 * f, cfg.seg_hidden_states)),
-                 os.path.join(out_dir, "mask_head.onnx"), io["mask_head"]["inputs"], io["mask_head"]["outputs"],
-                 {"seg_hidden": {0: "Q"}, "pixel_features": {0: "ph", 1: "pw"}, "mask_logits": {0: "Q", 1: "ph", 2: "pw"}})
+    _export_pixel_graphs(model, out_dir)
 
 
 def config_document(cfg, name: str, extra: dict = None, int8: bool = False) -> dict:
@@ -397,8 +506,6 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
                      decoder_graph: str = "built", int8: bool = False, attention: str = "matmul") -> None:
     """Writes into a temporary sibling directory and renames it into place, so a failed export never
     leaves a directory that looks complete."""
-    from pixel_sail.tokenizer import tokenizer_config_json
-
     from pixel_sail.atomic_dir import atomic_directory
 
     parent = os.path.dirname(os.path.abspath(out)) or "."
@@ -409,11 +516,17 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
         if decoder_graph == "torch" and attention != "matmul":
             raise UsageError("the fused attention exists only in the built decoder, not with --torch-decoder")
         export_graphs(model, tmp, decoder_graph, int8, attention)
-        with open(os.path.join(tmp, "tokenizer.json"), "w", encoding="utf-8") as fh:
-            json.dump(tok_doc, fh, ensure_ascii=False)
-        with open(os.path.join(tmp, "tokenizer_config.json"), "w", encoding="utf-8") as fh:
-            json.dump(tokenizer_config_json(), fh, indent=2)
+        _write_tokenizer_files(tmp, tok_doc)
         if fixtures:
             write_fixtures(model, tok, tmp)
         with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as fh:
             json.dump(config_document(model.config, name, extra, int8), fh, indent=2)
+
+
+def _write_tokenizer_files(folder: str, tok_doc: dict) -> None:
+    from pixel_sail.tokenizer import tokenizer_config_json
+
+    with open(os.path.join(folder, "tokenizer.json"), "w", encoding="utf-8") as fh:
+        json.dump(tok_doc, fh, ensure_ascii=False)
+    with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as fh:
+        json.dump(tokenizer_config_json(), fh, indent=2)

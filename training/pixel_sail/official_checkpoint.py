@@ -201,11 +201,24 @@ def consolidate_deepspeed(folder: str) -> Tuple[Dict, str]:
     return state, f"DeepSpeed ZeRO-{stage} fp32 master weights from {world} rank(s)"
 
 
-def load_official_state(path: str) -> Tuple[Dict, str]:
-    """The wrapper's state dict from a checkpoint file or DeepSpeed folder, and a line saying what was read."""
+def load_official_state(path: str, lazy: bool = False) -> Tuple[Dict, str]:
+    """The wrapper's state dict from a checkpoint file or DeepSpeed folder, and a line saying what was read.
+
+    lazy: a checkpoint file's tensors come as lazy_checkpoint.LazyTensor records, read only when asked for
+    (files in torch.save's zip format; others, and DeepSpeed folders, which are consolidated in memory, load
+    as usual)."""
     if os.path.isdir(path):
         return consolidate_deepspeed(path)
-    raw = torch_load(path)
+    raw = None
+    if lazy:
+        from .lazy_checkpoint import lazy_load
+
+        try:
+            raw = lazy_load(path)
+        except ConversionError:
+            raw = None  # not a zip-format torch.save file: torch.load reads it (or says why not)
+    if raw is None:
+        raw = torch_load(path)
     if not isinstance(raw, dict):
         raise ConversionError(f"{path} holds no state dict")
     for key in ("state_dict", "module", "model"):

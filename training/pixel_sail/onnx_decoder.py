@@ -23,7 +23,7 @@ the engine's parity test holds it to the PyTorch reference.
 """
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Callable, Iterable, List
 
 import numpy as np
 
@@ -33,17 +33,21 @@ MS = "com.microsoft"
 
 
 class _Graph:
-    def __init__(self) -> None:
+    def __init__(self, sink: Callable = None) -> None:
         import onnx  # noqa: F401  (fail early with the import error, not mid-build)
 
         self.nodes: List = []
         self.inits: List = []
         self._n = 0
+        # Turns (name, array) into a TensorProto; the streaming converter's sink writes the bytes to external
+        # data as they come, so no weight stays in the graph being built.
+        self._sink = sink
 
     def const(self, name: str, value: np.ndarray) -> str:
         from onnx import numpy_helper
 
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        value = np.ascontiguousarray(value)
+        self.inits.append(self._sink(name, value) if self._sink else numpy_helper.from_array(value, name))
         return name
 
     def op(self, op_type: str, inputs: List[str], outputs: int = 1, domain: str = "", graph_output: str = None,
@@ -96,6 +100,18 @@ ATTENTION = ("matmul", "fused")
 
 def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "float32", attention: str = "matmul"):
     """The decoder ModelProto for ``model`` (a PixelSail), with the graph contract of export.graph_io.
+    See ``build_decoder_from`` for what ``weights`` and ``attention`` do."""
+    sd = model.single_transformer.state_dict()
+    return build_decoder_from(model.config, lambda name: _f32(sd[name]), sd.keys(), inputs, outputs, weights, attention=attention)
+
+
+def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], names: Iterable[str], inputs: List[str],
+                       outputs: List[str], weights: str = "float32", sink: Callable = None, attention: str = "matmul"):
+    """The decoder ModelProto from weights read one at a time: ``get(name)`` returns the float32 array of a
+    ``single_transformer`` state-dict entry (``model.layers.0.self_attn.q_proj.weight``, ``lm_head.weight`` …),
+    ``names`` lists the entries there are (a tied model has no ``lm_head.weight``), and ``sink`` (optional)
+    makes each initializer's TensorProto (see exporting.ExternalDataWriter). Each weight is asked for when its
+    node is written, so with a sink that stores the bytes elsewhere the graph never holds the model.
 
     weights="int8": the Q|K|V, output and gate|up weights are stored as int8 with one symmetric scale per
     output column and run by ``com.microsoft.DynamicQuantizeMatMul`` (activations quantized per call, one
@@ -108,12 +124,17 @@ def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "
         raise ValueError(f"attention must be one of {', '.join(ATTENTION)}, not {attention}")
     from onnx import TensorProto, helper
 
-    cfg: PixelSailConfig = model.config
-    sd: Dict[str, np.ndarray] = {k: _f32(v) for k, v in model.single_transformer.state_dict().items()}
+    names = set(names)
+
+    class _Lazy:
+        def __getitem__(self, name: str) -> np.ndarray:
+            return get(name)
+
+    sd = _Lazy()
     h, d, nh, kvh = cfg.hidden_size, cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads
     groups = nh // kvh
     eps = float(cfg.rms_norm_eps)
-    g = _Graph()
+    g = _Graph(sink)
     x_in, mask_in, pos_in = inputs[0], inputs[1], inputs[2]
 
     # Rotary tables for this call's tokens, [S, head_dim/2] (RotaryEmbedding's cache layout, position 0 = first token).
@@ -225,7 +246,7 @@ def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "
     last_row = g.one("Slice", [normed, g.const("last_start", np.array([-1], np.int64)),
                                g.const("last_end", np.array([np.iinfo(np.int64).max], np.int64)),
                                g.const("last_axis", np.array([1], np.int64))])
-    lm = sd["lm_head.weight"] if "lm_head.weight" in sd else sd["model.embed_tokens.weight"]
+    lm = sd["lm_head.weight"] if "lm_head.weight" in names else sd["model.embed_tokens.weight"]
     g.nodes.append(helper.make_node("MatMul", [last_row, g.const("w_lm_head", lm.T)], [outputs[0]], name="lm_head"))
 
     f32 = TensorProto.FLOAT
