@@ -12,6 +12,9 @@ Variants (issue 19's capacity and training-signal probes; fresh init only for a 
                        patch tokens (--shape-weight), on every sequence;
               shape    the image block alone (no text) with that head only: the most direct signal there
                        is, and the cheapest step, so it isolates what the image side can learn.
+  --arch cnn           a control for the image side: a small CNN (conv_control) on the same pixels with the
+                       same head objective (--objective shape only): is shape learnable from these images in
+                       this many samples at all, by a learner with a convolutional prior?
   --gflops G           stop after G GFLOP of training compute (estimated by train_gflops: matmuls and
                        attention, forward ×3), so runs of different sizes are compared at equal compute
                        rather than equal wall clock on a shared machine.
@@ -97,22 +100,64 @@ def pooled_patches(hidden: torch.Tensor, n: int) -> torch.Tensor:
     return hidden[:, 1:n + 1].mean(1)
 
 
+def unpatchify(patches: torch.Tensor, patch: int) -> torch.Tensor:
+    """[B, N, 3p²] (pixel_sail.preprocess.patchify's layout) → [B, 3, H, W]."""
+    b, n, _ = patches.shape
+    g = int(round(n ** 0.5))
+    return patches.view(b, g, g, 3, patch, patch).permute(0, 3, 1, 4, 2, 5).reshape(b, 3, g * patch, g * patch)
+
+
+CNN_CHANNELS = (3, 32, 64, 64, 128, 128)
+
+
+class ConvControl(torch.nn.Module):
+    """Five stride-2 3×3 convolutions with ReLU, a global mean and a linear 8-way shape head."""
+
+    def __init__(self, classes: int = 8) -> None:
+        super().__init__()
+        layers = []
+        for cin, cout in zip(CNN_CHANNELS, CNN_CHANNELS[1:]):
+            layers += [torch.nn.Conv2d(cin, cout, 3, stride=2, padding=1), torch.nn.ReLU()]
+        self.body = torch.nn.Sequential(*layers)
+        self.head = torch.nn.Linear(CNN_CHANNELS[-1], classes)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(image).mean((2, 3)))
+
+
+def cnn_gflops(size: int, batch: int = 1) -> float:
+    """Training GFLOP of ConvControl (its convolutions' multiply-adds ×2, forward ×3)."""
+    total, side = 0, size
+    for cin, cout in zip(CNN_CHANNELS, CNN_CHANNELS[1:]):
+        side = (side + 1) // 2
+        total += 2 * cin * cout * 9 * side * side
+    return 3 * batch * total / 1e9
+
+
 def forward(model, batch):
     emb = model.embed(batch["input_ids"], batch["vision_patches"], batch["vision_patch_indices"], batch["vp_token_indices"])
     hidden, logits, _ = model.decode(emb, batch["attention_mask"], batch["position_ids"])
     return hidden, logits
 
 
+def shape_logits(model, head, batch) -> torch.Tensor:
+    """The shape head's logits for an image batch (or a full-sequence batch: the image block comes first)."""
+    if isinstance(model, ConvControl):
+        return model(unpatchify(batch["vision_patches"], 16))
+    hidden, _ = forward(model, batch)
+    return head(pooled_patches(hidden, batch["vision_patches"].shape[1]))
+
+
 def readouts(model, batches, shape_ids, pos_ids, no_id, head=None, image_batches=None) -> dict:
-    """Teacher-forced accuracies over the prepared validation batches (and the shape head's, given one)."""
+    """Teacher-forced accuracies over the prepared validation batches (and the shape head's, given one:
+    a linear head on pooled patch tokens, or a ConvControl as the model with no head)."""
     model.eval()
     hits = {"shape": [], "no_target": []}
-    if head is not None:
+    if head is not None or isinstance(model, ConvControl):
         hits["shape_head"] = []
         with torch.no_grad():
             for batch, truth in image_batches:
-                hidden, _ = forward(model, batch)
-                hits["shape_head"] += (head(pooled_patches(hidden, batch["vision_patches"].shape[1])).argmax(1) == truth).tolist()
+                hits["shape_head"] += (shape_logits(model, head, batch).argmax(1) == truth).tolist()
     if batches is None:  # image-only objective: no text was ever trained
         hits.pop("shape"), hits.pop("no_target")
     with torch.no_grad():
@@ -157,11 +202,14 @@ def parse_args(argv=None):
     ap.add_argument("--heads", type=int)
     ap.add_argument("--objective", choices=["lm", "lm+shape", "shape"], default="lm")
     ap.add_argument("--shape-weight", type=float, default=1.0)
+    ap.add_argument("--arch", choices=["transformer", "cnn"], default="transformer")
     ap.add_argument("--gflops", type=float, default=float("inf"), help="stop after this much estimated training compute")
     args = ap.parse_args(argv)
     changed = any(v for v in (args.size, args.hidden, args.layers, args.intermediate, args.heads))
     if args.init and changed:
         ap.error("--init keeps the checkpoint's size: drop --size/--hidden/--layers/--intermediate/--heads")
+    if args.arch == "cnn" and (args.objective != "shape" or args.init):
+        ap.error("--arch cnn is a control for --objective shape from scratch")
     return args
 
 
@@ -172,8 +220,8 @@ def main(argv=None) -> int:
     ck = torch.load(args.tokenizer_from, map_location="cpu")
     cfg = probe_config(PixelSailConfig.from_dict(ck["config"]), args.size, args.hidden, args.layers, args.intermediate, args.heads)
     tok = Tokenizer(ck["tokenizer"])
-    model = PixelSail(cfg)
-    head = torch.nn.Linear(cfg.hidden_size, len(SHAPES)) if args.objective != "lm" else None
+    model = PixelSail(cfg) if args.arch == "transformer" else ConvControl(len(SHAPES))
+    head = torch.nn.Linear(cfg.hidden_size, len(SHAPES)) if args.objective != "lm" and args.arch == "transformer" else None
     if args.init:
         model.load_state_dict({k: v.float() for k, v in ck["model"].items() if not k.startswith("distill")})
     model.train()
@@ -226,7 +274,7 @@ def main(argv=None) -> int:
             "init": args.tokenizer_from if args.init else "fresh", "objective": args.objective,
             "config": {k: getattr(cfg, k) for k in ("max_long_side", "hidden_size", "num_hidden_layers",
                                                      "intermediate_size", "num_attention_heads")},
-            "params": sum(p.numel() for p in model.single_transformer.parameters())})
+            "arch": args.arch, "params": sum(p.numel() for p in (model.single_transformer if args.arch == "transformer" else model).parameters())})
     step, samples, scene, window, gflops = 0, 0, 0, [], 0.0
     pending = {"shape_text": [], "shape_res": []}
     while step < args.max_steps and time.time() - t0 < args.minutes * 60 and gflops < args.gflops:
@@ -248,21 +296,25 @@ def main(argv=None) -> int:
         lr = args.lr * min(1.0, (step + 1) / args.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
-        hidden, logits = forward(model, batch)
-        n = batch["vision_patches"].shape[1]
         loss = torch.zeros(())
-        if args.objective != "shape":
-            # Full LM weight on both kinds: the question here is only whether shape is learnt.
-            loss = lm_loss(logits, batch["labels"], torch.zeros_like(batch["has_masks"]))
-        if head is not None:
-            loss = loss + args.shape_weight * torch.nn.functional.cross_entropy(head(pooled_patches(hidden, n)), truth)
+        if args.arch == "cnn":
+            loss = torch.nn.functional.cross_entropy(shape_logits(model, None, batch), truth)
+        else:
+            hidden, logits = forward(model, batch)
+            if args.objective != "shape":
+                # Full LM weight on both kinds: the question here is only whether shape is learnt.
+                loss = lm_loss(logits, batch["labels"], torch.zeros_like(batch["has_masks"]))
+            if head is not None:
+                pooled = pooled_patches(hidden, batch["vision_patches"].shape[1])
+                loss = loss + args.shape_weight * torch.nn.functional.cross_entropy(head(pooled), truth)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
         samples += len(chunk)
-        gflops += train_gflops(cfg, batch["input_ids"].shape[1], len(chunk), image_only=args.objective == "shape")
+        gflops += (cnn_gflops(cfg.max_long_side, len(chunk)) if args.arch == "cnn" else
+                   train_gflops(cfg, batch["input_ids"].shape[1], len(chunk), image_only=args.objective == "shape"))
         window.append(float(loss))
         if step % args.eval_every == 0:
             record({"step": step, "samples": samples, "gflops": round(gflops, 1), "minutes": round((time.time() - t0) / 60, 2),

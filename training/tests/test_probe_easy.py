@@ -72,24 +72,42 @@ def test_image_batch_gives_the_patch_tokens_of_a_full_sequence(tiny):
     assert not torch.allclose(b[0], b[2], atol=1e-3)
 
 
-def test_init_refuses_a_changed_size():
+def test_init_refuses_a_changed_size_and_the_cnn_control_needs_the_shape_objective():
     with pytest.raises(SystemExit):
         probe_easy.parse_args(["--out", "x", "--init", "--size", "384"])
+    with pytest.raises(SystemExit):
+        probe_easy.parse_args(["--out", "x", "--arch", "cnn", "--objective", "lm+shape"])
+    assert probe_easy.parse_args(["--out", "x", "--arch", "cnn", "--objective", "shape"]).arch == "cnn"
+
+
+def test_unpatchify_inverts_patchify_and_the_cnn_control_sees_the_image():
+    from pixel_sail.preprocess import patchify
+
+    img = np.random.default_rng(0).normal(size=(3, 64, 48 + 16)).astype(np.float32)
+    patches = torch.from_numpy(patchify(img, 16))[None]
+    assert torch.equal(probe_easy.unpatchify(patches, 16)[0], torch.from_numpy(img))
+    net = probe_easy.ConvControl()
+    assert net(probe_easy.unpatchify(patches, 16)).shape == (1, 8)
+    # conv FLOPs by hand for a 64 px input: sides 32, 16, 8, 4, 2
+    sides, ch = (32, 16, 8, 4, 2), probe_easy.CNN_CHANNELS
+    expected = 3 * sum(2 * a * b * 9 * s * s for a, b, s in zip(ch, ch[1:], sides)) / 1e9
+    assert probe_easy.cnn_gflops(64) == pytest.approx(expected)
 
 
 @pytest.mark.skipif(not os.path.exists(DEFAULT), reason="needs training/checkpoints/default.pt (its tokenizer)")
-@pytest.mark.parametrize("objective", ["lm", "lm+shape", "shape"])
-def test_each_objective_trains_logs_compute_and_stops_at_its_budget(tmp_path, objective):
+@pytest.mark.parametrize("objective,arch", [("lm", "transformer"), ("lm+shape", "transformer"), ("shape", "transformer"),
+                                           ("shape", "cnn")])
+def test_each_objective_trains_logs_compute_and_stops_at_its_budget(tmp_path, objective, arch):
     out = tmp_path / objective
     tiny = ["--hidden", "32", "--heads", "2", "--layers", "1", "--intermediate", "64", "--size", "64"]
-    args = ["--out", str(out), "--objective", objective, "--val", "3", "--batch", "2", "--eval-every", "1",
+    args = ["--out", str(out), "--objective", objective, "--arch", arch, "--val", "3", "--batch", "2", "--eval-every", "1",
             "--warmup", "1", "--max-steps", "50", "--gflops", "0.05"] + tiny
     assert probe_easy.main(args) == 0
     rows = [json.loads(line) for line in open(out / "log.jsonl")]
     first, last = rows[0], rows[-1]
     assert first["config"] == {"max_long_side": 64, "hidden_size": 32, "num_hidden_layers": 1,
                                "intermediate_size": 64, "num_attention_heads": 2}
-    assert first["objective"] == objective and first["gflops"] == 0
+    assert first["objective"] == objective and first["arch"] == arch and first["gflops"] == 0
     # the compute budget, not --max-steps, ended the run: it stops on the first step at or past it
     assert 1 <= last["step"] < 50 and last["gflops"] >= 0.05 and rows[-2]["gflops"] < 0.05
     assert [r["samples"] for r in rows[1:]] == [2 * r["step"] for r in rows[1:]]
