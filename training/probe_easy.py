@@ -111,13 +111,15 @@ CNN_CHANNELS = (3, 32, 64, 64, 128, 128)
 
 
 class ConvControl(torch.nn.Module):
-    """Five stride-2 3×3 convolutions with ReLU, a global mean and a linear 8-way shape head."""
+    """Five stride-2 3×3 convolutions with batch norm and ReLU, a global mean and a linear 8-way shape head.
+    (Without the batch norm it collapsed to the uniform answer: loss ln 8 for 150 steps.)"""
 
     def __init__(self, classes: int = 8) -> None:
         super().__init__()
         layers = []
         for cin, cout in zip(CNN_CHANNELS, CNN_CHANNELS[1:]):
-            layers += [torch.nn.Conv2d(cin, cout, 3, stride=2, padding=1), torch.nn.ReLU()]
+            layers += [torch.nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False), torch.nn.BatchNorm2d(cout),
+                       torch.nn.ReLU()]
         self.body = torch.nn.Sequential(*layers)
         self.head = torch.nn.Linear(CNN_CHANNELS[-1], classes)
 
