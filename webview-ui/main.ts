@@ -382,6 +382,9 @@ function measureStages() {
   measureHops();
   // Last: bench:ui waits for this one, so the others are there when it reads them.
   measure('pixel-sail:prompt-to-paint', 'pixel-sail:prompt-submitted', 'pixel-sail:overlay-painted');
+  // Under bench:ui only, after the measures: the candidate message's size as JSON (the form it crosses the hops in).
+  if (benchEchoInstalled && lastCandidate) performance.mark('pixel-sail:candidate-bytes', { detail: JSON.stringify(lastCandidate).length });
+  lastCandidate = undefined;
   for (const m of ['candidate-received', 'candidate-decoded', 'candidate-layer-built', 'candidate-drawn']) performance.clearMarks(`pixel-sail:${m}`);
 }
 
@@ -1231,6 +1234,51 @@ opacitySlider.addEventListener('input', () => {
 showAllBox.addEventListener('change', () => setShowMasks(showAllBox.checked));
 new ResizeObserver(() => paint()).observe(stage);
 
+// ---- bench:ui only ----------------------------------------------------------------------------------
+
+/** bench:ui only: the candidate message just painted, whose size it reports. */
+let lastCandidate: ToWebview | undefined;
+/** When the bench's echo was posted (page ms). */
+let echoSentAt: number | undefined;
+let benchEchoInstalled = false;
+
+/**
+ * The floor of the message path for bench:ui. Installed only when the host says bench:ui started it (the
+ * `init` message's `bench`), so no user reaches it: the bench dispatches 'pixel-sail-bench-echo' on the
+ * window, a prompt-shaped message goes to the host, which answers at once (no engine) with a
+ * candidate-shaped one; the times go back to the bench on 'pixel-sail-bench-echoed'. Nothing on show changes.
+ */
+function installBenchEcho() {
+  if (benchEchoInstalled) return;
+  benchEchoInstalled = true;
+  window.addEventListener('pixel-sail-bench-echo', (e) => {
+    const detail = (e as CustomEvent<{ withMask?: boolean; text?: string }>).detail ?? {};
+    echoSentAt = performance.now();
+    send({ type: 'benchEcho', text: String(detail.text ?? 'bench echo'), withMask: detail.withMask === true });
+  });
+}
+
+function benchEchoed(msg: Extract<ToWebview, { type: 'benchEcho' }>) {
+  const receivedAt = performance.now();
+  const sentAt = echoSentAt ?? NaN;
+  echoSentAt = undefined;
+  // The wait for the next frame alone: nothing is drawn for an echo.
+  requestAnimationFrame(() => {
+    const frameAt = performance.now();
+    const page = (epoch: number) => epoch - performance.timeOrigin;
+    window.dispatchEvent(new CustomEvent('pixel-sail-bench-echoed', { detail: {
+      withMask: msg.mask !== null,
+      /** The message's size as JSON, the form it crosses the hops in. */
+      bytes: JSON.stringify(msg).length,
+      roundTrip: receivedAt - sentAt,
+      toHost: page(msg.host.receivedAt) - sentAt,
+      host: msg.host.postedAt - msg.host.receivedAt,
+      toWebview: receivedAt - page(msg.host.postedAt),
+      frame: frameAt - receivedAt,
+    } }));
+  });
+}
+
 function loadImage(src: string): Promise<HTMLImageElement> {
   return new Promise((resolve, reject) => {
     const img = new Image();
@@ -1244,6 +1292,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
   const msg = event.data;
   switch (msg.type) {
     case 'init':
+      if (msg.bench) installBenchEcho();
       view.name = msg.image.name;
       view.objects = msg.objects;
       view.categories = msg.categories;
@@ -1306,6 +1355,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       return;
     case 'candidate':
       performance.mark('pixel-sail:candidate-received', { detail: msg.host });
+      if (benchEchoInstalled) lastCandidate = msg;
       view.busy = false;
       stopRunning('prompt');
       view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle, bbox: msg.mask.bbox } : undefined;
@@ -1379,6 +1429,9 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
     case 'chatFailed':
       answerText.textContent = `Add to chat failed: ${msg.message}`;
       answerText.title = msg.message;
+      return;
+    case 'benchEcho':
+      benchEchoed(msg);
       return;
   }
 });

@@ -9,7 +9,7 @@ import { acceptAllProposals, acceptCandidate, acceptProposal, AnnotationEdit, re
 import { nextUnreviewed, previousImage, reviewStatus } from '../../annotations/review';
 import type { Annotation, Category } from '../../annotations/schema';
 import { EngineRequestError, RequestOptions } from '../../engine/engineClient';
-import { CategoryChoice, FromWebview, fromWebviewSchema, ObjectView, ToWebview } from '../../editor/protocol';
+import { BENCH_ECHO_ENV, CategoryChoice, FromWebview, fromWebviewSchema, ObjectView, ToWebview } from '../../editor/protocol';
 import { readableAnswer } from '../../editor/readableText';
 import { isEmptyRegionPrompt, RegionPrompt, RegionPromptError, regionsOf } from '../../editor/regionPrompt';
 import { encodeMask } from '../../masks/rle';
@@ -29,6 +29,9 @@ export interface SessionHost {
 }
 
 let sessionCount = 0;
+
+/** bench:ui runs the host with BENCH_ECHO_ENV=1 to measure the message path's floor; users never do. */
+const benchEcho = () => process.env[BENCH_ECHO_ENV] === '1';
 
 /** Interactive requests end by Cancel, by a newer prompt, or after this long (a 1024-px prefill of a paper-size model on a loaded CPU took 4 min). */
 const INTERACTIVE_TIMEOUT_MS = 30 * 60 * 1000;
@@ -194,6 +197,7 @@ export class EditorSession implements vscode.Disposable {
           objects: this.objects(),
           categories: this.categories,
           problem: this.problem(),
+          ...(benchEcho() ? { bench: true as const } : {}),
         });
         this.post({ type: 'engine', engine: this.engine.state });
         this.postReview();
@@ -296,6 +300,17 @@ export class EditorSession implements vscode.Disposable {
       case 'chatHoverRegion':
         this.host.chat?.highlightFromCanvas(this.document.uri, msg.n);
         return;
+      case 'benchEcho': {
+        if (!benchEcho()) {
+          console.error('Pixel-SAIL: ignored a bench echo from the image editor (only bench:ui asks for one)');
+          return;
+        }
+        // Answered at once, as the candidate is (same shape, the same mask when asked for it), without the engine.
+        const c = msg.withMask ? this.candidate : undefined;
+        this.post({ type: 'benchEcho', prompt: msg.text, answer: 'echo', mask: c ? { rle: c.rle, area: c.area, bbox: c.bbox } : null, ms: 0,
+          host: { receivedAt: this.receivedAt, postedAt: epochNow(), engineMs: 0 } });
+        return;
+      }
     }
   }
 
