@@ -10,6 +10,7 @@ import { categoryChoice, readableAnswer } from './choices';
 import { decodedOf, maskHas } from './overlay';
 import { candidateLayer as paintCandidateLayer, colourLayer, drawLayer, drawObjects, Layer } from './layers';
 import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
+import { PROGRESS_AFTER_MS } from '../src/editor/progressDelay';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
 import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -129,12 +130,18 @@ function stageText(p: ProgressMsg | undefined): string {
   }
 }
 
+let progressShowTimer: ReturnType<typeof setTimeout> | undefined;
+
 function renderProgress() {
   const job = running.prompt ?? running.describe;
-  progressArea.hidden = !job;
-  if (!job) {
+  // Shown once the run has lasted PROGRESS_AFTER_MS (progressDelay.ts): a quicker answer never flashes it.
+  const waited = job ? Date.now() - Math.min(running.prompt?.since ?? Infinity, running.describe?.since ?? Infinity) : 0;
+  progressArea.hidden = !job || waited < PROGRESS_AFTER_MS;
+  if (!job || waited < PROGRESS_AFTER_MS) {
     clearInterval(progressTimer);
     progressTimer = undefined;
+    clearTimeout(progressShowTimer);
+    progressShowTimer = job ? setTimeout(renderProgress, PROGRESS_AFTER_MS - waited) : undefined;
     return;
   }
   progressTimer ??= setInterval(renderProgress, 1000);
@@ -650,7 +657,9 @@ function sendRegionPrompt() {
   if (!isEmptyRegionPrompt(view.regionPrompt)) performance.mark('pixel-sail:prompt-submitted');
   else stopRunning('prompt'); // clearing the marks ends a running prompt (the host drops and cancels it)
   send({ type: 'regionPrompt', prompt: view.regionPrompt });
-  paint();
+  // The marks are drawn at the next frame (when a synchronous paint would show too), so that the prompt's
+  // message is handled first wherever it shares a thread with this page (the workbench's message relay).
+  schedulePaint();
 }
 
 function clearRegionPrompt() {
@@ -873,7 +882,7 @@ promptBox.addEventListener('keydown', (e) => {
       view.regionPrompt = emptyRegionPrompt();
       performance.mark('pixel-sail:prompt-submitted');
       send({ type: 'prompt', text });
-      paint();
+      schedulePaint(); // as sendRegionPrompt: after the message, in the next frame
     }
   } else if (e.key === 'Escape') {
     e.preventDefault();

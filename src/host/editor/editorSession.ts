@@ -19,6 +19,8 @@ import type { ChatController } from '../chat/chatController';
 import type { AnnotationEditorDocument } from './annotationEditorDocument';
 import { editorHtml } from './webviewHtml';
 import { epochNow } from '../../epochClock';
+import { heldStages } from '../../editor/progressDelay';
+import type { EngineProgress } from '../../engine/types';
 
 export interface SessionHost {
   perform(edit: AnnotationEdit): void;
@@ -374,10 +376,11 @@ export class EditorSession implements vscode.Disposable {
    * and the user sees the progress and has Cancel.
    */
   private interactive(what: 'prompt' | 'describe', abort: AbortController, cancelKey: string): RequestOptions {
-    return {
-      cancelKey, priority: 'interactive', signal: abort.signal, timeoutMs: INTERACTIVE_TIMEOUT_MS,
-      onProgress: (p) => this.post({ type: 'progress', what, ...p }),
-    };
+    // A run answered within PROGRESS_AFTER_MS posts no stage (see progressDelay.ts); a longer one its latest
+    // stage then, unless it was ended or replaced meanwhile.
+    const running = () => (what === 'prompt' ? this.promptAbort : this.describeAbort) === abort && !abort.signal.aborted;
+    const onProgress = heldStages((p: EngineProgress) => this.post({ type: 'progress', what, ...p }), running);
+    return { cancelKey, priority: 'interactive', signal: abort.signal, timeoutMs: INTERACTIVE_TIMEOUT_MS, onProgress };
   }
 
   private postCancelled(prompt: string) {
