@@ -432,7 +432,16 @@ function boxOf(a: { x: number; y: number }, b: { x: number; y: number }) {
 /** vscode-button is a custom element: screen readers (and tests) learn it is off from aria-disabled. */
 function setEnabled(button: VscodeButton, enabled: boolean) {
   button.disabled = !enabled;
-  button.setAttribute('aria-disabled', String(!enabled));
+  setAttr(button, 'aria-disabled', String(!enabled));
+}
+
+// renderControls runs after every answer: writing only what changed keeps the answer's frame from
+// re-styling and re-laying out controls that look the same (a text node set to the same text is still a new one).
+function setAttr(el: Element, name: string, value: string) {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+function setText(el: HTMLElement, text: string) {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function renderControls() {
@@ -441,10 +450,10 @@ function renderControls() {
   setEnabled(rejectButton, !!view.candidate);
   promptBox.disabled = view.engine.state === 'failed';
   describeButton.disabled = view.selected === undefined || view.describing !== undefined || view.engine.state === 'failed' || !editable;
-  for (const b of toolButtons) b.setAttribute('aria-pressed', String(b.dataset.tool === view.tool));
-  sizeLabel.textContent = `Size ${view.size} px`;
-  zoomLabel.textContent = `${Math.round(view.viewport.scale * 100)} %`;
-  canvas.dataset.tool = view.tool;
+  for (const b of toolButtons) setAttr(b, 'aria-pressed', String(b.dataset.tool === view.tool));
+  setText(sizeLabel, `Size ${view.size} px`);
+  setText(zoomLabel, `${Math.round(view.viewport.scale * 100)} %`);
+  setAttr(canvas, 'data-tool', view.tool);
 }
 
 function renderCategories() {
