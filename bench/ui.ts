@@ -71,8 +71,10 @@ function stat(values: number[]): Stat {
  * time stamps into `toHost` (webview → extension host), `hostIpc` (the host's own work and its IPC with the
  * engine's worker, everything in the host but the worker's engine time) and `toWebview` (host → webview); then
  * the RLE decode, building the candidate's layer, drawing the view, and the wait for the frame that shows it.
+ * `busyToWebview` is not a part of the sum: the host → webview way of the prompt's busy message, posted as
+ * the engine starts its work, to compare with the answer's way after it and with the host round trip at rest.
  */
-const STAGES = ['messages', 'toHost', 'hostIpc', 'toWebview', 'decode', 'layer', 'draw', 'frame'] as const;
+const STAGES = ['messages', 'toHost', 'hostIpc', 'toWebview', 'decode', 'layer', 'draw', 'frame', 'busyToWebview'] as const;
 type Stage = (typeof STAGES)[number];
 /** bytes: the candidate message's size as JSON, the form it crosses the hops in. */
 interface Sample { totalMs: number; engineMs: number; uiMs: number; stages: Record<Stage, number>; withMask: boolean; bytes: number }
@@ -103,7 +105,7 @@ const stageMeasures = (editor: FrameLocator) =>
     performance.clearMarks('pixel-sail:candidate-bytes');
     const bytes = bytesMarks.length ? Number(bytesMarks[bytesMarks.length - 1].detail) : NaN;
     return { bytes, toCandidate: last('prompt-to-candidate'), decode: last('stage:decode'), layer: last('stage:layer'), draw: last('stage:draw'), frame: last('stage:frame'),
-      toHost: last('hop:to-host'), hostIpc: last('hop:host-and-ipc'), toWebview: last('hop:to-webview') };
+      toHost: last('hop:to-host'), hostIpc: last('hop:host-and-ipc'), toWebview: last('hop:to-webview'), busyToWebview: last('hop:busy-to-webview') };
   });
 
 /** Runs one prompt (`submit`) and returns its submitted → painted time and the engine's share. */
@@ -113,20 +115,28 @@ async function timed(editor: FrameLocator, submit: () => Promise<void>): Promise
   const all = await eventually('the candidate painted', async () => {
     const m = await measures(editor);
     return m.length > before ? m : undefined;
-  }, 60000);
+  }, 60000).catch(async (e: Error) => {
+    // Say what the editor showed instead (a failed prompt paints no candidate).
+    throw new Error(`${e.message}; the answer line: ${JSON.stringify(await editor.locator('#answer').textContent().catch(() => null))}`);
+  });
   const answer = (await editor.locator('#answer').textContent()) ?? '';
   const engineMs = Number(/(\d+) ms\)$/.exec(answer)?.[1] ?? NaN);
   if (!Number.isFinite(engineMs)) throw new Error(`no engine time in the answer line: ${JSON.stringify(answer)}`);
   const totalMs = all[all.length - 1];
   const m = await stageMeasures(editor);
-  const stages = { messages: Math.max(0, m.toCandidate - engineMs), toHost: m.toHost, hostIpc: m.hostIpc, toWebview: m.toWebview, decode: m.decode, layer: m.layer, draw: m.draw, frame: m.frame };
+  const stages = { messages: Math.max(0, m.toCandidate - engineMs), toHost: m.toHost, hostIpc: m.hostIpc, toWebview: m.toWebview, decode: m.decode, layer: m.layer, draw: m.draw, frame: m.frame, busyToWebview: m.busyToWebview };
   return { totalMs, engineMs, uiMs: Math.max(0, totalMs - engineMs), stages, withMask: /\(\d+ px, \d+ ms\)$/.test(answer), bytes: m.bytes };
 }
 
 async function openImage(page: Page, file: string): Promise<FrameLocator> {
   const editor = webview(page);
   await openFromExplorer(page, file, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').includes(file));
-  await eventually('the model', async () => /default on CPU|CPU/.test((await editor.locator('#status').textContent()) ?? ''), 120000);
+  // The image too: the status names the file before a big image has decoded (its size reads 0×0 until then),
+  // and a click before that lands on no image and starts no prompt.
+  await eventually('the model and the image', async () => {
+    const status = (await editor.locator('#status').textContent()) ?? '';
+    return /default on CPU|CPU/.test(status) && !status.includes(' · 0×0 · ');
+  }, 120000);
   return editor;
 }
 
@@ -162,7 +172,9 @@ async function clickPrompts(editor: FrameLocator, n: number): Promise<Sample[]> 
  * candidate (a click left on the image first), and the wait for the next frame alone (nothing drawn). Both
  * kinds alternate, after a warm-up of each, so a change in the machine's load touches both alike. The loop
  * runs inside the webview (its events; see installBenchEcho in webview-ui/main.ts), so no playwright call
- * goes between the echoes. Only editors of a host started with BENCH_ECHO_ENV answer.
+ * goes between the echoes. Then the empty echo sent by real clicks in a click prompt's place, which adds the
+ * click's own way on the page (input events, the marks drawn) to the floor at rest. Only editors of a host
+ * started with BENCH_ECHO_ENV answer.
  */
 const ECHO_STAGES = ['roundTrip', 'toHost', 'host', 'toWebview', 'frame'] as const;
 type Echo = Record<(typeof ECHO_STAGES)[number] | 'bytes', number> & { withMask: boolean };
@@ -192,12 +204,32 @@ async function hostFloor(editor: FrameLocator, n: number) {
     }
     return out;
   }, { n, text: TEXTS[0] });
+  // Then from real clicks: the click prompt's own way (its input events, its marks drawn) with an echo in
+  // the prompt's place, at the clickPrompts positions; Escape after each, as there.
+  const fromClick: Echo[] = [];
+  for (let i = -1; i < n; i++) {
+    await editor.locator('body').evaluate(() => {
+      (window as unknown as { pixelSailEchoed: Promise<Echo> }).pixelSailEchoed = new Promise<Echo>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no bench echo came back from the click in 30 s')), 30000);
+        addEventListener('pixel-sail-bench-echoed', (e) => {
+          clearTimeout(timer);
+          resolve((e as CustomEvent<Echo>).detail);
+        }, { once: true });
+      });
+      dispatchEvent(new CustomEvent('pixel-sail-bench-arm'));
+    });
+    const k = Math.max(0, i);
+    await canvas.click({ position: { x: box.width * (0.3 + 0.4 * ((k * 37) % 11) / 10), y: box.height * (0.3 + 0.4 * ((k * 53) % 7) / 6) } });
+    const e = await editor.locator('body').evaluate(() => (window as unknown as { pixelSailEchoed: Promise<Echo> }).pixelSailEchoed);
+    await canvas.press('Escape');
+    if (i >= 0) fromClick.push(e);
+  }
   const empty = echoes.filter((e) => !e.withMask);
   const sized = echoes.filter((e) => e.withMask);
   if (empty.length !== n || sized.length !== n) throw new Error(`asked for ${n} empty and ${n} candidate-sized echoes, got ${empty.length} and ${sized.length}`);
   const of = (es: Echo[]) => ({ ...Object.fromEntries(ECHO_STAGES.map((k) => [k, stat(es.map((e) => e[k]))])), bytes: stat(es.map((e) => e.bytes)) }) as Record<(typeof ECHO_STAGES)[number] | 'bytes', Stat>;
   /** The wait for the next frame after an echo arrived, nothing drawn: the frame stage's floor. */
-  return { empty: of(empty), candidateSized: of(sized), frameAlone: stat(echoes.map((e) => e.frame)) };
+  return { empty: of(empty), candidateSized: of(sized), frameAlone: stat(echoes.map((e) => e.frame)), emptyFromClick: of(fromClick) };
 }
 
 /** The chat view's frame (the webview whose page has the Message box). */
@@ -413,6 +445,7 @@ async function main() {
     const floor = (k: string, f: Awaited<ReturnType<typeof hostFloor>>) => {
       const hops = (e: typeof f.empty) => `to host ${e.toHost.p50}, host ${e.host.p50}, to webview ${e.toWebview.p50}`;
       process.stdout.write(`${k.padEnd(30)} empty p50 ${f.empty.roundTrip.p50} ms (${hops(f.empty)}; ${f.empty.bytes.p50} bytes), candidate-sized p50 ${f.candidateSized.roundTrip.p50} ms (${hops(f.candidateSized)}; ${f.candidateSized.bytes.p50} bytes) over ${f.empty.roundTrip.n} each; frame wait alone p50 ${f.frameAlone.p50} ms\n`);
+      process.stdout.write(`${''.padEnd(30)} empty, sent by a click in a click prompt's place p50 ${f.emptyFromClick.roundTrip.p50} ms (${hops(f.emptyFromClick)}) over ${f.emptyFromClick.roundTrip.n}\n`);
     };
     const f = result as Record<'hostRoundTrip1024' | 'hostRoundTrip4000x3000', Awaited<ReturnType<typeof hostFloor>>>;
     floor('host round trip, 1024×768', f.hostRoundTrip1024);

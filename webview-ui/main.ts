@@ -416,6 +416,10 @@ function measureHops() {
   span('to-host', submitted.startTime, page(host.receivedAt));
   span('host-and-ipc', page(host.receivedAt), page(host.postedAt) - host.engineMs);
   span('to-webview', page(host.postedAt), received.startTime);
+  // The same way for the prompt's busy message, posted as the engine starts its work.
+  const busy = performance.getEntriesByName('pixel-sail:busy-received').pop() as PerformanceMark | undefined;
+  performance.clearMarks('pixel-sail:busy-received');
+  if (busy && typeof busy.detail === 'number' && busy.startTime >= submitted.startTime) span('busy-to-webview', page(busy.detail), busy.startTime);
 }
 
 /** The polygons of a hand-drawn object as shown now (mid-drag, the dragged copy). */
@@ -663,6 +667,14 @@ function describeSelected() {
 
 /** Sends the visual prompt as it now is; the host runs it (a newer one supersedes) or clears the candidate. */
 function sendRegionPrompt() {
+  if (benchEchoArmed && !isEmptyRegionPrompt(view.regionPrompt)) {
+    // bench:ui only: this click's own way (its input events, its marks drawn), with an echo in the prompt's place.
+    benchEchoArmed = false;
+    echoSentAt = performance.now();
+    send({ type: 'benchEcho', text: 'click', withMask: false });
+    schedulePaint();
+    return;
+  }
   if (!isEmptyRegionPrompt(view.regionPrompt)) performance.mark('pixel-sail:prompt-submitted');
   else stopRunning('prompt'); // clearing the marks ends a running prompt (the host drops and cancels it)
   send({ type: 'regionPrompt', prompt: view.regionPrompt });
@@ -1259,16 +1271,22 @@ let lastCandidate: ToWebview | undefined;
 /** When the bench's echo was posted (page ms). */
 let echoSentAt: number | undefined;
 let benchEchoInstalled = false;
+/** bench:ui only: the next click prompt's message is an echo instead (see sendRegionPrompt). */
+let benchEchoArmed = false;
 
 /**
  * The floor of the message path for bench:ui. Installed only when the host says bench:ui started it (the
  * `init` message's `bench`), so no user reaches it: the bench dispatches 'pixel-sail-bench-echo' on the
  * window, a prompt-shaped message goes to the host, which answers at once (no engine) with a
  * candidate-shaped one; the times go back to the bench on 'pixel-sail-bench-echoed'. Nothing on show changes.
+ * After 'pixel-sail-bench-arm', the next click prompt sends an echo instead of its prompt.
  */
 function installBenchEcho() {
   if (benchEchoInstalled) return;
   benchEchoInstalled = true;
+  window.addEventListener('pixel-sail-bench-arm', () => {
+    benchEchoArmed = true;
+  });
   window.addEventListener('pixel-sail-bench-echo', (e) => {
     const detail = (e as CustomEvent<{ withMask?: boolean; text?: string }>).detail ?? {};
     echoSentAt = performance.now();
@@ -1352,6 +1370,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       renderBanner();
       return;
     case 'busy':
+      if (msg.postedAt !== undefined) performance.mark('pixel-sail:busy-received', { detail: msg.postedAt });
       view.busy = true;
       answerText.textContent = `Segmenting “${msg.prompt}”…`;
       startRunning('prompt');

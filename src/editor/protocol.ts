@@ -109,7 +109,8 @@ export type ToWebview =
   | { type: 'objects'; objects: ObjectView[] }
   | { type: 'categories'; categories: Category[] }
   | { type: 'engine'; engine: EngineView }
-  | { type: 'busy'; prompt: string }
+  /** postedAt: when the host posted it (epoch ms), so bench:ui times this hop while the engine works. */
+  | { type: 'busy'; prompt: string; postedAt?: number }
   /** The running prompt or describe reached a stage (see EngineProgress); the webview counts the time. */
   | ({ type: 'progress'; what: 'prompt' | 'describe' } & EngineProgress)
   /**

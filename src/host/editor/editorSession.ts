@@ -390,7 +390,7 @@ export class EditorSession implements vscode.Disposable {
   private async runPrompt(text: string) {
     const receivedAt = this.receivedAt;
     const generation = ++this.generation;
-    this.post({ type: 'busy', prompt: text });
+    this.post({ type: 'busy', prompt: text, postedAt: epochNow() });
     const t0 = Date.now();
     const abort = (this.promptAbort = new AbortController());
     try {
@@ -434,7 +434,7 @@ export class EditorSession implements vscode.Disposable {
       this.post({ type: 'promptFailed', prompt: label, message: e.message });
       return;
     }
-    this.post({ type: 'busy', prompt: label });
+    this.post({ type: 'busy', prompt: label, postedAt: epochNow() });
     const t0 = Date.now();
     const abort = (this.promptAbort = new AbortController());
     try {
