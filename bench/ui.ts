@@ -192,8 +192,10 @@ async function hostFloor(editor: FrameLocator, n: number) {
       }, { once: true });
       dispatchEvent(new CustomEvent('pixel-sail-bench-echo', { detail: { withMask, text } }));
     });
-    // A quiet moment before each, as a user's prompts have.
-    const pause = () => new Promise((r) => setTimeout(r, 50));
+    // A quiet moment before each, as a user's prompts have, of a random length over one frame period: a fixed
+    // pause after the last echo's frame (50 ms is three frames) would lock each echo to the same phase of the
+    // display's frames, and the frame wait and the way through the page (whose frames it shares) with it.
+    const pause = () => new Promise((r) => setTimeout(r, 50 + Math.random() * 17));
     const out: Echo[] = [];
     for (let i = -1; i < n; i++) {
       for (const withMask of [false, true]) {

@@ -205,13 +205,12 @@ function renderCandidate() {
   paint();
 }
 
-let paintQueued = false;
+let paintRequest: number | undefined;
 /** Repaints on the next animation frame (pointer moves come faster than frames). */
 function schedulePaint() {
-  if (paintQueued) return;
-  paintQueued = true;
-  requestAnimationFrame(() => {
-    paintQueued = false;
+  if (paintRequest !== undefined) return;
+  paintRequest = requestAnimationFrame(() => {
+    paintRequest = undefined;
     paint();
   });
 }
@@ -672,15 +671,27 @@ function sendRegionPrompt() {
     benchEchoArmed = false;
     echoSentAt = performance.now();
     send({ type: 'benchEcho', text: 'click', withMask: false });
-    schedulePaint();
+    paintAfterPosting();
     return;
   }
   if (!isEmptyRegionPrompt(view.regionPrompt)) performance.mark('pixel-sail:prompt-submitted');
   else stopRunning('prompt'); // clearing the marks ends a running prompt (the host drops and cancels it)
   send({ type: 'regionPrompt', prompt: view.regionPrompt });
-  // The marks are drawn at the next frame (when a synchronous paint would show too), so that the prompt's
-  // message is handled first wherever it shares a thread with this page (the workbench's message relay).
-  schedulePaint();
+  paintAfterPosting();
+}
+
+/**
+ * Draws the view (the marks just placed) once the message just posted has left the page. In code-server the
+ * workbench relays a webview's message on the page's one main thread and writes it to its socket in a timer
+ * task (its ProtocolWriter's setTimeout); a frame requested now would come first after an input event (the
+ * browser renders before other tasks then), and with it the repaint of the whole view, the image at full
+ * resolution included. Two timer turns put the request behind that write; the marks show a frame later at most.
+ */
+function paintAfterPosting() {
+  // A repaint already asked for (the pointer's move to the click) waits as well.
+  if (paintRequest !== undefined) cancelAnimationFrame(paintRequest);
+  paintRequest = undefined;
+  setTimeout(() => setTimeout(schedulePaint));
 }
 
 function clearRegionPrompt() {
@@ -903,7 +914,7 @@ promptBox.addEventListener('keydown', (e) => {
       view.regionPrompt = emptyRegionPrompt();
       performance.mark('pixel-sail:prompt-submitted');
       send({ type: 'prompt', text });
-      schedulePaint(); // as sendRegionPrompt: after the message, in the next frame
+      paintAfterPosting();
     }
   } else if (e.key === 'Escape') {
     e.preventDefault();
