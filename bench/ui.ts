@@ -1,6 +1,7 @@
 // `npm run bench:ui [-- --json] [--prompts N] [--editor-only | --chat-only]`: the image editor's speed as the user
 // feels it, measured in the real webview of a real VS Code window (code-server + chromium, driven by playwright as in
-// the UI tests). For each prompt: submitted (Enter in Prompt, or a click with Positive point) → the candidate
+// the UI tests). After the click prompts of each size, the floor of the message path in the same webview (a
+// no-op round trip to the host, see hostFloor). For each prompt: submitted (Enter in Prompt, or a click with Positive point) → the candidate
 // painted (the animation frame after drawing), from the webview's own performance marks; the engine's
 // share is what the host measured around its engine request (shown in the answer line), and the UI's
 // share is the rest, reported by stage (p50 of each): messages both ways with the host's own work, decoding

@@ -227,6 +227,44 @@ function resizeCanvas() {
   }
 }
 
+/**
+ * The image as the view shows it, drawn through the viewport into a canvas of the view's size, kept while the
+ * image, the view and the canvas's size stay the same: a paint then copies it one to one instead of drawing the
+ * image at its full resolution again, which the browser rasterises on this thread at the end of the paint's
+ * task (so every answer's frame waited for 4000 × 3000 pixels smoothed down, the page's other work with it).
+ * While a pan drags the view every frame, the image is drawn directly (a kept copy would be redrawn anyway).
+ */
+const viewImage = { canvas: document.createElement('canvas'), img: undefined as HTMLImageElement | undefined, key: '' };
+function drawViewImage(img: HTMLImageElement, v: Viewport, dpr: number) {
+  const through = (g: CanvasRenderingContext2D) => {
+    g.setTransform(dpr * v.scale, 0, 0, dpr * v.scale, dpr * v.tx, dpr * v.ty);
+    // Zoomed in, pixels stay crisp squares; zoomed out, the browser's smoothing downscales.
+    g.imageSmoothingEnabled = v.scale < 1;
+    g.drawImage(img, 0, 0);
+  };
+  if (view.drag?.kind === 'pan') {
+    through(ctx);
+    return;
+  }
+  const key = `${canvas.width}x${canvas.height}|${dpr}|${v.scale}|${v.tx}|${v.ty}`;
+  const c = viewImage.canvas;
+  if (viewImage.img !== img || viewImage.key !== key) {
+    if (c.width !== canvas.width || c.height !== canvas.height) {
+      c.width = canvas.width;
+      c.height = canvas.height;
+    }
+    const g = c.getContext('2d')!;
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, c.width, c.height);
+    through(g);
+    viewImage.img = img;
+    viewImage.key = key;
+  }
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(c, 0, 0);
+}
+
 /** Draws image, masks and prompt geometry through the viewport (the image is scaled, masks keep full resolution). */
 function paint() {
   const img = view.image;
@@ -239,10 +277,9 @@ function paint() {
   const v = view.viewport;
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, canvas.width, canvas.height);
+  drawViewImage(img, v, dpr);
   ctx.setTransform(dpr * v.scale, 0, 0, dpr * v.scale, dpr * v.tx, dpr * v.ty);
-  // Zoomed in, pixels stay crisp squares; zoomed out, the browser's smoothing downscales.
   ctx.imageSmoothingEnabled = v.scale < 1;
-  ctx.drawImage(img, 0, 0);
   // Masks too: smoothed when shown downscaled (no moiré in the stripes), crisp pixels when zoomed in.
   if (view.showMasks) {
     const shown = view.objects.filter((o) => o.rle && o.rle.size[0] === h && o.rle.size[1] === w && !view.hidden.has(o.id));
