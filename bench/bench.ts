@@ -6,6 +6,7 @@
 // comparison with PyTorch and the FLOP/s ratio use the float32 decoder (same weights, single precision),
 // and the int8 decoder's in-process figures are reported beside them. `--no-torch` skips the PyTorch reference
 // (minutes per image at the paper's sizes). `--scale` measures a paper-size model instead (bench/scale.ts).
+// `--payload` gives the sizes of the image editor's candidate message for bench:ui's clicks (bench/payload.ts).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +21,7 @@ import { defaultModelPath, loadModelDir } from '../src/engine/modelDir';
 import { patchify } from '../src/engine/preprocess';
 import { imageBlockLength } from '../src/engine/sequence';
 import { attentionBench, attentionChild } from './attention';
+import { payloadBench } from './payload';
 import { decoderFlops, scaleBench } from './scale';
 
 const repo = path.resolve(__dirname, '..');
@@ -149,6 +151,10 @@ async function main() {
     process.stdout.write(asJson ? JSON.stringify({ threads, gemmPeak: peak, gemmPeakInt8: int8 }) + '\n'
       : `GEMM peak ${round(peak.gflops)} GFLOP/s best, ${round(peak.gflopsP50)} p50 (${peak.n}³ float32, ${threads} threads)\n` +
         `int8 GEMM peak ${round(int8.gflops)} GOP/s best, ${round(int8.gflopsP50)} p50 (${int8.n}³, DynamicQuantizeMatMul, as the int8 decoder's projections; ${threads} threads)\n`);
+    return;
+  }
+  if (argv.includes('--payload')) {
+    await payloadBench(repo, modelPath, asJson, log);
     return;
   }
   if (argv.includes('--scale')) {

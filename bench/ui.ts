@@ -1,6 +1,7 @@
 // `npm run bench:ui [-- --json] [--prompts N] [--editor-only | --chat-only]`: the image editor's speed as the user
 // feels it, measured in the real webview of a real VS Code window (code-server + chromium, driven by playwright as in
-// the UI tests). For each prompt: submitted (Enter in Prompt, or a click with Positive point) → the candidate
+// the UI tests). After the click prompts of each size, the floor of the message path in the same webview (a
+// no-op round trip to the host, see hostFloor). For each prompt: submitted (Enter in Prompt, or a click with Positive point) → the candidate
 // painted (the animation frame after drawing), from the webview's own performance marks; the engine's
 // share is what the host measured around its engine request (shown in the answer line), and the UI's
 // share is the rest, reported by stage (p50 of each): messages both ways with the host's own work, decoding
@@ -17,6 +18,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import type { FrameLocator, Page } from 'playwright-core';
 import { command, eventually, openFromExplorer, repoRoot, webview, withWorkbench } from '../test/ui/harness';
+import { BENCH_ECHO_ENV } from '../src/editor/protocol';
 
 const argv = process.argv.slice(2);
 const asJson = argv.includes('--json');
@@ -49,6 +51,9 @@ function benchScene(): { image: string; texts: string[] } {
   if (!texts.length) throw new Error('the bench scene has no referring expression with a target');
   return { image: path.join(dir, 'images', gt.images[0].file_name), texts };
 }
+// The editors of this run answer the bench's echoes (the floor of the message path, below); code-server and
+// its extension host inherit this environment.
+process.env[BENCH_ECHO_ENV] = '1';
 const SCENE = benchScene();
 const TEXTS = SCENE.texts;
 const PHOTO = path.join(repoRoot, 'media/samples/photos/dog.jpg');
@@ -67,16 +72,21 @@ function stat(values: number[]): Stat {
  * time stamps into `toHost` (webview → extension host), `hostIpc` (the host's own work and its IPC with the
  * engine's worker, everything in the host but the worker's engine time) and `toWebview` (host → webview); then
  * the RLE decode, building the candidate's layer, drawing the view, and the wait for the frame that shows it.
+ * `busyToWebview` is not a part of the sum: the host → webview way of the prompt's busy message, posted as
+ * the engine starts its work, to compare with the answer's way after it and with the host round trip at rest.
  */
-const STAGES = ['messages', 'toHost', 'hostIpc', 'toWebview', 'decode', 'layer', 'draw', 'frame'] as const;
+const STAGES = ['messages', 'toHost', 'hostIpc', 'toWebview', 'decode', 'layer', 'draw', 'frame', 'busyToWebview'] as const;
 type Stage = (typeof STAGES)[number];
-interface Sample { totalMs: number; engineMs: number; uiMs: number; stages: Record<Stage, number>; withMask: boolean }
+/** bytes: the candidate message's size as JSON, the form it crosses the hops in. */
+interface Sample { totalMs: number; engineMs: number; uiMs: number; stages: Record<Stage, number>; withMask: boolean; bytes: number }
 const summary = (samples: Sample[]) => ({
   total: stat(samples.map((s) => s.totalMs)),
   engine: stat(samples.map((s) => s.engineMs)),
   ui: stat(samples.map((s) => s.uiMs)),
   /** Answers that came with a mask to paint (a "No target" answer paints none). */
   withMask: samples.filter((s) => s.withMask).length,
+  /** The candidate message's size (answers with a mask only). */
+  candidateBytes: stat(samples.filter((s) => s.withMask).map((s) => s.bytes).filter(Number.isFinite)),
   uiStagesP50: Object.fromEntries(STAGES.map((k) => [k, stat(samples.map((s) => s.stages[k]).filter(Number.isFinite)).p50])) as Record<Stage, number>,
 });
 
@@ -92,8 +102,11 @@ const stageMeasures = (editor: FrameLocator) =>
       performance.clearMeasures(`pixel-sail:${name}`);
       return all.length ? all[all.length - 1].duration : NaN;
     };
-    return { toCandidate: last('prompt-to-candidate'), decode: last('stage:decode'), layer: last('stage:layer'), draw: last('stage:draw'), frame: last('stage:frame'),
-      toHost: last('hop:to-host'), hostIpc: last('hop:host-and-ipc'), toWebview: last('hop:to-webview') };
+    const bytesMarks = performance.getEntriesByName('pixel-sail:candidate-bytes') as PerformanceMark[];
+    performance.clearMarks('pixel-sail:candidate-bytes');
+    const bytes = bytesMarks.length ? Number(bytesMarks[bytesMarks.length - 1].detail) : NaN;
+    return { bytes, toCandidate: last('prompt-to-candidate'), decode: last('stage:decode'), layer: last('stage:layer'), draw: last('stage:draw'), frame: last('stage:frame'),
+      toHost: last('hop:to-host'), hostIpc: last('hop:host-and-ipc'), toWebview: last('hop:to-webview'), busyToWebview: last('hop:busy-to-webview') };
   });
 
 /** Runs one prompt (`submit`) and returns its submitted → painted time and the engine's share. */
@@ -103,20 +116,28 @@ async function timed(editor: FrameLocator, submit: () => Promise<void>): Promise
   const all = await eventually('the candidate painted', async () => {
     const m = await measures(editor);
     return m.length > before ? m : undefined;
-  }, 60000);
+  }, 60000).catch(async (e: Error) => {
+    // Say what the editor showed instead (a failed prompt paints no candidate).
+    throw new Error(`${e.message}; the answer line: ${JSON.stringify(await editor.locator('#answer').textContent().catch(() => null))}`);
+  });
   const answer = (await editor.locator('#answer').textContent()) ?? '';
   const engineMs = Number(/(\d+) ms\)$/.exec(answer)?.[1] ?? NaN);
   if (!Number.isFinite(engineMs)) throw new Error(`no engine time in the answer line: ${JSON.stringify(answer)}`);
   const totalMs = all[all.length - 1];
   const m = await stageMeasures(editor);
-  const stages = { messages: Math.max(0, m.toCandidate - engineMs), toHost: m.toHost, hostIpc: m.hostIpc, toWebview: m.toWebview, decode: m.decode, layer: m.layer, draw: m.draw, frame: m.frame };
-  return { totalMs, engineMs, uiMs: Math.max(0, totalMs - engineMs), stages, withMask: /\(\d+ px, \d+ ms\)$/.test(answer) };
+  const stages = { messages: Math.max(0, m.toCandidate - engineMs), toHost: m.toHost, hostIpc: m.hostIpc, toWebview: m.toWebview, decode: m.decode, layer: m.layer, draw: m.draw, frame: m.frame, busyToWebview: m.busyToWebview };
+  return { totalMs, engineMs, uiMs: Math.max(0, totalMs - engineMs), stages, withMask: /\(\d+ px, \d+ ms\)$/.test(answer), bytes: m.bytes };
 }
 
 async function openImage(page: Page, file: string): Promise<FrameLocator> {
   const editor = webview(page);
   await openFromExplorer(page, file, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').includes(file));
-  await eventually('the model', async () => /default on CPU|CPU/.test((await editor.locator('#status').textContent()) ?? ''), 120000);
+  // The image too: the status names the file before a big image has decoded (its size reads 0×0 until then),
+  // and a click before that lands on no image and starts no prompt.
+  await eventually('the model and the image', async () => {
+    const status = (await editor.locator('#status').textContent()) ?? '';
+    return /default on CPU|CPU/.test(status) && !status.includes(' · 0×0 · ');
+  }, 120000);
   return editor;
 }
 
@@ -144,6 +165,74 @@ async function clickPrompts(editor: FrameLocator, n: number): Promise<Sample[]> 
     await canvas.press('Escape'); // the next click is a new one-click prompt
   }
   return out;
+}
+
+/**
+ * The floor of the message path, in the same webview: a no-op prompt-shaped message to the host, which
+ * answers at once (no engine) with a candidate-shaped message, empty or carrying the mask of a real
+ * candidate (a click left on the image first), and the wait for the next frame alone (nothing drawn). Both
+ * kinds alternate, after a warm-up of each, so a change in the machine's load touches both alike. The loop
+ * runs inside the webview (its events; see installBenchEcho in webview-ui/main.ts), so no playwright call
+ * goes between the echoes. Then the empty echo sent by real clicks in a click prompt's place, which adds the
+ * click's own way on the page (input events, the marks drawn) to the floor at rest. Only editors of a host
+ * started with BENCH_ECHO_ENV answer.
+ */
+const ECHO_STAGES = ['roundTrip', 'toHost', 'host', 'toWebview', 'frame'] as const;
+type Echo = Record<(typeof ECHO_STAGES)[number] | 'bytes', number> & { withMask: boolean };
+async function hostFloor(editor: FrameLocator, n: number) {
+  const canvas = editor.locator('canvas').first();
+  const box = (await canvas.boundingBox())!;
+  const candidate = await timed(editor, () => canvas.click({ position: { x: box.width / 2, y: box.height / 2 } }));
+  if (!candidate.withMask) throw new Error('the click before the echoes left no candidate mask to echo');
+  const echoes: Echo[] = await editor.locator('body').evaluate(async (_, { n, text }) => {
+    const one = (withMask: boolean) => new Promise<Echo>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no bench echo came back in 30 s: was the host started with the bench's environment?")), 30000);
+      addEventListener('pixel-sail-bench-echoed', (e) => {
+        clearTimeout(timer);
+        resolve((e as CustomEvent<Echo>).detail);
+      }, { once: true });
+      dispatchEvent(new CustomEvent('pixel-sail-bench-echo', { detail: { withMask, text } }));
+    });
+    // A quiet moment before each, as a user's prompts have, of a random length over one frame period: a fixed
+    // pause after the last echo's frame (50 ms is three frames) would lock each echo to the same phase of the
+    // display's frames, and the frame wait and the way through the page (whose frames it shares) with it.
+    const pause = () => new Promise((r) => setTimeout(r, 50 + Math.random() * 17));
+    const out: Echo[] = [];
+    for (let i = -1; i < n; i++) {
+      for (const withMask of [false, true]) {
+        await pause();
+        const e = await one(withMask);
+        if (i >= 0) out.push(e);
+      }
+    }
+    return out;
+  }, { n, text: TEXTS[0] });
+  // Then from real clicks: the click prompt's own way (its input events, its marks drawn) with an echo in
+  // the prompt's place, at the clickPrompts positions; Escape after each, as there.
+  const fromClick: Echo[] = [];
+  for (let i = -1; i < n; i++) {
+    await editor.locator('body').evaluate(() => {
+      (window as unknown as { pixelSailEchoed: Promise<Echo> }).pixelSailEchoed = new Promise<Echo>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no bench echo came back from the click in 30 s')), 30000);
+        addEventListener('pixel-sail-bench-echoed', (e) => {
+          clearTimeout(timer);
+          resolve((e as CustomEvent<Echo>).detail);
+        }, { once: true });
+      });
+      dispatchEvent(new CustomEvent('pixel-sail-bench-arm'));
+    });
+    const k = Math.max(0, i);
+    await canvas.click({ position: { x: box.width * (0.3 + 0.4 * ((k * 37) % 11) / 10), y: box.height * (0.3 + 0.4 * ((k * 53) % 7) / 6) } });
+    const e = await editor.locator('body').evaluate(() => (window as unknown as { pixelSailEchoed: Promise<Echo> }).pixelSailEchoed);
+    await canvas.press('Escape');
+    if (i >= 0) fromClick.push(e);
+  }
+  const empty = echoes.filter((e) => !e.withMask);
+  const sized = echoes.filter((e) => e.withMask);
+  if (empty.length !== n || sized.length !== n) throw new Error(`asked for ${n} empty and ${n} candidate-sized echoes, got ${empty.length} and ${sized.length}`);
+  const of = (es: Echo[]) => ({ ...Object.fromEntries(ECHO_STAGES.map((k) => [k, stat(es.map((e) => e[k]))])), bytes: stat(es.map((e) => e.bytes)) }) as Record<(typeof ECHO_STAGES)[number] | 'bytes', Stat>;
+  /** The wait for the next frame after an echo arrived, nothing drawn: the frame stage's floor. */
+  return { empty: of(empty), candidateSized: of(sized), frameAlone: stat(echoes.map((e) => e.frame)), emptyFromClick: of(fromClick) };
 }
 
 /** The chat view's frame (the webview whose page has the Message box). */
@@ -258,6 +347,7 @@ async function main() {
       let editor: FrameLocator;
       let text1024: Sample[] = [];
       let click1024: Sample[] = [];
+      let floor1024: Awaited<ReturnType<typeof hostFloor>> | undefined;
       if (!CHAT_ONLY) {
         log('1024×768: text prompts…');
         editor = await openImage(page, 'scene-1024x768.png');
@@ -267,6 +357,8 @@ async function main() {
       if (!CHAT_ONLY) {
         log('1024×768: click prompts…');
         click1024 = await clickPrompts(editor, PROMPTS);
+        log('1024×768: host round trips (the floor)…');
+        floor1024 = await hostFloor(editor, PROMPTS);
       }
       let chatResult = {};
       if (!editorOnly) {
@@ -294,12 +386,16 @@ async function main() {
       log('4000×3000: click prompts…');
       editor = await openImage(page, 'photo-4000x3000.png');
       const click4000 = await clickPrompts(editor, PROMPTS);
+      log('4000×3000: host round trips (the floor)…');
+      const floor4000 = await hostFloor(editor, PROMPTS);
       result = {
         prompts: PROMPTS,
         followUpText1024: summary(text1024),
         click1024: summary(click1024),
         followUpText4000x3000: summary(text4000),
         click4000x3000: summary(click4000),
+        hostRoundTrip1024: floor1024,
+        hostRoundTrip4000x3000: floor4000,
         ...chatResult,
         goals: { followUpText1024TotalMs: 100, click1024TotalMs: 120, ui1024Ms: 30, ui4000x3000Ms: 80, chatFirstTokenMs: 150 },
       };
@@ -341,7 +437,7 @@ async function main() {
   }
   const line = (k: string, s: ReturnType<typeof summary>, goal: string) => {
     process.stdout.write(`${k.padEnd(30)} p50 ${s.total.p50} ms (engine ${s.engine.p50}, UI ${s.ui.p50}); p90 ${s.total.p90} ms over ${s.total.n}   (goal ${goal})\n`);
-    process.stdout.write(`${''.padEnd(30)} UI stages p50: ${STAGES.map((k) => `${k} ${s.uiStagesP50[k]}`).join(', ')} ms; ${s.withMask} of ${s.total.n} answers with a mask\n`);
+    process.stdout.write(`${''.padEnd(30)} UI stages p50: ${STAGES.map((k) => `${k} ${s.uiStagesP50[k]}`).join(', ')} ms; ${s.withMask} of ${s.total.n} answers with a mask, their message p50 ${s.candidateBytes.p50} bytes\n`);
   };
   if (!CHAT_ONLY) {
     const r = result as Record<'followUpText1024' | 'click1024' | 'followUpText4000x3000' | 'click4000x3000', ReturnType<typeof summary>>;
@@ -349,6 +445,14 @@ async function main() {
     line('click, 1024×768', r.click1024, 'total ≤ 120, UI ≤ 30');
     line('follow-up text, 4000×3000', r.followUpText4000x3000, 'UI ≤ 80');
     line('click, 4000×3000', r.click4000x3000, 'UI ≤ 80');
+    const floor = (k: string, f: Awaited<ReturnType<typeof hostFloor>>) => {
+      const hops = (e: typeof f.empty) => `to host ${e.toHost.p50}, host ${e.host.p50}, to webview ${e.toWebview.p50}`;
+      process.stdout.write(`${k.padEnd(30)} empty p50 ${f.empty.roundTrip.p50} ms (${hops(f.empty)}; ${f.empty.bytes.p50} bytes), candidate-sized p50 ${f.candidateSized.roundTrip.p50} ms (${hops(f.candidateSized)}; ${f.candidateSized.bytes.p50} bytes) over ${f.empty.roundTrip.n} each; frame wait alone p50 ${f.frameAlone.p50} ms\n`);
+      process.stdout.write(`${''.padEnd(30)} empty, sent by a click in a click prompt's place p50 ${f.emptyFromClick.roundTrip.p50} ms (${hops(f.emptyFromClick)}) over ${f.emptyFromClick.roundTrip.n}\n`);
+    };
+    const f = result as Record<'hostRoundTrip1024' | 'hostRoundTrip4000x3000', Awaited<ReturnType<typeof hostFloor>>>;
+    floor('host round trip, 1024×768', f.hostRoundTrip1024);
+    floor('host round trip, 4000×3000', f.hostRoundTrip4000x3000);
   }
   if (editorOnly) return;
   const c = result as { chatFirstTokenMs: Stat; chatTokens: number; chatGeneratedTokensPerSec: Stat; chatPaintedTokensPerSec: Stat; chatPaintLagMs: Stat; chatPaintLagHopsP50: Record<string, number>; chatFirstTokenLagHopsP50: Record<string, number>; chatLagGrowthMs: Stat };

@@ -11,6 +11,7 @@ import { decodedOf, maskHas } from './overlay';
 import { candidateLayer as paintCandidateLayer, colourLayer, drawLayer, drawObjects, Layer } from './layers';
 import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
 import { elapsedSeconds, progressLine, stageText } from '../src/engine/progressText';
+import { PROGRESS_AFTER_MS } from '../src/editor/progressDelay';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
 import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -120,12 +121,18 @@ const running = {
 };
 let progressTimer: ReturnType<typeof setInterval> | undefined;
 
+let progressShowTimer: ReturnType<typeof setTimeout> | undefined;
+
 function renderProgress() {
   const job = running.prompt ?? running.describe;
-  progressArea.hidden = !job;
-  if (!job) {
+  // Shown once the run has lasted PROGRESS_AFTER_MS (progressDelay.ts): a quicker answer never flashes it.
+  const waited = job ? Date.now() - Math.min(running.prompt?.since ?? Infinity, running.describe?.since ?? Infinity) : 0;
+  progressArea.hidden = !job || waited < PROGRESS_AFTER_MS;
+  if (!job || waited < PROGRESS_AFTER_MS) {
     clearInterval(progressTimer);
     progressTimer = undefined;
+    clearTimeout(progressShowTimer);
+    progressShowTimer = job ? setTimeout(renderProgress, PROGRESS_AFTER_MS - waited) : undefined;
     return;
   }
   progressTimer ??= setInterval(renderProgress, 1000);
@@ -188,13 +195,12 @@ function renderCandidate() {
   paint();
 }
 
-let paintQueued = false;
+let paintRequest: number | undefined;
 /** Repaints on the next animation frame (pointer moves come faster than frames). */
 function schedulePaint() {
-  if (paintQueued) return;
-  paintQueued = true;
-  requestAnimationFrame(() => {
-    paintQueued = false;
+  if (paintRequest !== undefined) return;
+  paintRequest = requestAnimationFrame(() => {
+    paintRequest = undefined;
     paint();
   });
 }
@@ -211,6 +217,44 @@ function resizeCanvas() {
   }
 }
 
+/**
+ * The image as the view shows it, drawn through the viewport into a canvas of the view's size, kept while the
+ * image, the view and the canvas's size stay the same: a paint then copies it one to one instead of drawing the
+ * image at its full resolution again, which the browser rasterises on this thread at the end of the paint's
+ * task (so every answer's frame waited for 4000 × 3000 pixels smoothed down, the page's other work with it).
+ * While a pan drags the view every frame, the image is drawn directly (a kept copy would be redrawn anyway).
+ */
+const viewImage = { canvas: document.createElement('canvas'), img: undefined as HTMLImageElement | undefined, key: '' };
+function drawViewImage(img: HTMLImageElement, v: Viewport, dpr: number) {
+  const through = (g: CanvasRenderingContext2D) => {
+    g.setTransform(dpr * v.scale, 0, 0, dpr * v.scale, dpr * v.tx, dpr * v.ty);
+    // Zoomed in, pixels stay crisp squares; zoomed out, the browser's smoothing downscales.
+    g.imageSmoothingEnabled = v.scale < 1;
+    g.drawImage(img, 0, 0);
+  };
+  if (view.drag?.kind === 'pan') {
+    through(ctx);
+    return;
+  }
+  const key = `${canvas.width}x${canvas.height}|${dpr}|${v.scale}|${v.tx}|${v.ty}`;
+  const c = viewImage.canvas;
+  if (viewImage.img !== img || viewImage.key !== key) {
+    if (c.width !== canvas.width || c.height !== canvas.height) {
+      c.width = canvas.width;
+      c.height = canvas.height;
+    }
+    const g = c.getContext('2d')!;
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, c.width, c.height);
+    through(g);
+    viewImage.img = img;
+    viewImage.key = key;
+  }
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(c, 0, 0);
+}
+
 /** Draws image, masks and prompt geometry through the viewport (the image is scaled, masks keep full resolution). */
 function paint() {
   const img = view.image;
@@ -223,10 +267,9 @@ function paint() {
   const v = view.viewport;
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, canvas.width, canvas.height);
+  drawViewImage(img, v, dpr);
   ctx.setTransform(dpr * v.scale, 0, 0, dpr * v.scale, dpr * v.tx, dpr * v.ty);
-  // Zoomed in, pixels stay crisp squares; zoomed out, the browser's smoothing downscales.
   ctx.imageSmoothingEnabled = v.scale < 1;
-  ctx.drawImage(img, 0, 0);
   // Masks too: smoothed when shown downscaled (no moiré in the stripes), crisp pixels when zoomed in.
   if (view.showMasks) {
     const shown = view.objects.filter((o) => o.rle && o.rle.size[0] === h && o.rle.size[1] === w && !view.hidden.has(o.id));
@@ -372,6 +415,9 @@ function measureStages() {
   measureHops();
   // Last: bench:ui waits for this one, so the others are there when it reads them.
   measure('pixel-sail:prompt-to-paint', 'pixel-sail:prompt-submitted', 'pixel-sail:overlay-painted');
+  // Under bench:ui only, after the measures: the candidate message's size as JSON (the form it crosses the hops in).
+  if (benchEchoInstalled && lastCandidate) performance.mark('pixel-sail:candidate-bytes', { detail: JSON.stringify(lastCandidate).length });
+  lastCandidate = undefined;
   for (const m of ['candidate-received', 'candidate-decoded', 'candidate-layer-built', 'candidate-drawn']) performance.clearMarks(`pixel-sail:${m}`);
 }
 
@@ -396,6 +442,10 @@ function measureHops() {
   span('to-host', submitted.startTime, page(host.receivedAt));
   span('host-and-ipc', page(host.receivedAt), page(host.postedAt) - host.engineMs);
   span('to-webview', page(host.postedAt), received.startTime);
+  // The same way for the prompt's busy message, posted as the engine starts its work.
+  const busy = performance.getEntriesByName('pixel-sail:busy-received').pop() as PerformanceMark | undefined;
+  performance.clearMarks('pixel-sail:busy-received');
+  if (busy && typeof busy.detail === 'number' && busy.startTime >= submitted.startTime) span('busy-to-webview', page(busy.detail), busy.startTime);
 }
 
 /** The polygons of a hand-drawn object as shown now (mid-drag, the dragged copy). */
@@ -412,7 +462,16 @@ function boxOf(a: { x: number; y: number }, b: { x: number; y: number }) {
 /** vscode-button is a custom element: screen readers (and tests) learn it is off from aria-disabled. */
 function setEnabled(button: VscodeButton, enabled: boolean) {
   button.disabled = !enabled;
-  button.setAttribute('aria-disabled', String(!enabled));
+  setAttr(button, 'aria-disabled', String(!enabled));
+}
+
+// renderControls runs after every answer: writing only what changed keeps the answer's frame from
+// re-styling and re-laying out controls that look the same (a text node set to the same text is still a new one).
+function setAttr(el: Element, name: string, value: string) {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+function setText(el: HTMLElement, text: string) {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function renderControls() {
@@ -421,10 +480,10 @@ function renderControls() {
   setEnabled(rejectButton, !!view.candidate);
   promptBox.disabled = view.engine.state === 'failed';
   describeButton.disabled = view.selected === undefined || view.describing !== undefined || view.engine.state === 'failed' || !editable;
-  for (const b of toolButtons) b.setAttribute('aria-pressed', String(b.dataset.tool === view.tool));
-  sizeLabel.textContent = `Size ${view.size} px`;
-  zoomLabel.textContent = `${Math.round(view.viewport.scale * 100)} %`;
-  canvas.dataset.tool = view.tool;
+  for (const b of toolButtons) setAttr(b, 'aria-pressed', String(b.dataset.tool === view.tool));
+  setText(sizeLabel, `Size ${view.size} px`);
+  setText(zoomLabel, `${Math.round(view.viewport.scale * 100)} %`);
+  setAttr(canvas, 'data-tool', view.tool);
 }
 
 function renderCategories() {
@@ -634,10 +693,32 @@ function describeSelected() {
 
 /** Sends the visual prompt as it now is; the host runs it (a newer one supersedes) or clears the candidate. */
 function sendRegionPrompt() {
+  if (benchEchoArmed && !isEmptyRegionPrompt(view.regionPrompt)) {
+    // bench:ui only: this click's own way (its input events, its marks drawn), with an echo in the prompt's place.
+    benchEchoArmed = false;
+    echoSentAt = performance.now();
+    send({ type: 'benchEcho', text: 'click', withMask: false });
+    paintAfterPosting();
+    return;
+  }
   if (!isEmptyRegionPrompt(view.regionPrompt)) performance.mark('pixel-sail:prompt-submitted');
   else stopRunning('prompt'); // clearing the marks ends a running prompt (the host drops and cancels it)
   send({ type: 'regionPrompt', prompt: view.regionPrompt });
-  paint();
+  paintAfterPosting();
+}
+
+/**
+ * Draws the view (the marks just placed) once the message just posted has left the page. In code-server the
+ * workbench relays a webview's message on the page's one main thread and writes it to its socket in a timer
+ * task (its ProtocolWriter's setTimeout); a frame requested now would come first after an input event (the
+ * browser renders before other tasks then), and with it the repaint of the whole view, the image at full
+ * resolution included. Two timer turns put the request behind that write; the marks show a frame later at most.
+ */
+function paintAfterPosting() {
+  // A repaint already asked for (the pointer's move to the click) waits as well.
+  if (paintRequest !== undefined) cancelAnimationFrame(paintRequest);
+  paintRequest = undefined;
+  setTimeout(() => setTimeout(schedulePaint));
 }
 
 function clearRegionPrompt() {
@@ -860,7 +941,7 @@ promptBox.addEventListener('keydown', (e) => {
       view.regionPrompt = emptyRegionPrompt();
       performance.mark('pixel-sail:prompt-submitted');
       send({ type: 'prompt', text });
-      paint();
+      paintAfterPosting();
     }
   } else if (e.key === 'Escape') {
     e.preventDefault();
@@ -1221,6 +1302,57 @@ opacitySlider.addEventListener('input', () => {
 showAllBox.addEventListener('change', () => setShowMasks(showAllBox.checked));
 new ResizeObserver(() => paint()).observe(stage);
 
+// ---- bench:ui only ----------------------------------------------------------------------------------
+
+/** bench:ui only: the candidate message just painted, whose size it reports. */
+let lastCandidate: ToWebview | undefined;
+/** When the bench's echo was posted (page ms). */
+let echoSentAt: number | undefined;
+let benchEchoInstalled = false;
+/** bench:ui only: the next click prompt's message is an echo instead (see sendRegionPrompt). */
+let benchEchoArmed = false;
+
+/**
+ * The floor of the message path for bench:ui. Installed only when the host says bench:ui started it (the
+ * `init` message's `bench`), so no user reaches it: the bench dispatches 'pixel-sail-bench-echo' on the
+ * window, a prompt-shaped message goes to the host, which answers at once (no engine) with a
+ * candidate-shaped one; the times go back to the bench on 'pixel-sail-bench-echoed'. Nothing on show changes.
+ * After 'pixel-sail-bench-arm', the next click prompt sends an echo instead of its prompt.
+ */
+function installBenchEcho() {
+  if (benchEchoInstalled) return;
+  benchEchoInstalled = true;
+  window.addEventListener('pixel-sail-bench-arm', () => {
+    benchEchoArmed = true;
+  });
+  window.addEventListener('pixel-sail-bench-echo', (e) => {
+    const detail = (e as CustomEvent<{ withMask?: boolean; text?: string }>).detail ?? {};
+    echoSentAt = performance.now();
+    send({ type: 'benchEcho', text: String(detail.text ?? 'bench echo'), withMask: detail.withMask === true });
+  });
+}
+
+function benchEchoed(msg: Extract<ToWebview, { type: 'benchEcho' }>) {
+  const receivedAt = performance.now();
+  const sentAt = echoSentAt ?? NaN;
+  echoSentAt = undefined;
+  // The wait for the next frame alone: nothing is drawn for an echo.
+  requestAnimationFrame(() => {
+    const frameAt = performance.now();
+    const page = (epoch: number) => epoch - performance.timeOrigin;
+    window.dispatchEvent(new CustomEvent('pixel-sail-bench-echoed', { detail: {
+      withMask: msg.mask !== null,
+      /** The message's size as JSON, the form it crosses the hops in. */
+      bytes: JSON.stringify(msg).length,
+      roundTrip: receivedAt - sentAt,
+      toHost: page(msg.host.receivedAt) - sentAt,
+      host: msg.host.postedAt - msg.host.receivedAt,
+      toWebview: receivedAt - page(msg.host.postedAt),
+      frame: frameAt - receivedAt,
+    } }));
+  });
+}
+
 function loadImage(src: string): Promise<HTMLImageElement> {
   return new Promise((resolve, reject) => {
     const img = new Image();
@@ -1234,6 +1366,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
   const msg = event.data;
   switch (msg.type) {
     case 'init':
+      if (msg.bench) installBenchEcho();
       view.name = msg.image.name;
       view.objects = msg.objects;
       view.categories = msg.categories;
@@ -1275,6 +1408,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       renderBanner();
       return;
     case 'busy':
+      if (msg.postedAt !== undefined) performance.mark('pixel-sail:busy-received', { detail: msg.postedAt });
       view.busy = true;
       answerText.textContent = `Segmenting “${msg.prompt}”…`;
       startRunning('prompt');
@@ -1296,6 +1430,7 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
       return;
     case 'candidate':
       performance.mark('pixel-sail:candidate-received', { detail: msg.host });
+      if (benchEchoInstalled) lastCandidate = msg;
       view.busy = false;
       stopRunning('prompt');
       view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle, bbox: msg.mask.bbox } : undefined;
@@ -1369,6 +1504,9 @@ window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
     case 'chatFailed':
       answerText.textContent = `Add to chat failed: ${msg.message}`;
       answerText.title = msg.message;
+      return;
+    case 'benchEcho':
+      benchEchoed(msg);
       return;
   }
 });

@@ -62,6 +62,12 @@ export const fromWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('addToChat'), prompt: regionPromptSchema }).strict(),
   /** The pointer is over chat region n on the canvas (null: over none), so the chat lights that chip. */
   z.object({ type: z.literal('chatHoverRegion'), n: z.number().int().positive().max(1000).nullable() }).strict(),
+  /**
+   * bench:ui only: a no-op round trip shaped like a prompt, answered at once (no engine) with a message shaped
+   * like a candidate, empty or carrying the current candidate's mask, to measure the floor of the message path.
+   * The host answers it only when BENCH_ECHO_ENV is set (and then tells the webview so in `init`).
+   */
+  z.object({ type: z.literal('benchEcho'), text: z.string().max(2000), withMask: z.boolean() }).strict(),
 ]);
 export type FromWebview = z.infer<typeof fromWebviewSchema>;
 
@@ -88,12 +94,23 @@ export type EngineView =
 
 export interface HostTiming { receivedAt: number; postedAt: number; engineMs: number }
 
+/**
+ * Set (to "1") in the extension host's environment by bench:ui only: the editor then answers `benchEcho`
+ * messages. Users never set it, so the path is closed to them: the host ignores the message without it.
+ */
+export const BENCH_ECHO_ENV = 'PIXEL_SAIL_BENCH_ECHO';
+
+/** A candidate's mask as the candidate message carries it: COCO compressed RLE over the whole image. */
+export interface CandidateMask { rle: Rle; area: number; bbox: [number, number, number, number] }
+
 export type ToWebview =
-  | { type: 'init'; image: { src: string; name: string; width: number; height: number }; objects: ObjectView[]; categories: Category[]; problem?: string }
+  /** bench: the host answers `benchEcho` (bench:ui set BENCH_ECHO_ENV); absent for users. */
+  | { type: 'init'; image: { src: string; name: string; width: number; height: number }; objects: ObjectView[]; categories: Category[]; problem?: string; bench?: true }
   | { type: 'objects'; objects: ObjectView[] }
   | { type: 'categories'; categories: Category[] }
   | { type: 'engine'; engine: EngineView }
-  | { type: 'busy'; prompt: string }
+  /** postedAt: when the host posted it (epoch ms), so bench:ui times this hop while the engine works. */
+  | { type: 'busy'; prompt: string; postedAt?: number }
   /** The running prompt or describe reached a stage (see EngineProgress); the webview counts the time. */
   | ({ type: 'progress'; what: 'prompt' | 'describe' } & EngineProgress)
   /**
@@ -109,7 +126,9 @@ export type ToWebview =
    * ms: the engine request as the host waited for it. host: when the host got the prompt and posted this answer,
    * and the worker's own time for it (epoch ms, src/epochClock.ts), so bench:ui can split the way by process.
    */
-  | { type: 'candidate'; prompt: string; answer: string; mask: { rle: Rle; area: number; bbox: [number, number, number, number] } | null; ms: number; host: HostTiming }
+  | { type: 'candidate'; prompt: string; answer: string; mask: CandidateMask | null; ms: number; host: HostTiming }
+  /** The answer to `benchEcho`, shaped like a candidate (engineMs 0: no engine); it changes nothing on show. */
+  | { type: 'benchEcho'; prompt: string; answer: string; mask: CandidateMask | null; ms: number; host: HostTiming }
   | { type: 'candidateCleared' }
   | { type: 'promptFailed'; prompt: string; message: string }
   /** A problem with the store (malformed file, failed save) to show in the editor's banner. */

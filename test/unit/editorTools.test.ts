@@ -202,6 +202,13 @@ describe('visual prompt geometry', () => {
     for (const n of [0, 1.5, '2', undefined]) assert.equal(fromWebviewSchema.safeParse({ type: 'chatHoverRegion', n }).success, false, String(n));
   });
 
+  it("bench:ui's echo is a checked message too (a text and whether to carry the candidate's mask, nothing else)", () => {
+    assert.equal(fromWebviewSchema.safeParse({ type: 'benchEcho', text: 'the red cube', withMask: true }).success, true);
+    assert.equal(fromWebviewSchema.safeParse({ type: 'benchEcho', text: 'the red cube', withMask: 'yes' }).success, false);
+    assert.equal(fromWebviewSchema.safeParse({ type: 'benchEcho', text: 'x'.repeat(2001), withMask: false }).success, false);
+    assert.equal(fromWebviewSchema.safeParse({ type: 'benchEcho', text: '', withMask: false, mask: { rle: { size: [1, 1], counts: '1' } } }).success, false);
+  });
+
   it('a box marked for the chat becomes one box region, clamped to the image; a box beside the image is refused', () => {
     assert.deepEqual(regionsOf({ points: [], scribbles: [], box: { x: 20, y: 10, w: 20, h: 20 } }, { width: W, height: H }), [{ kind: 'box', x: 20, y: 10, w: 10, h: 10 }]);
     assert.throws(() => regionsOf({ points: [], scribbles: [], box: { x: W + 1, y: 0, w: 5, h: 5 } }, { width: W, height: H }), RegionPromptError);

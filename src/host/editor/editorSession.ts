@@ -9,7 +9,7 @@ import { acceptAllProposals, acceptCandidate, acceptProposal, AnnotationEdit, re
 import { nextUnreviewed, previousImage, reviewStatus } from '../../annotations/review';
 import type { Annotation, Category } from '../../annotations/schema';
 import { EngineRequestError, RequestOptions } from '../../engine/engineClient';
-import { CategoryChoice, FromWebview, fromWebviewSchema, ObjectView, ToWebview } from '../../editor/protocol';
+import { BENCH_ECHO_ENV, CategoryChoice, FromWebview, fromWebviewSchema, ObjectView, ToWebview } from '../../editor/protocol';
 import { readableAnswer } from '../../editor/readableText';
 import { isEmptyRegionPrompt, RegionPrompt, RegionPromptError, regionsOf } from '../../editor/regionPrompt';
 import { encodeMask } from '../../masks/rle';
@@ -19,6 +19,8 @@ import type { ChatController } from '../chat/chatController';
 import type { AnnotationEditorDocument } from './annotationEditorDocument';
 import { editorHtml } from './webviewHtml';
 import { epochNow } from '../../epochClock';
+import { heldStages } from '../../editor/progressDelay';
+import type { EngineProgress } from '../../engine/types';
 
 export interface SessionHost {
   perform(edit: AnnotationEdit): void;
@@ -29,6 +31,9 @@ export interface SessionHost {
 }
 
 let sessionCount = 0;
+
+/** bench:ui runs the host with BENCH_ECHO_ENV=1 to measure the message path's floor; users never do. */
+const benchEcho = () => process.env[BENCH_ECHO_ENV] === '1';
 
 /** Interactive requests end by Cancel, by a newer prompt, or after this long (a 1024-px prefill of a paper-size model on a loaded CPU took 4 min). */
 const INTERACTIVE_TIMEOUT_MS = 30 * 60 * 1000;
@@ -194,6 +199,7 @@ export class EditorSession implements vscode.Disposable {
           objects: this.objects(),
           categories: this.categories,
           problem: this.problem(),
+          ...(benchEcho() ? { bench: true as const } : {}),
         });
         this.post({ type: 'engine', engine: this.engine.state });
         this.postReview();
@@ -296,6 +302,17 @@ export class EditorSession implements vscode.Disposable {
       case 'chatHoverRegion':
         this.host.chat?.highlightFromCanvas(this.document.uri, msg.n);
         return;
+      case 'benchEcho': {
+        if (!benchEcho()) {
+          console.error('Pixel-SAIL: ignored a bench echo from the image editor (only bench:ui asks for one)');
+          return;
+        }
+        // Answered at once, as the candidate is (same shape, the same mask when asked for it), without the engine.
+        const c = msg.withMask ? this.candidate : undefined;
+        this.post({ type: 'benchEcho', prompt: msg.text, answer: 'echo', mask: c ? { rle: c.rle, area: c.area, bbox: c.bbox } : null, ms: 0,
+          host: { receivedAt: this.receivedAt, postedAt: epochNow(), engineMs: 0 } });
+        return;
+      }
     }
   }
 
@@ -359,10 +376,11 @@ export class EditorSession implements vscode.Disposable {
    * and the user sees the progress and has Cancel.
    */
   private interactive(what: 'prompt' | 'describe', abort: AbortController, cancelKey: string): RequestOptions {
-    return {
-      cancelKey, priority: 'interactive', signal: abort.signal, timeoutMs: INTERACTIVE_TIMEOUT_MS,
-      onProgress: (p) => this.post({ type: 'progress', what, ...p }),
-    };
+    // A run answered within PROGRESS_AFTER_MS posts no stage (see progressDelay.ts); a longer one its latest
+    // stage then, unless it was ended or replaced meanwhile.
+    const running = () => (what === 'prompt' ? this.promptAbort : this.describeAbort) === abort && !abort.signal.aborted;
+    const onProgress = heldStages((p: EngineProgress) => this.post({ type: 'progress', what, ...p }), running);
+    return { cancelKey, priority: 'interactive', signal: abort.signal, timeoutMs: INTERACTIVE_TIMEOUT_MS, onProgress };
   }
 
   private postCancelled(prompt: string) {
@@ -372,7 +390,7 @@ export class EditorSession implements vscode.Disposable {
   private async runPrompt(text: string) {
     const receivedAt = this.receivedAt;
     const generation = ++this.generation;
-    this.post({ type: 'busy', prompt: text });
+    this.post({ type: 'busy', prompt: text, postedAt: epochNow() });
     const t0 = Date.now();
     const abort = (this.promptAbort = new AbortController());
     try {
@@ -416,7 +434,7 @@ export class EditorSession implements vscode.Disposable {
       this.post({ type: 'promptFailed', prompt: label, message: e.message });
       return;
     }
-    this.post({ type: 'busy', prompt: label });
+    this.post({ type: 'busy', prompt: label, postedAt: epochNow() });
     const t0 = Date.now();
     const abort = (this.promptAbort = new AbortController());
     try {
