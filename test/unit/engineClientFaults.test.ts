@@ -60,9 +60,9 @@ const answers = (name: string) => task(name, [{ send: { type: 'result', answer: 
 /** Never answers; stops (answers "cancelled") when cancelled. */
 const stoppable = (name: string, steps: Step[] = []) => task(name, steps, [{ send: { type: 'error', message: 'cancelled', code: 'cancelled' } }]);
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-fake-worker-'));
-const workerPath = path.join(root, 'fake-worker.js');
-fs.writeFileSync(workerPath, FAKE_WORKER);
+// Made in `before` and removed in `after`: a mutation run loads this file once and runs the suite many times.
+let root: string;
+let workerPath: string;
 let dirs = 0;
 
 class Fake {
@@ -108,6 +108,11 @@ describe('engine client against a scripted fake worker (faults, cancels, crashes
   };
   afterEach(() => {
     for (const f of fakes.splice(0)) f.client.dispose();
+  });
+  before(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-fake-worker-'));
+    workerPath = path.join(root, 'fake-worker.js');
+    fs.writeFileSync(workerPath, FAKE_WORKER);
   });
   after(() => fs.rmSync(root, { recursive: true, force: true }));
 
