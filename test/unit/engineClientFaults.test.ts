@@ -145,6 +145,7 @@ describe('engine client against a scripted fake worker (faults, cancels, crashes
         && e.message === 'the engine process stopped while loading the model (exit code 3): boom: no model here');
       assert.equal(await waiting, 'crashed: the engine process stopped while loading the model (exit code 3): boom: no model here', 'a request waiting on the start gets its error');
       assert.equal(f.client.ready, undefined);
+      assert.deepEqual(f.exits, ['exit code 3']);
       assert.equal((await f.client.start()).model.name, 'fake');
       assert.equal(await outcome(f.client.request(answers('after'))), 'answered: after');
       assert.equal(f.starts(), 2);
@@ -157,12 +158,14 @@ describe('engine client against a scripted fake worker (faults, cancels, crashes
     });
 
     it('a fatal message (model not loadable) fails the start and the requests waiting with the worker\'s message', async () => {
-      const f = fake([{ fatal: 'model directory not found: /x (set pixelSail.modelPath)' }]);
+      const f = fake([{ fatal: 'model directory not found: /x (set pixelSail.modelPath)' }, {}]);
       const waiting = outcome(f.client.request(answers('queued')));
       await assert.rejects(f.client.start(), (e: Error) => e instanceof EngineRequestError && e.code === 'model'
         && e.message === 'model directory not found: /x (set pixelSail.modelPath)');
       assert.equal(await waiting, 'model: model directory not found: /x (set pixelSail.modelPath)');
       assert.deepEqual(f.log(), [], 'nothing was sent to a worker that never became ready');
+      assert.equal((await f.client.start()).model.name, 'fake', 'the next start tries again');
+      assert.deepEqual(f.exits, [], 'a fatal load is reported once, by its message');
     });
   });
 
@@ -337,6 +340,25 @@ describe('engine client against a scripted fake worker (faults, cancels, crashes
       assert.deepEqual(f.exits, ['exit code 7']);
       assert.equal(await outcome(f.client.request(answers('next'))), 'answered: next');
       assert.equal(f.starts(), 2);
+    });
+
+    it('a worker that dies while idle is started again by the next request', async () => {
+      const f = fake();
+      const first = await f.client.start();
+      const exited = f.next('exit');
+      process.kill(first.pid, 'SIGKILL');
+      assert.deepEqual(await exited, ['signal SIGKILL']);
+      assert.equal(f.client.pid, undefined);
+      assert.equal(await outcome(f.client.request(answers('next'))), 'answered: next');
+      assert.equal(f.starts(), 2);
+    });
+
+    it('fails the queued requests clearly when the restart after a crash cannot load the model', async () => {
+      const f = fake([{}, { steps: [{ stderr: 'out of memory\n' }, { exit: 9 }] }]);
+      const died = outcome(f.client.request(task('dies', [{ exit: 7 }])));
+      const queued = outcome(f.client.request(answers('queued')));
+      assert.equal(await died, 'crashed: the engine process stopped unexpectedly (exit code 7) while working on this request; it has been restarted — try again');
+      assert.equal(await queued, 'crashed: the engine process stopped while loading the model (exit code 9): out of memory');
     });
 
     it('restarts for the queued requests after a crash', async () => {
