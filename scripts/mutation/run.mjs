@@ -41,8 +41,12 @@ const FILES = {
   'src/engine/imageLoader.ts': ['imageLoader'],
   // The engine itself and its ONNX runner, in-process on the tiny random model (models/tiny-random).
   'src/engine/engine.ts': ['engine', 'engineRequests', 'modelDir', 'conversationReference', 'promptReference', 'question'],
-  // The client runs in the test's process (only its worker is forked, and the worker's code is not mutated).
-  'src/engine/engineClient.ts': ['client', 'workerProtocol'],
+  // The client runs in the test's process (only its worker is forked, and the worker's code is not mutated);
+  // engineClientFaults drives it with a scripted fake worker. client.test (the real worker, a model load per
+  // test) is left out: it covers the same paths and made a surviving mutant cost ~2 minutes.
+  'src/engine/engineClient.ts': ['engineClientFaults', 'workerProtocol'],
+  // The worker's message handling, in-process (worker.ts, the process shell around it, only runs forked).
+  'src/engine/workerHandler.ts': ['workerHandler'],
   'src/engine/modelRunner.ts': ['engine', 'engineRequests', 'modelDir', 'conversationReference', 'promptReference'],
 };
 const GROUPS = ['masks', 'eval', 'engine'];

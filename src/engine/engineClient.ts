@@ -125,16 +125,27 @@ export class EngineClient extends EventEmitter {
         if (!settled) {
           settled = true;
           reject(new EngineRequestError(`the engine process stopped while loading the model (${why})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`, 'crashed'));
+          // A failed load is no crash to restart from: the requests waiting on it get its error (failAll), and
+          // the next request starts again. (Restarting here forked a second worker that the start's reset
+          // below then forgot: an orphan process holding a model, never killed.)
+          this.forget(starting);
+          this.emit('exit', why);
+          return;
         }
         this.onExit(child, why);
       });
     });
-    this.starting.catch(() => {
-      // A start that failed is retried by the next request.
-      this.starting = undefined;
-      this.child = undefined;
-    });
-    return this.starting;
+    const starting = this.starting;
+    // A start that failed is retried by the next request.
+    starting.catch(() => this.forget(starting));
+    return starting;
+  }
+
+  /** Drops a failed start (and its worker), unless a newer start has replaced it already. */
+  private forget(starting: Promise<ReadyInfo>) {
+    if (this.starting !== starting) return;
+    this.starting = undefined;
+    this.child = undefined;
   }
 
   request(task: EngineTask, options: RequestOptions = {}): Promise<EngineAnswer> {
