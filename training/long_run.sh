@@ -47,3 +47,4 @@ else
 fi
 "$PY" training/long_run.py finish --segment "$SEG" --weights "$W" --val "$VAL"
 "$PY" training/long_run.py show --update training/notes/default.md models/default/MODEL_CARD.md
+"$PY" training/long_run.py plateau   # issue 19's stopping rule on the curve so far
