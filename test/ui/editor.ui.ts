@@ -89,7 +89,26 @@ async function main(): Promise<number> {
       const view = {
         left: 0, top: 0, width: 0, height: 0, scale: 1, tx: 0, ty: 0,
         imageW: 512, imageH: 512,
+        /**
+         * Reads the geometry, then checks it as a user would: the pointer over the image's centre must make the
+         * status bar name that pixel. Right after an image opens the canvas can still be laid out (a smaller box,
+         * the image not yet centred), and a click computed then lands on another object; so it reads again until
+         * the check holds.
+         */
         async measure(imageW = 512, imageH = 512) {
+          const cx = Math.floor(imageW / 2), cy = Math.floor(imageH / 2);
+          let said = '';
+          for (let attempt = 0; attempt < 50; attempt++) {
+            await this.read(imageW, imageH);
+            await page.mouse.move(...this.screenOf(cx + 0.5, cy + 0.5));
+            await page.waitForTimeout(100);
+            said = (await editor.locator('#status').textContent()) ?? '';
+            const at = /pixel (\d+), (\d+)/.exec(said);
+            if (at && Math.abs(Number(at[1]) - cx) <= 2 && Math.abs(Number(at[2]) - cy) <= 2) return;
+          }
+          throw new Error(`the pointer over the image's centre (${cx}, ${cy}) never read as that pixel: ${said}`);
+        },
+        async read(imageW: number, imageH: number) {
           this.imageW = imageW;
           this.imageH = imageH;
           const frame = await page.locator('iframe.webview.ready').filter({ visible: true }).last().boundingBox();
