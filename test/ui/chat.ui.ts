@@ -17,7 +17,7 @@ import type { Rle } from '../../src/masks/rle';
 import type { RegionSpec } from '../../src/engine/regions';
 import { decodeRle } from '../../src/masks/rle';
 import { fitView, Viewport, zoomTo } from '../../webview-ui/viewport';
-import { command, eventually, openChat, openFromExplorer, repoRoot, runSteps, screenshot, webviewFrames, withWorkbench } from './harness';
+import { command, eventually, openChat, typeInto, openFromExplorer, repoRoot, runSteps, screenshot, webviewFrames, withWorkbench } from './harness';
 
 // A scene of the generator's test stream (python3 training/generate.py --split test --seed 7 --count 12
 // --size 256), committed under test/data/chat/ with its ground truth, so the test needs no Python.
@@ -151,14 +151,7 @@ async function lastAnswer(chat: FrameLocator, timeoutMs = 180000): Promise<strin
 async function ask(chat: FrameLocator, text: string, expectQuestion = true) {
   const box = chat.getByRole('textbox', { name: 'Message' });
   const before = await chat.locator('li.question').count();
-  // A webview that finishes loading (the editor, after a reload) may take the keyboard focus while one
-  // types; as a person would, look at the box and type again if the text did not land there.
-  await eventually(`"${text}" typed into Message`, async () => {
-    await box.click();
-    await box.fill('');
-    await box.pressSequentially(text);
-    return (await box.inputValue()) === text;
-  }, 60000);
+  await typeInto(box, text);
   await chat.getByRole('button', { name: 'Send' }).click();
   // The question is on screen before its answer is awaited (the old answer is finished too).
   if (expectQuestion) await eventually('the question in the conversation', async () => (await chat.locator('li.question').count()) > before, 60000);

@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Browser, BrowserContext, chromium, FrameLocator, Page } from 'playwright-core';
+import { Browser, BrowserContext, chromium, FrameLocator, Locator, Page } from 'playwright-core';
 
 export const repoRoot = path.resolve(__dirname, '../../..');
 const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -146,6 +146,19 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
 }
 
 /** The frames of the webviews on screen: the chat view's (it has the Message box) and the image editor's. */
+/**
+ * Types `text` into a text box as a person does: a webview that finishes loading (the editor, after a reload)
+ * may take the keyboard focus while one types, so look at the box and type again if the text did not land.
+ */
+export async function typeInto(box: Locator, text: string): Promise<void> {
+  await eventually(`"${text}" typed into the box`, async () => {
+    await box.click();
+    await box.fill('');
+    await box.pressSequentially(text);
+    return (await box.inputValue()) === text;
+  }, 60000);
+}
+
 export async function webviewFrames(page: Page): Promise<{ chat?: FrameLocator; editor?: FrameLocator }> {
   const all = page.locator('iframe.webview.ready');
   const out: { chat?: FrameLocator; editor?: FrameLocator } = {};

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TEST_BLOCK_PREFILL_ENV } from '../../src/engine/engine';
 import type { FrameLocator } from 'playwright-core';
-import { eventually, openChat, openFromExplorer, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
+import { eventually, openChat, typeInto, openFromExplorer, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
 
 /** The engine workers of this checkout whose environment names `blockFile` (other checkouts' tests may run beside). */
 function blockedWorkers(blockFile: string): number[] {
@@ -33,12 +33,7 @@ function blockedWorkers(blockFile: string): number[] {
 async function askInChat(chat: FrameLocator, text: string) {
   const box = chat.getByRole('textbox', { name: 'Message' });
   const before = await chat.getByRole('listitem', { name: 'Question' }).count();
-  await eventually(`"${text}" typed into Message`, async () => {
-    await box.click();
-    await box.fill('');
-    await box.pressSequentially(text);
-    return (await box.inputValue()) === text;
-  }, 60000);
+  await typeInto(box, text);
   await box.press('Enter');
   await eventually('the question in the conversation', async () => (await chat.getByRole('listitem', { name: 'Question' }).count()) > before, 60000);
 }
