@@ -186,7 +186,11 @@ def plateau(curve: list, evals: str, window: int = 3, bound: float = 0.03, min_s
     first = last - window
     if first < 0:
         return {"segments": last, "window": window, "reached": False, "why": f"only {last} segments; the rule compares with segment {first}"}
-    load = lambda n: json.load(open(os.path.join(evals, f"eval-seg{n:03d}.json")))  # noqa: E731
+    def load(n: int) -> dict:
+        path = os.path.join(evals, f"eval-seg{n:03d}.json")
+        if not os.path.exists(path):
+            raise SystemExit(f"no per-image report for segment {n} ({path}): the rule compares segments {first} and {last}")
+        return json.load(open(path))
     d = paired_differences(load(first), load(last))["resCIoU"]
     upper = d["ci95"][1]
     reached = last >= min_segments and upper < bound
@@ -197,6 +201,8 @@ def plateau(curve: list, evals: str, window: int = 3, bound: float = 0.03, min_s
 
 
 def cmd_plateau(args) -> int:
+    if args.window < 1:
+        raise SystemExit("--window must be at least 1 (segments back from the last)")
     curve = json.load(open(args.curve)) if os.path.exists(args.curve) else []
     r = plateau(curve, args.evals, args.window, args.bound)
     print(json.dumps(r) if args.json else f"plateau {'reached' if r['reached'] else 'not reached'}: {r['why']}")

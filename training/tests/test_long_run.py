@@ -162,3 +162,10 @@ def test_plateau_rule_reads_the_paired_gain_of_the_last_segments():
     assert (one["from"], one["reached"]) == (4, True) and one["ci95"][1] < 0.03
     assert not plateau(curve[:5], EVALS, window=1)["reached"]  # four segments of training are too few
     assert plateau(curve[:2], EVALS)["reached"] is False
+
+
+def test_plateau_refuses_a_bad_window_and_a_missing_report(tmp_path):
+    r = run(os.path.join(TRAINING, "long_run.py"), "plateau", "--window", "0")
+    assert r.returncode != 0 and "--window must be at least 1" in r.stderr and "Traceback" not in r.stderr
+    r = run(os.path.join(TRAINING, "long_run.py"), "plateau", "--evals", str(tmp_path))
+    assert r.returncode != 0 and "no per-image report for segment" in r.stderr and "Traceback" not in r.stderr
