@@ -19,6 +19,13 @@ Variants (issue 19's capacity and training-signal probes; fresh init only for a 
                        attention, forward ×3), so runs of different sizes are compared at equal compute
                        rather than equal wall clock on a shared machine.
 
+At scale (a GPU; training/probe_gpu.sh runs the set):
+  --pool DIR --pool-images N [--workers W --pool-seconds S]   render train scenes 0…N−1 (and --val val scenes)
+                       once into DIR with W processes (pixel_sail.easy_pool), then train one pass over them in
+                       order; read-outs at 1k, 2k, 4k, … images and at the end. Objectives shape, lm (the
+                       shape_text sequences only) and lm+shape; --arch cnn as above.
+  --device cuda        where the model trains (TF32 matmuls on a GPU).
+
 The world is pixel_sail.easy_scenes: one plain object of random colour on a flat background, asked only
 about its shape (an open question, and a referring expression naming its shape or another one). Training
 scenes come from the train stream (seed 1, so none is a scene of the main runs' data stream); the read-outs
@@ -48,6 +55,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 from pixel_sail.config import PixelSailConfig  # noqa: E402
+from pixel_sail import easy_pool  # noqa: E402
 from pixel_sail.data import SequenceBuilder, collate  # noqa: E402
 from pixel_sail.easy_scenes import easy_samples  # noqa: E402
 from pixel_sail.losses import lm_loss  # noqa: E402
@@ -206,6 +214,11 @@ def parse_args(argv=None):
     ap.add_argument("--shape-weight", type=float, default=1.0)
     ap.add_argument("--arch", choices=["transformer", "cnn"], default="transformer")
     ap.add_argument("--gflops", type=float, default=float("inf"), help="stop after this much estimated training compute")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--pool", help="directory of pre-rendered scenes (made if missing): one pass over --pool-images")
+    ap.add_argument("--pool-images", type=int, default=100000)
+    ap.add_argument("--pool-seconds", type=float, default=float("inf"), help="stop rendering after this long (a prefix)")
+    ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     args = ap.parse_args(argv)
     changed = any(v for v in (args.size, args.hidden, args.layers, args.intermediate, args.heads))
     if args.init and changed:
@@ -235,6 +248,8 @@ def main(argv=None) -> int:
     if len(set(shape_ids)) != len(SHAPES) or no_id in pos_ids:
         raise SystemExit(f"the tokenizer does not tell the answers apart by their first token: {shape_ids} {pos_ids} {no_id}")
     shape_ids_t = torch.tensor(shape_ids)
+    if args.pool:
+        return run_pool(args, cfg, model, head, builder, pad, shape_ids_t)
 
     # Validation batches, prepared once.
     val = {"shape_text": [], "shape_res": []}
@@ -325,6 +340,106 @@ def main(argv=None) -> int:
     if step % args.eval_every:
         record({"step": step, "samples": samples, "gflops": round(gflops, 1), "minutes": round((time.time() - t0) / 60, 2),
                 "loss": round(float(np.mean(window)), 4) if window else None, **read()})
+    return 0
+
+
+def run_pool(args, cfg, model, head, builder, pad, shape_ids_t) -> int:
+    """One pass over a pre-rendered pool, on --device; read-outs on the pool's validation scenes at 1k, 2k, 4k …
+    images seen. The shape read-out is the head's (shape, cnn), the shape token's (lm), or both (lm+shape)."""
+    size = cfg.max_long_side
+    # Rendering forks worker processes, so it comes before anything touches the GPU.
+    train_img, train_lab, train_meta = easy_pool.render_pool(os.path.join(args.pool, f"train-{args.seed}-{size}"), "train",
+                                                             args.seed, args.pool_images, size, args.workers, args.pool_seconds)
+    val_img, val_lab, val_meta = easy_pool.render_pool(os.path.join(args.pool, f"val-{VAL_SEED}-{size}"), "val", VAL_SEED,
+                                                       args.val, size, args.workers)
+    dev = torch.device(args.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    model.to(dev)
+    if head is not None:
+        head.to(dev)
+    params = list(model.parameters()) + (list(head.parameters()) if head is not None else [])
+    opt = torch.optim.AdamW([{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.05},
+                             {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}], lr=args.lr)
+    n_patches = (size // cfg.patch_size) ** 2
+    lm = args.objective in ("lm", "lm+shape")
+    templates = easy_pool.ShapeTextTemplates(builder, cfg, pad, n_patches, dev) if lm else None
+    shape_ids = shape_ids_t.to(dev)
+
+    def batch_of(images, labels):
+        patches = easy_pool.patches_from_images(torch.from_numpy(np.array(images)).to(dev), cfg.patch_size)
+        labels = torch.from_numpy(np.asarray(labels)).to(dev)
+        if lm:
+            return templates.batch(labels, patches), labels
+        return {k: v.to(dev) for k, v in image_batch(cfg, patches).items()}, labels
+
+    def read():
+        model.eval()
+        hits = {"shape_head": []} if head is not None or args.arch == "cnn" else {}
+        if lm:
+            hits["shape"] = []
+        with torch.no_grad():
+            for k in range(0, len(val_lab), 250):
+                batch, truth = batch_of(val_img[k:k + 250], val_lab[k:k + 250])
+                if "shape_head" in hits:
+                    hits["shape_head"] += (shape_logits(model, head, batch).argmax(1) == truth).tolist()
+                if lm:
+                    _, logits = forward(model, batch)
+                    at = torch.isin(batch["labels"], shape_ids).float().argmax(1)
+                    rows = logits[torch.arange(len(at), device=dev), at - 1]
+                    hits["shape"] += (rows[:, shape_ids].argmax(1) == truth).tolist()
+        model.train()
+        return {k: round(float(np.mean(v)), 4) for k, v in hits.items()}
+
+    os.makedirs(args.out, exist_ok=True)
+    log = open(os.path.join(args.out, "log.jsonl"), "a")
+
+    def record(rec):
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        print(json.dumps(rec), flush=True)
+
+    record({"step": 0, "samples": 0, "gflops": 0.0, "minutes": 0.0, **read(), "init": "fresh", "objective": args.objective,
+            "arch": args.arch, "batch": args.batch, "lr": args.lr, "device": str(dev),
+            "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+            "config": {k: getattr(cfg, k) for k in ("max_long_side", "hidden_size", "num_hidden_layers",
+                                                     "intermediate_size", "num_attention_heads")},
+            "params": sum(p.numel() for p in (model.single_transformer if args.arch == "transformer" else model).parameters()),
+            "train_pool": train_meta, "val_pool": {**val_meta, "count": int(len(val_lab))}})
+    t0 = time.time()
+    step, samples, gflops, window, next_read = 0, 0, 0.0, [], 1000
+    total = len(train_lab)
+    while samples + args.batch <= total and step < args.max_steps and time.time() - t0 < args.minutes * 60 and gflops < args.gflops:
+        batch, truth = batch_of(train_img[samples:samples + args.batch], train_lab[samples:samples + args.batch])
+        for g in opt.param_groups:
+            g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
+        loss = torch.zeros((), device=dev)
+        if args.arch == "cnn":
+            loss = torch.nn.functional.cross_entropy(shape_logits(model, None, batch), truth)
+        else:
+            hidden, logits = forward(model, batch)
+            if lm:
+                loss = lm_loss(logits, batch["labels"], torch.zeros(len(truth), dtype=torch.bool, device=dev))
+            if head is not None:
+                loss = loss + args.shape_weight * torch.nn.functional.cross_entropy(head(pooled_patches(hidden, n_patches)), truth)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        samples += args.batch
+        gflops += (cnn_gflops(size, args.batch) if args.arch == "cnn" else
+                   train_gflops(cfg, batch["input_ids"].shape[1], args.batch, image_only=not lm))
+        window.append(loss.detach())
+        if samples >= next_read:
+            next_read *= 2
+            record({"step": step, "samples": samples, "gflops": round(gflops, 1), "minutes": round((time.time() - t0) / 60, 3),
+                    "loss": round(float(torch.stack(window).mean()), 4), **read()})
+            window = []
+    if window:
+        record({"step": step, "samples": samples, "gflops": round(gflops, 1), "minutes": round((time.time() - t0) / 60, 3),
+                "loss": round(float(torch.stack(window).mean()), 4), **read(), "end": True})
     return 0
 
 
