@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--model DIR] [--runs N] [--batch-images N] [--batch-only] [--no-torch] [--gemm-only] [--attention]`: engine latency on generated 512-px scenes, all
+// `npm run bench [-- --json] [--model DIR] [--runs N] [--batch-images N] [--batch-lanes N] [--batch-only] [--no-torch] [--gemm-only] [--attention]`: engine latency on generated 512-px scenes, all
 // measured in one run — new image + text prompt, follow-up text on the cached image, visual prompt →
 // mask, decode speed, worker peak RSS, a folder job's images/s — plus the engine against the PyTorch reference (same weights,
 // inputs and thread count) and the transformer's FLOP/s against this machine's measured GEMM peak.
@@ -14,10 +14,11 @@ import * as path from 'node:path';
 import '../src/engine/ortTelemetryOff'; // before onnxruntime-node: see the module
 import * as ort from 'onnxruntime-node';
 import { createJob, runJob } from '../src/annotations/batch';
+import { batchLanes } from '../src/annotations/batchLanes';
 import { Engine } from '../src/engine/engine';
 import { EngineClient } from '../src/engine/engineClient';
 import { loadImageForModel } from '../src/engine/imageLoader';
-import { defaultModelPath, loadModelDir } from '../src/engine/modelDir';
+import { defaultModelPath, GRAPH_NAMES, loadModelDir } from '../src/engine/modelDir';
 import { patchify } from '../src/engine/preprocess';
 import { imageBlockLength } from '../src/engine/sequence';
 import { attentionBench, attentionChild } from './attention';
@@ -64,51 +65,65 @@ function scenes(count: number, seed = 4242): string[] {
 }
 
 /**
- * A folder job as the extension runs it (issue 17): one text prompt per 512-px image through a fresh worker,
- * batch priority, results written to each image's store file. Images/s over the whole job, and the worker's
- * peak RSS after the first 100 images and at the end: batch states must not accumulate in the worker.
+ * A folder job as the extension runs it (issue 17): one text prompt per 512-px image, results written to each
+ * image's store file, on the lanes the extension would choose (src/annotations/batchLanes.ts; `--batch-lanes N`
+ * to set them): one fresh worker at batch priority with `threads` threads, or N single-threaded workers side by
+ * side. Images/s over the whole job, and the workers' peak RSS after the first 100 images and at the end: batch
+ * states must not accumulate in a worker.
  */
-async function batchJob(count: number) {
+async function batchJob(count: number, lanes: number) {
   const root = path.dirname(scenes(count, 5151)[0]);
   fs.rmSync(path.join(root, '.pixel-sail'), { recursive: true, force: true });
-  const client = new EngineClient({
+  const clients = Array.from({ length: lanes }, () => new EngineClient({
     workerPath: path.join(repo, 'dist/worker.js'),
-    config: { modelPath, device: 'auto', cacheBudgetMb: 512, maxImagePixels: 1e8, threads },
-  });
-  await client.start();
+    config: { modelPath, device: 'auto', cacheBudgetMb: 512, maxImagePixels: 1e8, threads: lanes > 1 ? 1 : threads },
+  }));
+  await Promise.all(clients.map((c) => c.start()));
   const manifest = await createJob(root, { prompts: [{ label: 'circle', expression: 'every circle' }], policy: 'add', model: { name: 'bench', hash: 'bench' } });
+  const peakRss = async () => Math.max(...(await Promise.all(clients.map((c) => c.stats()))).map((st) => st.peakRssMb));
   let rssAt100 = 0;
   let at100: Promise<void> | undefined;
   const t0 = performance.now();
-  // Where an image's time goes: the worker's own work, the round trip around it, and the job's store writes.
+  // Where an image's time goes: the worker's own work, the round trip around it, and the job's store writes
+  // (per lane: with several lanes the wall time per image is shared between them).
   let roundTripMs = 0;
   let workerMs = 0;
   let prefetched = 0;
   const stages = { load: 0, imagePrefill: 0, generate: 0, masks: 0 };
-  const run = async (task: Parameters<typeof client.request>[0]) => {
-    const t = performance.now();
-    const answer = await client.request(task, { priority: 'batch' });
-    roundTripMs += performance.now() - t;
-    workerMs += answer.timingsMs.total ?? 0;
-    prefetched += answer.timingsMs.prefetched ?? 0;
-    for (const k of ['load', 'imagePrefill', 'generate', 'masks'] as const) stages[k] += answer.timingsMs[k] ?? 0;
-    return answer;
-  };
-  const summary = await runJob(root, manifest, { run }, {
+  const runner = (client: EngineClient) => ({
+    run: async (task: Parameters<typeof client.request>[0]) => {
+      const t = performance.now();
+      const answer = await client.request(task, { priority: 'batch' });
+      roundTripMs += performance.now() - t;
+      workerMs += answer.timingsMs.total ?? 0;
+      prefetched += answer.timingsMs.prefetched ?? 0;
+      for (const k of ['load', 'imagePrefill', 'generate', 'masks'] as const) stages[k] += answer.timingsMs[k] ?? 0;
+      return answer;
+    },
+  });
+  const summary = await runJob(root, manifest, clients.map(runner), {
     onProgress: (p) => {
-      if (p.done === Math.min(100, count)) at100 = client.stats().then((st) => void (rssAt100 = st.peakRssMb));
+      if (p.done === Math.min(100, count)) at100 = peakRss().then((mb) => void (rssAt100 = mb));
     },
   });
   const seconds = (performance.now() - t0) / 1000;
   await at100;
-  const rssAtEnd = (await client.stats()).peakRssMb;
-  client.dispose();
+  const rssAtEnd = await peakRss();
+  clients.forEach((c) => c.dispose());
   fs.rmSync(path.join(root, '.pixel-sail'), { recursive: true, force: true });
   if (summary.failed.length) throw new Error(`the batch job failed on ${summary.failed.length} images: ${summary.failed[0].error}`);
-  return { images: summary.images, objects: summary.objects, seconds: round(seconds), imagesPerSec: round(summary.images / seconds), peakRssMbAfter100: rssAt100, peakRssMbAtEnd: rssAtEnd, rssGrowth: round(rssAtEnd / rssAt100 - 1),
-    perImageMs: { worker: round(workerMs / count), ipc: round((roundTripMs - workerMs) / count), storeAndManifest: round((seconds * 1000 - roundTripMs) / count) },
+  return { lanes, images: summary.images, objects: summary.objects, seconds: round(seconds), imagesPerSec: round(summary.images / seconds), peakRssMbAfter100: rssAt100, peakRssMbAtEnd: rssAtEnd, rssGrowth: round(rssAtEnd / rssAt100 - 1),
+    perImageMs: { worker: round(workerMs / count), ipc: round((roundTripMs - workerMs) / count), storeAndManifest: round((seconds * 1000 * lanes - roundTripMs) / count) },
     workerStagesMs: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(v / count)])),
     decodedAhead: prefetched };
+}
+
+/** The lanes a folder job gets here, as the extension decides them, unless `--batch-lanes N` says. */
+function jobLanes(): number {
+  const given = opt('--batch-lanes', '');
+  if (given) return Math.max(1, Math.floor(Number(given)) || 1);
+  const model = loadModelDir(modelPath);
+  return batchLanes(0, os.availableParallelism(), GRAPH_NAMES.reduce((sum, g) => sum + model.graphBytes(g), 0));
 }
 
 // Both sides of the efficiency ratio take the same number of samples, so 'best of N' favours neither.
@@ -164,9 +179,9 @@ async function main() {
     return;
   }
   if (argv.includes('--batch-only')) {
-    const batch = await batchJob(batchImages);
+    const batch = await batchJob(batchImages, jobLanes());
     if (asJson) process.stdout.write(JSON.stringify({ threads, batchImagesPerSec: batch.imagesPerSec, batch }) + '\n');
-    else process.stdout.write(`batchImagesPerSec ${batch.imagesPerSec} (${batch.images} images, ${batch.seconds} s; goal ≥ 20); worker peak RSS ${batch.peakRssMbAfter100} MB after 100, ${batch.peakRssMbAtEnd} MB at the end (goal ≤ 10 % apart); per image ${JSON.stringify(batch.perImageMs)} ms, in the worker ${JSON.stringify(batch.workerStagesMs)} ms; ${batch.decodedAhead} images decoded ahead\n`);
+    else process.stdout.write(`batchImagesPerSec ${batch.imagesPerSec} (${batch.images} images, ${batch.lanes} ${batch.lanes > 1 ? 'single-threaded workers' : `worker, ${threads} threads`}, ${batch.seconds} s; goal ≥ 20); worker peak RSS ${batch.peakRssMbAfter100} MB after 100, ${batch.peakRssMbAtEnd} MB at the end (goal ≤ 10 % apart); per image ${JSON.stringify(batch.perImageMs)} ms, in the worker ${JSON.stringify(batch.workerStagesMs)} ms; ${batch.decodedAhead} images decoded ahead\n`);
     return;
   }
   const model = loadModelDir(modelPath);
@@ -208,7 +223,7 @@ async function main() {
   const peakRssMb = (await client.stats()).peakRssMb;
   client.dispose();
   log(`batch job over ${batchImages} images…`);
-  const batch = batchImages > 0 ? await batchJob(batchImages) : undefined;
+  const batch = batchImages > 0 ? await batchJob(batchImages, jobLanes()) : undefined;
 
   // 2. In process against PyTorch: same images, weights (float32), thread count, full new-image path.
   const copies = all; // separate engines: their caches start empty
@@ -306,7 +321,7 @@ async function main() {
     line('decodeTokensPerSec p50', `${result.decodeTokensPerSec.p50}`);
     line('peakRssMb (worker)', `${peakRssMb}`);
     if (batch) {
-      line('batchImagesPerSec', `${batch.imagesPerSec} (${batch.images} images, ${batch.objects} objects, ${batch.seconds} s)`, '≥ 20');
+      line('batchImagesPerSec', `${batch.imagesPerSec} (${batch.images} images, ${batch.objects} objects, ${batch.lanes} lane${batch.lanes > 1 ? 's' : ''}, ${batch.seconds} s)`, '≥ 20');
       line('  batch worker peak RSS', `${batch.peakRssMbAfter100} MB after 100 images, ${batch.peakRssMbAtEnd} MB after ${batch.images} (${Math.round(batch.rssGrowth * 100)} %)`, '≤ 10 %');
     }
     if (torch) line('speedupVsTorch', `${result.speedupVsTorch}× (float32 engine ${result.inProcessNewImageTextMs.p50} ms vs torch ${round(torch.newImageTextMs.p50)} ms)`, '≥ 2');

@@ -3,7 +3,11 @@
 // and how long the last request took. Running on the CPU is the normal case and looks neutral; only when
 // the user asked for CUDA and did not get it is the item a warning. Editors follow the engine's state
 // (starting, ready, failed) through onDidChangeState to show a banner with Retry.
+import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { batchLanes } from '../annotations/batchLanes';
+import type { TaskRunner } from '../annotations/batch';
+import { GRAPH_NAMES, loadModelDir } from '../engine/modelDir';
 import { EngineClient, EngineRequestError, ReadyInfo, RequestOptions } from '../engine/engineClient';
 import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from '../engine/types';
 import type { EngineView } from '../editor/protocol';
@@ -48,20 +52,47 @@ export class EngineService implements vscode.Disposable {
     return info.model.prompts;
   }
 
+  /** The worker's configuration as the settings say; threads unset lets onnxruntime use every core. */
+  private workerOptions(threads?: number) {
+    const cfg = vscode.workspace.getConfiguration('pixelSail');
+    return {
+      workerPath: vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'worker.js').fsPath,
+      config: {
+        modelPath: resolveModelPath(this.context),
+        device: cfg.get<DeviceSetting>('device', 'auto'),
+        weights: cfg.get<WeightsSetting>('weights', 'auto'),
+        cacheBudgetMb: 512,
+        maxImagePixels: 100_000_000,
+        maxInputSide: maxInputSide(),
+        ...(threads ? { threads } : {}),
+      },
+    };
+  }
+
+  /**
+   * The engines a folder job runs on (src/annotations/batchLanes.ts decides how many): this service's own
+   * engine at batch priority when one, else that many single-threaded engine processes of the job's own,
+   * which `dispose` ends. Model sizes that cannot be read count as large.
+   */
+  batchEngines(): { runners: TaskRunner[]; count: number; start(): Promise<unknown>; dispose(): void } {
+    const setting = vscode.workspace.getConfiguration('pixelSail').get<number>('batch.engines', 0);
+    let bytes = Infinity;
+    try {
+      const model = loadModelDir(resolveModelPath(this.context));
+      bytes = GRAPH_NAMES.reduce((sum, g) => sum + model.graphBytes(g), 0);
+    } catch { /* the engine reports a broken model itself */ }
+    const n = batchLanes(setting, os.availableParallelism(), bytes);
+    if (n === 1) return { runners: [{ run: (task) => this.get().request(task, { priority: 'batch' }) }], count: 1, start: () => this.get().start(), dispose: () => undefined };
+    const clients = Array.from({ length: n }, () => new EngineClient(this.workerOptions(1)));
+    return {
+      runners: clients.map((c) => ({ run: (task: EngineTask) => c.request(task) })), count: n,
+      start: () => Promise.all(clients.map((c) => c.start())), dispose: () => clients.forEach((c) => c.dispose()),
+    };
+  }
+
   get(): EngineClient {
     if (!this.client) {
-      const cfg = vscode.workspace.getConfiguration('pixelSail');
-      const client = new EngineClient({
-        workerPath: vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'worker.js').fsPath,
-        config: {
-          modelPath: resolveModelPath(this.context),
-          device: cfg.get<DeviceSetting>('device', 'auto'),
-          weights: cfg.get<WeightsSetting>('weights', 'auto'),
-          cacheBudgetMb: 512,
-          maxImagePixels: 100_000_000,
-          maxInputSide: maxInputSide(),
-        },
-      });
+      const client = new EngineClient(this.workerOptions());
       client.on('ready', (info: ReadyInfo) => {
         this.readyInfo = info;
         this.setState({ state: 'ready', summary: `${info.model.name} on ${info.device.provider === 'cuda' ? 'CUDA' : 'CPU'}, ${info.device.weights}` });

@@ -87,6 +87,37 @@ describe('batch annotation', function () {
     }
   });
 
+  it('two lanes (engines) share a job: each runs every other image with its own read-ahead, and the result is the one-lane result; a cancel and resume with lanes too', async () => {
+    const one = copy(), two = copy();
+    const engines = [await Engine.open(tiny, { device: 'cpu', cacheBudgetMb: 64, threads: 1 }), await Engine.open(tiny, { device: 'cpu', cacheBudgetMb: 64, threads: 1 })];
+    try {
+      const prompts = [{ label: 'circle', expression: 'every circle' }, { label: 'square', expression: 'the square' }];
+      await runJob(one, await createJob(one, { prompts, policy: 'add', model: { name: 'tiny', hash: 'x' } }), engines[0]);
+      const job = await createJob(two, { prompts, policy: 'add', model: { name: 'tiny', hash: 'x' } });
+      const seen: EngineTask[][] = [[], []];
+      const progress: RunProgress[] = [];
+      const lanes = engines.map((e, k) => ({ run: (task: EngineTask) => { seen[k].push(task); return e.run(task); } }));
+      const stopped = await runJob(two, job, lanes, { onProgress: (p) => progress.push(p), shouldStop: () => progress.length >= 6 });
+      assert.equal(stopped.cancelled, true);
+      const k = progress.length;
+      assert.ok(k >= 6 && k < 30, `stopped after ${k}`);
+      assert.deepEqual(progress.map((p) => p.done), Array.from({ length: k }, (_, i) => i + 1));
+      assert.equal(Object.values(readManifest(two, job.id).images).filter((i) => i.state === 'done').length, k, 'the manifest says k done');
+      const files = Object.keys(job.images).sort().map((f) => path.join(two, ...f.split('/')));
+      for (const [lane, tasks] of seen.entries()) {
+        const firsts = tasks.filter((t, i) => i === 0 || t.image !== tasks[i - 1].image);
+        assert.ok(firsts.length >= 3, `lane ${lane} ran ${firsts.length} images`);
+        assert.deepEqual(firsts.map((t) => t.image), files.filter((_, i) => i % 2 === lane).slice(0, firsts.length), `lane ${lane} runs every other image, in order`);
+        assert.deepEqual(firsts.map((t) => t.batch?.next), files.filter((_, i) => i % 2 === lane).slice(1, firsts.length + 1), `lane ${lane} reads its own next image ahead`);
+      }
+      await runJob(two, readManifest(two, job.id), lanes);
+      assert.ok(Object.values(readManifest(two, job.id).images).every((i) => i.state === 'done'));
+      assert.deepEqual(storeOf(two), storeOf(one), 'the same objects in every store file as one lane made');
+    } finally {
+      for (const e of engines) await e.close();
+    }
+  });
+
   it('redoes an image whose store file was written but whose manifest entry was not (killed between the two): no object doubled', async () => {
     // The kill tests rarely land in that window, so it is made here: the job runs, then its manifest says the
     // images are pending again, as it would after such a kill. Under the add policy the resumed run must

@@ -74,12 +74,17 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
     }
     const job = manifest;
     const total = Object.keys(job.images).length;
-    const summary = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Pixel-SAIL: annotating ${count(total, 'image')}`, cancellable: true },
+    const lanes = engines.batchEngines();
+    const title = `Pixel-SAIL: annotating ${count(total, 'image')}${lanes.count > 1 ? ` with ${lanes.count} engines` : ''}`;
+    const summary = await Promise.resolve(vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
       async (progress, token) => {
+        // The rate and time left count from the first image: loading the model is not annotating.
+        progress.report({ message: `loading the model${lanes.count > 1 ? ` in ${lanes.count} processes` : ''}…` });
+        await lanes.start().catch(() => undefined); // a failed start fails the images, which the summary reports
         const t0 = Date.now();
         let first = -1, last = 0;
-        return runJob(root, job, { run: (task) => client.request(task, { priority: 'batch' }) }, {
+        return runJob(root, job, lanes.runners, {
           shouldStop: () => token.isCancellationRequested,
           store,
           onProgress: ({ done }) => {
@@ -91,7 +96,7 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
           },
         });
       },
-    );
+    )).finally(() => lanes.dispose());
     for (const f of summary.failed) output.appendLine(`job ${job.id}: failed ${f.file}: ${f.error}`);
     const failed = summary.failed.length ? `, ${summary.failed.length} failed (see the Pixel-SAIL output)` : '';
     const text = `Pixel-SAIL: ${count(summary.images, 'image')}, ${count(summary.objects, 'object')} proposed, ${summary.skipped} skipped${failed}.`;
