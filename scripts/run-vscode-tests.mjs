@@ -60,6 +60,10 @@ fs.mkdirSync(path.join(tmp, 'user/User'), { recursive: true });
 fs.writeFileSync(path.join(tmp, 'user/User/settings.json'), JSON.stringify({
   'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false,
   'extensions.autoCheckUpdates': false, 'workbench.tips.enabled': false,
+  // VS Code in a browser auto-saves a second after an edit by default; desktop VS Code does not. A test that
+  // undoes an edit and then waits more than that second (a folder job starting its engines) found its unsaved
+  // edit saved by the browser default, so the suite runs with the desktop default, as test/ui/harness.ts does.
+  'files.autoSave': 'off',
 }));
 if (vsix) {
   const t = Date.now();
