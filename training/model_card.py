@@ -16,6 +16,8 @@ the rest (measured limits, probes, the long run's notes, the phases' learning cu
       --log training/checkpoints/default.log.jsonl --phase1 training/checkpoints/phase1.pt \
       --phase1-log training/checkpoints/phase1.log.jsonl --long-run training/checkpoints/long_run_seg7.pt \
       --eval test-int8.json --eval-other test-float32.json --update models/default/MODEL_CARD.md
+  python3 training/model_card.py photo-prompts --eval "NAME=test-int8.json" --eval "EARLIER=eval.json" \
+      --update models/default/MODEL_CARD.md       # then: earlier models beside it in the held-out photo block
 """
 from __future__ import annotations
 
@@ -457,8 +459,8 @@ def main() -> int:
         return update_head(args.update, out)
     if args.notes:
         w(open(args.notes, encoding="utf-8").read().strip() + "\n")
-    lc_path = os.path.join(args.run, "learning_curve.json")
-    if os.path.exists(lc_path):
+    lc_path = os.path.join(args.run, "learning_curve.json") if args.run else None
+    if lc_path and os.path.exists(lc_path):
         rows = []
         offset = {"step": 0, "samples": 0, "minutes": 0.0}
         if args.phase1 and args.phase1_curve:
