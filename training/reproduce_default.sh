@@ -1,7 +1,10 @@
 #!/bin/sh
-# One command that reproduces models/default from this repository and the npm registry:
+# One command that reproduces the phase-2 model from this repository and the npm registry:
 #   sh training/reproduce_default.sh            (2 CPU cores: about 2 h 10 min of training; a CUDA GPU is used when present)
 # Every step is resumable: run it again after an interruption and it continues where it stopped.
+# The phase-2 model is the long run's starting point (training/checkpoints/default.pt); the shipped
+# models/default is a later long-run segment (training/long_run.sh; the segments' recipes and commands are in
+# models/default/MODEL_CARD.md), so this exports to training/runs/default/model and leaves models/default alone.
 set -eu
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
@@ -26,4 +29,4 @@ train() {
 train training/runs/phase1 --total-steps 3000 --distill "$POOL"
 train training/runs/default --init training/runs/phase1/checkpoint.pt --dense-masks --lr 5e-4 --total-steps 2600 \
   --distill "$POOL"
-"$PY" training/export.py --out models/default --checkpoint training/runs/default/checkpoint.pt
+"$PY" training/export.py --out training/runs/default/model --checkpoint training/runs/default/checkpoint.pt

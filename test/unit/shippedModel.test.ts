@@ -1,7 +1,10 @@
 // The shipped default model, checked on a small held-out split made fresh by the generator (test stream,
-// never used in training). The floors sit well below the measured full-split results in MODEL_CARD.md
-// and far above what an untrained model scores, so a broken or swapped model fails here. 40 scenes give
-// about 18 no-target expressions: with 12 (about 6) one answer moved the rate by 0.17.
+// never used in training). The floors sit just under what the shipped model (long-run segment 7) measures on
+// this very split (float32 / int8: RES cIoU 0.280 / 0.279, no-target 0.778 / 0.778 (14 of 18), METEOR
+// 0.681 / 0.681, MCQ 0.575 / 0.575 (23 of 40), V-T cIoU 0.218 / 0.218, overall 48.25 / 48.25), so a broken,
+// swapped or older model fails here. The margins allow for int8 and CPU rounding: one no-target answer
+// (0.056), two MCQ answers (0.05), about 0.02 of cIoU and 0.03 of METEOR. 40 scenes give 18 no-target
+// expressions: with 12 (about 6) one answer moved the rate by 0.17.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,11 +32,11 @@ describe('shipped default model', function () {
         const report = await evaluate(engine, dir);
         console.log(`      ${weights} on 40 fresh test scenes: ${JSON.stringify({ res: report.res, meteor: report.caption.meteor, mcq: report.mcq.accuracy, vtres: report.vtres, overall: report.overall })}`);
         assert.equal(report.weights, weights);
-        assert.ok(report.caption.meteor >= 0.45, `${weights}: caption METEOR ${report.caption.meteor}`);
-        assert.ok(report.res.noTargetAccuracy >= 0.7, `${weights}: no-target accuracy ${report.res.noTargetAccuracy}`);
-        assert.ok(report.res.cIoU >= 0.15, `${weights}: RES cIoU ${report.res.cIoU}`);
-        assert.ok(report.vtres.cIoU >= 0.07, `${weights}: V-T RES cIoU ${report.vtres.cIoU}`);
-        assert.ok(report.mcq.accuracy >= 0.3, `${weights}: MCQ accuracy ${report.mcq.accuracy}`);
+        assert.ok(report.caption.meteor >= 0.65, `${weights}: caption METEOR ${report.caption.meteor}`);
+        assert.ok(report.res.noTargetAccuracy >= 0.72, `${weights}: no-target accuracy ${report.res.noTargetAccuracy}`);
+        assert.ok(report.res.cIoU >= 0.26, `${weights}: RES cIoU ${report.res.cIoU}`);
+        assert.ok(report.vtres.cIoU >= 0.2, `${weights}: V-T RES cIoU ${report.vtres.cIoU}`);
+        assert.ok(report.mcq.accuracy >= 0.52, `${weights}: MCQ accuracy ${report.mcq.accuracy}`);
         overall[weights] = report.overall;
       } finally {
         await engine.close();

@@ -73,4 +73,53 @@ def test_photo_prompt_block_says_when_the_box_itself_is_better(tmp_path):
     update_photo_block(str(card), [("weak", {"realPhotoPrompts": _prompts(0.2, 0.1, 0.15, 0.6)}),
                                    ("close", {"realPhotoPrompts": _prompts(0.45, 0.3, 0.35, 0.5)})])
     text = card.read_text(encoding="utf-8")
-    assert "weak: every prompt kind scores below the box itself" in text and "close:" not in text
+    assert "weak: every prompt kind scores below the box itself" in text and "close: every prompt kind's mean is still below" in text
+    update_photo_block(str(card), [("better", {"realPhotoPrompts": _prompts(0.55, 0.3, 0.35, 0.5)})])
+    text = card.read_text(encoding="utf-8")
+    assert "better:" not in text and "still below" not in text
+
+
+def _point(segment, steps, seg_steps, samples, **recipe):
+    return {"segment": segment, "steps": steps, "segment_steps": seg_steps, "samples": samples, "segment_minutes": 30.0,
+            "recipe": dict({"lr": 1e-4, "batch": 12, "dense_masks": True, "distill": "pool"}, **recipe)}
+
+
+def test_long_run_lineage_follows_the_steps_and_skips_an_abandoned_branch():
+    import pytest
+    from model_card import long_run_lineage
+    curve = [_point(0, 100, 0, 1200), _point(1, 150, 50, 1800, distill=None), _point(2, 130, 30, 1560),  # 2 restarts from 0
+             _point(3, 160, 30, 1920), _point(4, 200, 40, 2400, photo_prompts=2)]
+    assert [p["segment"] for p in long_run_lineage(curve, 4)] == [0, 2, 3, 4]
+    assert [p["segment"] for p in long_run_lineage(curve, 1)] == [0, 1]
+    with pytest.raises(ValueError, match="segment 9 is not on"):
+        long_run_lineage(curve, 9)
+    with pytest.raises(ValueError, match="which no earlier point"):
+        long_run_lineage(curve + [_point(5, 999, 1, 9999)], 5)
+
+
+def test_long_run_training_names_each_segment_its_recipe_and_command():
+    from model_card import long_run_training
+    curve = [_point(0, 100, 0, 1200), _point(1, 150, 50, 1800, distill=None), _point(2, 130, 30, 1560, distill=None),
+             _point(3, 170, 40, 2040, photo_prompts=2)]
+    weights = {"totals": {"steps": 170, "samples": 2040, "minutes": 99.0, "segments": 3}}
+    lines = []
+    long_run_training(lines.append, weights, "training/checkpoints/x.pt", curve)
+    text = "\n".join(lines)
+    assert "segments 2, 3 on top of phase 2 (segment 1 was a branch" in text
+    assert "Segment 2, from the phase-2 weights" in text and "30 steps, 360 sequences" in text and "`DISTILL=none sh training/long_run.sh 30`" in text
+    assert "Segment 3, from segment 2" in text and "2 real-photo box/click/scribble" in text and "`PHOTO=2 sh training/long_run.sh 30`" in text
+    assert "In all: 170 steps, 2040 sequences" in text and "`training/checkpoints/x.pt`" in text
+    import pytest
+    with pytest.raises(ValueError, match="holds 999 steps"):
+        long_run_training(lines.append, {"totals": dict(weights["totals"], steps=999)}, "x.pt", curve)
+
+
+def test_update_head_replaces_the_generated_head_and_keeps_the_rest(tmp_path):
+    from model_card import PHOTO_BEGIN, PHOTO_END, update_head
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text(f"# old\n\nold figures\n\n{PHOTO_BEGIN}\nold photos\n{PHOTO_END}\n\n## Known limits (measured)\n\n- kept\n",
+                    encoding="utf-8")
+    update_head(str(card), ["# new\n", "new figures\n", PHOTO_BEGIN, "new photos", PHOTO_END + "\n"])
+    text = card.read_text(encoding="utf-8")
+    assert text.startswith("# new\n") and "old" not in text and "new photos" in text
+    assert text.count(PHOTO_END) == 1 and text.endswith(f"{PHOTO_END}\n\n## Known limits (measured)\n\n- kept\n")
