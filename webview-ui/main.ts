@@ -2,7 +2,7 @@
 // with the model's answer beside it, Accept (with a Category) or Reject decide it, and objects can be
 // selected, re-categorised and deleted. The webview holds no document: it shows what the host sends and
 // asks the host for every change, so undo/redo and saving stay with VS Code. Message shapes are in
-// src/editor/protocol.ts, shared with the host.
+// src/editor/protocol.ts, shared with the host; every message from the host is checked against them first.
 import type { Category } from '../src/annotations/schema';
 import type { CategoryChoice, ChatRegionView, EngineView, FromWebview, HostTiming, ObjectView, ToWebview } from '../src/editor/protocol';
 import { toWebviewSchema } from '../src/editor/protocol';
