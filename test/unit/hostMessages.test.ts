@@ -99,8 +99,8 @@ function tags(schema: { _zod: { propValues?: Record<string, Set<unknown>> } }): 
   return [...(schema._zod.propValues?.type ?? [])].map(String).sort();
 }
 
-/** The message as the webview gets it: postMessage's structured clone drops nothing but undefined keys we
- * care about, and JSON is how code-server's remote channel carries it. */
+/** The message as the webview may get it: over code-server's remote channel it travels as JSON, which drops
+ * undefined keys (`problem: undefined`) and turns NaN into null. */
 const overTheWire = (m: unknown) => JSON.parse(JSON.stringify(m));
 
 describe('host → webview messages', () => {
