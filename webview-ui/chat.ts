@@ -4,6 +4,8 @@
 import type { AnswerPart, QuestionPart } from '../src/engine/questionParts';
 import { maskLabel, regionLabel } from '../src/engine/questionParts';
 import type { AnswerProgressView, ChatStateView, MaskView, ToChat, TurnView } from '../src/chat/protocol';
+import { toChatSchema } from '../src/chat/protocol';
+import { parseHostMessage } from './hostMessage';
 import { elapsedSeconds, elapsedText, stageText } from '../src/engine/progressText';
 import { ChatError, parseMessage } from '../src/chat/conversation';
 import { stringToCounts } from '../src/masks/rle';
@@ -32,6 +34,11 @@ let image: HTMLImageElement | undefined;
 /** Send → first token painted, for timing the panel (performance.measure 'chat:first-token'). */
 let awaitingFirstToken = false;
 let localNotice: string | undefined;
+/**
+ * The last message from the host that did not fit the protocol (not applied), and its type: the problem area
+ * says so until a message of that type is applied again.
+ */
+let refused: { type: unknown; problem: string } | undefined;
 
 function chip(n: number, interactive: boolean): HTMLElement {
   const el = document.createElement(interactive ? 'button' : 'span');
@@ -247,9 +254,8 @@ function keptTurnElement(t: TurnView): HTMLLIElement {
 }
 
 function render() {
+  renderProblem();
   if (!state) return;
-  problem.hidden = !state.problem;
-  problem.textContent = state.problem ?? '';
   if (state.image && (!image || image.src !== state.image.src) && state.image.src) {
     image = new Image();
     image.src = state.image.src;
@@ -293,6 +299,33 @@ function render() {
   stopBtn.disabled = !state.busy;
   clearBtn.disabled = !state.image;
   message.disabled = !state.image;
+}
+
+/** The store's or the view's problem (state.problem) and a refused message from the host, one per line. */
+function renderProblem() {
+  const text = [state?.problem, refused?.problem].filter(Boolean).join('\n');
+  problem.hidden = !text;
+  problem.textContent = text;
+}
+
+/**
+ * A message from the host that fits the protocol, or undefined: one that does not is not applied (what is on
+ * screen stays), the problem area says so, and the host logs it (the `error` message).
+ */
+function checked(data: unknown): ToChat | undefined {
+  const parsed = parseHostMessage(toChatSchema, data, 'chat');
+  const type = (data as { type?: unknown } | null)?.type;
+  if (!parsed.ok) {
+    refused = { type, problem: parsed.problem };
+    renderProblem();
+    vscode.postMessage({ type: 'error', message: parsed.problem });
+    return undefined;
+  }
+  if (refused && refused.type === type) {
+    refused = undefined;
+    renderProblem();
+  }
+  return parsed.message;
 }
 
 /** A streamed token's way (epoch ms): the worker had it, the host had it, the host posted it, it arrived here. */
@@ -372,8 +405,9 @@ clearBtn.addEventListener('click', () => {
 addBtn.addEventListener('click', () => objectSel.value && vscode.postMessage({ type: 'addObjectRegion', objectId: Number(objectSel.value) }));
 objectSel.addEventListener('change', () => render());
 
-window.addEventListener('message', (ev: MessageEvent<ToChat>) => {
-  const msg = ev.data;
+window.addEventListener('message', (ev: MessageEvent<unknown>) => {
+  const msg = checked(ev.data);
+  if (!msg) return;
   if (msg.type === 'state') {
     state = msg.state;
     render();

@@ -2,9 +2,11 @@
 // with the model's answer beside it, Accept (with a Category) or Reject decide it, and objects can be
 // selected, re-categorised and deleted. The webview holds no document: it shows what the host sends and
 // asks the host for every change, so undo/redo and saving stay with VS Code. Message shapes are in
-// src/editor/protocol.ts, shared with the host.
+// src/editor/protocol.ts, shared with the host; every message from the host is checked against them first.
 import type { Category } from '../src/annotations/schema';
 import type { CategoryChoice, ChatRegionView, EngineView, FromWebview, HostTiming, ObjectView, ToWebview } from '../src/editor/protocol';
+import { toWebviewSchema } from '../src/editor/protocol';
+import { parseHostMessage } from './hostMessage';
 import type { Rle } from '../src/masks/rle';
 import { categoryChoice, readableAnswer } from './choices';
 import { decodedOf, maskHas } from './overlay';
@@ -75,6 +77,11 @@ const view = {
   selected: undefined as number | undefined,
   engine: { state: 'starting' } as EngineView,
   problem: undefined as string | undefined,
+  /**
+   * The last message from the host that did not fit the protocol (not applied), and its type: the banner
+   * says so until a message of that type is applied again.
+   */
+  refused: undefined as { type: unknown; problem: string } | undefined,
   busy: false,
   viewport: { scale: 1, tx: 0, ty: 0 } as Viewport,
   tool: 'select' as Tool,
@@ -653,7 +660,7 @@ function renderBanner() {
   const engineFailed = view.engine.state === 'failed';
   const engineMessage = engineFailed ? `The Pixel-SAIL engine could not start: ${(view.engine as { message: string }).message}` : undefined;
   // Both can be true at once (a broken store file and a model that does not load); show both.
-  const message = [engineMessage, view.problem].filter(Boolean).join('\n') || undefined;
+  const message = [engineMessage, view.problem, view.refused?.problem].filter(Boolean).join('\n') || undefined;
   banner.hidden = !message;
   bannerText.textContent = message ?? '';
   retryButton.hidden = !engineFailed;
@@ -1362,8 +1369,29 @@ function loadImage(src: string): Promise<HTMLImageElement> {
   });
 }
 
-window.addEventListener('message', async (event: MessageEvent<ToWebview>) => {
-  const msg = event.data;
+/**
+ * A message from the host that fits the protocol, or undefined: one that does not is not applied (what is on
+ * screen stays), the banner says so, and the host hears of it (its `error` handler tells the user and logs it).
+ */
+function checked(data: unknown): ToWebview | undefined {
+  const parsed = parseHostMessage(toWebviewSchema, data, 'image editor');
+  const type = (data as { type?: unknown } | null)?.type;
+  if (!parsed.ok) {
+    view.refused = { type, problem: parsed.problem };
+    renderBanner();
+    send({ type: 'error', message: parsed.problem });
+    return undefined;
+  }
+  if (view.refused && view.refused.type === type) {
+    view.refused = undefined;
+    renderBanner();
+  }
+  return parsed.message;
+}
+
+window.addEventListener('message', async (event: MessageEvent<unknown>) => {
+  const msg = checked(event.data);
+  if (!msg) return;
   switch (msg.type) {
     case 'init':
       if (msg.bench) installBenchEcho();

@@ -5,18 +5,13 @@
 // questions and answers as parts. Format 1 is upgraded on load (conversations.ts), never written.
 import { z } from 'zod';
 import { answerPartSchema, MAX_REGIONS, questionSchema } from '../engine/question';
+import { storedMaskShape, storedRegionSpecSchema } from './sharedSchemas';
 
-const coord = z.number().finite();
-const point = z.object({ x: coord, y: coord });
-const rle = z.object({ size: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]), counts: z.string() });
-
-/** A region as the engine takes it, minus mask files (a store file must not point at other files). */
-export const storedRegionSpecSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('box'), x: coord, y: coord, w: coord.positive(), h: coord.positive() }),
-  z.object({ kind: z.literal('points'), points: z.array(point.extend({ positive: z.boolean() })).min(1) }),
-  z.object({ kind: z.literal('scribble'), points: z.array(point).min(1), width: coord.positive().optional() }),
-  z.object({ kind: z.literal('rle'), rle }),
-]);
+/**
+ * A region as the engine takes it, minus mask files (a store file must not point at other files). Shared with
+ * the editor's protocol, so it is written in zod/mini in sharedSchemas.ts.
+ */
+export { storedRegionSpecSchema };
 
 export const chatRegionSchema = z.looseObject({
   /** The chip's number: region N is the model's <Prompt{N-1}>. */
@@ -28,9 +23,7 @@ export const chatRegionSchema = z.looseObject({
 });
 
 export const storedMaskSchema = z.looseObject({
-  rle,
-  area: z.number().nonnegative(),
-  bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+  ...storedMaskShape,
   /** The object this mask became (Accept), so it is not accepted twice. */
   acceptedAs: z.number().int().positive().optional(),
 });

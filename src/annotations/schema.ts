@@ -5,6 +5,7 @@
 // newer tool or by hand loses nothing when this one saves it.
 import { z } from 'zod';
 import { storedConversationSchema } from './conversationSchema';
+import { annotationOriginSchema, annotationStatusSchema, categorySchema, polygonsSchema, rleSchema } from './sharedSchemas';
 
 /** The version this code writes. Older versions are migrated on load (see store.ts). */
 export const STORE_VERSION = 1;
@@ -12,17 +13,12 @@ export const STORE_VERSION = 1;
 const nonNegative = z.number().finite().nonnegative();
 const positiveInt = z.number().int().positive();
 
-export const rleSchema = z.object({
-  size: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]),
-  counts: z.string(),
-});
-
-/** COCO polygons: one flat [x1, y1, x2, y2, …] list per part, at least three points each. */
-export const polygonsSchema = z.array(z.array(z.number().finite()).min(6).refine((p) => p.length % 2 === 0, 'a polygon needs an even number of coordinates')).min(1);
+// The shapes the webview protocols share (rle, polygons, origin, status, category) are in sharedSchemas.ts.
+export { rleSchema, polygonsSchema, categorySchema };
 
 export const pixelSailFieldsSchema = z.looseObject({
-  origin: z.enum(['model', 'human']),
-  status: z.enum(['proposed', 'accepted', 'rejected']),
+  origin: annotationOriginSchema,
+  status: annotationStatusSchema,
   prompt: z.string().optional(),
   model: z.string().optional(),
   caption: z.string().optional(),
@@ -51,12 +47,6 @@ export const annotationFileSchema = z.looseObject({
   annotations: z.array(annotationSchema),
   /** The chat about this image (conversationSchema.ts); absent in files without one. */
   conversations: z.array(storedConversationSchema).optional(),
-});
-
-export const categorySchema = z.looseObject({
-  id: positiveInt,
-  name: z.string().trim().min(1),
-  color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb'),
 });
 
 export const categoriesFileSchema = z.looseObject({

@@ -3,7 +3,9 @@
 // (tokenizer.ts), so `<Prompt3>`, `[SEG]`, `<vision>` or `<|im_start|>` typed by a user stay plain text.
 // The CLI's `<regionN>` convention and the model's prompt templates (`{region}`, `{expression}`) are mapped
 // onto the same parts here, so there is one way into the tokenizer.
-import { z } from 'zod';
+// zod/mini, not classic zod: the chat webview bundles these schemas (src/chat/protocol.ts), and mini costs it
+// tens of KB where classic costs hundreds. Classic schemas elsewhere compose them as they are.
+import * as z from 'zod/mini';
 import { MAX_REGIONS } from './questionParts';
 import type { AnswerPart, QuestionPart } from './questionParts';
 
@@ -13,10 +15,10 @@ export * from './questionParts';
 export const MAX_QUESTION_CHARS = 8000;
 
 export const questionPartSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('text'), text: z.string().max(MAX_QUESTION_CHARS) }),
-  z.object({ kind: z.literal('region'), region: z.number().int().min(1).max(MAX_REGIONS) }),
+  z.object({ kind: z.literal('text'), text: z.string().check(z.maxLength(MAX_QUESTION_CHARS)) }),
+  z.object({ kind: z.literal('region'), region: z.int().check(z.gte(1), z.lte(MAX_REGIONS)) }),
 ]);
-export const questionSchema = z.array(questionPartSchema).min(1).max(256);
+export const questionSchema = z.array(questionPartSchema).check(z.minLength(1), z.maxLength(256));
 
 /**
  * An answer as parts, read from the token ids (not from the decoded text, where a model that spelled out
@@ -25,8 +27,8 @@ export const questionSchema = z.array(questionPartSchema).min(1).max(256);
  */
 export const answerPartSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('text'), text: z.string() }),
-  z.object({ kind: z.literal('region'), region: z.number().int().min(1).max(MAX_REGIONS) }),
-  z.object({ kind: z.literal('mask'), index: z.number().int().nonnegative() }),
+  z.object({ kind: z.literal('region'), region: z.int().check(z.gte(1), z.lte(MAX_REGIONS)) }),
+  z.object({ kind: z.literal('mask'), index: z.int().check(z.gte(0)) }),
 ]);
 
 // The schemas and the plain types describe the same values.

@@ -27,7 +27,7 @@ export const taskSchema = z.discriminatedUnion('kind', [
   z.object({ ...base, kind: z.literal('segment'), text: z.string() }),
   z.object({ ...base, kind: z.literal('segmentRegions'), regions: z.array(regionSchema) }),
   z.object({ ...base, kind: z.literal('describe'), region: regionSchema }),
-  z.object({ ...base, kind: z.literal('ask'), text: z.string().optional(), question: questionSchema.optional(), regions: z.array(regionSchema), conversationId: z.string().optional() }),
+  z.object({ ...base, kind: z.literal('ask'), text: z.string().optional(), question: z.optional(questionSchema), regions: z.array(regionSchema), conversationId: z.string().optional() }),
 ]);
 
 /** The task, checked; or the first problem as `task.<path>: <what is wrong>`. */

@@ -1,5 +1,7 @@
 // The engine's own vocabulary: tasks, answers, devices and the model summary. The in-process engine, the
 // CLI and the worker protocol (workerProtocol.ts) all speak it; nothing here is about processes.
+import type * as z from 'zod/mini';
+import type { engineProgressSchema } from './progressSchema';
 import type { RegionSpec } from './regions';
 import type { AnswerPart, QuestionPart } from './question';
 
@@ -71,14 +73,8 @@ interface BaseTask {
  * has no terminate for a run in flight); a large model spends seconds to minutes there, so the editor shows
  * the stage, the patch count and the elapsed time, and Cancel replaces the worker.
  */
-export type EngineStage = 'image' | 'prefill' | 'generate' | 'masks';
-export interface EngineProgress {
-  stage: EngineStage;
-  /** prefill: the image block's patches (and its length in tokens, patches + 2). */
-  patches?: number;
-  /** prefill: the long side the model sees, in pixels. */
-  side?: number;
-}
+export type EngineProgress = z.infer<typeof engineProgressSchema>;
+export type EngineStage = EngineProgress['stage'];
 
 export type EngineTask =
   | (BaseTask & { kind: 'segment'; text: string })

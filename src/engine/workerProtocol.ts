@@ -2,6 +2,7 @@
 // import this file, so a message's shape is defined once; the tasks and answers they carry are types.ts's.
 import { z } from 'zod';
 import { jsonSyntaxProblem } from '../jsonText';
+import { engineProgressSchema } from './progressSchema';
 import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineProgress, EngineTask, ModelSummary, WeightsSetting } from './types';
 
 /**
@@ -81,9 +82,7 @@ export type TokenMessage = z.infer<typeof tokenMessageSchema>;
 export const progressMessageSchema = z.object({
   type: z.literal('progress'),
   id,
-  stage: z.enum(['image', 'prefill', 'generate', 'masks']),
-  patches: z.number().int().positive().optional(),
-  side: z.number().int().positive().optional(),
+  ...engineProgressSchema.shape,
   at: z.number().finite().positive(),
 }).strict();
 export type ProgressMessage = z.infer<typeof progressMessageSchema> & EngineProgress;

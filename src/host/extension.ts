@@ -21,9 +21,9 @@ export interface PixelSailApi {
 export function activate(context: vscode.ExtensionContext): PixelSailApi {
   const engine = new EngineService(context);
   const output = vscode.window.createOutputChannel('Pixel-SAIL');
-  const editors = ImageEditorProvider.register(context, engine);
+  const editors = ImageEditorProvider.register(context, engine, output);
   let chat: ChatController | undefined;
-  const chatView = new ChatViewProvider(context.extensionUri, () => chat!);
+  const chatView = new ChatViewProvider(context.extensionUri, () => chat!, output);
   chat = new ChatController(
     { documentFor: (u) => editors.provider.documentFor(u), perform: (d, e) => editors.provider.perform(d, e), categoriesChanged: (r) => editors.provider.categoriesChangedAt(r), onDidChangeDocuments: editors.provider.onDidChangeDocuments, viewType: ImageEditorProvider.viewType },
     engine,

@@ -13,7 +13,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly chat: () => ChatController) {}
+  constructor(private readonly extensionUri: vscode.Uri, private readonly chat: () => ChatController, private readonly output?: vscode.OutputChannel) {}
 
   /** Folders the webview may load images from (thumbnails of answer masks over the image). */
   static resourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
@@ -94,6 +94,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         return chat.hover(msg.region);
       case 'error':
         console.error(`Pixel-SAIL chat view: ${msg.message}`);
+        this.output?.appendLine(`chat view: ${msg.message}`);
         return;
     }
   }

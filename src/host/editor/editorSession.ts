@@ -7,9 +7,10 @@ import * as vscode from 'vscode';
 import { addCategory, readCategoriesFile, renameCategory } from '../../annotations/categories';
 import { acceptAllProposals, acceptCandidate, acceptProposal, AnnotationEdit, rejectProposal, Candidate, changeCategory, objectMask, paintStroke, polygonObject, removeObject, reshapePolygons, setCaption, Stroke, strokeObject } from '../../annotations/document';
 import { nextUnreviewed, previousImage, reviewStatus } from '../../annotations/review';
-import type { Annotation, Category } from '../../annotations/schema';
+import type { Category } from '../../annotations/schema';
 import { EngineRequestError, RequestOptions } from '../../engine/engineClient';
 import { BENCH_ECHO_ENV, CategoryChoice, FromWebview, fromWebviewSchema, ObjectView, ToWebview } from '../../editor/protocol';
+import { objectView } from '../../editor/objectView';
 import { readableAnswer } from '../../editor/readableText';
 import { isEmptyRegionPrompt, RegionPrompt, RegionPromptError, regionsOf } from '../../editor/regionPrompt';
 import { encodeMask } from '../../masks/rle';
@@ -28,6 +29,8 @@ export interface SessionHost {
   onCategoriesChanged: vscode.Event<string>;
   /** The chat about images: canvas regions go to it, its highlights and answer masks come to the canvas. */
   chat?: ChatController;
+  /** A line for the Pixel-SAIL output channel (a webview's report of a problem, such as a refused message). */
+  log?(line: string): void;
 }
 
 let sessionCount = 0;
@@ -37,22 +40,6 @@ const benchEcho = () => process.env[BENCH_ECHO_ENV] === '1';
 
 /** Interactive requests end by Cancel, by a newer prompt, or after this long (a 1024-px prefill of a paper-size model on a loaded CPU took 4 min). */
 const INTERACTIVE_TIMEOUT_MS = 30 * 60 * 1000;
-
-export function objectView(a: Annotation): ObjectView {
-  const seg = a.segmentation;
-  return {
-    id: a.id,
-    categoryId: a.category_id,
-    rle: Array.isArray(seg) ? null : seg,
-    polygons: Array.isArray(seg) ? seg : null,
-    bbox: a.bbox,
-    area: a.area,
-    origin: a.pixel_sail.origin,
-    status: a.pixel_sail.status,
-    prompt: a.pixel_sail.prompt,
-    caption: a.pixel_sail.caption,
-  };
-}
 
 /** How a visual prompt is named in the answer line and in the object's `prompt`: "2 points, 1 box". */
 export function regionLabel(p: RegionPrompt): string {
@@ -283,6 +270,7 @@ export class EditorSession implements vscode.Disposable {
         this.describeAbort?.abort();
         return;
       case 'error':
+        this.host.log?.(`image editor: ${msg.message}`);
         void vscode.window.showErrorMessage(`Pixel-SAIL image editor: ${msg.message}`);
         return;
       case 'review':

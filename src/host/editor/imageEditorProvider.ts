@@ -30,8 +30,8 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
   /** The chat (set by activate() right after the provider is made, before any editor opens). */
   chat?: ChatController;
 
-  static register(context: vscode.ExtensionContext, engine: EngineService): { provider: ImageEditorProvider; disposable: vscode.Disposable } {
-    const provider = new ImageEditorProvider(context, engine);
+  static register(context: vscode.ExtensionContext, engine: EngineService, output?: vscode.OutputChannel): { provider: ImageEditorProvider; disposable: vscode.Disposable } {
+    const provider = new ImageEditorProvider(context, engine, output);
     const disposable = vscode.Disposable.from(
       provider.edits,
       provider.categoriesChanged,
@@ -53,7 +53,7 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
     this.categoriesChanged.fire(root);
   }
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly engine: EngineService) {}
+  constructor(private readonly context: vscode.ExtensionContext, private readonly engine: EngineService, private readonly output?: vscode.OutputChannel) {}
 
   /**
    * Where a batch job reads and puts objects: an image open in an editor through its document, as one
@@ -107,6 +107,7 @@ export class ImageEditorProvider implements vscode.CustomEditorProvider<Annotati
       categoriesChanged: (root) => this.categoriesChanged.fire(root),
       onCategoriesChanged: this.categoriesChanged.event,
       chat: this.chat,
+      log: (line) => this.output?.appendLine(line),
     });
     panel.onDidDispose(() => session.dispose());
     this.documentsChanged.fire();
