@@ -180,7 +180,7 @@ export interface RunSummary { images: number; objects: number; skipped: number; 
  * Runs the images of a job that are not done yet. `shouldStop` is asked between images (a cancel stops within
  * one image); the manifest always says where the job stands.
  *
- * Given several runners (lanes: e.g. two single-threaded engine processes, which together do about 1.7× the
+ * Given several runners (lanes: e.g. two single-threaded engine processes, which together do about 1.55× the
  * images of one process with two threads, because an image's kernels are too small to share two cores well),
  * lane k runs pending images k, k + n, k + 2n, … in order. Results are written one at a time in the order they
  * finish, so the manifest and the store files stay as consistent as with one lane.

@@ -1,6 +1,7 @@
 // How many engine processes a folder job runs side by side. Measured (README, "Batch jobs and the editor as
 // the user feels it"): on 2 cores, two single-threaded workers did 34.0 images/s together against 19.8 for one
-// worker with two threads, because one image's kernels are too small to keep two cores busy. Each lane holds
+// worker with two threads, and through the job as the extension runs it 28.3 against 18.2 (bench --batch-lanes,
+// alternating runs), because one image's kernels are too small to keep two cores busy. Each lane holds
 // its own copy of the model, so a paper-size model (gigabytes) runs a job in the editor's one engine instead.
 
 /** Above this much model (graph files and their external weights), a job does not start extra processes. */
