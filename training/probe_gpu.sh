@@ -5,6 +5,12 @@
 # Renders one pool of easy scenes with every core (training/probe_easy.py --pool), then trains each learner one
 # pass over it, in the order that matters most, each capped in minutes; a run that would not fit the time left
 # (BUDGET seconds from the start) is skipped. Logs: $OUT/<run>.jsonl (probe_easy.py's rows) and $OUT/probe_gpu.log.
+# Through the workplace's device tool, whose calls carry at most 64 MiB of working tree: move
+# training/checkpoints/default.pt and phase1.pt aside for the call (the tree is 98 MB with them), carry a
+# tokenizer-only copy made beforehand with
+#   /usr/bin/python3 -c "import torch; ck = torch.load('training/checkpoints/default.pt'); torch.save({'config': ck['config'], 'tokenizer': ck['tokenizer']}, 'training/runs/probe-tok.pt')"
+# and run: PYTHONUNBUFFERED=1 PYTHON=python3 TOKENIZER_FROM=training/runs/probe-tok.pt sh training/probe_gpu.sh
+# with carry ["training/runs/probe-tok.pt"] and a 580 s limit (about 9 minutes; BUDGET=520 leaves the margin).
 set -u
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
