@@ -217,7 +217,7 @@ async function main() {
       for (const k of ['load', 'generate', 'masks', 'total'] as const) (followUpParts[k] ??= []).push(fb.timingsMs[k] ?? 0);
       (followUpParts.ipc ??= []).push(b - (fb.timingsMs.total ?? 0));
       visual.push(c);
-      if (d.timingsMs.generatedTokens > 0) tokensPerSec.push(d.timingsMs.generatedTokens / (d.timingsMs.generate / 1000));
+      if (d.timingsMs.generatedTokens > 0) tokensPerSec.push(d.timingsMs.generatedTokens / ((d.timingsMs.generate - (d.timingsMs.fallbackMs ?? 0)) / 1000));
     }
   }
   const peakRssMb = (await client.stats()).peakRssMb;

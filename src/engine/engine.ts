@@ -424,19 +424,22 @@ export class Engine {
       shouldStop: opts.shouldStop,
     });
     if (gen.stoppedBy === 'cancelled') throw new EngineError('cancelled');
+    // The model's own tokens, also when the fallback below replaces its answer (a bench times decoding by them).
+    timings.generatedTokens = gen.tokenIds.length;
     let answer = this.codec.decode(gen.tokenIds);
     let answerParts = this.codec.answerParts(gen.tokenIds);
     const noTarget = answer.includes(this.model.config.prompts.noTargetMarker);
     if (mode.segFallback && gen.segCount === 0 && !noTarget) {
       // The reference's fallback: answer "It is [SEG]." and read the mask from that prefill.
       const prefix = this.model.config.prompts.segmentAnswerPrefix;
+      const f0 = performance.now();
       gen = await this.runner.generate(promptIds, start, image.grid, { maxNewTokens: 0, answerPrefix: this.codec.encode(prefix) });
+      timings.fallbackMs = round(performance.now() - f0);
       answer = prefix;
       answerParts = this.codec.answerParts(this.codec.encode(prefix));
       timings.fallback = 1;
     }
     timings.generate = round(performance.now() - t2);
-    timings.generatedTokens = gen.tokenIds.length;
     const t3 = performance.now();
     if (!noTarget && gen.segCount > 0) {
       if (opts.shouldStop?.()) throw new EngineError('cancelled');

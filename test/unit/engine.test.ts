@@ -35,6 +35,17 @@ describe('engine (in process, tiny random model)', function () {
     assert.ok(alone >= 3, `tokens that alone are part of a character: ${alone}`);
   });
 
+  it('when the answer names no target and no [SEG], the fallback answers It is [SEG]. and the timings still count the model\'s own tokens', async () => {
+    // Random weights write tokens without [SEG] or the stop token: the answer is replaced by the fallback's, and
+    // generatedTokens must still say how many tokens the model wrote (a bench divides the decoding time by it).
+    const a = await engine.run({ kind: 'segment', image: sample, text: 'the red box', maxNewTokens: 6 });
+    assert.equal(a.timingsMs.fallback, 1, `the tiny model answered ${JSON.stringify(a.answer)} without the fallback`);
+    assert.equal(a.answer, 'It is [SEG].');
+    assert.equal(a.masks.length, 1);
+    assert.equal(a.timingsMs.generatedTokens, 6, 'the model\'s six tokens, not the fallback\'s none');
+    assert.ok(a.timingsMs.fallbackMs >= 0 && a.timingsMs.fallbackMs <= a.timingsMs.generate);
+  });
+
   it('a region mask file changed on disk under the same name is a new prompt, not the cached one', async () => {
     // The image state is cached per prompt set; a mask file is known by its content, not its name.
     const half = async (file: string, left: boolean) => {
