@@ -194,7 +194,7 @@ def parse_args(argv=None):
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--tokenizer-from", default="training/checkpoints/default.pt",
+    ap.add_argument("--tokenizer-from", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "training", "checkpoints", "default.pt"),
                     help="checkpoint whose tokenizer and model size to use (weights too with --init)")
     ap.add_argument("--init", action="store_true", help="start from that checkpoint's weights instead of a fresh init")
     ap.add_argument("--minutes", type=float, default=20)
