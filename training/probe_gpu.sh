@@ -6,7 +6,7 @@
 # pass over it, in the order that matters most, each capped in minutes; a run that would not fit the time left
 # (BUDGET seconds from the start) is skipped. Logs: $OUT/<run>.jsonl (probe_easy.py's rows) and $OUT/probe_gpu.log.
 # Through the workplace's device tool, whose calls carry at most 64 MiB of working tree: move
-# training/checkpoints/default.pt and phase1.pt aside for the call (the tree is 98 MB with them), carry a
+# training/checkpoints/default.pt and phase1.pt aside for the call (the tree is 108 MB with them), carry a
 # tokenizer-only copy made beforehand with
 #   /usr/bin/python3 -c "import torch; ck = torch.load('training/checkpoints/default.pt'); torch.save({'config': ck['config'], 'tokenizer': ck['tokenizer']}, 'training/runs/probe-tok.pt')"
 # and run: PYTHONUNBUFFERED=1 PYTHON=python3 TOKENIZER_FROM=training/runs/probe-tok.pt sh training/probe_gpu.sh
