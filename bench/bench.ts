@@ -14,11 +14,11 @@ import * as path from 'node:path';
 import '../src/engine/ortTelemetryOff'; // before onnxruntime-node: see the module
 import * as ort from 'onnxruntime-node';
 import { createJob, runJob } from '../src/annotations/batch';
-import { batchLanes } from '../src/annotations/batchLanes';
+import { batchLanes, modelBytes } from '../src/annotations/batchLanes';
 import { Engine } from '../src/engine/engine';
 import { EngineClient } from '../src/engine/engineClient';
 import { loadImageForModel } from '../src/engine/imageLoader';
-import { defaultModelPath, GRAPH_NAMES, loadModelDir } from '../src/engine/modelDir';
+import { defaultModelPath, loadModelDir } from '../src/engine/modelDir';
 import { patchify } from '../src/engine/preprocess';
 import { imageBlockLength } from '../src/engine/sequence';
 import { attentionBench, attentionChild } from './attention';
@@ -122,8 +122,7 @@ async function batchJob(count: number, lanes: number) {
 function jobLanes(): number {
   const given = opt('--batch-lanes', '');
   if (given) return Math.max(1, Math.floor(Number(given)) || 1);
-  const model = loadModelDir(modelPath);
-  return batchLanes(0, os.availableParallelism(), GRAPH_NAMES.reduce((sum, g) => sum + model.graphBytes(g), 0));
+  return batchLanes(0, os.availableParallelism(), modelBytes(modelPath));
 }
 
 // Both sides of the efficiency ratio take the same number of samples, so 'best of N' favours neither.

@@ -189,6 +189,24 @@ def readouts(model, batches, shape_ids, pos_ids, no_id, head=None, image_batches
     return {k: round(float(np.mean(v)), 4) for k, v in hits.items()}
 
 
+def adamw(params, lr: float) -> torch.optim.Optimizer:
+    """AdamW with weight decay on matrices only, as every probe trains."""
+    return torch.optim.AdamW([{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.05},
+                              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}], lr=lr)
+
+
+def jsonl_recorder(out: str):
+    """A function that appends a row to OUT/log.jsonl (flushed at once) and prints it."""
+    os.makedirs(out, exist_ok=True)
+    log = open(os.path.join(out, "log.jsonl"), "a")
+
+    def record(rec):
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        print(json.dumps(rec), flush=True)
+    return record
+
+
 def parse_args(argv=None):
 
 
@@ -272,16 +290,8 @@ def main(argv=None) -> int:
         batches = None  # the text read-outs mean nothing for a model that never saw text
 
     params = list(model.parameters()) + (list(head.parameters()) if head is not None else [])
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
-    os.makedirs(args.out, exist_ok=True)
-    log = open(os.path.join(args.out, "log.jsonl"), "a")
-
-    def record(rec):
-        log.write(json.dumps(rec) + "\n")
-        log.flush()
-        print(json.dumps(rec), flush=True)
+    opt = adamw(params, args.lr)
+    record = jsonl_recorder(args.out)
 
     def read():
         return readouts(model, batches, shape_ids_t, pos_ids, no_id, head, image_batches)
@@ -360,8 +370,7 @@ def run_pool(args, cfg, model, head, builder, pad, shape_ids_t) -> int:
     if head is not None:
         head.to(dev)
     params = list(model.parameters()) + (list(head.parameters()) if head is not None else [])
-    opt = torch.optim.AdamW([{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.05},
-                             {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}], lr=args.lr)
+    opt = adamw(params, args.lr)
     n_patches = (size // cfg.patch_size) ** 2
     lm = args.objective in ("lm", "lm+shape")
     templates = easy_pool.ShapeTextTemplates(builder, cfg, pad, n_patches, dev) if lm else None
@@ -392,14 +401,7 @@ def run_pool(args, cfg, model, head, builder, pad, shape_ids_t) -> int:
         model.train()
         return {k: round(float(np.mean(v)), 4) for k, v in hits.items()}
 
-    os.makedirs(args.out, exist_ok=True)
-    log = open(os.path.join(args.out, "log.jsonl"), "a")
-
-    def record(rec):
-        log.write(json.dumps(rec) + "\n")
-        log.flush()
-        print(json.dumps(rec), flush=True)
-
+    record = jsonl_recorder(args.out)
     record({"step": 0, "samples": 0, "gflops": 0.0, "minutes": 0.0, **read(), "init": "fresh", "objective": args.objective,
             "arch": args.arch, "batch": args.batch, "lr": args.lr, "device": str(dev),
             "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",

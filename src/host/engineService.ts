@@ -5,9 +5,8 @@
 // (starting, ready, failed) through onDidChangeState to show a banner with Retry.
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { batchLanes } from '../annotations/batchLanes';
+import { batchLanes, modelBytes } from '../annotations/batchLanes';
 import type { TaskRunner } from '../annotations/batch';
-import { GRAPH_NAMES, loadModelDir } from '../engine/modelDir';
 import { EngineClient, EngineRequestError, ReadyInfo, RequestOptions } from '../engine/engineClient';
 import type { DeviceSetting, EngineAnswer, EngineTask, WeightsSetting } from '../engine/types';
 import type { EngineView } from '../editor/protocol';
@@ -72,16 +71,11 @@ export class EngineService implements vscode.Disposable {
   /**
    * The engines a folder job runs on (src/annotations/batchLanes.ts decides how many): this service's own
    * engine at batch priority when one, else that many single-threaded engine processes of the job's own,
-   * which `dispose` ends. Model sizes that cannot be read count as large.
+   * which `dispose` ends.
    */
   batchEngines(): { runners: TaskRunner[]; count: number; start(): Promise<unknown>; dispose(): void } {
     const setting = vscode.workspace.getConfiguration('pixelSail').get<number>('batch.engines', 0);
-    let bytes = Infinity;
-    try {
-      const model = loadModelDir(resolveModelPath(this.context));
-      bytes = GRAPH_NAMES.reduce((sum, g) => sum + model.graphBytes(g), 0);
-    } catch { /* the engine reports a broken model itself */ }
-    const n = batchLanes(setting, os.availableParallelism(), bytes);
+    const n = batchLanes(setting, os.availableParallelism(), modelBytes(resolveModelPath(this.context)));
     if (n === 1) return { runners: [{ run: (task) => this.get().request(task, { priority: 'batch' }) }], count: 1, start: () => this.get().start(), dispose: () => undefined };
     const clients = Array.from({ length: n }, () => new EngineClient(this.workerOptions(1)));
     return {
