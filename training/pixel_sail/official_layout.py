@@ -12,10 +12,12 @@ from collections import OrderedDict
 from typing import Dict, Tuple
 
 # The single transformers of the paper's models: Qwen2.5-0.5B and Qwen2.5-3B (their Hugging Face config.json
-# values). Both tie the LM head to the embedding; the upsampler keeps the hidden width up to 1024 channels.
+# values). Both tie the LM head to the embedding; the upsampler keeps the hidden width up to 1024 channels, and
+# the [SEG] and pixel embeddings have the final configs' seg_hidden_states = 512 (the pixel features of a 1024-px
+# image are then [512, 512, 512]).
 PAPER_SHAPES: Dict[str, dict] = {
-    "0.5b": dict(hidden=896, layers=24, heads=14, kv_heads=2, mlp=4864, vocab=151936, tied=True),
-    "3b": dict(hidden=2048, layers=36, heads=16, kv_heads=2, mlp=11008, vocab=151936, tied=True),
+    "0.5b": dict(hidden=896, layers=24, heads=14, kv_heads=2, mlp=4864, vocab=151936, tied=True, seg_dim=512),
+    "3b": dict(hidden=2048, layers=36, heads=16, kv_heads=2, mlp=11008, vocab=151936, tied=True, seg_dim=512),
 }
 
 
@@ -115,9 +117,10 @@ def official_state(hidden=64, layers=2, heads=4, kv_heads=2, mlp=160, vocab=300,
 
 
 def llm_config(hidden=64, layers=2, heads=4, kv_heads=2, mlp=160, vocab=300, patch=16, tied=False, rope_theta=1000000.0,
-               max_position_embeddings=32768) -> dict:
+               max_position_embeddings=32768, seg_dim=None) -> dict:
     """The single transformer's config.json as the official base checkpoints have it (Qwen2 fields; the
-    Qwen2.5 values for the rest)."""
+    Qwen2.5 values for the rest). ``seg_dim`` is the wrapper's, not the transformer's: accepted and ignored so a
+    PAPER_SHAPES entry can be passed whole."""
     return {"architectures": ["Qwen2MMmropeForCausalLM"], "model_type": "qwen2", "hidden_act": "silu", "hidden_size": hidden,
             "intermediate_size": mlp, "num_hidden_layers": layers, "num_attention_heads": heads,
             "num_key_value_heads": kv_heads, "rms_norm_eps": 1e-6, "rope_theta": rope_theta,

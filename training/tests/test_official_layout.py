@@ -32,6 +32,9 @@ def test_paper_shapes_follow_the_qwen25_configs():
     assert "single_transformer.lm_head.weight" not in s  # tied
     assert s["upsample_blocks.0.0.weight"] == (896, 896, 2, 2)  # upsampler keeps the hidden width (≤ 1024)
     assert "image_feature_pre_projector.0.weight" not in s
+    # The final configs' seg_hidden_states: both the [SEG] projection and the per-pixel projection end at 512.
+    assert s["seg_token_projector.2.weight"] == (512, 896)
+    assert s["image_feature_projector.2.weight"] == (512, 896)
     s3 = official_shapes(**PAPER_SHAPES["3b"])
     assert s3["upsample_blocks.0.0.weight"] == (1024, 1024, 2, 2)
     assert s3["image_feature_pre_projector.2.weight"] == (1024, 2048)
