@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import type { GraphName, ModelDir } from './modelDir';
 import { GRAPH_NAMES, ModelDirError } from './modelDir';
 import { attentionMask, Grid, imageBlockLength, NO_PROMPT, NON_VISION, positionIds } from './sequence';
+import { featureBands, rowsPerBand } from './featureBands';
+import * as helperGraphs from './helperGraphs';
 
 export type ExecutionProvider = 'cuda' | 'cpu';
 
@@ -33,7 +35,8 @@ export interface ImageState {
   visionHidden: ort.Tensor;
   /**
    * Upsampler output, [upsample·gh, upsample·gw, D], run on first use and kept: an answer without a mask
-   * (a caption, a question, a prompt that finds nothing) never pays for it.
+   * (a caption, a question, a prompt that finds nothing) never pays for it. float32, or float16 for a large
+   * image (see FeatureStorage); ModelRunner.maskLogits reads either.
    */
   pixelFeatures: () => Promise<ort.Tensor>;
   /** Bytes the upsampler output takes once it has run, known before (for the image cache's budget). */
@@ -85,16 +88,44 @@ interface TextSessions {
   decoder: ort.InferenceSession;
 }
 
+/**
+ * Where a large image's pixel features go. A paper-size model's features of a 1024-px image are [512, 512,
+ * 512] (537 MB in float32) and its upsampler's transient tensors are ~1 GB each at 896 channels; above
+ * `float16AboveBytes` the upsampler runs in bands of patch rows (featureBands.ts: the same values as one
+ * whole run), each band's transients within `bandBytes`, and the features are kept in float16 (half the
+ * memory; finer than the bfloat16 the official code runs in), so that one image state fits the cache and a
+ * follow-up reads its masks without upsampling again.
+ */
+export interface FeatureStorage {
+  float16AboveBytes: number;
+  bandBytes: number;
+}
+
+export const DEFAULT_FEATURE_STORAGE: FeatureStorage = { float16AboveBytes: 32 * 2 ** 20, bandBytes: 128 * 2 ** 20 };
+
+/** float32 elements of stored features read per run of the float16 mask head (a 32 MB transient). */
+const LOGIT_CHUNK_ELEMENTS = 8 * 2 ** 20;
+
 /** Embedding rows kept for text tokens (a few MB even at the 0.5B model's width). */
 const MAX_TEXT_ROWS = 4096;
 
+interface HelperSessions {
+  toFloat16: ort.InferenceSession;
+  pixelLogits: ort.InferenceSession;
+}
+
 export class ModelRunner {
   private readonly textRows = new Map<number, Float32Array>();
+  /** Tests lower the thresholds to run the float16 path on a tiny model. */
+  featureStorage: FeatureStorage = DEFAULT_FEATURE_STORAGE;
+  private helpers?: Promise<HelperSessions>;
+  private identity?: Float32Array;
 
   private constructor(
     readonly model: ModelDir,
     private readonly sessions: Record<GraphName, ort.InferenceSession>,
     private readonly text: TextSessions,
+    private readonly sessionOptions: ort.InferenceSession.SessionOptions,
   ) {}
 
   static async create(model: ModelDir, options: RunnerOptions): Promise<ModelRunner> {
@@ -138,12 +169,26 @@ export class ModelRunner {
           decoder: await openSession(model, model.graphPath('decoder', options.weights), { ...sessionOptions, intraOpNumThreads: 1 }),
         }
       : { embed: sessions.embed, decoder: sessions.decoder };
-    return new ModelRunner(model, sessions, text);
+    return new ModelRunner(model, sessions, text, sessionOptions);
   }
 
   async release(): Promise<void> {
     const extra = [this.text.embed, this.text.decoder].filter((s) => s !== this.sessions.embed && s !== this.sessions.decoder);
-    await Promise.all([...GRAPH_NAMES.map((n) => this.sessions[n]), ...extra].map((s) => s.release()));
+    const helpers = this.helpers ? Object.values(await this.helpers.catch(() => ({}))) : [];
+    await Promise.all([...GRAPH_NAMES.map((n) => this.sessions[n]), ...extra, ...helpers].map((s) => s.release()));
+  }
+
+  private helperSessions(): Promise<HelperSessions> {
+    const open = (b64: string) => ort.InferenceSession.create(Buffer.from(b64, 'base64'), { ...this.sessionOptions, enableCpuMemArena: false });
+    return (this.helpers ??= (async () => ({ toFloat16: await open(helperGraphs.toFloat16), pixelLogits: await open(helperGraphs.pixelLogits) }))());
+  }
+
+  /** How an image state's pixel features are kept, and the bytes they take then. */
+  featureLayout(grid: Grid): { float16: boolean; bytes: number } {
+    const f = this.model.config.image.upsample_factor;
+    const float32Bytes = f * grid.gh * f * grid.gw * this.sizes.seg_hidden_states * 4;
+    const float16 = float32Bytes > this.featureStorage.float16AboveBytes;
+    return { float16, bytes: float16 ? float32Bytes / 2 : float32Bytes };
   }
 
   private get sizes() {
@@ -216,14 +261,33 @@ export class ModelRunner {
           throw e;
         },
       ));
-    const f = this.model.config.image.upsample_factor;
-    const pixelFeatureBytes = f * grid.gh * f * grid.gw * this.sizes.upsampler_channels * 4;
-    return { grid, cache: result.cache, visionHidden, pixelFeatures, pixelFeatureBytes };
+    return { grid, cache: result.cache, visionHidden, pixelFeatures, pixelFeatureBytes: this.featureLayout(grid).bytes };
   }
 
-  /** Upsampler output for post-norm patch hidden states [gh, gw, H] → [f·gh, f·gw, D]. */
+  /**
+   * Upsampler output for post-norm patch hidden states [gh, gw, H] → [f·gh, f·gw, D]: float32 from one run,
+   * or, for a large image (featureLayout), float16 from bands of patch rows.
+   */
   async upsample(visionHidden: ort.Tensor): Promise<ort.Tensor> {
-    return (await this.sessions.upsampler.run({ vision_hidden: visionHidden })).pixel_features;
+    const [gh, gw, h] = visionHidden.dims;
+    if (!this.featureLayout({ gh, gw }).float16) {
+      return (await this.sessions.upsampler.run({ vision_hidden: visionHidden })).pixel_features;
+    }
+    const f = this.model.config.image.upsample_factor;
+    const d = this.sizes.seg_hidden_states;
+    const widest = Math.max(this.sizes.upsampler_channels, d);
+    const perRow = f * f * gw * d; // feature values per patch row
+    const store = new Uint16Array(gh * perRow);
+    const hidden = visionHidden.data as Float32Array;
+    const { toFloat16 } = await this.helperSessions();
+    for (const band of featureBands(gh, rowsPerBand(gw, f, widest, this.featureStorage.bandBytes))) {
+      const input = new ort.Tensor('float32', hidden.subarray(band.inStart * gw * h, band.inEnd * gw * h), [band.inEnd - band.inStart, gw, h]);
+      const up = (await this.sessions.upsampler.run({ vision_hidden: input })).pixel_features.data as Float32Array;
+      const kept = up.subarray((band.start - band.inStart) * perRow, (band.end - band.inStart) * perRow);
+      const half = (await toFloat16.run({ x: new ort.Tensor('float32', kept, [kept.length]) })).y.data as Uint16Array;
+      store.set(half, band.start * perRow);
+    }
+    return new ort.Tensor('float16', store, [f * gh, f * gw, d]);
   }
 
   /** Text tokens on top of a cache (no patches). */
@@ -283,13 +347,37 @@ export class ModelRunner {
     return { tokenIds: out, segHidden, segCount: segRows.length, cache: r.cache, stoppedBy };
   }
 
-  /** [Q, H] [SEG] hidden states × pixel features → mask logits [Q, ph, pw]. */
+  /** [Q, H] [SEG] hidden states × pixel features (float32 or float16) → mask logits [Q, ph, pw]. */
   async maskLogits(segHidden: Float32Array, count: number, pixelFeatures: ort.Tensor): Promise<ort.Tensor> {
-    const out = await this.sessions.mask_head.run({
-      seg_hidden: new ort.Tensor('float32', segHidden, [count, this.sizes.hidden_size]),
-      pixel_features: pixelFeatures,
-    });
-    return out.mask_logits;
+    const seg = new ort.Tensor('float32', segHidden, [count, this.sizes.hidden_size]);
+    if (pixelFeatures.type !== 'float16') {
+      return (await this.sessions.mask_head.run({ seg_hidden: seg, pixel_features: pixelFeatures })).mask_logits;
+    }
+    // The mask head is the [SEG] projection, then a plain dot product with each pixel's features (the graph
+    // contract): run on the identity as the "pixels", it returns the projected embeddings themselves, exactly,
+    // which the float16 mask head then multiplies chunk by chunk without a float32 copy of the whole store.
+    const [ph, pw, d] = pixelFeatures.dims;
+    if (!this.identity || this.identity.length !== d * d) {
+      this.identity = new Float32Array(d * d);
+      for (let i = 0; i < d; i++) this.identity[i * d + i] = 1;
+    }
+    const projected = (await this.sessions.mask_head.run({ seg_hidden: seg, pixel_features: new ort.Tensor('float32', this.identity, [1, d, d]) }))
+      .mask_logits.data as Float32Array; // [Q, 1, d]
+    const queries = new Float32Array(d * count); // [d, Q]
+    for (let q = 0; q < count; q++) for (let j = 0; j < d; j++) queries[j * count + q] = projected[q * d + j];
+    const b = new ort.Tensor('float32', queries, [d, count]);
+    const store = pixelFeatures.data as Uint16Array;
+    const pixels = ph * pw;
+    const out = new Float32Array(count * pixels);
+    const { pixelLogits } = await this.helperSessions();
+    const chunk = Math.max(1, Math.floor(LOGIT_CHUNK_ELEMENTS / d));
+    for (let p0 = 0; p0 < pixels; p0 += chunk) {
+      const n = Math.min(chunk, pixels - p0);
+      const y = (await pixelLogits.run({ a: new ort.Tensor('float16', store.subarray(p0 * d, (p0 + n) * d), [n, d]), b })).y.data as Float32Array;
+      if (count === 1) out.set(y, p0);
+      else for (let p = 0; p < n; p++) for (let q = 0; q < count; q++) out[q * pixels + p0 + p] = y[p * count + q];
+    }
+    return new ort.Tensor('float32', out, [count, ph, pw]);
   }
 }
 
