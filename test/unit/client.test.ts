@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TEST_BLOCK_PREFILL_ENV } from '../../src/engine/engine';
-import { EngineClient, EngineRequestError } from '../../src/engine/engineClient';
+import { EngineClient, EngineRequestError, MALLOC_MMAP_THRESHOLD, workerEnv } from '../../src/engine/engineClient';
 import type { EngineTask } from '../../src/engine/types';
 
 const repo = path.resolve(__dirname, '../../..');
@@ -30,6 +30,17 @@ describe('engine client and worker process', function () {
     assert.equal(a.masks.length, 1);
     const stats = await client.stats();
     assert.ok(stats.peakRssMb > 0 && stats.cacheEntries >= 1);
+    // The allocator settings that let a large model's freed tensors go back to the system reach the worker.
+    const environ = fs.readFileSync(`/proc/${info.pid}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes(`MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD}`), environ.filter((e) => e.startsWith('MALLOC')).join(' '));
+    assert.ok(environ.includes('MALLOC_ARENA_MAX=2'));
+  });
+
+  it('leaves allocator settings the user made as they are', () => {
+    const env = workerEnv({ MALLOC_ARENA_MAX: '8', PATH: '/bin' }, { x: 1 });
+    assert.equal(env.MALLOC_ARENA_MAX, '8');
+    assert.equal(env.MALLOC_MMAP_THRESHOLD_, String(MALLOC_MMAP_THRESHOLD));
+    assert.equal(env.PATH, '/bin');
   });
 
   it('survives a request sent to a worker killed a moment before (EPIPE must not escape)', async () => {
