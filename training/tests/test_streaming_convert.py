@@ -135,3 +135,43 @@ def test_fixtures_need_the_in_memory_path(checkpoints, tmp_path):
     ckpt, llm, tok = (str(p) for p in checkpoints["untied_f32"])
     with pytest.raises(ConversionError, match="whole model"):
         convert_official.convert(ckpt, llm, tok, str(tmp_path / "out"), 256, fixtures=True, streaming=True)
+
+
+def test_a_bfloat16_checkpoints_embedding_table_is_kept_in_float16(checkpoints, tmp_path):
+    """Trained in bfloat16 (as the official checkpoints are), the table loses nothing in float16 and is stored so,
+    read by a Gather whose rows are cast back to float32; a float32-trained table keeps float32."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    def table_of(folder):
+        vocab = json.loads((folder / "config.json").read_text())["model"]["vocab_size"]
+        g = onnx.load(str(folder / "embed.onnx")).graph
+        tables = [t for t in g.initializer if list(t.dims) == [vocab, SHAPES["hidden"]]]
+        assert len(tables) == 1
+        return tables[0], g
+
+    _, y, _, _ = convert_both(checkpoints["tied_bf16"], tmp_path / "bf16")
+    table, g = table_of(y)
+    assert table.data_type == onnx.TensorProto.FLOAT16
+    gathers = [n for n in g.node if n.op_type == "Gather" and n.input[0] == table.name]
+    assert gathers and all(any(c.op_type == "Cast" and c.input[0] == n.output[0] for c in g.node) for n in gathers)
+    want = torch.load(str(checkpoints["tied_bf16"][0]))["state_dict"]["single_transformer.model.embed_tokens.weight"].float().numpy()
+    assert np.max(np.abs(numpy_helper.to_array(table).astype(np.float32) - want)) <= exporting.HALF_TABLE_MAX_ERROR
+    table32, _ = table_of(convert_both(checkpoints["untied_f32"], tmp_path / "f32")[1])
+    assert table32.data_type == onnx.TensorProto.FLOAT
+
+
+@pytest.mark.skipif(not os.path.exists(PARITY), reason="run `npm run build` first (npm test does)")
+def test_the_float16_embedding_table_passes_the_engine_parity_check(checkpoints, tmp_path):
+    """The engine, reading the float16 table through onnxruntime, gives the PyTorch reference's answers."""
+    import subprocess
+
+    import onnx
+
+    ckpt, llm, tok = (str(p) for p in checkpoints["tied_bf16"])
+    ref = tmp_path / "with_fixtures" / "m"
+    convert_official.convert(ckpt, llm, tok, str(ref), 256, fixtures=True)
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in onnx.load(str(ref / "embed.onnx")).graph.initializer)
+    r = subprocess.run(["node", PARITY, str(ref)], capture_output=True, text=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout + r.stderr
