@@ -85,6 +85,8 @@ interface PreparedImage {
   grid: Grid;
   state: ImageState;
   bytes: number;
+  /** Its key in the image cache (image hash and prompt set). */
+  key: string;
 }
 
 interface Conversation {
@@ -295,7 +297,7 @@ export class Engine {
       state = { ...state, pixelFeatures: () => this.runner.upsample(visionHidden), pixelFeatureBytes: 0 };
       size = lean;
     }
-    const image: PreparedImage = { width: img.width, height: img.height, grid, state, bytes: size };
+    const image: PreparedImage = { width: img.width, height: img.height, grid, state, bytes: size, key };
     cache.set(key, image, size);
     return { image, cacheHit: false, loadMs, prefillMs: performance.now() - t1, prefetched: !!early };
   }
@@ -336,6 +338,24 @@ export class Engine {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * A conversation continues from its own KV cache and needs the image only for masks. A large image's state
+   * (a paper-size model's float16 features of a 1024-px image, 268 MB) alone exceeds the conversations' share
+   * of the cache, so the conversation keeps the image without it: masks then read the features the image
+   * cache still holds for the same image and prompts, or upsample again once it has let them go.
+   */
+  private keepConversation(id: string, image: PreparedImage, cache: KvCache): void {
+    if (this.conversations.set(id, { image, cache }, cacheBytes(cache) + image.bytes)) return;
+    const { state, key } = image;
+    const visionHidden = state.visionHidden;
+    const pixelFeatures = () => {
+      const held = this.images.get(key);
+      return held ? held.state.pixelFeatures() : this.runner.upsample(visionHidden);
+    };
+    const lean: PreparedImage = { ...image, state: { ...state, cache: this.runner.emptyCache(), pixelFeatures, pixelFeatureBytes: 0 }, bytes: tensorBytes(visionHidden) };
+    this.conversations.set(id, { image: lean, cache }, cacheBytes(cache) + lean.bytes);
   }
 
   private async masksFor(image: PreparedImage, segHidden: Float32Array, count: number): Promise<MaskResult[]> {
@@ -451,7 +471,7 @@ export class Engine {
     // A batch answer is never followed up: keeping its conversation would only evict the user's.
     if (mode.batch) return { answer, answerParts, masks, device: this.device.provider, timingsMs: timings };
     const conversationId = mode.conversationId ?? randomUUID();
-    this.conversations.set(conversationId, { image, cache: gen.cache }, cacheBytes(gen.cache) + image.bytes);
+    this.keepConversation(conversationId, image, gen.cache);
     return { answer, answerParts, masks, device: this.device.provider, timingsMs: timings, conversationId };
   }
 

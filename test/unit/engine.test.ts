@@ -421,6 +421,31 @@ describe('input side cap (pixelSail.maxInputSide)', () => {
 });
 
 describe('image cache at paper sizes', () => {
+  it('keeps a conversation whose image state alone exceeds the conversations\' share: the next turn continues it, with the same answers and masks', async () => {
+    // 0.4 MB: 0.3 MB for images holds this picture's state with its features (123 kB), the 0.1 MB for
+    // conversations does not hold the conversation's KV cache and those features together.
+    const small = await Engine.open(modelDir, { device: 'cpu', cacheBudgetMb: 0.4 });
+    const roomy = await Engine.open(modelDir, { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      const ask = (e: Engine, text: string, conversationId?: string) =>
+        e.run({ kind: 'ask', image: sample, regions: [], text, maxNewTokens: 6, ...(conversationId ? { conversationId } : {}) });
+      const a1 = await ask(small, 'What is in the picture?');
+      const r1 = await ask(roomy, 'What is in the picture?');
+      const a2 = await ask(small, 'And where is the red box?', a1.conversationId);
+      const r2 = await ask(roomy, 'And where is the red box?', r1.conversationId);
+      assert.equal(a2.answer, r2.answer);
+      // Masks from a kept conversation: the same as with room, whether or not the image cache still has the features.
+      const seg = (e: Engine, id?: string) => e.run({ kind: 'ask', image: sample, regions: [], text: 'Please segment the red box.', maxNewTokens: 6, conversationId: id });
+      const a3 = await seg(small, a2.conversationId);
+      const r3 = await seg(roomy, r2.conversationId);
+      assert.equal(a3.answer, r3.answer);
+      assert.deepEqual(a3.masks, r3.masks);
+      assert.ok(small.cacheStats().bytes <= 0.4 * 2 ** 20);
+    } finally {
+      await Promise.all([small.close(), roomy.close()]);
+    }
+  });
+
   it('keeps an image whose upsampled features alone exceed the cache (a 1024-px image of the 0.5B model) without them: the follow-up is a cache hit with the same masks', async () => {
     // 0.05 MB: the tiny model's features of this picture (24×40×32 floats, 123 kB) do not fit, its KV cache does.
     const small = await Engine.open(modelDir, { device: 'cpu', cacheBudgetMb: 0.05 });
