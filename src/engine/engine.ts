@@ -10,7 +10,7 @@ import { readInputFile } from './inputFile';
 import { checkTask } from './taskSchema';
 import { LruCache } from './lruCache';
 import { loadModelDir, ModelDir } from './modelDir';
-import { ImageState, KvCache, ModelRunner } from './modelRunner';
+import { ImageState, KvCache, ModelRunner, UpsampleCancelled, UpsampleHooks } from './modelRunner';
 import { logitsToMaskSummary } from './postprocess';
 import { patchify } from './preprocess';
 import type { DeviceInfo, DeviceSetting, EngineAnswer, EngineProgress, EngineTask, ExecutionProvider, MaskResult, ModelSummary, Weights, WeightsSetting } from './types';
@@ -294,7 +294,7 @@ export class Engine {
       // A paper-size model's upsampled features of a 1024-px image are ~1 GB, more than the whole cache: keep
       // what a follow-up needs (the KV cache) and upsample again whenever a mask needs the features.
       const visionHidden = state.visionHidden;
-      state = { ...state, pixelFeatures: () => this.runner.upsample(visionHidden), pixelFeatureBytes: 0 };
+      state = { ...state, pixelFeatures: (hooks?: UpsampleHooks) => this.runner.upsample(visionHidden, hooks), pixelFeatureBytes: 0 };
       size = lean;
     }
     const image: PreparedImage = { width: img.width, height: img.height, grid, state, bytes: size, key };
@@ -350,17 +350,29 @@ export class Engine {
     if (this.conversations.set(id, { image, cache }, cacheBytes(cache) + image.bytes)) return;
     const { state, key } = image;
     const visionHidden = state.visionHidden;
-    const pixelFeatures = () => {
+    const pixelFeatures = (hooks?: UpsampleHooks) => {
       const held = this.images.get(key);
-      return held ? held.state.pixelFeatures() : this.runner.upsample(visionHidden);
+      return held ? held.state.pixelFeatures(hooks) : this.runner.upsample(visionHidden, hooks);
     };
     const lean: PreparedImage = { ...image, state: { ...state, cache: this.runner.emptyCache(), pixelFeatures, pixelFeatureBytes: 0 }, bytes: tensorBytes(visionHidden) };
     this.conversations.set(id, { image: lean, cache }, cacheBytes(cache) + lean.bytes);
   }
 
-  private async masksFor(image: PreparedImage, segHidden: Float32Array, count: number): Promise<MaskResult[]> {
+  private async masksFor(image: PreparedImage, segHidden: Float32Array, count: number, opts: TaskOptions = {}): Promise<MaskResult[]> {
     if (count === 0) return [];
-    const logits = await this.runner.maskLogits(segHidden, count, await image.state.pixelFeatures());
+    let features: Awaited<ReturnType<ImageState["pixelFeatures"]>>;
+    try {
+      // A large image's features are upsampled in bands: say how far it is, and stop between bands on a cancel
+      // (before, a cancel had to wait for the whole run, or replace the worker).
+      features = await image.state.pixelFeatures({
+        onBand: (done, total) => opts.onProgress?.({ stage: 'masks', done, total }),
+        shouldStop: opts.shouldStop,
+      });
+    } catch (e) {
+      if (e instanceof UpsampleCancelled) throw new EngineError('cancelled');
+      throw e;
+    }
+    const logits = await this.runner.maskLogits(segHidden, count, features);
     const [q, ph, pw] = logits.dims;
     const data = logits.data as Float32Array;
     const out: MaskResult[] = [];
@@ -465,7 +477,7 @@ export class Engine {
       if (opts.shouldStop?.()) throw new EngineError('cancelled');
       await opts.onProgress?.({ stage: 'masks' });
     }
-    const masks = noTarget ? [] : await this.masksFor(image, gen.segHidden, gen.segCount);
+    const masks = noTarget ? [] : await this.masksFor(image, gen.segHidden, gen.segCount, opts);
     timings.masks = round(performance.now() - t3);
     timings.total = round(performance.now() - t0);
     // A batch answer is never followed up: keeping its conversation would only evict the user's.

@@ -38,9 +38,22 @@ export interface ImageState {
    * (a caption, a question, a prompt that finds nothing) never pays for it. float32, or float16 for a large
    * image (see FeatureStorage); ModelRunner.maskLogits reads either.
    */
-  pixelFeatures: () => Promise<ort.Tensor>;
+  pixelFeatures: (hooks?: UpsampleHooks) => Promise<ort.Tensor>;
   /** Bytes the upsampler output takes once it has run, known before (for the image cache's budget). */
   pixelFeatureBytes: number;
+}
+
+/** What a caller of a banded upsampler run sees between bands (a 1024-px paper-size run takes seconds each). */
+export interface UpsampleHooks {
+  onBand?: (done: number, total: number) => void | Promise<void>;
+  /** Asked before each band: true ends the run with UpsampleCancelled. */
+  shouldStop?: () => boolean;
+}
+
+export class UpsampleCancelled extends Error {
+  constructor() {
+    super('cancelled');
+  }
 }
 
 export interface DecodeResult {
@@ -253,8 +266,8 @@ export class ModelRunner {
     const h = this.sizes.hidden_size;
     const visionHidden = new ort.Tensor('float32', result.hidden.slice(h, (n + 1) * h), [grid.gh, grid.gw, h]);
     let features: Promise<ort.Tensor> | undefined;
-    const pixelFeatures = () =>
-      (features ??= this.upsample(visionHidden).then(
+    const pixelFeatures = (hooks?: UpsampleHooks) =>
+      (features ??= this.upsample(visionHidden, hooks).then(
         (up) => up,
         (e: unknown) => {
           features = undefined; // a failed run is not remembered: the next mask request tries again
@@ -268,7 +281,7 @@ export class ModelRunner {
    * Upsampler output for post-norm patch hidden states [gh, gw, H] → [f·gh, f·gw, D]: float32 from one run,
    * or, for a large image (featureLayout), float16 from bands of patch rows.
    */
-  async upsample(visionHidden: ort.Tensor): Promise<ort.Tensor> {
+  async upsample(visionHidden: ort.Tensor, hooks: UpsampleHooks = {}): Promise<ort.Tensor> {
     const [gh, gw, h] = visionHidden.dims;
     if (!this.featureLayout({ gh, gw }).float16) {
       return (await this.sessions.upsampler.run({ vision_hidden: visionHidden })).pixel_features;
@@ -280,7 +293,10 @@ export class ModelRunner {
     const store = new Uint16Array(gh * perRow);
     const hidden = visionHidden.data as Float32Array;
     const { toFloat16 } = await this.helperSessions();
-    for (const band of featureBands(gh, rowsPerBand(gw, f, widest, this.featureStorage.bandBytes))) {
+    const bands = featureBands(gh, rowsPerBand(gw, f, widest, this.featureStorage.bandBytes));
+    for (const [i, band] of bands.entries()) {
+      if (hooks.shouldStop?.()) throw new UpsampleCancelled();
+      await hooks.onBand?.(i, bands.length);
       const input = new ort.Tensor('float32', hidden.subarray(band.inStart * gw * h, band.inEnd * gw * h), [band.inEnd - band.inStart, gw, h]);
       const up = (await this.sessions.upsampler.run({ vision_hidden: input })).pixel_features.data as Float32Array;
       const kept = up.subarray((band.start - band.inStart) * perRow, (band.end - band.inStart) * perRow);

@@ -11,4 +11,7 @@ export const engineProgressSchema = z.object({
   patches: z.optional(positiveInt),
   /** prefill: the long side the model sees, in pixels. */
   side: z.optional(positiveInt),
+  /** masks: parts of a large image's features upsampled so far, of `total` (featureBands.ts). */
+  done: z.optional(z.int().check(z.gte(0))),
+  total: z.optional(positiveInt),
 });

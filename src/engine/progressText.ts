@@ -15,7 +15,9 @@ export function stageText(progress: EngineProgress | undefined, engineStarting =
       ? `Prefilling the image (${progress.patches.toLocaleString('en-US')} patches${progress.side ? `, ${progress.side} px` : ''})`
       : 'Prefilling the image';
     case 'generate': return 'Writing the answer';
-    case 'masks': return 'Computing the mask';
+    case 'masks': return progress.total
+      ? `Computing the mask (upsampling the features, part ${Math.min((progress.done ?? 0) + 1, progress.total)} of ${progress.total})`
+      : 'Computing the mask';
   }
 }
 

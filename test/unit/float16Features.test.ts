@@ -149,6 +149,38 @@ describe('float16 pixel features of large images (tiny random model)', function 
     }
   });
 
+  it('report each band of a large image\'s upsampling, and stop between bands on a cancel', async () => {
+    const { gw } = whole.grid;
+    engine.runner.featureStorage = { float16AboveBytes: 0, bandBytes: 5 * 8 * 8 * gw * 32 * 4 }; // 3 rows a band: 5 bands
+    try {
+      const seen: string[] = [];
+      const task = { kind: 'segmentRegions' as const, image, regions: [{ kind: 'box' as const, x: 10, y: 10, w: 60, h: 40 }] };
+      const a = await engine.run(task, { onProgress: (p) => void seen.push(p.stage === 'masks' && p.total ? `${p.done}/${p.total}` : p.stage) });
+      assert.equal(a.masks.length, 1);
+      assert.deepEqual(seen.filter((x) => x.includes('/')), ['0/5', '1/5', '2/5', '3/5', '4/5']);
+      // A new prompt set is a new state: cancelled after two bands, it ends as cancelled at once…
+      let bands = 0;
+      const other = { ...task, regions: [{ kind: 'box' as const, x: 30, y: 20, w: 60, h: 40 }] };
+      await assert.rejects(
+        engine.run(other, { onProgress: (p) => void (p.stage === 'masks' && p.total && bands++), shouldStop: () => bands >= 2 }),
+        /cancelled/,
+      );
+      assert.equal(bands, 2);
+      // …and the next request for it upsamples again in full and answers as a fresh engine would.
+      const again = await engine.run(other);
+      engine.runner.featureStorage = DEFAULT_FEATURE_STORAGE;
+      const fresh = await Engine.open(path.join(repo, 'models/tiny-random'), { device: 'cpu', cacheBudgetMb: 64 });
+      try {
+        fresh.runner.featureStorage = { float16AboveBytes: 0, bandBytes: 5 * 8 * 8 * gw * 32 * 4 };
+        assert.deepEqual(again.masks, (await fresh.run(other)).masks);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      engine.runner.featureStorage = DEFAULT_FEATURE_STORAGE;
+    }
+  });
+
   async function patchesOf(image: string): Promise<[Float32Array, ImageState['grid']]> {
     const img = await loadImageForModel(fs.readFileSync(image), 16, 256);
     const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, engine.model.config.image);

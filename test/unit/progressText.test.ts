@@ -12,6 +12,12 @@ describe('progress text (the stage of a running request, in words)', () => {
     assert.equal(stageText({ stage: 'masks' }), 'Computing the mask');
   });
 
+  it('counts the parts of a large image\'s upsampling from one, never past the last', () => {
+    assert.equal(stageText({ stage: 'masks', done: 0, total: 11 }), 'Computing the mask (upsampling the features, part 1 of 11)');
+    assert.equal(stageText({ stage: 'masks', done: 10, total: 11 }), 'Computing the mask (upsampling the features, part 11 of 11)');
+    assert.equal(stageText({ stage: 'masks', done: 11, total: 11 }), 'Computing the mask (upsampling the features, part 11 of 11)');
+  });
+
   it('groups the thousands of a large prefill and leaves out what the worker did not say', () => {
     assert.equal(stageText({ stage: 'prefill', patches: 4096, side: 1024 }), 'Prefilling the image (4,096 patches, 1024 px)');
     assert.equal(stageText({ stage: 'prefill', patches: 4096 }), 'Prefilling the image (4,096 patches)');
