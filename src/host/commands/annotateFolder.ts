@@ -115,7 +115,8 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
       // One error for the job, not one per image: what was written stays, the rest is pending in the manifest.
       for (const f of e.summary.failed) output.appendLine(`job ${job.id}: failed ${f.file}: ${f.error}`);
       output.appendLine(`job ${job.id}: stopped with ${e.done} of ${e.total} images done: the engine could not start: ${e.reason}`);
-      void vscode.window.showErrorMessage(`Pixel-SAIL: the job stopped with ${e.done} of ${count(e.total, 'image')} done (once this is fixed, run the command on the folder again to resume): the engine could not start: ${e.reason}`);
+      // The cause first: a long message shows its first line until the notification is expanded.
+      void vscode.window.showErrorMessage(`Pixel-SAIL: the job stopped, as the engine could not start: ${e.reason} — ${e.done} of ${count(e.total, 'image')} are done; once this is fixed, run the command on the folder again to resume.`);
       return { ...e.summary, job: job.id, stopped: e.reason };
     }
     for (const f of summary.failed) output.appendLine(`job ${job.id}: failed ${f.file}: ${f.error}`);
