@@ -3,11 +3,13 @@
 // results go into each image's store file as model proposals tagged with the job id. Every write is atomic
 // and the manifest is written after the store file, so a job killed at any point resumes without loss, and
 // without duplicates: an image whose store file already holds this job's objects (killed between the two
-// writes) is counted as done, and one killed before its store write is run again.
+// writes) is counted as done, and one killed before its store write is run again. An engine that cannot start
+// stops the job at once (JobStoppedError), its images left pending for a resume.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { EngineStartError } from '../engine/engineClient';
 import type { EngineAnswer, EngineTask } from '../engine/types';
 
 /** What a job needs of an engine: the in-process Engine (CLI) and the worker client (extension) both fit. */
@@ -24,6 +26,25 @@ import { parseJson, readAnnotationFile, serialize, StorePaths, storePaths, STORE
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif'];
 
 export class BatchError extends Error {}
+
+/**
+ * A job stopped because its engine could not start (the model did not load): every image would fail with the
+ * same words, so the job ends at the first instead, with this one error. What it had written stays; the images
+ * it had not done stay pending in the manifest, so the job resumes once the cause is fixed.
+ */
+export class JobStoppedError extends BatchError {
+  /** Images the job has done (or skipped or failed) of all its images, as its manifest now says. */
+  readonly done: number;
+  readonly total: number;
+  constructor(manifest: JobManifest, readonly reason: string, readonly summary: RunSummary = { images: 0, objects: 0, skipped: 0, failed: [], cancelled: false, seconds: 0 }) {
+    const states = Object.values(manifest.images);
+    const done = states.filter((i) => i.state !== 'pending').length;
+    super(`job ${manifest.id} stopped with ${done} of ${states.length} images done: the engine could not start: ${reason}`);
+    this.name = 'JobStoppedError';
+    this.done = done;
+    this.total = states.length;
+  }
+}
 
 const manifestSchema = z.looseObject({
   version: z.literal(1),
@@ -184,6 +205,9 @@ export interface RunSummary { images: number; objects: number; skipped: number; 
  * images of one process with two threads, because an image's kernels are too small to share two cores well),
  * lane k runs pending images k, k + n, k + 2n, … in order. Results are written one at a time in the order they
  * finish, so the manifest and the store files stay as consistent as with one lane.
+ *
+ * An engine that cannot start (EngineStartError: its model did not load) stops the job at the first such error
+ * with JobStoppedError, after the results already computed are written; an image fails alone for any other error.
  */
 export async function runJob(root: string, manifest: JobManifest, engine: TaskRunner | readonly TaskRunner[],
   options: { onProgress?: (p: RunProgress) => void; shouldStop?: () => boolean; store?: JobStore } = {}): Promise<RunSummary> {
@@ -201,11 +225,15 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
   const imagePath = (file: string) => path.join(root, ...file.split('/'));
   // An image's result is written (store file, then manifest) while its lane's engine runs the lane's next image;
   // writes form one queue, and the manifest still says done only once the image's store file is written.
-  type Outcome = { state: 'skipped' } | { state: 'failed'; error: string } | { state: 'done'; paths: StorePaths; result: ImageResult; image: string }
+  type Result = { state: 'skipped' } | { state: 'failed'; error: string } | { state: 'done'; paths: StorePaths; result: ImageResult; image: string }
     | { state: 'written'; objects: number };
+  type Outcome = Result | { state: 'engineDown'; error: Error };
   let writing: Promise<void> = Promise.resolve();
   let writeFailed: unknown;
-  const finish = async (file: string, outcome: Outcome) => {
+  // The first engine start failure of any lane: the image it was on stays pending (nothing is written for it),
+  // and no lane begins another image.
+  let engineDown: Error | undefined;
+  const finish = async (file: string, outcome: Result) => {
     let entry: JobManifest['images'][string];
     if (outcome.state === 'done') {
       try {
@@ -265,15 +293,17 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
       if (!size) size = await imageSizeOf(image);
       return { state: 'done', image, paths, result: { replaced, found: added, image: { file_name: paths.fileName, width: size.width, height: size.height }, job: manifest.id } };
     } catch (e) {
+      if (e instanceof EngineStartError) return { state: 'engineDown', error: e };
       return { state: 'failed', error: (e as Error).message };
     }
   };
   const lane = async (runner: TaskRunner, first: number) => {
     let mine: Promise<void> = Promise.resolve();
     for (let i = first; i < pending.length; i += lanes.length) {
-      if (writeFailed) break;
+      if (writeFailed || engineDown) break;
       if (options.shouldStop?.()) { summary.cancelled = true; break; }
       const outcome = await runImage(pending[i], runner, pending[i + lanes.length]);
+      if (outcome.state === 'engineDown') { engineDown ??= outcome.error; break; }
       // At most one of this lane's results waits to be written while it runs its next image.
       await mine;
       if (writeFailed) break;
@@ -286,6 +316,7 @@ export async function runJob(root: string, manifest: JobManifest, engine: TaskRu
   // The manifest could not be written (a full disk): the job cannot say where it stands, so it stops here.
   if (writeFailed) throw writeFailed;
   summary.seconds = Math.round((Date.now() - t0) / 100) / 10;
+  if (engineDown) throw new JobStoppedError(manifest, engineDown.message, summary);
   return summary;
 }
 

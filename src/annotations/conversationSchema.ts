@@ -5,7 +5,7 @@
 // questions and answers as parts. Format 1 is upgraded on load (conversations.ts), never written.
 import { z } from 'zod';
 import { answerPartSchema, MAX_REGIONS, questionSchema } from '../engine/question';
-import { storedMaskShape, storedRegionSpecSchema } from './sharedSchemas';
+import { storedMaskShape, storedRegionSpecSchema, turnIdSchema } from './sharedSchemas';
 
 /**
  * A region as the engine takes it, minus mask files (a store file must not point at other files). Shared with
@@ -28,7 +28,8 @@ export const storedMaskSchema = z.looseObject({
   acceptedAs: z.number().int().positive().optional(),
 });
 
-const turnId = z.string().min(1);
+/** Shared with the chat's protocol (sharedSchemas.ts), which carries turn ids both ways. */
+const turnId = turnIdSchema;
 export const turnSchema = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('question'), id: turnId, parts: questionSchema }),
   z.looseObject({

@@ -5,7 +5,7 @@
 // newer tool or by hand loses nothing when this one saves it.
 import { z } from 'zod';
 import { storedConversationSchema } from './conversationSchema';
-import { annotationOriginSchema, annotationStatusSchema, categorySchema, polygonsSchema, rleSchema } from './sharedSchemas';
+import { annotationOriginSchema, annotationStatusSchema, bboxSchema, categorySchema, polygonsSchema, rleSchema } from './sharedSchemas';
 
 /** The version this code writes. Older versions are migrated on load (see store.ts). */
 export const STORE_VERSION = 1;
@@ -13,7 +13,7 @@ export const STORE_VERSION = 1;
 const nonNegative = z.number().finite().nonnegative();
 const positiveInt = z.number().int().positive();
 
-// The shapes the webview protocols share (rle, polygons, origin, status, category) are in sharedSchemas.ts.
+// The shapes the webview protocols share (rle, bbox, polygons, origin, status, category) are in sharedSchemas.ts.
 export { rleSchema, polygonsSchema, categorySchema };
 
 export const pixelSailFieldsSchema = z.looseObject({
@@ -30,7 +30,7 @@ export const annotationSchema = z.looseObject({
   category_id: positiveInt,
   segmentation: z.union([rleSchema, polygonsSchema]),
   area: nonNegative,
-  bbox: z.tuple([nonNegative, nonNegative, nonNegative, nonNegative]),
+  bbox: bboxSchema,
   iscrowd: z.union([z.literal(0), z.literal(1)]),
   pixel_sail: pixelSailFieldsSchema,
 });

@@ -1,6 +1,6 @@
 // The store's shapes that also cross a webview boundary (src/editor/protocol.ts, src/chat/protocol.ts): an
-// RLE mask, hand-drawn polygons, an object's origin and status, a category, a chat region's geometry and a chat
-// answer's mask. They are written once, here, in zod/mini: the webviews
+// RLE mask, a bounding box, hand-drawn polygons, an object's origin and status, a category, a chat turn's id, a
+// chat region's geometry and a chat answer's mask. They are written once, here, in zod/mini: the webviews
 // bundle their protocol's schemas, and classic zod (whose `z` namespace keeps every locale) would add about
 // 800 KB to each bundle where mini adds about 45 KB. The store's classic schemas (schema.ts,
 // conversationSchema.ts) compose these as they are; zod 4's classic and mini schemas mix freely.
@@ -9,12 +9,16 @@ import * as z from 'zod/mini';
 const count = z.int().check(z.gte(0));
 const positiveInt = z.int().check(z.gt(0));
 const coord = z.number();
+const nonNegative = z.number().check(z.gte(0));
 
 /** COCO compressed RLE: size is [height, width]; counts the run lengths' string form (src/masks/rle.ts). */
 export const rleSchema = z.object({
   size: z.tuple([count, count]),
   counts: z.string(),
 });
+
+/** COCO bbox [x, y, width, height] in pixels: an object's and a chat answer's mask's alike, never negative. */
+export const bboxSchema = z.tuple([nonNegative, nonNegative, nonNegative, nonNegative]);
 
 /** COCO polygons: one flat [x1, y1, x2, y2, …] list per part, at least three points each. */
 export const polygonsSchema = z.array(z.array(coord).check(z.minLength(6), z.refine((p) => p.length % 2 === 0, 'a polygon needs an even number of coordinates'))).check(z.minLength(1));
@@ -35,9 +39,15 @@ export const categorySchema = z.looseObject({
  */
 export const storedMaskShape = {
   rle: rleSchema,
-  area: z.number().check(z.gte(0)),
-  bbox: z.tuple([coord, coord, coord, coord]),
+  area: nonNegative,
+  bbox: bboxSchema,
 };
+
+/**
+ * A chat turn's id: any non-empty text, as the store has always read it. The chat webview sends it back (Copy,
+ * Accept, Use as caption) checked by this same schema, so a button never refuses an id the store loaded.
+ */
+export const turnIdSchema = z.string().check(z.minLength(1));
 
 const point = z.object({ x: coord, y: coord });
 

@@ -4,14 +4,14 @@
 // reported, not applied). The types are inferred from the schemas, so the two cannot drift. zod/mini: the
 // webview bundles this file (see src/annotations/sharedSchemas.ts for why not classic zod).
 import * as z from 'zod/mini';
-import { storedMaskShape } from '../annotations/sharedSchemas';
+import { storedMaskShape, turnIdSchema } from '../annotations/sharedSchemas';
 import { answerPartSchema, MAX_REGIONS, questionPartSchema, questionSchema } from '../engine/question';
 import { engineProgressSchema } from '../engine/progressSchema';
 
 const region = z.int().check(z.gte(1), z.lte(MAX_REGIONS));
-const turnId = z.string().check(z.minLength(1), z.maxLength(200));
-/** A turn's id as the store allows it (conversationSchema.ts: any non-empty text), so a stored chat always shows. */
-const storedTurnId = z.string().check(z.minLength(1));
+/** A turn's id as the store allows it (sharedSchemas.ts), both ways: a stored chat always shows, and its buttons
+ * (Copy, Accept, Use as caption) always reach the host. */
+const turnId = turnIdSchema;
 const positiveInt = z.int().check(z.gt(0));
 const nonNegative = z.number().check(z.gte(0));
 
@@ -59,17 +59,17 @@ export const answerProgressViewSchema = z.object({
 export type AnswerProgressView = z.infer<typeof answerProgressViewSchema>;
 
 export const turnViewSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('question'), id: storedTurnId, parts: z.array(questionPartSchema) }),
+  z.object({ kind: z.literal('question'), id: turnId, parts: z.array(questionPartSchema) }),
   z.object({
     kind: z.literal('answer'),
-    id: storedTurnId,
+    id: turnId,
     parts: z.array(answerPartSchema),
     masks: z.array(maskViewSchema),
     status: z.enum(['complete', 'stopped', 'failed', 'streaming']),
     message: z.optional(z.string()),
     progress: z.optional(answerProgressViewSchema),
   }),
-  z.object({ kind: z.literal('notice'), id: storedTurnId, text: z.string() }),
+  z.object({ kind: z.literal('notice'), id: turnId, text: z.string() }),
 ]);
 export type TurnView = z.infer<typeof turnViewSchema>;
 
@@ -99,14 +99,14 @@ export const toChatSchema = z.discriminatedUnion('type', [
    */
   z.object({
     type: z.literal('tokens'),
-    turnId: storedTurnId,
+    turnId,
     parts: z.array(answerPartSchema),
     producedAt: z.array(epochMs),
     hostAt: z.array(epochMs),
     postedAt: epochMs,
   }).check(z.refine((m) => m.producedAt.length === m.parts.length && m.hostAt.length === m.parts.length, 'producedAt and hostAt need one time per part')),
   /** The answer being written reached another stage (or the engine began or ended loading the model). */
-  z.object({ type: z.literal('progress'), turnId: storedTurnId, progress: answerProgressViewSchema }),
+  z.object({ type: z.literal('progress'), turnId, progress: answerProgressViewSchema }),
   z.object({ type: z.literal('highlightFromCanvas'), region: z.nullable(region) }),
 ]);
 export type ToChat = z.infer<typeof toChatSchema>;

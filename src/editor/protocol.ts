@@ -5,7 +5,7 @@
 // the schemas, so the two cannot drift. zod/mini, not classic zod: the webview bundles this file, and mini
 // costs it tens of KB where classic costs hundreds (see src/annotations/sharedSchemas.ts).
 import * as z from 'zod/mini';
-import { annotationOriginSchema, annotationStatusSchema, categorySchema, polygonsSchema, rleSchema, storedMaskShape, storedRegionSpecSchema } from '../annotations/sharedSchemas';
+import { annotationOriginSchema, annotationStatusSchema, bboxSchema, categorySchema, polygonsSchema, rleSchema, storedMaskShape, storedRegionSpecSchema, turnIdSchema } from '../annotations/sharedSchemas';
 import { MAX_SCRIBBLE_POINTS } from '../engine/regions';
 import { engineProgressSchema } from '../engine/progressSchema';
 import type { RegionPrompt } from './regionPrompt';
@@ -83,7 +83,7 @@ export type FromWebview = z.infer<typeof fromWebviewSchema>;
 // writes (messages, captions, names) are not bounded: the host is ours, and the check is there to catch a
 // message that drifted from what the webview draws, not to ration text.
 
-const bbox = z.tuple([nonNegative, nonNegative, nonNegative, nonNegative]);
+const bbox = bboxSchema;
 
 /** What the webview needs to draw and describe one object (editorView.ts builds it from an annotation). */
 export const objectViewSchema = z.object({
@@ -173,7 +173,7 @@ export const toWebviewSchema = z.discriminatedUnion('type', [
   /** A chip is hovered in the chat: outline region n on the canvas; null clears the outline. */
   z.object({ type: z.literal('chatHighlight'), n: z.nullable(positiveInt) }),
   /** Masks of a chat answer, drawn like a candidate (in the chat's colour) until accepted or dismissed. */
-  z.object({ type: z.literal('chatMasks'), turnId: z.string().check(z.minLength(1)), masks: z.array(z.object({ rle: storedMaskShape.rle, bbox: storedMaskShape.bbox })) }),
+  z.object({ type: z.literal('chatMasks'), turnId: turnIdSchema, masks: z.array(z.object({ rle: storedMaskShape.rle, bbox: storedMaskShape.bbox })) }),
   /** Add to chat worked (the chips' numbers) or failed (why, for the answer line). */
   z.object({ type: z.literal('addedToChat'), regions: z.array(positiveInt) }),
   z.object({ type: z.literal('chatFailed'), message: z.string() }),

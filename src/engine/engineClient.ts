@@ -18,6 +18,14 @@ export class EngineRequestError extends Error {
   }
 }
 
+/**
+ * The engine could not start: the model did not load, or its process stopped while loading it. Every request
+ * waiting on the start gets this error, and so would every later one until the cause is fixed; so a folder
+ * job stops at the first (src/annotations/batch.ts) instead of failing image after image with the same words.
+ * Its name stays EngineRequestError: callers that tell errors apart by name see no change.
+ */
+export class EngineStartError extends EngineRequestError {}
+
 export interface RequestOptions {
   priority?: Priority;
   /** A newer request with the same key cancels this one (e.g. one per editor: a new click wins). */
@@ -130,7 +138,7 @@ export class EngineClient extends EventEmitter {
           this.pump();
         } else if (msg.type === 'fatal') {
           settled = true;
-          reject(new EngineRequestError(msg.message, 'model'));
+          reject(new EngineStartError(msg.message, 'model'));
         } else {
           this.onMessage(msg);
         }
@@ -139,7 +147,7 @@ export class EngineClient extends EventEmitter {
         const why = signal ? `signal ${signal}` : `exit code ${code}`;
         if (!settled) {
           settled = true;
-          reject(new EngineRequestError(`the engine process stopped while loading the model (${why})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`, 'crashed'));
+          reject(new EngineStartError(`the engine process stopped while loading the model (${why})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`, 'crashed'));
           // A failed load is no crash to restart from: the requests waiting on it get its error (failAll), and
           // the next request starts again. (Restarting here forked a second worker that the start's reset
           // below then forgot: an orphan process holding a model, never killed.)

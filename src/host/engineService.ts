@@ -71,7 +71,8 @@ export class EngineService implements vscode.Disposable {
   /**
    * The engines a folder job runs on (src/annotations/batchLanes.ts decides how many): this service's own
    * engine at batch priority when one, else that many single-threaded engine processes of the job's own,
-   * which `dispose` ends.
+   * which `dispose` ends. `start` (and any request) rejects with EngineStartError when a model does not load,
+   * which stops the job with one error (annotateFolder.ts).
    */
   batchEngines(): { runners: TaskRunner[]; count: number; start(): Promise<unknown>; dispose(): void } {
     const setting = vscode.workspace.getConfiguration('pixelSail').get<number>('batch.engines', 0);

@@ -1,6 +1,7 @@
 // Batch annotation of a dataset folder in a real VS Code window, as a user does it: right-click the folder
 // → Annotate Folder with Pixel-SAIL… → categories and expressions → policy → the progress notification →
-// Cancel mid-run → the same command again → Resume It → the job ends; one image is reviewed in the editor
+// Cancel mid-run → the model setting pointed at a damaged model → the same command again → Resume It → one
+// error naming the damaged file, nothing lost → the setting back → Resume It → the job ends; one image is reviewed in the editor
 // (accept one proposal, reject another, save, Next unreviewed); then Export COCO JSON… from the same menu.
 // The stores the resumed job leaves are checked against an uninterrupted run of the same job by the
 // CLI, and the export against the stores. Screenshots go to results/ui-screenshots/.
@@ -43,6 +44,10 @@ async function main(): Promise<number> {
   const gen = spawnSync(python, ['training/generate.py', '--split', 'test', '--seed', '77', '--count', String(COUNT), '--size', '128', '--out', scenes, '--quiet'], { cwd: repoRoot, encoding: 'utf8' });
   if (gen.status !== 0) throw new Error(`generating scenes failed: ${gen.stderr}`);
   fs.rmSync(path.join(scenes, 'ground_truth.json'));
+  // The shipped model with its decoders cut short, as a damaged download would leave it.
+  const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-batch-ui-broken-model-'));
+  fs.cpSync(path.join(repoRoot, 'models', 'default'), broken, { recursive: true });
+  for (const f of fs.readdirSync(broken).filter((x) => x.startsWith('decoder') && x.endsWith('.onnx'))) fs.truncateSync(path.join(broken, f), 1000);
   await withWorkbench(
     (dir) => fs.cpSync(scenes, path.join(dir, 'dataset'), { recursive: true }),
     async ({ workspace, page }: { workspace: string; page: Page }) => {
@@ -89,6 +94,39 @@ async function main(): Promise<number> {
           assert.ok(done > 0 && done < COUNT, `the job stopped mid-run (${done} of ${COUNT} done)`);
           assert.equal(s.filter((x) => x === 'pending').length, COUNT - done);
           await screenshot(page, 'batch-02-cancelled');
+        }],
+        ['with a damaged model in the settings, Resume It stops the job with one error naming the file, and nothing is lost', async () => {
+          const manifestFile = path.join(workspace, '.pixel-sail', 'jobs', `${job().id}.json`);
+          const manifestText = fs.readFileSync(manifestFile, 'utf8');
+          const stores = storesOf(workspace);
+          const settings = path.join(workspace, '.vscode', 'settings.json');
+          fs.mkdirSync(path.dirname(settings), { recursive: true });
+          fs.writeFileSync(settings, JSON.stringify({ 'pixelSail.modelPath': broken }));
+          // The engine reloads on the setting's change and fails: the status bar item turns to an error.
+          const engineFailed = page.locator('.statusbar-item.error-kind', { hasText: 'Pixel-SAIL' });
+          await eventually('the engine to fail on the damaged model', () => engineFailed.isVisible(), 120000);
+          const dialog = page.getByRole('dialog').filter({ hasText: 'unfinished job' });
+          await folderMenu('Annotate Folder with Pixel-SAIL…', () => dialog);
+          await dialog.getByRole('button', { name: 'Resume It' }).click();
+          const stopped = notification(/the job stopped, as the engine could not start/);
+          await eventually('the one error', () => stopped.isVisible(), 120000);
+          const text = (await stopped.textContent()) ?? '';
+          assert.match(text, /the engine could not start: onnxruntime cannot load decoder(\.int8)?\.onnx in .*ps-batch-ui-broken-model-.*run the command on the folder again to resume/, text);
+          const done = Object.values(JSON.parse(manifestText).images as Manifest['images']).filter((i) => i.state === 'done').length;
+          assert.match(text, new RegExp(`${done} of 300 images are done`));
+          // Expanded, as a user reads a long message (collapsed it shows its first line).
+          await stopped.hover();
+          await stopped.getByRole('button', { name: /Expand/ }).click({ timeout: 5000 }).catch(() => {});
+          await eventually('the whole message', async () => ((await stopped.boundingBox())?.height ?? 0) > 60);
+          await screenshot(page, 'batch-02b-engine-stopped');
+          assert.equal(await notification(/could not start/).count(), 1, 'one error for the job');
+          assert.equal(await notification(/failed \(see the Pixel-SAIL output\)/).count(), 0, 'no image failed with it');
+          assert.equal(fs.readFileSync(manifestFile, 'utf8'), manifestText, 'the manifest is as the cancel left it');
+          assert.deepEqual(storesOf(workspace), stores, 'every store file as it was');
+          // The cause fixed: the setting goes, the engine loads the shipped model again.
+          fs.writeFileSync(settings, '{}');
+          await eventually('the engine to load the shipped model again', async () => !(await engineFailed.isVisible()), 120000);
+          await stopped.getByRole('button', { name: /Clear Notification/ }).click().catch(() => {});
         }],
         ['the same command again offers to resume the unfinished job, and Resume It finishes it', async () => {
           const id = job().id;
@@ -177,6 +215,7 @@ async function main(): Promise<number> {
     },
   );
   fs.rmSync(scenes, { recursive: true, force: true });
+  fs.rmSync(broken, { recursive: true, force: true });
   console.log(`${result[0]} passed, ${result[1]} failed`);
   return result[1] === 0 ? 0 : 1;
 }

@@ -6,14 +6,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createJob, listImages, readManifest, RunProgress, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
+import { createJob, JobStoppedError, listImages, readManifest, RunProgress, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
 import { mergeCoco, MergeError } from '../../src/annotations/cocoMerge';
 import { Engine } from '../../src/engine/engine';
+import { EngineClient } from '../../src/engine/engineClient';
 import type { EngineTask } from '../../src/engine/types';
 
 const repo = path.resolve(__dirname, '../../..');
 const bin = path.join(repo, 'bin/pixel-sail.js');
 const tiny = path.join(repo, 'models/tiny-random');
+const workerPath = path.join(repo, 'dist/worker.js');
 const python = process.env.PYTHON || '/usr/bin/python3';
 const cli = (...args: string[]) => spawnSync('node', [bin, ...args], { encoding: 'utf8' });
 const PROMPTS = ['--prompt', 'circle=every circle', '--prompt', 'square=the square'];
@@ -197,6 +199,73 @@ describe('batch annotation', function () {
       assert.equal(Object.values(manifest.images).filter((i) => (i as { state: string }).state === 'done').length, files.length - 1);
       assert.ok(!fs.existsSync(path.join(root, '.pixel-sail/annotations', `${full}.json`)), 'nothing half-written');
     } finally {
+      await engine.close();
+    }
+  });
+
+  it('stops at the first engine that cannot start, with one error naming the model file; keeps what was written; resumes once the model is fixed', async () => {
+    // Real engine processes (dist/worker.js, onnxruntime) on a copy of the model whose decoder is cut short: the
+    // load fails as it would for a damaged download. The job must not fail image after image with that error.
+    const root = copy(), reference = copy();
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-batch-broken-model-'));
+    made.push(broken);
+    fs.cpSync(tiny, broken, { recursive: true });
+    fs.truncateSync(path.join(broken, 'decoder.onnx'), 1000);
+    const brokenClient = () => new EngineClient({ workerPath, config: { modelPath: broken, device: 'cpu', cacheBudgetMb: 64, maxImagePixels: 1e6, threads: 1 } });
+    const clients: EngineClient[] = [];
+    const engine = await Engine.open(tiny, { device: 'cpu', cacheBudgetMb: 64, threads: 1 });
+    try {
+      const prompts = [{ label: 'circle', expression: 'every circle' }];
+      await runJob(reference, await createJob(reference, { prompts, policy: 'add', model: { name: 'tiny', hash: 'x' } }), engine);
+      const job = await createJob(root, { prompts, policy: 'add', model: { name: 'tiny', hash: 'x' } });
+      const states = () => Object.values(readManifest(root, job.id).images).map((i) => i.state);
+      const storeBytes = () => Object.fromEntries((fs.readdirSync(path.join(root, '.pixel-sail/annotations'), { recursive: true }) as string[])
+        .filter((f) => f.endsWith('.json')).map((f) => [f, fs.readFileSync(path.join(root, '.pixel-sail/annotations', f), 'utf8')]));
+      const stopped = (e: unknown, done: number) => {
+        assert.ok(e instanceof JobStoppedError, String(e));
+        assert.match(e.reason, /cannot load decoder\.onnx in .*ps-batch-broken-model-.*: Protobuf parsing failed/);
+        assert.equal(e.message, `job ${job.id} stopped with ${done} of 30 images done: the engine could not start: ${e.reason}`);
+        assert.deepEqual(e.summary.failed, [], 'no image failed with the start error');
+        return true;
+      };
+
+      // Mid-job: lane 0 runs on a good engine, lane 1's process cannot load the model; lane 1 asks once two
+      // images are written. Its request stops the job; what lane 0 finished is written, and nothing is failed.
+      let brokenAsked = 0;
+      const one = brokenClient();
+      clients.push(one);
+      const progress: RunProgress[] = [];
+      let twoWritten!: () => void;
+      const afterTwo = new Promise<void>((resolve) => (twoWritten = resolve));
+      const mixed = [engine, { run: async (task: EngineTask) => { await afterTwo; brokenAsked++; return one.request(task); } }];
+      await assert.rejects(runJob(root, job, mixed, { onProgress: (p) => { if (progress.push(p) === 2) twoWritten(); } }), (e) => stopped(e, progress.length));
+      assert.equal(brokenAsked, 1, 'the broken lane was asked once, not once per image');
+      const done = progress.length;
+      assert.ok(done >= 2 && done <= 15, `the job stopped (${done} of 30 done; lane 0 has 15)`);
+      assert.deepEqual(states().filter((x) => x !== 'pending'), Array(done).fill('done'), 'only done or pending: the failed start is no image\'s failure');
+      const written = storeBytes();
+      assert.deepEqual(Object.keys(written).sort(), progress.map((p) => `${p.file}.json`).sort(), 'every image done has its store file, and only those');
+
+      // Resumed while the model is still broken, with two lanes as the extension runs them: one request per
+      // lane, one error, and not a byte of the store or the manifest changes.
+      let asked = 0;
+      const two = [brokenClient(), brokenClient()];
+      clients.push(...two);
+      const manifestText = fs.readFileSync(path.join(root, '.pixel-sail/jobs', `${job.id}.json`), 'utf8');
+      await assert.rejects(runJob(root, readManifest(root, job.id), two.map((c) => ({ run: (task: EngineTask) => { asked++; return c.request(task); } }))), (e) => stopped(e, done));
+      assert.equal(asked, 2);
+      assert.deepEqual(storeBytes(), written);
+      assert.equal(fs.readFileSync(path.join(root, '.pixel-sail/jobs', `${job.id}.json`), 'utf8'), manifestText);
+
+      // The model fixed (here: a good engine), the same job resumes to exactly the uninterrupted result.
+      const rest: RunProgress[] = [];
+      const summary = await runJob(root, readManifest(root, job.id), engine, { onProgress: (p) => rest.push(p) });
+      assert.deepEqual(rest.map((p) => p.done), Array.from({ length: 30 - done }, (_, i) => done + i + 1));
+      assert.deepEqual(summary.failed, []);
+      assert.ok(states().every((x) => x === 'done'));
+      assert.deepEqual(storeOf(root), storeOf(reference), 'nothing lost, nothing doubled');
+    } finally {
+      for (const c of clients) c.dispose();
       await engine.close();
     }
   });

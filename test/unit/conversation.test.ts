@@ -142,4 +142,26 @@ describe('chat persistence in the store file', () => {
     const future = { version: 1, image, annotations: [], conversations: [{ format: 3, id: 'x' }] };
     assert.throws(() => parseAnnotationFile(JSON.stringify(future), 'f.json'), (e: Error) => e instanceof StoreFormatError && /conversations\[0\]/.test(e.jsonPath));
   });
+
+  it("refuses a chat mask's negative bbox as it refuses an object's, naming the field, and leaves the file as it was", async () => {
+    // A chat mask becomes an object on Accept (its bbox copied), so the two follow one rule (sharedSchemas.ts).
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ps-conv-')), 'scene.png.json');
+    const onDisk = JSON.parse(JSON.stringify(stateToFile({ image, annotations: [], conversations: [conversation()] })));
+    onDisk.conversations[0].turns[1].masks[0].bbox = [-2, 0, 3, 1];
+    const text = JSON.stringify(onDisk, null, 2);
+    fs.writeFileSync(file, text);
+    await assert.rejects(readAnnotationFile(file), (e: unknown) => {
+      assert.ok(e instanceof StoreFormatError);
+      assert.equal(e.jsonPath, '$.conversations[0].turns[1].masks[0].bbox[0]');
+      assert.match(e.message, /^.*scene\.png\.json: \$\.conversations\[0\]\.turns\[1\]\.masks\[0\]\.bbox\[0\]: .*>=\s*0/);
+      return true;
+    });
+    // Nor is such a conversation ever written: the file on disk keeps its bytes.
+    const state = stateFromFile(JSON.parse(JSON.stringify({ ...onDisk, conversations: [conversation()] })));
+    const bad = stateToFile(state);
+    (bad.conversations![0].turns[1] as { masks: { bbox: number[] }[] }).masks[0].bbox = [0, -1, 3, 1];
+    await assert.rejects(writeAnnotationFile(file, bad), (e: unknown) => e instanceof StoreFormatError && e.jsonPath === '$.conversations[0].turns[1].masks[0].bbox[1]');
+    assert.equal(fs.readFileSync(file, 'utf8'), text);
+    assert.deepEqual(fs.readdirSync(path.dirname(file)), ['scene.png.json'], 'no temporary file left behind');
+  });
 });

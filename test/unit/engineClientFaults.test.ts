@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CANCEL_GRACE_MS, EngineClient, EngineRequestError, type ClientOptions, type RequestOptions } from '../../src/engine/engineClient';
+import { CANCEL_GRACE_MS, EngineClient, EngineRequestError, EngineStartError, type ClientOptions, type RequestOptions } from '../../src/engine/engineClient';
 import type { EngineAnswer, EngineTask } from '../../src/engine/types';
 import { progressMessageSchema, tokenMessageSchema } from '../../src/engine/workerProtocol';
 
@@ -141,7 +141,8 @@ describe('engine client against a scripted fake worker (faults, cancels, crashes
     it('a worker that exits while loading fails the start with its exit code and last stderr line; the next start tries again', async () => {
       const f = fake([{ steps: [{ stderr: 'loading weights\nboom: no model here\n' }, { exit: 3 }] }, {}]);
       const waiting = outcome(f.client.request(answers('queued')));
-      await assert.rejects(f.client.start(), (e: Error) => e instanceof EngineRequestError && e.code === 'crashed'
+      // An EngineStartError (a folder job stops at the first, src/annotations/batch.ts), named as any request error.
+      await assert.rejects(f.client.start(), (e: Error) => e instanceof EngineStartError && e.name === 'EngineRequestError' && e.code === 'crashed'
         && e.message === 'the engine process stopped while loading the model (exit code 3): boom: no model here');
       assert.equal(await waiting, 'crashed: the engine process stopped while loading the model (exit code 3): boom: no model here', 'a request waiting on the start gets its error');
       assert.equal(f.client.ready, undefined);
@@ -160,7 +161,7 @@ describe('engine client against a scripted fake worker (faults, cancels, crashes
     it('a fatal message (model not loadable) fails the start and the requests waiting with the worker\'s message', async () => {
       const f = fake([{ fatal: 'model directory not found: /x (set pixelSail.modelPath)' }, {}]);
       const waiting = outcome(f.client.request(answers('queued')));
-      await assert.rejects(f.client.start(), (e: Error) => e instanceof EngineRequestError && e.code === 'model'
+      await assert.rejects(f.client.start(), (e: Error) => e instanceof EngineStartError && e.code === 'model'
         && e.message === 'model directory not found: /x (set pixelSail.modelPath)');
       assert.equal(await waiting, 'model: model directory not found: /x (set pixelSail.modelPath)');
       assert.deepEqual(f.log(), [], 'nothing was sent to a worker that never became ready');
@@ -333,8 +334,10 @@ describe('engine client against a scripted fake worker (faults, cancels, crashes
       const f = fake();
       await f.client.start();
       const died = task('dies', [{ send: { type: 'token', text: 'a', at: 1 } }, { stderr: 'Segmentation fault\n' }, { exit: 7 }]);
-      assert.equal(await outcome(f.client.request(died)),
+      const request = f.client.request(died);
+      assert.equal(await outcome(request),
         'crashed: the engine process stopped unexpectedly (exit code 7) while working on this request; it has been restarted — try again');
+      assert.equal(await request.catch((e) => e instanceof EngineStartError), false, 'a crash while running is no start failure: a job fails that image alone');
       assert.equal(f.client.pid, undefined, 'no worker is started while nothing waits');
       assert.equal(f.client.ready, undefined);
       assert.deepEqual(f.exits, ['exit code 7']);

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { Annotation } from '../../src/annotations/schema';
 import { annotationSchema } from '../../src/annotations/schema';
 import { turnSchema } from '../../src/annotations/conversationSchema';
-import { toChatSchema, ToChat } from '../../src/chat/protocol';
+import { fromChatSchema, toChatSchema, ToChat } from '../../src/chat/protocol';
 import { objectView } from '../../src/editor/objectView';
 import { toWebviewSchema, ToWebview } from '../../src/editor/protocol';
 import { encodeMask, maskBbox, rleArea } from '../../src/masks/rle';
@@ -145,7 +145,8 @@ describe('host → webview messages', () => {
 
   it('shows whatever a store file may hold: a long turn id, a mask whose bbox leaves the image', () => {
     // What the store loads (conversationSchema.ts) the chat must show; a refusal here would hide a whole chat.
-    const stored = turnSchema.parse({ kind: 'answer', id: 'x'.repeat(300), parts: [{ kind: 'text', text: 'here' }], masks: [{ rle, area: 0, bbox: [-3, -1, 40, 2] }], status: 'complete' });
+    // (A negative bbox the store refuses, as it does an object's: conversation.test.ts.)
+    const stored = turnSchema.parse({ kind: 'answer', id: 'x'.repeat(300), parts: [{ kind: 'text', text: 'here' }], masks: [{ rle, area: 0, bbox: [25, 15, 40, 20] }], status: 'complete' });
     assert.equal(stored.kind, 'answer');
     if (stored.kind !== 'answer') return;
     // As chatController.view() turns a stored answer into a TurnView.
@@ -153,6 +154,22 @@ describe('host → webview messages', () => {
     const state = { image: null, regions: [], objects: [], turns: [turn], busy: false };
     assert.ok(toChatSchema.safeParse(overTheWire({ type: 'state', state })).success);
     assert.ok(toWebviewSchema.safeParse(overTheWire({ type: 'chatMasks', turnId: stored.id, masks: turn.masks.map((m) => ({ rle: m.rle, bbox: m.bbox })) })).success);
+  });
+
+  it("takes back from the chat webview every turn id the store accepts: Copy, Accept and Use as caption never go quiet", () => {
+    // The webview sends a stored turn's id back as it got it; an id the store loaded but the chat protocol
+    // refused made those buttons do nothing (the host drops a message that fails fromChatSchema).
+    const ids = fc.oneof(fc.string({ minLength: 1, maxLength: 2000 }), fc.constant('x'.repeat(201)), fc.constant('y'.repeat(5000)), fc.string({ unit: 'binary', minLength: 1, maxLength: 400 }));
+    fc.assert(fc.property(ids, (id) => {
+      if (!turnSchema.safeParse({ kind: 'notice', id, text: '' }).success) return;
+      for (const m of [{ type: 'copy', turnId: id }, { type: 'accept', turnId: id, index: 0 }, { type: 'useAsCaption', turnId: id, objectId: 1 }]) {
+        const r = fromChatSchema.safeParse(overTheWire(m));
+        assert.ok(r.success, `${m.type} with a ${id.length}-character id: ${JSON.stringify(r.error?.issues)}`);
+      }
+    }), { numRuns: RUNS });
+    // And the one id the store refuses, the chat refuses too.
+    assert.equal(turnSchema.safeParse({ kind: 'notice', id: '', text: '' }).success, false);
+    assert.equal(fromChatSchema.safeParse({ type: 'copy', turnId: '' }).success, false);
   });
 
   it('refuses malformed editor messages: wrong tags, NaN or negative sizes, missing fields', () => {

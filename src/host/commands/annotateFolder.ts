@@ -5,7 +5,8 @@
 // editor get their results through the editor's document (ImageEditorProvider.jobStore).
 import * as vscode from 'vscode';
 import { folderInStore } from '../../annotations/store';
-import { createJob, JobManifest, JobStore, modelHash, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
+import { createJob, JobManifest, JobStoppedError, JobStore, modelHash, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
+import { EngineStartError } from '../../engine/engineClient';
 import type { EngineService } from '../engineService';
 import { resolveModelPath } from '../settings';
 import { count } from '../../words';
@@ -45,7 +46,7 @@ async function askPolicy(): Promise<'skip' | 'add' | 'replace' | undefined> {
 }
 
 export function registerAnnotateFolder(context: vscode.ExtensionContext, engines: EngineService, output: vscode.OutputChannel, store: JobStore): vscode.Disposable {
-  return vscode.commands.registerCommand('pixelSail.annotateFolder', async (folder?: vscode.Uri, givenArg?: unknown): Promise<RunSummary & { job: string } | undefined> => {
+  return vscode.commands.registerCommand('pixelSail.annotateFolder', async (folder?: vscode.Uri, givenArg?: unknown): Promise<RunSummary & { job: string; stopped?: string } | undefined> => {
     // From the Explorer the second argument is the list of selected items, not the job's settings.
     const given = givenArg && typeof givenArg === 'object' && !Array.isArray(givenArg) ? (givenArg as AnnotateFolderArgs) : undefined;
     const target = folder?.fsPath ?? (await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Annotate which folder?' }))?.uri.fsPath;
@@ -69,34 +70,55 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
       if (!specs?.length) return undefined;
       const policy = given?.policy ?? (given ? 'skip' : await askPolicy());
       if (!policy) return undefined;
-      const info = await client.start();
+      let info;
+      try {
+        info = await client.start();
+      } catch (e) {
+        if (!(e instanceof EngineStartError)) throw e;
+        void vscode.window.showErrorMessage(`Pixel-SAIL: no job was started: the engine could not start: ${e.message}`);
+        return undefined;
+      }
       manifest = await createJob(root, { prompts: specs.map(parsePromptSpec), policy, under, model: { name: info.model.name, hash: modelHash(resolveModelPath(context)) } });
     }
     const job = manifest;
     const total = Object.keys(job.images).length;
     const lanes = engines.batchEngines();
     const title = `Pixel-SAIL: annotating ${count(total, 'image')}${lanes.count > 1 ? ` with ${lanes.count} engines` : ''}`;
-    const summary = await Promise.resolve(vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-      async (progress, token) => {
-        // The rate and time left count from the first image: loading the model is not annotating.
-        progress.report({ message: `loading the model${lanes.count > 1 ? ` in ${lanes.count} processes` : ''}…` });
-        await lanes.start().catch(() => undefined); // a failed start fails the images, which the summary reports
-        const t0 = Date.now();
-        let first = -1, last = 0;
-        return runJob(root, job, lanes.runners, {
-          shouldStop: () => token.isCancellationRequested,
-          store,
-          onProgress: ({ done }) => {
-            if (first < 0) first = done - 1;
-            const rate = (done - first) / Math.max(1e-3, (Date.now() - t0) / 1000);
-            const eta = Math.round((total - done) / Math.max(rate, 1e-3));
-            progress.report({ increment: ((done - last) / total) * 100, message: `${done}/${total} · ${rate.toFixed(1)} images/s · ~${eta} s left` });
-            last = done;
-          },
-        });
-      },
-    )).finally(() => lanes.dispose());
+    let summary: RunSummary;
+    try {
+      summary = await Promise.resolve(vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+        async (progress, token) => {
+          // The rate and time left count from the first image: loading the model is not annotating.
+          progress.report({ message: `loading the model${lanes.count > 1 ? ` in ${lanes.count} processes` : ''}…` });
+          // A model that does not load stops the job before its first image, with one error (below); any other
+          // start problem (a shut-down engine) is left to the requests, which report it.
+          const startError = await lanes.start().then(() => undefined, (e: unknown) => e);
+          if (startError instanceof EngineStartError) throw new JobStoppedError(job, startError.message);
+          const t0 = Date.now();
+          let first = -1, last = 0;
+          return runJob(root, job, lanes.runners, {
+            shouldStop: () => token.isCancellationRequested,
+            store,
+            onProgress: ({ done }) => {
+              if (first < 0) first = done - 1;
+              const rate = (done - first) / Math.max(1e-3, (Date.now() - t0) / 1000);
+              const eta = Math.round((total - done) / Math.max(rate, 1e-3));
+              progress.report({ increment: ((done - last) / total) * 100, message: `${done}/${total} · ${rate.toFixed(1)} images/s · ~${eta} s left` });
+              last = done;
+            },
+          });
+        },
+      )).finally(() => lanes.dispose());
+    } catch (e) {
+      if (!(e instanceof JobStoppedError)) throw e;
+      // One error for the job, not one per image: what was written stays, the rest is pending in the manifest.
+      for (const f of e.summary.failed) output.appendLine(`job ${job.id}: failed ${f.file}: ${f.error}`);
+      output.appendLine(`job ${job.id}: stopped with ${e.done} of ${e.total} images done: the engine could not start: ${e.reason}`);
+      // The cause first: a long message shows its first line until the notification is expanded.
+      void vscode.window.showErrorMessage(`Pixel-SAIL: the job stopped, as the engine could not start: ${e.reason} — ${e.done} of ${count(e.total, 'image')} are done; once this is fixed, run the command on the folder again to resume.`);
+      return { ...e.summary, job: job.id, stopped: e.reason };
+    }
     for (const f of summary.failed) output.appendLine(`job ${job.id}: failed ${f.file}: ${f.error}`);
     const failed = summary.failed.length ? `, ${summary.failed.length} failed (see the Pixel-SAIL output)` : '';
     const text = `Pixel-SAIL: ${count(summary.images, 'image')}, ${count(summary.objects, 'object')} proposed, ${summary.skipped} skipped${failed}.`;
