@@ -17,7 +17,7 @@ async function openSession(model: ModelDir, file: string, options: ort.Inference
   try {
     return await ort.InferenceSession.create(file, options);
   } catch (e) {
-    const reason = String((e as Error).message ?? e).split('\n')[0].replace(/^Load model from \S+ failed:/, '');
+    const reason = String((e as Error).message ?? e).split('\n')[0].replace(/^Load model from \S+ failed:/, '').replace(/\.+\s*$/, '');
     throw new ModelDirError(`onnxruntime cannot load ${path.relative(model.dir, file)} in ${model.dir}: ${reason}. The file is damaged or not an ONNX graph: export or convert the model again (pixel-sail check-model DIR lists every problem)`);
   }
 }

@@ -223,7 +223,7 @@ describe('batch annotation', function () {
         .filter((f) => f.endsWith('.json')).map((f) => [f, fs.readFileSync(path.join(root, '.pixel-sail/annotations', f), 'utf8')]));
       const stopped = (e: unknown, done: number) => {
         assert.ok(e instanceof JobStoppedError, String(e));
-        assert.match(e.reason, /cannot load decoder\.onnx in .*ps-batch-broken-model-.*: Protobuf parsing failed/);
+        assert.match(e.reason, /cannot load decoder\.onnx in .*ps-batch-broken-model-.*: Protobuf parsing failed\. The file is damaged/);
         assert.equal(e.message, `job ${job.id} stopped with ${done} of 30 images done: the engine could not start: ${e.reason}`);
         assert.deepEqual(e.summary.failed, [], 'no image failed with the start error');
         return true;
