@@ -97,10 +97,12 @@ def test_int8_forms_write_the_ops_they_say(model_and_io):
     layers = model.config.num_hidden_layers
     proj = build_decoder(model, io["inputs"], io["outputs"], weights="int8")
     full = build_decoder(model, io["inputs"], io["outputs"], weights="int8", int8_form="full")
-    for proto, dqmm, mmi in ((proj, 3 * layers, 0), (full, 3 * layers + 1, layers)):
+    # full: the down projections and the LM head join the int8 ops; each down projection's rows are divided by
+    # their abs-max (ReduceMax, ReduceMin) first.
+    for proto, dqmm, row_max in ((proj, 3 * layers, 0), (full, 4 * layers + 1, layers)):
         onnx.checker.check_model(proto)
         ops = [n.op_type for n in proto.graph.node]
-        assert ops.count("DynamicQuantizeMatMul") == dqmm and ops.count("MatMulInteger") == mmi, ops
+        assert ops.count("DynamicQuantizeMatMul") == dqmm and ops.count("ReduceMin") == row_max, ops
     sizes = {}
     for tag, proto in (("projections", proj), ("full", full)):
         inits = {t.name: t for t in proto.graph.initializer}
@@ -141,19 +143,49 @@ def test_per_token_scales_keep_an_outlier_row_from_spoiling_the_others(tmp_path)
 
 
 @needs_ort
-def test_per_token_projection_is_exact_on_int8_grid_values_and_keeps_zero_rows(tmp_path):
-    """Rows whose values are already k · (row max / 127) and int8-representable weights come back exactly
-    (up to float32 rounding of the scales): the graph's arithmetic is the stated one, not an approximation of
-    it. An all-zero row (a padding token) gives zeros, not NaN."""
+def test_per_token_rows_round_alike_whatever_their_magnitude_and_zero_rows_stay_zero(tmp_path):
+    """The same row at 1e-3, 1 and 1e3 of its size, in one call: each row is rounded against its own
+    abs-max, so the three products are the same up to that factor (float32 rounding aside), each within int8
+    precision of the float product; with one scale per tensor the small row would round to nothing. An
+    all-zero row (a padding token) gives zeros, not NaN."""
     from pixel_sail.onnx_decoder import projection_graph
 
     rng = np.random.default_rng(1)
-    k, n = 32, 8
-    wq = rng.integers(-127, 128, (k, n)).astype(np.float32)
-    wq[0] = 127  # every column's abs-max is 127, so its scale is exactly 1
-    xq = rng.integers(-127, 128, (1, 3, k)).astype(np.float32)
-    xq[0, :, 0] = 127
-    x = xq * np.array([0.5, 4.0, 0.0], np.float32)[None, :, None]  # row scales 0.5/127·127, 4, and an all-zero row
-    y = _run(projection_graph(wq, "per_token"), {"x": x}, tmp_path, "grid")["y"]
-    np.testing.assert_allclose(y, x @ wq, rtol=1e-6, atol=0)
-    assert np.all(y[0, 2] == 0)
+    k, n = 128, 16
+    w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+    v = rng.standard_normal(k).astype(np.float32)
+    factors = np.array([1e-3, 1.0, 1e3], np.float32)
+    x = np.concatenate([factors[:, None] * v[None], np.zeros((1, k), np.float32)])[None]
+    y = _run(projection_graph(w, "per_token"), {"x": x}, tmp_path, "rows")["y"][0]
+    for i, f in enumerate(factors):
+        np.testing.assert_allclose(y[i] / f, y[1], rtol=1e-4, atol=1e-6 * np.abs(y[1]).max())
+        assert _rel(y[i], x[0, i] @ w) <= 0.02
+    assert np.all(y[3] == 0)
+
+PARITY = os.path.join(REPO, "dist", "parity.js")
+SHIPPED = os.path.join(REPO, "models", "default")
+SHIPPED_WEIGHTS = os.path.join(REPO, "training", "checkpoints", "long_run_seg7.pt")  # models/default's source (its card)
+
+
+@pytest.mark.skipif(not os.path.exists(PARITY), reason="run `npm run build` first (npm test does)")
+def test_the_engine_runs_the_full_int8_form_of_the_shipped_weights_through_its_parity_check(tmp_path):
+    """The shipped model's directory with its int8 decoder rebuilt in the "full" form from the weights it was
+    exported from: the engine loads it and its int8 check (same generated ids as float32, mask IoU and mask
+    logits within the check's floors) passes."""
+    import shutil
+
+    import export
+    import onnx
+    from pixel_sail.exporting import graph_io
+    from pixel_sail.onnx_decoder import build_decoder
+
+    model, _, _ = export.load_checkpoint(SHIPPED_WEIGHTS)
+    io = graph_io(model.config)["decoder"]
+    dst = tmp_path / "default"
+    shutil.copytree(SHIPPED, dst)
+    proto = build_decoder(model, io["inputs"], io["outputs"], weights="int8", int8_form="full")
+    assert {p.key: p.value for p in proto.metadata_props}["int8_lm_head"] == "true"
+    onnx.save(proto, str(dst / "decoder.int8.onnx"))
+    r = subprocess.run(["node", PARITY, str(dst)], capture_output=True, text=True)
+    report = json.loads(r.stdout)
+    assert r.returncode == 0 and report["ok"] and report["int8"]["ok"] and report["int8"]["generatedIdsEqual"], r.stdout + r.stderr
