@@ -115,6 +115,22 @@ def test_int8_forms_write_the_ops_they_say(model_and_io):
         build_decoder(model, io["inputs"], io["outputs"], weights="int8", int8_form="half")
 
 
+def test_export_cli_writes_the_form_asked_for(tmp_path):
+    """export.py --int8-form full writes the full form (its default, projections, is held by test_export)."""
+    import sys
+
+    import onnx
+
+    out = tmp_path / "m"
+    subprocess.run([sys.executable, os.path.join(REPO, "training", "export.py"), "--out", str(out), "--random", "--seed", "5",
+                    "--int8", "--int8-form", "full", "--no-fixtures"], check=True, capture_output=True)
+    g = onnx.load(str(out / "decoder.int8.onnx"))
+    assert {p.key: p.value for p in g.metadata_props} == {"int8_down": "per_token", "int8_lm_head": "true"}
+    r = subprocess.run([sys.executable, os.path.join(REPO, "training", "export.py"), "--out", str(tmp_path / "x"), "--random",
+                        "--int8", "--int8-form", "half"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--int8-form" in r.stderr
+
+
 @needs_ort
 def test_per_token_scales_keep_an_outlier_row_from_spoiling_the_others(tmp_path):
     """A SwiGLU-like input whose one row carries a 1000× outlier: with one scale per tensor every other row
