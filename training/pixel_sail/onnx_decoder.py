@@ -358,6 +358,8 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
     graph = helper.make_graph(g.nodes, "pixel_sail_decoder", graph_inputs, graph_outputs, initializer=g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)],
                               producer_name="pixel-sail onnx_decoder")
-    if weights == "int8":
+    if down != "float32" or int8_lm_head:
+        # Says which form this is; the "projections" form writes none, so its files stay byte for byte those
+        # written before the other forms existed (models/default).
         helper.set_model_props(model, {"int8_down": down, "int8_lm_head": str(bool(int8_lm_head)).lower()})
     return model

@@ -107,7 +107,7 @@ def test_int8_forms_write_the_ops_they_say(model_and_io):
     for tag, proto in (("projections", proj), ("full", full)):
         inits = {t.name: t for t in proto.graph.initializer}
         sizes[tag] = {k: inits[k].data_type for k in ("w_lm_head", "w_down_0")}
-        assert {p.key: p.value for p in proto.metadata_props}["int8_down"] == ("per_token" if tag == "full" else "float32")
+        assert {p.key: p.value for p in proto.metadata_props} == ({"int8_down": "per_token", "int8_lm_head": "true"} if tag == "full" else {})
     f32, i8 = onnx.TensorProto.FLOAT, onnx.TensorProto.INT8
     assert sizes["projections"] == {"w_lm_head": f32, "w_down_0": f32}
     assert sizes["full"] == {"w_lm_head": i8, "w_down_0": i8}
@@ -205,3 +205,25 @@ def test_the_engine_runs_the_full_int8_form_of_the_shipped_weights_through_its_p
     r = subprocess.run(["node", PARITY, str(dst)], capture_output=True, text=True)
     report = json.loads(r.stdout)
     assert r.returncode == 0 and report["ok"] and report["int8"]["ok"] and report["int8"]["generatedIdsEqual"], r.stdout + r.stderr
+
+
+def test_export_rebuilds_the_shipped_decoders_byte_for_byte(tmp_path):
+    """export.py on the checkpoint models/default names as its source writes its decoder files again, byte for
+    byte, in the int8 form the shipped file says it is (no metadata: "projections"): the forms added later left
+    the shipped one unchanged, and a re-export with the same command reproduces it."""
+    import filecmp
+    import sys
+
+    import onnx
+
+    with open(os.path.join(SHIPPED, "config.json")) as fh:
+        source = json.load(fh)["source"]["checkpoint"]
+    props = {p.key: p.value for p in onnx.load(os.path.join(SHIPPED, "decoder.int8.onnx")).metadata_props}
+    form = "full" if props.get("int8_down") == "per_token" else "projections"
+    fused = any(n.op_type == "If" for n in onnx.load(os.path.join(SHIPPED, "decoder.onnx")).graph.node)
+    out = tmp_path / "default"
+    subprocess.run([sys.executable, os.path.join(REPO, "training", "export.py"), "--out", str(out), "--checkpoint",
+                    os.path.join(REPO, source), "--int8-form", form, "--attention", "fused" if fused else "matmul",
+                    "--no-fixtures"], check=True, capture_output=True)
+    for f in ("decoder.onnx", "decoder.int8.onnx"):
+        assert filecmp.cmp(out / f, os.path.join(SHIPPED, f), shallow=False), f
