@@ -115,10 +115,10 @@ def _linear_per_tensor(g: _Graph, x: str, name: str, w: np.ndarray, b: np.ndarra
 def _linear_per_token(g: _Graph, x: str, name: str, w: np.ndarray, graph_output: str = None) -> str:
     """x · w with int8 weights (a scale per output column) and 8-bit activations with a scale per token (per
     row of x). DynamicQuantizeMatMul quantizes its input with one scale per tensor, so one outlier token
-    coarsens the rounding of every other token. Here each row is first divided by its own abs-max: every
-    row of the quotient then spans at most [-1, 1] with one row at least reaching ±1, so DynamicQuantizeMatMul's one
-    scale (about 2/255) is each row's own abs-max scale, and the product is multiplied back by the row's
-    abs-max. onnxruntime has no op taking per-row activation scales (MatMulIntegerToFloat's a_scale is per
+    coarsens the rounding of every other token. Here each row is first divided by its own abs-max, so every
+    row of the quotient lies in [-1, 1] and reaches ±1; DynamicQuantizeMatMul's one (asymmetric uint8) scale
+    for the quotient, at most 2/255, is then a step of at most 1/127.5 of each row's own abs-max, and the
+    product is multiplied back by the row's abs-max. onnxruntime has no op taking per-row activation scales (MatMulIntegerToFloat's a_scale is per
     tensor or per column of A); written out with QuantizeLinear and MatMulInteger it ran slower on the CPU
     (measured at [1024, 4864] × [4864, 896]: int8 × int8 MatMulInteger is a reference loop, 20× uint8 × int8,
     and a per-axis QuantizeLinear took longer than this Div). The abs-max is max(ReduceMax, −ReduceMin), which
@@ -200,8 +200,9 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
     all three (no answer changed), MCQ 0.575 for all three, RES cIoU 0.280 / 0.279 / 0.278, V-T cIoU 0.218 /
     0.218 / 0.219, METEOR 0.681 / 0.681 / 0.685 (3 captions differ), overall 48.25 / 48.25 / 48.40; on the
     200-scene validation split (seed 1) likewise: no-target 0.908 (98 expressions) and MCQ 0.525 for all three,
-    overall 47.75 / 47.76 / 47.91. On that model the per-tensor down projection flipped no answer either (40
-    scenes: no-target 0.778, MCQ 0.600 (one answer more), overall 49.08): the per-token scales are the safer form, not a measured rescue.
+    overall 47.75 / 47.76 / 47.91 (training/notes/int8-forms.json). On that model the per-tensor down
+    projection flipped no no-target answer either (40 scenes: no-target 0.778, MCQ 0.600, one answer more,
+    overall 49.08): the per-token scales are the safer form, not a measured rescue.
 
     ``down`` ("float32", "per_tensor", "per_token") and ``int8_lm_head`` override the form's choices (for
     measurements and tests). Attention itself and the norms always stay float32."""
