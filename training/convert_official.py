@@ -136,7 +136,7 @@ def _checked_tokenizer(tok_doc: dict):
 
 def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max_long_side: int = 1024, fixtures: bool = True,
             int8: bool = False, rope_theta: float = None, prompt_overlap: str = "given_order", streaming: bool = None,
-            attention: str = "fused") -> dict:
+            attention: str = "fused", int8_form: str = "full") -> dict:
     """streaming (default: whenever no parity fixtures are asked for): read the checkpoint tensor by tensor and
     write each graph's weights as they come (pixel_sail/streaming_export.py), so memory stays near the largest
     tensor instead of the model; the files are the same as the in-memory path's. Fixtures run the PyTorch
@@ -174,7 +174,7 @@ def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max
         source = WeightSource(mapped)
         info["parameters"] = check_fits(cfg, source)
         del state
-        export_model_dir_streaming(cfg, source, tok_doc, out, name, extra, int8, attention)
+        export_model_dir_streaming(cfg, source, tok_doc, out, name, extra, int8, attention, int8_form)
         return info
 
     from pixel_sail.model import PixelSail
@@ -189,7 +189,8 @@ def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max
     if missing_keys or result.unexpected_keys:
         raise ConversionError(f"checkpoint does not fit the architecture: missing {missing_keys[:4]}, unexpected {result.unexpected_keys[:4]}")
     tokenizer = _checked_tokenizer(tok_doc)
-    export.export_model_dir(model.eval(), tokenizer, tok_doc, out, name, fixtures=fixtures, extra=extra, int8=int8, attention=attention)
+    export.export_model_dir(model.eval(), tokenizer, tok_doc, out, name, fixtures=fixtures, extra=extra, int8=int8, attention=attention,
+                            int8_form=int8_form)
     info["parameters"] = sum(p.numel() for p in model.parameters())
     return info
 
@@ -212,6 +213,10 @@ def main(argv=None) -> int:
                     help="with --no-fixtures, build the whole float32 model in memory as the fixtures path does (same files)")
     ap.add_argument("--int8", action="store_true",
                     help="also write an int8 decoder (faster on CPU); `node dist/parity.js OUT` checks its answers and masks")
+    ap.add_argument("--int8-form", choices=("full", "projections"), default="full",
+                    help="with --int8: what is int8 (see training/pixel_sail/onnx_decoder.py): every projection, the MLP down "
+                         "projection with one activation scale per token, and the LM head (default), or only Q|K|V, output "
+                         "and gate|up (the small shipped model's form)")
     ap.add_argument("--attention", choices=("fused", "matmul"), default="fused",
                     help="the image prefill's attention: onnxruntime's fused MultiHeadAttention (default: at 1,024 px it "
                          "never writes the 940 MB score tensors) or two batched MatMuls (see training/pixel_sail/onnx_decoder.py)")
@@ -225,7 +230,8 @@ def main(argv=None) -> int:
         return 2
     try:
         info = convert(args.checkpoint, args.llm_config, args.tokenizer, args.out, args.max_long_side, not args.no_fixtures, args.int8,
-                       args.rope_theta, args.prompt_overlap, streaming=False if args.in_memory else None, attention=args.attention)
+                       args.rope_theta, args.prompt_overlap, streaming=False if args.in_memory else None, attention=args.attention,
+                       int8_form=args.int8_form)
     except ConversionError as exc:
         print(f"convert_official.py: error: {exc}", file=sys.stderr)
         return 2

@@ -48,6 +48,9 @@ def main(argv=None) -> int:
                       help="also write the int8 decoder variant (the default for --checkpoint; node dist/parity.js validates it)")
     int8.add_argument("--no-int8", dest="int8", action="store_false",
                       help="no int8 variant (the default for --random: quantising random weights tells nothing)")
+    ap.add_argument("--int8-form", choices=("projections", "full"), default="projections",
+                    help="what the int8 variant quantizes (training/pixel_sail/onnx_decoder.py): Q|K|V, output and gate|up "
+                         "(default) or also the MLP down projection (one activation scale per token) and the LM head")
     ap.add_argument("--torch-decoder", action="store_true",
                     help="export the decoder with torch.onnx instead of the graph builder (a slower cross-check)")
     ap.add_argument("--attention", choices=("matmul", "fused"), default="matmul",
@@ -69,7 +72,7 @@ def main(argv=None) -> int:
         # Where the PyTorch weights come from, so the benchmark can run the same model in PyTorch.
         export_model_dir(model, tok, tok_doc, args.out, name, fixtures=not args.no_fixtures, extra={"source": source},
                          decoder_graph="torch" if args.torch_decoder else "built", int8=bool(args.random is False if args.int8 is None else args.int8),
-                         attention=args.attention)
+                         attention=args.attention, int8_form=args.int8_form)
     except UsageError as exc:
         fail(str(exc))
     except OSError as exc:

@@ -297,8 +297,10 @@ def _export_pixel_graphs(model, out_dir: str) -> None:
                  {"seg_hidden": {0: "Q"}, "pixel_features": {0: "ph", 1: "pw"}, "mask_logits": {0: "Q", 1: "ph", 2: "pw"}})
 
 
-def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False, attention: str = "matmul") -> None:
-    """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check)."""
+def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False, attention: str = "matmul",
+                  int8_form: str = "projections") -> None:
+    """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check);
+    int8_form: what the int8 variant quantizes (onnx_decoder.INT8_FORMS)."""
     import torch
 
     cfg = model.config
@@ -328,7 +330,8 @@ def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool 
     if int8:
         from pixel_sail.onnx_decoder import build_decoder
 
-        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8", attention=attention)
+        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8", attention=attention,
+                              int8_form=int8_form)
         save_graph(proto, os.path.join(out_dir, INT8_DECODER))
         del proto
     _export_pixel_graphs(model, out_dir)
@@ -546,7 +549,7 @@ def load_checkpoint(path: str):
 
 
 def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = True, extra: dict = None,
-                     decoder_graph: str = "built", int8: bool = False, attention: str = "matmul") -> None:
+                     decoder_graph: str = "built", int8: bool = False, attention: str = "matmul", int8_form: str = "projections") -> None:
     """Writes into a temporary sibling directory and renames it into place, so a failed export never
     leaves a directory that looks complete."""
     from pixel_sail.atomic_dir import atomic_directory
@@ -558,7 +561,7 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
     with atomic_directory(out, keep=("MODEL_CARD.md",)) as tmp:
         if decoder_graph == "torch" and attention != "matmul":
             raise UsageError("the fused attention exists only in the built decoder, not with --torch-decoder")
-        export_graphs(model, tmp, decoder_graph, int8, attention)
+        export_graphs(model, tmp, decoder_graph, int8, attention, int8_form)
         _write_tokenizer_files(tmp, tok_doc)
         if fixtures:
             write_fixtures(model, tok, tmp)

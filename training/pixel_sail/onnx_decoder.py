@@ -38,6 +38,7 @@ class _Graph:
 
         self.nodes: List = []
         self.inits: List = []
+        self.names = set()
         self._n = 0
         # Turns (name, array) into a TensorProto; the streaming converter's sink writes the bytes to external
         # data as they come, so no weight stays in the graph being built.
@@ -47,6 +48,7 @@ class _Graph:
         from onnx import numpy_helper
 
         value = np.ascontiguousarray(value)
+        self.names.add(name)
         self.inits.append(self._sink(name, value) if self._sink else numpy_helper.from_array(value, name))
         return name
 
@@ -95,18 +97,84 @@ def rotary_tables(cfg: PixelSailConfig) -> np.ndarray:
     return table.reshape(3, 1, 1, dim // 2).astype(np.float32)
 
 
+def column_quantized(w: np.ndarray):
+    """w [in, out] → (int8 weights, float32 scale per output column), symmetric (zero point 0)."""
+    col_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
+    return np.clip(np.round(w / col_scale), -127, 127).astype(np.int8), col_scale.astype(np.float32)
+
+
+def _linear_per_tensor(g: _Graph, x: str, name: str, w: np.ndarray, b: np.ndarray = None, graph_output: str = None) -> str:
+    """x · w (+ b): int8 weights, activations quantized by DynamicQuantizeMatMul with one scale per tensor."""
+    q, col_scale = column_quantized(w)
+    ins = [x, g.const(f"w_{name}", q), g.const(f"s_{name}", col_scale), g.const(f"z_{name}", np.zeros(w.shape[1], np.int8))]
+    if b is not None:
+        ins.append(g.const(f"b_{name}", b.astype(np.float32)))
+    return g.one("DynamicQuantizeMatMul", ins, domain=MS, graph_output=graph_output)
+
+
+def _linear_per_token(g: _Graph, x: str, name: str, w: np.ndarray, graph_output: str = None) -> str:
+    """x · w with int8 weights (a scale per output column) and 8-bit activations with a scale per token (per
+    row of x). DynamicQuantizeMatMul quantizes its input with one scale per tensor, so one outlier token
+    coarsens the rounding of every other token. Here each row is first divided by its own abs-max, so every
+    row of the quotient lies in [-1, 1] and reaches ±1; DynamicQuantizeMatMul's one (asymmetric uint8) scale
+    for the quotient, at most 2/255, is then a step of at most 1/127.5 of each row's own abs-max, and the
+    product is multiplied back by the row's abs-max. onnxruntime has no op taking per-row activation scales (MatMulIntegerToFloat's a_scale is per
+    tensor or per column of A); written out with QuantizeLinear and MatMulInteger it ran slower on the CPU
+    (measured at [1024, 4864] × [4864, 896]: int8 × int8 MatMulInteger is a reference loop, 20× uint8 × int8,
+    and a per-axis QuantizeLinear took longer than this Div). The abs-max is max(ReduceMax, −ReduceMin), which
+    writes no |x| tensor."""
+    q, col_scale = column_quantized(w)
+    if "row_max_floor" not in g.names:
+        g.const("row_max_floor", np.array(1e-30, np.float32))  # an all-zero row stays zero, not NaN
+    row_max = g.one("Max", [g.one("ReduceMax", [x], axes=[-1], keepdims=1),
+                            g.one("Neg", [g.one("ReduceMin", [x], axes=[-1], keepdims=1)]), "row_max_floor"])  # [B, S, 1]
+    y = _linear_per_tensor(g, g.one("Div", [x, row_max]), name, w)
+    return g.one("Mul", [y, row_max], graph_output=graph_output)
+
+
+def projection_graph(w: np.ndarray, form: str):
+    """One projection x [1, S, in] → y [1, S, out] with ``w`` [in, out] in a down projection's form
+    (float32, per_tensor, per_token): for tests and for timing the forms apart from the decoder."""
+    from onnx import TensorProto, helper
+
+    if form not in DOWN_FORMS:
+        raise ValueError(f"form must be one of {', '.join(DOWN_FORMS)}, not {form}")
+    g = _Graph()
+    if form == "float32":
+        g.one("MatMul", ["x", g.const("w", w.astype(np.float32))], graph_output="y")
+    elif form == "per_tensor":
+        _linear_per_tensor(g, "x", "p", w, graph_output="y")
+    else:
+        _linear_per_token(g, "x", "p", w, graph_output="y")
+    f32 = TensorProto.FLOAT
+    graph = helper.make_graph(g.nodes, "projection", [helper.make_tensor_value_info("x", f32, [1, "S", w.shape[0]])],
+                              [helper.make_tensor_value_info("y", f32, [1, "S", w.shape[1]])], initializer=g.inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)])
+
+
 ATTENTION = ("matmul", "fused")
 
 
-def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "float32", attention: str = "matmul"):
+# What the int8 decoder stores as int8 besides the Q|K|V, output and gate|up weights (see build_decoder_from).
+INT8_FORMS = {
+    "projections": {"down": "float32", "int8_lm_head": False},
+    "full": {"down": "per_token", "int8_lm_head": True},
+}
+DOWN_FORMS = ("float32", "per_tensor", "per_token")
+
+
+def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "float32", attention: str = "matmul",
+                  int8_form: str = "projections", **overrides):
     """The decoder ModelProto for ``model`` (a PixelSail), with the graph contract of export.graph_io.
-    See ``build_decoder_from`` for what ``weights`` and ``attention`` do."""
+    See ``build_decoder_from`` for what ``weights``, ``attention`` and ``int8_form`` do."""
     sd = model.single_transformer.state_dict()
-    return build_decoder_from(model.config, lambda name: _f32(sd[name]), sd.keys(), inputs, outputs, weights, attention=attention)
+    return build_decoder_from(model.config, lambda name: _f32(sd[name]), sd.keys(), inputs, outputs, weights, attention=attention,
+                              int8_form=int8_form, **overrides)
 
 
 def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], names: Iterable[str], inputs: List[str],
-                       outputs: List[str], weights: str = "float32", sink: Callable = None, attention: str = "matmul"):
+                       outputs: List[str], weights: str = "float32", sink: Callable = None, attention: str = "matmul",
+                       int8_form: str = "projections", down: str = None, int8_lm_head: bool = None):
     """The decoder ModelProto from weights read one at a time: ``get(name)`` returns the float32 array of a
     ``single_transformer`` state-dict entry (``model.layers.0.self_attn.q_proj.weight``, ``lm_head.weight`` …),
     ``names`` lists the entries there are (a tied model has no ``lm_head.weight``), and ``sink`` (optional)
@@ -115,13 +183,42 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
 
     weights="int8": the Q|K|V, output and gate|up weights are stored as int8 with one symmetric scale per
     output column and run by ``com.microsoft.DynamicQuantizeMatMul`` (activations quantized per call, one
-    scale per tensor). The MLP down projection stays fp32: its input, the SwiGLU product, is heavy-tailed, and
-    one scale for the whole tensor costs it the most precision (with it quantized too, one no-target answer in
-    18 flipped on a check split; see the model card). Attention itself, the norms and the LM head stay fp32."""
+    scale per tensor). ``int8_form`` says what else is int8 (see ``INT8_FORMS``):
+
+    * "projections" (export.py's default, what models/default ships): the MLP down projection and the LM head
+      stay float32. The down projection's input, the SwiGLU product, is heavy-tailed, and one scale for the
+      whole tensor costs it the most precision (quantized that way, one no-target answer in 18 flipped on a
+      check split with an earlier model; see the model card).
+    * "full" (convert_official.py's default): the LM head int8 too (DynamicQuantizeMatMul; it reads one row,
+      so its activation scale is per token anyway), and the down projection int8 with one activation scale
+      per token (each row divided by its abs-max before DynamicQuantizeMatMul, see ``_linear_per_token``),
+      so an outlier token no longer coarsens every other token's rounding. At Qwen2.5-0.5B shapes the two are
+      963 MB of float32; the int8 decoder file goes from 1,218 MB to 497 MB.
+
+    Measured on the shipped weights (training/checkpoints/long_run_seg7.pt), ``pixel-sail eval`` on the CI
+    split (generate.py --split test --seed 99 --count 40), float32 / projections / full: no-target 0.778 for
+    all three (no answer changed), MCQ 0.575 for all three, RES cIoU 0.280 / 0.279 / 0.278, V-T cIoU 0.218 /
+    0.218 / 0.219, METEOR 0.681 / 0.681 / 0.685 (3 captions differ), overall 48.25 / 48.25 / 48.40; on the
+    200-scene validation split (seed 1) likewise: no-target 0.908 (98 expressions) and MCQ 0.525 for all three,
+    overall 47.75 / 47.76 / 47.91 (training/notes/int8-forms.json). On that model the per-tensor down
+    projection flipped no no-target answer either (40 scenes: no-target 0.778, MCQ 0.600, one answer more,
+    overall 49.08): the per-token scales are the safer form, not a measured rescue.
+
+    ``down`` ("float32", "per_tensor", "per_token") and ``int8_lm_head`` override the form's choices (for
+    measurements and tests). Attention itself and the norms always stay float32."""
     if weights not in ("float32", "int8"):
         raise ValueError(f"weights must be float32 or int8, not {weights}")
     if attention not in ATTENTION:
         raise ValueError(f"attention must be one of {', '.join(ATTENTION)}, not {attention}")
+    if int8_form not in INT8_FORMS:
+        raise ValueError(f"int8_form must be one of {', '.join(INT8_FORMS)}, not {int8_form}")
+    form = INT8_FORMS[int8_form]
+    down = form["down"] if down is None else down
+    int8_lm_head = form["int8_lm_head"] if int8_lm_head is None else int8_lm_head
+    if down not in DOWN_FORMS:
+        raise ValueError(f"down must be one of {', '.join(DOWN_FORMS)}, not {down}")
+    if weights == "float32":
+        down, int8_lm_head = "float32", False
     from onnx import TensorProto, helper
 
     names = set(names)
@@ -173,18 +270,13 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
                                   g.one("Equal", [g.one("ReduceMax", [mask_in], keepdims=0), zero])])
         use_fused = g.one("And", [no_past, mask_zero])
 
-    def linear(x: str, name: str, w: np.ndarray, b: np.ndarray = None, quantize: bool = True) -> str:
+    def linear(x: str, name: str, w: np.ndarray, b: np.ndarray = None, quantize: bool = True, graph_output: str = None) -> str:
         """x · w (+ b) with w as [in, out]."""
         if weights == "float32" or not quantize:
-            y = g.one("MatMul", [x, g.const(f"w_{name}", w)])
-            return y if b is None else g.one("Add", [y, g.const(f"b_{name}", b)])
-        col_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
-        q = np.clip(np.round(w / col_scale), -127, 127).astype(np.int8)
-        ins = [x, g.const(f"w_{name}", q), g.const(f"s_{name}", col_scale.astype(np.float32)),
-               g.const(f"z_{name}", np.zeros(w.shape[1], np.int8))]
-        if b is not None:
-            ins.append(g.const(f"b_{name}", b.astype(np.float32)))
-        return g.one("DynamicQuantizeMatMul", ins, domain=MS)
+            if b is None:
+                return g.one("MatMul", [x, g.const(f"w_{name}", w)], graph_output=graph_output)
+            return g.one("Add", [g.one("MatMul", [x, g.const(f"w_{name}", w)]), g.const(f"b_{name}", b)], graph_output=graph_output)
+        return _linear_per_tensor(g, x, name, w, b, graph_output)
 
     x = x_in
     # The first RMSNorm has no residual to fuse; written as the standard pattern onnxruntime fuses into
@@ -238,7 +330,11 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
         w_gu = np.concatenate([sd[p + "mlp.gate_proj.weight"].T, sd[p + "mlp.up_proj.weight"].T], axis=1)
         gate, up = g.op("Split", [linear(normed, f"gate_up_{i}", w_gu), split_mlp], outputs=2, axis=-1)
         act = g.one("Mul", [g.one("Mul", [gate, g.one("Sigmoid", [gate])]), up])
-        mlp = linear(act, f"down_{i}", sd[p + "mlp.down_proj.weight"].T, quantize=False)
+        w_down = sd[p + "mlp.down_proj.weight"].T
+        if down == "per_token":
+            mlp = _linear_per_token(g, act, f"down_{i}", w_down)
+        else:
+            mlp = linear(act, f"down_{i}", w_down, quantize=down == "per_tensor")
         last = i == cfg.num_hidden_layers - 1
         gamma = sd["model.norm.weight"] if last else sd[f"model.layers.{i + 1}.input_layernorm.weight"]
         normed, _, _, x = g.op("SkipSimplifiedLayerNormalization", [mlp, x, g.const(f"ln_next_{i}", gamma)],
@@ -247,7 +343,10 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
                                g.const("last_end", np.array([np.iinfo(np.int64).max], np.int64)),
                                g.const("last_axis", np.array([1], np.int64))])
     lm = sd["lm_head.weight"] if "lm_head.weight" in names else sd["model.embed_tokens.weight"]
-    g.nodes.append(helper.make_node("MatMul", [last_row, g.const("w_lm_head", lm.T)], [outputs[0]], name="lm_head"))
+    if int8_lm_head:
+        linear(last_row, "lm_head", lm.T, graph_output=outputs[0])
+    else:
+        g.nodes.append(helper.make_node("MatMul", [last_row, g.const("w_lm_head", lm.T)], [outputs[0]], name="lm_head"))
 
     f32 = TensorProto.FLOAT
     graph_inputs = [helper.make_tensor_value_info(x_in, f32, [1, "S", h]),
@@ -258,5 +357,10 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
                      helper.make_tensor_value_info(outputs[1], f32, [1, "S", h])]
     graph_outputs += [helper.make_tensor_value_info(n, f32, [1, kvh, "T", d]) for n in outputs[2:]]
     graph = helper.make_graph(g.nodes, "pixel_sail_decoder", graph_inputs, graph_outputs, initializer=g.inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)],
-                             producer_name="pixel-sail onnx_decoder")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)],
+                              producer_name="pixel-sail onnx_decoder")
+    if down != "float32" or int8_lm_head:
+        # Says which form this is; the "projections" form writes none, so its files stay byte for byte those
+        # written before the other forms existed (models/default).
+        helper.set_model_props(model, {"int8_down": down, "int8_lm_head": str(bool(int8_lm_head)).lower()})
+    return model

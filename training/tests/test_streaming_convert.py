@@ -79,9 +79,12 @@ def test_external_data_layout_is_the_same_too(checkpoints, tmp_path, monkeypatch
     g = onnx.load(str(y / "decoder.int8.onnx"), load_external_data=False)
     external = [t for t in g.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
     inline = [t for t in g.graph.initializer if t.data_location != onnx.TensorProto.EXTERNAL]
-    # int8 weights, their scales and the float32 down projections go out; shape constants stay in the graph.
+    # int8 weights and their scales go out; shape constants stay in the graph.
     assert any(t.data_type == onnx.TensorProto.INT8 for t in external) and inline
     assert all(len(t.raw_data) < 1024 for t in inline)
+    # The converter's default int8 form: down projections (per-token scales) and the LM head int8 too.
+    assert {p.key: p.value for p in g.metadata_props} == {"int8_down": "per_token", "int8_lm_head": "true"}
+    assert {t.name: t.data_type for t in g.graph.initializer}["w_lm_head"] == onnx.TensorProto.INT8
 
 
 @pytest.mark.skipif(not os.path.exists(PARITY), reason="run `npm run build` first (npm test does)")
