@@ -27,6 +27,8 @@ const graphSpecSchema = z.object({
   outputs: z.array(text, { error: 'must list the graph\'s output names' }),
   /** Same graph contract with other weights, e.g. {"int8": "decoder.int8.onnx"} (validated against float32 at export). */
   variants: z.strictObject({ int8: text.min(1, 'must name a file').optional() }, { error: 'may only name an int8 file' }).optional(),
+  /** decoder: "fused" when the image block runs onnxruntime's fused attention (no [heads, S, S] score tensors). */
+  image_attention: z.enum(['fused', 'matmul'], { error: 'must be "fused" or "matmul"' }).optional(),
 }, { error: 'must name a file, its inputs and its outputs' });
 
 /**

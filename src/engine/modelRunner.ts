@@ -122,6 +122,21 @@ const LOGIT_CHUNK_ELEMENTS = 8 * 2 ** 20;
 /** Embedding rows kept for text tokens (a few MB even at the 0.5B model's width). */
 const MAX_TEXT_ROWS = 4096;
 
+/**
+ * The graphs whose sessions use onnxruntime's CPU memory arena. The arena keeps every block it has handed out
+ * for the life of the session and serves the next run from them: no allocation, no page faults. For a small
+ * model that is every graph. A paper-size model's decoder and embed get it only when its image block runs the
+ * fused attention (config.json graphs.decoder.image_attention): with the batched form a 1024-px prefill makes
+ * ~1 GB score tensors per layer and the arena kept them all (the 0.5B int8 worker reached 8.3 GB); with the
+ * fused one it holds the prefill's working set (+0.76 GB after a 1024-px prefill), and that prefill took
+ * 12.5 s instead of 20.0 s through the worker (npm run bench -- --scale, quiet, 2 threads, same hour). The
+ * upsampler and mask head of a large model allocate directly: their band transients go back between images.
+ */
+export function arenaGraphs(model: ModelDir, large: boolean): Set<GraphName> {
+  if (!large) return new Set(GRAPH_NAMES);
+  return new Set<GraphName>(model.config.graphs.decoder.image_attention === 'fused' ? ['embed', 'decoder'] : []);
+}
+
 interface HelperSessions {
   toFloat16: ort.InferenceSession;
   pixelLogits: ort.InferenceSession;
@@ -144,10 +159,6 @@ export class ModelRunner {
   static async create(model: ModelDir, options: RunnerOptions): Promise<ModelRunner> {
     const large = model.graphBytes('decoder', options.weights) + model.graphBytes('embed') > TEXT_COPY_MAX_BYTES;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
-      // A paper-size model's 1024-px prefill allocates ~1 GB per attention tensor; onnxruntime's CPU arena keeps
-      // every such block for the life of the session (the 0.5B int8 worker reached 8.3 GB), so large models
-      // allocate and free tensors directly.
-      ...(large ? { enableCpuMemArena: false } : {}),
       executionProviders: options.executionProviders,
       graphOptimizationLevel: 'all',
       // Pool threads spin while a run is in flight (parking and waking them between the ~100 small kernels of
@@ -157,9 +168,11 @@ export class ModelRunner {
       ...(options.logSeverityLevel !== undefined ? { logSeverityLevel: options.logSeverityLevel } : {}),
       ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
     };
+    const arena = arenaGraphs(model, large);
     const sessions = {} as Record<GraphName, ort.InferenceSession>;
     for (const name of GRAPH_NAMES) {
-      sessions[name] = await openSession(model, model.graphPath(name, name === 'decoder' ? options.weights : undefined), sessionOptions);
+      const graphOptions = arena.has(name) ? sessionOptions : { ...sessionOptions, enableCpuMemArena: false };
+      sessions[name] = await openSession(model, model.graphPath(name, name === 'decoder' ? options.weights : undefined), graphOptions);
       const spec = model.config.graphs[name];
       for (const input of spec.inputs) {
         if (!sessions[name].inputNames.includes(input)) throw new ModelDirError(`${spec.file} has no input named ${input} (config.json names it)`);
@@ -192,6 +205,7 @@ export class ModelRunner {
   }
 
   private helperSessions(): Promise<HelperSessions> {
+    // No arena: they run only for large images, whose transients should go back to the system.
     const open = (b64: string) => ort.InferenceSession.create(Buffer.from(b64, 'base64'), { ...this.sessionOptions, enableCpuMemArena: false });
     return (this.helpers ??= (async () => ({ toFloat16: await open(helperGraphs.toFloat16), pixelLogits: await open(helperGraphs.pixelLogits) }))());
   }

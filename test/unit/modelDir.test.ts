@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { modelHash } from '../../src/annotations/batch';
 import { chooseWeights, Engine } from '../../src/engine/engine';
 import { loadModelDir, ModelDirError, parseModelConfig } from '../../src/engine/modelDir';
+import { arenaGraphs } from '../../src/engine/modelRunner';
 import { checkParity, INT8_MIN_MASK_IOU } from '../../src/tools/parityCheck';
 import '../../src/engine/ortTelemetryOff';
 import * as ort from 'onnxruntime-node';
@@ -79,6 +80,7 @@ describe('model directory', () => {
       ['a name given as a number', (c) => { c.name = 5; }, 'name must be a string'],
       ['an empty int8 file name', (c) => { c.graphs.decoder.variants = { int8: '' }; }, 'graphs.decoder.variants.int8 must name a file'],
       ['a fractional token id', (c) => { c.model.token_ids['[SEG]'] = 1.5; }, 'model.token_ids["[SEG]"] must be an integer token id'],
+      ['an unknown image attention', (c) => { c.graphs.decoder.image_attention = 'flash'; }, 'graphs.decoder.image_attention must be "fused" or "matmul"'],
     ];
     for (const [what, edit, problem] of cases) {
       it(what, () => {
@@ -87,6 +89,16 @@ describe('model directory', () => {
         assert.throws(() => parseModelConfig(raw, file), { name: 'ModelDirError', message: `${file}: ${problem} ${hint}` });
       });
     }
+
+    it('gives the memory arena to every graph of a small model, and to a large one\'s decoder and embed only with the fused image attention', () => {
+      const small = loadModelDir(shipped);
+      assert.deepEqual([...arenaGraphs(small, false)].sort(), ['decoder', 'embed', 'mask_head', 'upsampler']);
+      assert.deepEqual([...arenaGraphs(small, true)], [], 'a large model whose config does not say the attention is fused');
+      const fused = { ...small, config: { ...small.config, graphs: { ...small.config.graphs, decoder: { ...small.config.graphs.decoder, image_attention: 'fused' as const } } } };
+      assert.deepEqual([...arenaGraphs(fused, true)].sort(), ['decoder', 'embed']);
+      const matmul = { ...fused, config: { ...fused.config, graphs: { ...fused.config.graphs, decoder: { ...fused.config.graphs.decoder, image_attention: 'matmul' as const } } } };
+      assert.deepEqual([...arenaGraphs(matmul, true)], []);
+    });
 
     it('accepts the shipped configs and keeps keys it does not know (exporters add provenance)', () => {
       for (const dir of [shipped, defaultModel]) {

@@ -236,7 +236,27 @@ def _export_embed(model, out_dir: str) -> None:
                  os.path.join(out_dir, "embed.onnx"), io["embed"]["inputs"], io["embed"]["outputs"],
                  {"input_ids": {1: "S"}, "vision_patches": {0: "N"}, "vision_patch_indices": {1: "S"},
                   "vp_token_indices": {1: "S"}, "inputs_embeds": {1: "S"}})
-    half_embedding_table(os.path.join(out_dir, "embed.onnx"), cfg.vocab_size, cfg.hidden_size)
+    finish_embed_graph(os.path.join(out_dir, "embed.onnx"), cfg.vocab_size, cfg.hidden_size)
+
+
+# An embed graph with more weights than this keeps them in embed.onnx.data: onnxruntime maps external weights
+# from the file instead of copying them, so only the table rows a model run reads become resident (the 0.5B
+# worker's memory after loading: 1,168 → 907 MB, and 2,713 → 2,485 MB at its peak, a 1024-px image's
+# features; in process, same image).
+EMBED_EXTERNAL_BYTES = 64 * 1024 * 1024
+
+
+def finish_embed_graph(path: str, vocab: int, hidden: int) -> None:
+    """The traced embed graph as it ships: its token table in float16 when that is lossless
+    (half_embedding_table), its weights beside it when they are large (EMBED_EXTERNAL_BYTES). A small float32
+    table leaves the file as traced."""
+    import onnx
+
+    model = onnx.load(path)
+    halved = half_embedding_table(model, vocab, hidden)
+    external = initializer_bytes(model) > EMBED_EXTERNAL_BYTES
+    if halved or external:
+        save_graph(model, path, external_threshold=EMBED_EXTERNAL_BYTES)
 
 
 # float16's smallest subnormal step is 2^-24: a table whose every value float16 holds to within half of it
@@ -244,8 +264,8 @@ def _export_embed(model, out_dir: str) -> None:
 HALF_TABLE_MAX_ERROR = 2.0 ** -25
 
 
-def half_embedding_table(path: str, vocab: int, hidden: int) -> bool:
-    """Stores the token embedding table of an embed graph in float16 (a Gather of float16 rows, then a Cast)
+def half_embedding_table(model, vocab: int, hidden: int) -> bool:
+    """Stores the token embedding table of an embed graph (a ModelProto, changed in place) in float16 (a Gather of float16 rows, then a Cast)
     when float16 holds every value of it: half the bytes (275 MB less at the 0.5B shapes, 620 MB at 3B) and
     the same embeddings. Checkpoints trained in bfloat16, as the official ones are, qualify: bfloat16's 8-bit
     significand fits float16's 11 bits across float16's range, so only values below 6e-5 round, by at most
@@ -253,7 +273,6 @@ def half_embedding_table(path: str, vocab: int, hidden: int) -> bool:
     import onnx
     from onnx import helper, numpy_helper
 
-    model = onnx.load(path)
     g = model.graph
     tables = [t for t in g.initializer if list(t.dims) == [vocab, hidden] and t.data_type == onnx.TensorProto.FLOAT]
     # The patch and prompt embeddings have other shapes; a vocabulary as wide as the model would be ambiguous.
@@ -276,8 +295,6 @@ def half_embedding_table(path: str, vocab: int, hidden: int) -> bool:
         node.input[0] = new_table.name
         node.output[0] = rows
         g.node.insert(list(g.node).index(node) + 1, cast)
-    onnx.checker.check_model(model)
-    onnx.save(model, path)
     return True
 
 
@@ -337,7 +354,10 @@ def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool 
     _export_pixel_graphs(model, out_dir)
 
 
-def config_document(cfg, name: str, extra: dict = None, int8: bool = False) -> dict:
+def config_document(cfg, name: str, extra: dict = None, int8: bool = False, attention: str = "matmul") -> dict:
+    """config.json. ``attention`` "fused" is recorded as graphs.decoder.image_attention: the engine then lets
+    onnxruntime's memory arena serve the decoder (with the batched attention a 1024-px prefill's score tensors
+    are ~1 GB each, and an arena keeps every such block)."""
     from pixel_sail.config import CHAT_LAYOUT, IMAGENET_MEAN, IMAGENET_STD
     from pixel_sail.prompts import engine_prompts
 
@@ -354,6 +374,8 @@ def config_document(cfg, name: str, extra: dict = None, int8: bool = False) -> d
         "prompts": engine_prompts(),
         "graphs": graph_io(cfg, int8),
     }
+    if attention == "fused":
+        doc["graphs"]["decoder"]["image_attention"] = "fused"
     if extra:
         doc.update(extra)
     return doc
@@ -566,7 +588,7 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
         if fixtures:
             write_fixtures(model, tok, tmp)
         with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as fh:
-            json.dump(config_document(model.config, name, extra, int8), fh, indent=2)
+            json.dump(config_document(model.config, name, extra, int8, attention), fh, indent=2)
 
 
 def _write_tokenizer_files(folder: str, tok_doc: dict) -> None:

@@ -133,4 +133,4 @@ def export_model_dir_streaming(cfg, source: WeightSource, tok_doc: dict, out: st
         export_graphs_streaming(cfg, source, tmp, int8, attention, int8_form)
         exporting._write_tokenizer_files(tmp, tok_doc)
         with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as fh:
-            json.dump(exporting.config_document(cfg, name, extra, int8), fh, indent=2)
+            json.dump(exporting.config_document(cfg, name, extra, int8, attention), fh, indent=2)

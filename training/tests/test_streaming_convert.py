@@ -67,12 +67,15 @@ def test_streaming_conversion_writes_the_same_files_as_the_in_memory_one(checkpo
                            "tokenizer.json", "tokenizer_config.json", "upsampler.onnx"]
     assert_same_files(x, y)
     assert b["dropped"] == ["module.sam2_model.image_encoder.weight"]
+    # The converter's default image attention is the fused one, and config.json says so (the engine's arena choice).
+    assert json.loads((y / "config.json").read_text())["graphs"]["decoder"]["image_attention"] == "fused"
 
 
 def test_external_data_layout_is_the_same_too(checkpoints, tmp_path, monkeypatch):
     monkeypatch.setattr(exporting, "EXTERNAL_DATA_BYTES", 0)
+    monkeypatch.setattr(exporting, "EMBED_EXTERNAL_BYTES", 0)
     x, y, _, _ = convert_both(checkpoints["tied_bf16"], tmp_path)
-    assert "decoder.onnx.data" in files_of(y) and "decoder.int8.onnx.data" in files_of(y)
+    assert "decoder.onnx.data" in files_of(y) and "decoder.int8.onnx.data" in files_of(y) and "embed.onnx.data" in files_of(y)
     assert_same_files(x, y)
     import onnx
 
@@ -166,15 +169,18 @@ def test_a_bfloat16_checkpoints_embedding_table_is_kept_in_float16(checkpoints, 
 
 
 @pytest.mark.skipif(not os.path.exists(PARITY), reason="run `npm run build` first (npm test does)")
-def test_the_float16_embedding_table_passes_the_engine_parity_check(checkpoints, tmp_path):
-    """The engine, reading the float16 table through onnxruntime, gives the PyTorch reference's answers."""
+def test_the_float16_embedding_table_passes_the_engine_parity_check(checkpoints, tmp_path, monkeypatch):
+    """The engine, reading the float16 table through onnxruntime from an external weights file (as a paper-size
+    model's is), gives the PyTorch reference's answers."""
     import subprocess
 
     import onnx
 
+    monkeypatch.setattr(exporting, "EMBED_EXTERNAL_BYTES", 0)
     ckpt, llm, tok = (str(p) for p in checkpoints["tied_bf16"])
     ref = tmp_path / "with_fixtures" / "m"
     convert_official.convert(ckpt, llm, tok, str(ref), 256, fixtures=True)
+    assert (ref / "embed.onnx.data").exists()
     assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in onnx.load(str(ref / "embed.onnx")).graph.initializer)
     r = subprocess.run(["node", PARITY, str(ref)], capture_output=True, text=True)
     assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout + r.stderr
