@@ -181,9 +181,26 @@ async function main(): Promise<number> {
           await acceptAs('box');
         }],
         ['Describe on an object gives a caption (or says the model gave none)', async () => {
-          assert.ok(objects > 0, 'an object to describe');
+          let first = '#1 text';
+          if (objects === 0) {
+            // Random weights can leave every mask empty (No target, as the 0.5B model with 512-wide embeddings
+            // does on this picture): describe an object drawn by hand with the Polygon tool instead.
+            const category = editor.getByRole('combobox', { name: 'Category' });
+            await category.fill('');
+            await category.pressSequentially('drawn');
+            await editor.getByRole('button', { name: 'Polygon', exact: true }).click();
+            const corners = [[-45, -45], [45, -45], [45, 45], [-45, 45], [-44, -44]].map(([dx, dy]) => ({ x: GREEN.x + dx, y: GREEN.y + dy }));
+            for (const c of corners) {
+              const at = await pageAt(editor, c);
+              await page.mouse.click(at.x, at.y); // the last click, on the first vertex, closes the polygon
+            }
+            objects++;
+            first = '#1 drawn';
+            await objectButton(first).waitFor({ timeout: 60000 });
+            records.push({ step: 'polygon', seconds: 0, progress: [], outcome: 'no model object to describe: #1 drawn by hand' });
+          }
           await editor.getByRole('button', { name: 'Select', exact: true }).click();
-          await objectButton('#1 text').click();
+          await objectButton(first).click();
           await timed('Describe of object #1 (its mask as the region: a new prefill)', editor, () => editor.getByRole('button', { name: 'Describe', exact: true }).click(), async () => {
             const a = await answer();
             if (/^Describe failed: (?!the model gave no caption)/.test(a)) throw new Error(a);
@@ -201,7 +218,7 @@ async function main(): Promise<number> {
           await page.keyboard.press('Control+s');
           const saved = await eventually('the store file', async () => fs.existsSync(storeFile) && JSON.parse(fs.readFileSync(storeFile, 'utf8')), 60000);
           assert.equal(saved.annotations.length, objects);
-          for (const a of saved.annotations) assert.equal(a.pixel_sail.model, modelName);
+          for (const a of saved.annotations) if (a.pixel_sail.origin !== 'human') assert.equal(a.pixel_sail.model, modelName);
           records.push({ step: 'save', seconds: 0, progress: [], outcome: `${saved.annotations.length} objects saved (${saved.annotations.map((a: { pixel_sail: { prompt?: string } }) => a.pixel_sail.prompt).join('; ')})` });
           await screenshot(page, 'large-08-saved');
         }],
