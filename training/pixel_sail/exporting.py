@@ -282,11 +282,19 @@ def half_embedding_table(model, vocab: int, hidden: int) -> bool:
     users = [n for n in g.node if table.name in n.input]
     if not users or any(n.op_type != "Gather" or list(n.input).index(table.name) != 0 for n in users):
         return False
-    values = numpy_helper.to_array(table)
-    half = values.astype(np.float16)
-    if not np.all(np.isfinite(half)) or float(np.max(np.abs(half.astype(np.float32) - values))) > HALF_TABLE_MAX_ERROR:
-        return False
+    # Read in place and checked in blocks of rows: the 3B table is 1.24 GB, and whole-table temporaries took the
+    # converter's peak from 5.2 to 7.0 GB.
+    values = np.frombuffer(table.raw_data, dtype="<f4").reshape(vocab, hidden) if table.raw_data else numpy_helper.to_array(table)
+    half = np.empty((vocab, hidden), np.float16)
+    for r in range(0, vocab, 8192):
+        block = values[r:r + 8192]
+        half[r:r + 8192] = block
+        h = half[r:r + 8192]
+        if not np.all(np.isfinite(h)) or float(np.max(np.abs(h.astype(np.float32) - block), initial=0.0)) > HALF_TABLE_MAX_ERROR:
+            return False
+    del values
     new_table = numpy_helper.from_array(half, table.name + "_float16")
+    del half
     g.initializer.remove(table)
     g.initializer.append(new_table)
     for i, node in enumerate(list(users)):
