@@ -291,10 +291,10 @@ export class Engine {
     let size = cacheBytes(state.cache) + state.pixelFeatureBytes + tensorBytes(state.visionHidden);
     const lean = size - state.pixelFeatureBytes;
     if (size > cache.budget && lean <= cache.budget) {
-      // A paper-size model's upsampled features of a 1024-px image are ~1 GB, more than the whole cache: keep
-      // what a follow-up needs (the KV cache) and upsample again whenever a mask needs the features.
+      // Features larger than the whole cache (a 3B model's 1024-px state: 302 MB of KV cache and 268 MB of
+      // features against 384 MB): keep what a follow-up needs (the KV cache) and upsample again for each mask.
       const visionHidden = state.visionHidden;
-      state = { ...state, pixelFeatures: (hooks?: UpsampleHooks) => this.runner.upsample(visionHidden, hooks), pixelFeatureBytes: 0 };
+      state = this.withoutFeatures(state, (hooks) => this.runner.upsample(visionHidden, hooks));
       size = lean;
     }
     const image: PreparedImage = { width: img.width, height: img.height, grid, state, bytes: size, key };
@@ -349,29 +349,29 @@ export class Engine {
   private keepConversation(id: string, image: PreparedImage, cache: KvCache): void {
     if (this.conversations.set(id, { image, cache }, cacheBytes(cache) + image.bytes)) return;
     const { state, key } = image;
-    const visionHidden = state.visionHidden;
-    const pixelFeatures = (hooks?: UpsampleHooks) => {
+    const features = (hooks?: UpsampleHooks) => {
       const held = this.images.get(key);
-      return held ? held.state.pixelFeatures(hooks) : this.runner.upsample(visionHidden, hooks);
+      return held ? held.state.pixelFeatures(hooks) : this.runner.upsample(state.visionHidden, hooks);
     };
-    const lean: PreparedImage = { ...image, state: { ...state, cache: this.runner.emptyCache(), pixelFeatures, pixelFeatureBytes: 0 }, bytes: tensorBytes(visionHidden) };
+    const lean: PreparedImage = { ...image, state: { ...this.withoutFeatures(state, features), cache: this.runner.emptyCache() }, bytes: tensorBytes(state.visionHidden) };
     this.conversations.set(id, { image: lean, cache }, cacheBytes(cache) + lean.bytes);
+  }
+
+  /** The state with its features not held: `features` computes or finds them when a mask needs them. */
+  private withoutFeatures(state: ImageState, features: ImageState['pixelFeatures']): ImageState {
+    return { ...state, pixelFeatures: features, pixelFeatureBytes: 0 };
   }
 
   private async masksFor(image: PreparedImage, segHidden: Float32Array, count: number, opts: TaskOptions = {}): Promise<MaskResult[]> {
     if (count === 0) return [];
-    let features: Awaited<ReturnType<ImageState["pixelFeatures"]>>;
-    try {
-      // A large image's features are upsampled in bands: say how far it is, and stop between bands on a cancel
-      // (before, a cancel had to wait for the whole run, or replace the worker).
-      features = await image.state.pixelFeatures({
-        onBand: (done, total) => opts.onProgress?.({ stage: 'masks', done, total }),
-        shouldStop: opts.shouldStop,
-      });
-    } catch (e) {
-      if (e instanceof UpsampleCancelled) throw new EngineError('cancelled');
-      throw e;
-    }
+    // A large image's features are upsampled in bands: say how far it is, and stop between bands on a cancel
+    // (before, a cancel had to wait for the whole run, or replace the worker).
+    const features = await image.state.pixelFeatures({
+      onBand: (done, total) => opts.onProgress?.({ stage: 'masks', done, total }),
+      shouldStop: opts.shouldStop,
+    }).catch((e: unknown) => {
+      throw e instanceof UpsampleCancelled ? new EngineError('cancelled') : e;
+    });
     const logits = await this.runner.maskLogits(segHidden, count, features);
     const [q, ph, pw] = logits.dims;
     const data = logits.data as Float32Array;

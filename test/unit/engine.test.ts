@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { Engine, EngineError, inputSide, missingCudaProvider } from '../../src/engine/engine';
 import { loadImageForModel } from '../../src/engine/imageLoader';
 import { patchify } from '../../src/engine/preprocess';
+import { countUpsamplerRuns } from '../support/upsamplerRuns';
 
 const repo = path.resolve(__dirname, '../../..');
 const modelDir = path.join(repo, 'models/tiny-random');
@@ -201,20 +202,14 @@ describe('engine (in process, tiny random model)', function () {
   });
 
   it('runs the upsampler only when a mask needs it, once per image state', async () => {
-    const sessions = (engine.runner as unknown as { sessions: { upsampler: { run: (...a: unknown[]) => Promise<unknown> } } }).sessions;
-    const run = sessions.upsampler.run.bind(sessions.upsampler);
-    let calls = 0;
-    sessions.upsampler.run = (...a: unknown[]) => {
-      calls++;
-      return run(...a);
-    };
+    const upsampler = countUpsamplerRuns(engine);
     try {
       const img = await loadImageForModel(fs.readFileSync(sample), 16, engine.model.config.image.max_long_side);
       const { patches, grid } = patchify(img.rgb, img.modelWidth, img.modelHeight, engine.model.config.image);
       const state = await engine.runner.prefillImage(patches, grid);
-      assert.equal(calls, 0, 'the prefill alone does not upsample');
+      assert.equal(upsampler.calls(), 0, 'the prefill alone does not upsample');
       const [a, b] = await Promise.all([state.pixelFeatures(), state.pixelFeatures()]);
-      assert.equal(calls, 1);
+      assert.equal(upsampler.calls(), 1);
       assert.equal(a, b);
       assert.equal(await state.pixelFeatures(), a);
       assert.equal((a.data as Float32Array).byteLength, state.pixelFeatureBytes, 'the cache budget counts the real size');
@@ -223,20 +218,20 @@ describe('engine (in process, tiny random model)', function () {
       for (const [i, tint] of ['#ff8080', '#80ff80', '#8080ff', '#ffff80'].entries()) {
         const image = path.join(tmp, `lazy-${i}.png`);
         await sharp(sample).tint(tint).toFile(image);
-        calls = 0;
+        upsampler.reset();
         const d = await engine.run({ kind: 'describe', image, region: { kind: 'box', x: 4, y: 4, w: 30, h: 20 }, maxNewTokens: 12 });
-        assert.equal(calls, d.masks.length > 0 ? 1 : 0, `describe answered ${JSON.stringify(d.answer)}`);
-        calls = 0;
+        assert.equal(upsampler.calls(), d.masks.length > 0 ? 1 : 0, `describe answered ${JSON.stringify(d.answer)}`);
+        upsampler.reset();
         const s = await engine.run({ kind: 'segment', image, text: 'the red box', batch: {} });
-        assert.equal(calls, 1, 'a batch text prompt upsamples before generating (measured faster beside the next image\'s decoding)');
+        assert.equal(upsampler.calls(), 1, 'a batch text prompt upsamples before generating (measured faster beside the next image\'s decoding)');
         assert.equal(s.timingsMs.cacheHit, 0);
-        calls = 0;
+        upsampler.reset();
         const again = await engine.run({ kind: 'segment', image, text: 'the red box', batch: {} });
         assert.equal(again.timingsMs.cacheHit, 1);
-        assert.equal(calls, 0, 'a cached batch state keeps its features');
+        assert.equal(upsampler.calls(), 0, 'a cached batch state keeps its features');
       }
     } finally {
-      sessions.upsampler.run = run;
+      upsampler.restore();
     }
   });
 

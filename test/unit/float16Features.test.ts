@@ -8,6 +8,7 @@ import { featureBands, HALO_ROWS, rowsPerBand } from '../../src/engine/featureBa
 import { loadImageForModel } from '../../src/engine/imageLoader';
 import { DEFAULT_FEATURE_STORAGE, ImageState } from '../../src/engine/modelRunner';
 import { patchify } from '../../src/engine/preprocess';
+import { countUpsamplerRuns } from '../support/upsamplerRuns';
 
 const repo = path.resolve(__dirname, '../../..');
 
@@ -126,25 +127,19 @@ describe('float16 pixel features of large images (tiny random model)', function 
   it('are what the engine keeps for a large image: counted at their float16 size, upsampled once for every mask of it', async () => {
     const { gw } = whole.grid;
     engine.runner.featureStorage = { float16AboveBytes: 0, bandBytes: 3 * 8 * 8 * gw * 32 * 4 };
-    const sessions = (engine.runner as unknown as { sessions: { upsampler: { run: (...a: unknown[]) => Promise<unknown> } } }).sessions;
-    const run = sessions.upsampler.run.bind(sessions.upsampler);
-    let calls = 0;
-    sessions.upsampler.run = (...a: unknown[]) => {
-      calls++;
-      return run(...a);
-    };
+    const upsampler = countUpsamplerRuns(engine);
     try {
       const first = await engine.run({ kind: 'segment', image, text: 'the red box' });
       assert.equal(first.masks.length, 1);
-      assert.equal(calls, whole.grid.gh, 'one band per kept patch row');
+      assert.equal(upsampler.calls(), whole.grid.gh, 'one band per kept patch row');
       const follow = await engine.run({ kind: 'segment', image, text: 'the blue circle' });
       assert.equal(follow.timingsMs.cacheHit, 1);
-      assert.equal(calls, whole.grid.gh, 'the follow-up reads the kept float16 features');
+      assert.equal(upsampler.calls(), whole.grid.gh, 'the follow-up reads the kept float16 features');
       const state = await engine.runner.prefillImage(...(await patchesOf(image)));
       const features = await state.pixelFeatures();
       assert.equal((features.data as Uint16Array).byteLength, state.pixelFeatureBytes, 'the cache budget counts the float16 size');
     } finally {
-      sessions.upsampler.run = run;
+      upsampler.restore();
       engine.runner.featureStorage = DEFAULT_FEATURE_STORAGE;
     }
   });

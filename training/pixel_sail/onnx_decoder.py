@@ -131,7 +131,6 @@ def _linear_per_token(g: _Graph, x: str, name: str, w: np.ndarray, graph_output:
     (measured at [1024, 4864] × [4864, 896]: int8 × int8 MatMulInteger is a reference loop, 20× uint8 × int8,
     and a per-axis QuantizeLinear took longer than this Div). The abs-max is max(ReduceMax, −ReduceMin), which
     writes no |x| tensor."""
-    q, col_scale = column_quantized(w)
     if "row_max_floor" not in g.names:
         g.const("row_max_floor", np.array(1e-30, np.float32))  # an all-zero row stays zero, not NaN
     row_max = g.one("Max", [g.one("ReduceMax", [x], axes=[-1], keepdims=1),
