@@ -56,7 +56,12 @@ def main(argv=None) -> int:
     ap.add_argument("--attention", choices=("matmul", "fused"), default="matmul",
                     help="the image prefill's attention: two batched MatMuls (default), or onnxruntime's fused "
                          "MultiHeadAttention, which never writes the [heads, S, S] scores (for large images; see onnx_decoder.py)")
+    ap.add_argument("--logits-rows", type=int, default=1,
+                    help="how many last rows the LM head reads (default 1, what models/default ships; convert_official.py "
+                         "writes 8 so the engine checks a drafted segment answer in the prompt's pass)")
     args = ap.parse_args(argv)
+    if args.logits_rows < 1:
+        fail("--logits-rows must be at least 1")
     if args.seed < 0:
         fail("--seed must be non-negative")
     if args.checkpoint and not os.path.isfile(args.checkpoint):
@@ -72,7 +77,7 @@ def main(argv=None) -> int:
         # Where the PyTorch weights come from, so the benchmark can run the same model in PyTorch.
         export_model_dir(model, tok, tok_doc, args.out, name, fixtures=not args.no_fixtures, extra={"source": source},
                          decoder_graph="torch" if args.torch_decoder else "built", int8=bool(args.random is False if args.int8 is None else args.int8),
-                         attention=args.attention, int8_form=args.int8_form)
+                         attention=args.attention, int8_form=args.int8_form, logits_rows=args.logits_rows)
     except UsageError as exc:
         fail(str(exc))
     except OSError as exc:

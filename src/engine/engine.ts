@@ -450,14 +450,21 @@ export class Engine {
     if (opts.shouldStop?.()) throw new EngineError('cancelled');
     await opts.onProgress?.({ stage: 'generate' });
     const t2 = performance.now();
+    // A segment prompt's trained answer is `It is [SEG].`: drafted, the model checks it in the prompt's own pass
+    // (where the decoder returns the rows for it) and the answer costs one pass instead of one per token.
+    const draft = mode.segFallback ? this.codec.encode(this.model.config.prompts.segmentAnswerPrefix) : undefined;
     let gen = await this.runner.generate(promptIds, start, image.grid, {
       maxNewTokens,
+      draft,
       onToken: opts.onToken ? this.tokenStream(opts.onToken) : undefined,
       shouldStop: opts.shouldStop,
     });
     if (gen.stoppedBy === 'cancelled') throw new EngineError('cancelled');
     // The model's own tokens, also when the fallback below replaces its answer (a bench times decoding by them).
     timings.generatedTokens = gen.tokenIds.length;
+    timings.decoderPasses = gen.passes;
+    timings.firstPass = round(gen.firstPassMs);
+    if (draft && this.runner.draftCapacity >= draft.length) timings.draftAccepted = gen.draftAccepted;
     let answer = this.codec.decode(gen.tokenIds);
     let answerParts = this.codec.answerParts(gen.tokenIds);
     const noTarget = answer.includes(this.model.config.prompts.noTargetMarker);

@@ -29,6 +29,8 @@ const graphSpecSchema = z.object({
   variants: z.strictObject({ int8: text.min(1, 'must name a file').optional() }, { error: 'may only name an int8 file' }).optional(),
   /** decoder: "fused" when the image block runs onnxruntime's fused attention (no [heads, S, S] score tensors). */
   image_attention: z.enum(['fused', 'matmul'], { error: 'must be "fused" or "matmul"' }).optional(),
+  /** decoder: how many last rows its `logits` output has (default 1); above 1 the engine checks drafted answers. */
+  logits_rows: z.number({ error: 'must be a whole number from 1 to 64' }).int('must be a whole number from 1 to 64').min(1, 'must be a whole number from 1 to 64').max(64, 'must be a whole number from 1 to 64').optional(),
 }, { error: 'must name a file, its inputs and its outputs' });
 
 /**

@@ -58,6 +58,8 @@ export class UpsampleCancelled extends Error {
 
 export interface DecodeResult {
   lastLogits: Float32Array;
+  /** The logits of the last R rows, [R, vocab] (R = 1 unless the graph has graphs.decoder.logits_rows > 1). */
+  logits: Float32Array;
   hidden: Float32Array; // [S, H]
   cache: KvCache;
 }
@@ -65,6 +67,12 @@ export interface DecodeResult {
 export interface GenerateOptions {
   maxNewTokens: number;
   answerPrefix?: number[];
+  /**
+   * Tokens the answer is expected to start with (a segment prompt's `It is [SEG].`). With a decoder that returns
+   * enough logits rows they go through the prompt's pass too, and every drafted token the model itself predicts
+   * is kept: greedy decoding's answer in one pass instead of one per token. Ignored otherwise.
+   */
+  draft?: number[];
   onToken?: (id: number) => void;
   shouldStop?: () => boolean;
 }
@@ -76,6 +84,11 @@ export interface GenerateResult {
   segCount: number;
   cache: KvCache;
   stoppedBy: 'stop-token' | 'max-tokens' | 'cancelled';
+  /** Decoder passes run (the first one included). */
+  passes: number;
+  /** Drafted tokens kept (0 without a draft); the first pass's milliseconds. */
+  draftAccepted: number;
+  firstPassMs: number;
 }
 
 export interface RunnerOptions {
@@ -254,8 +267,11 @@ export class ModelRunner {
     };
     spec.inputs.slice(3).forEach((name, i) => (feeds[name] = cache.tensors[i]));
     const out = await (bidirectionalBlock > 0 ? this.sessions.decoder : this.text.decoder).run(feeds);
+    const logits = out.logits.data as Float32Array;
+    const vocab = out.logits.dims[2];
     return {
-      lastLogits: out.logits.data as Float32Array,
+      logits,
+      lastLogits: logits.subarray(logits.length - vocab),
       hidden: out.last_hidden.data as Float32Array,
       cache: { tensors: spec.outputs.slice(2).map((name) => out[name]), length: cache.length + s },
     };
@@ -344,6 +360,11 @@ export class ModelRunner {
     return new ort.Tensor('float32', out, [1, ids.length, h]);
   }
 
+  /** How many drafted tokens one pass can check: each needs the logits row before it, and the last row follows it. */
+  get draftCapacity(): number {
+    return (this.model.config.graphs.decoder.logits_rows ?? 1) - 1;
+  }
+
   /** Greedy decoding of one answer. The starting cache is not modified (follow-ups reuse it). */
   async generate(promptIds: number[], start: KvCache, grid: Grid, options: GenerateOptions): Promise<GenerateResult> {
     const tokenIds = this.model.config.model.token_ids;
@@ -351,11 +372,34 @@ export class ModelRunner {
     const stopIds = new Set(this.model.config.chat.stop_tokens.map((t) => tokenIds[t]));
     const h = this.sizes.hidden_size;
     const input = [...promptIds, ...(options.answerPrefix ?? [])];
+    const draft = options.draft && options.draft.length <= this.draftCapacity ? options.draft.slice(0, options.maxNewTokens) : [];
     const segRows: Float32Array[] = [];
-    let r = await this.step(input, start, grid);
+    const t0 = performance.now();
+    let r = await this.step([...input, ...draft], start, grid);
+    const firstPassMs = performance.now() - t0;
+    let passes = 1;
     input.forEach((id, i) => id === segId && segRows.push(r.hidden.slice(i * h, (i + 1) * h)));
     const out: number[] = [];
     let next = argmax(r.lastLogits);
+    if (draft.length > 0) {
+      // Logits row k predicts the token after input position S − R + k; the last input token's row is the one
+      // before the draft's. Keep the drafted tokens while the model predicts each one itself.
+      const vocab = r.lastLogits.length;
+      const rows = r.logits.length / vocab;
+      const rowAfter = (pos: number) => argmax(r.logits.subarray((pos - (input.length + draft.length - rows)) * vocab, (pos - (input.length + draft.length - rows) + 1) * vocab));
+      let kept = 0;
+      next = rowAfter(input.length - 1);
+      while (kept < draft.length && next === draft[kept] && !stopIds.has(next) && !options.shouldStop?.()) {
+        out.push(next);
+        options.onToken?.(next);
+        if (next === segId) segRows.push(r.hidden.slice((input.length + kept) * h, (input.length + kept + 1) * h));
+        kept++;
+        next = rowAfter(input.length + kept - 1);
+      }
+      // The cache holds the whole draft; a rejected tail is cut off, as if it had never been fed.
+      if (kept < draft.length) r = { ...r, cache: truncateCache(r.cache, start.length + input.length + kept) };
+    }
+    const draftAccepted = out.length;
     let stoppedBy: GenerateResult['stoppedBy'] = 'stop-token';
     while (!stopIds.has(next)) {
       if (out.length >= options.maxNewTokens) {
@@ -369,12 +413,13 @@ export class ModelRunner {
       out.push(next);
       options.onToken?.(next);
       r = await this.step([next], r.cache, grid);
+      passes++;
       if (next === segId) segRows.push(r.hidden.slice(0, h));
       next = argmax(r.lastLogits);
     }
     const segHidden = new Float32Array(segRows.length * h);
     segRows.forEach((row, i) => segHidden.set(row, i * h));
-    return { tokenIds: out, segHidden, segCount: segRows.length, cache: r.cache, stoppedBy };
+    return { tokenIds: out, segHidden, segCount: segRows.length, cache: r.cache, stoppedBy, passes, draftAccepted, firstPassMs };
   }
 
   /** [Q, H] [SEG] hidden states × pixel features (float32 or float16) → mask logits [Q, ph, pw]. */
@@ -409,6 +454,19 @@ export class ModelRunner {
     }
     return new ort.Tensor('float32', out, [count, ph, pw]);
   }
+}
+
+/** The first `length` positions of each [1, kvh, T, d] cache tensor (copies: the rest of the buffer is dropped). */
+export function truncateCache(cache: KvCache, length: number): KvCache {
+  if (length === cache.length) return cache;
+  const tensors = cache.tensors.map((t) => {
+    const [b, kvh, total, d] = t.dims;
+    const data = t.data as Float32Array;
+    const kept = new Float32Array(b * kvh * length * d);
+    for (let head = 0; head < b * kvh; head++) kept.set(data.subarray(head * total * d, (head * total + length) * d), head * length * d);
+    return new ort.Tensor('float32', kept, [b, kvh, length, d]);
+  });
+  return { tensors, length };
 }
 
 export function argmax(values: Float32Array): number {

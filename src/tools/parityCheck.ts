@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadImageForModel, loadMask } from '../engine/imageLoader';
 import { loadModelDir } from '../engine/modelDir';
-import { ModelRunner } from '../engine/modelRunner';
+import { type GenerateResult, type KvCache, ModelRunner } from '../engine/modelRunner';
 import { patchify } from '../engine/preprocess';
-import { positionIds } from '../engine/sequence';
+import { type Grid, positionIds } from '../engine/sequence';
 import { TextCodec } from '../engine/tokenizer';
 import { promptSlots } from '../engine/visualPrompts';
 import { decodeF32, maxAbsDiff, readFixtures } from './fixtures';
@@ -28,6 +28,8 @@ export interface Int8Report {
   maskIoU: number;
   /** Largest mask-logit difference relative to the largest float32 mask logit. */
   maskLogitsRelDiff: number;
+  /** With graphs.decoder.logits_rows > 1: checkDrafts' results on the int8 decoder (not part of ok). */
+  drafts?: Record<string, boolean>;
   ok: boolean;
 }
 
@@ -49,7 +51,6 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
   const rules = model.config.image;
   const diffs: Record<string, number> = {};
   const exact: Record<string, boolean> = {};
-  const sameList = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
 
   const codec = new TextCodec(model);
   fx.tokenizer.forEach((t, i) => (exact[`tokenizer[${i}]`] = sameList(codec.encode(t.text), t.ids)));
@@ -104,6 +105,7 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
 
     const gen = await runner.generate(fx.generate.prompt_ids, state.cache, grid, { maxNewTokens: fx.generate.max_new_tokens });
     exact.generatedIds = sameList(gen.tokenIds, fx.generate.output_ids);
+    if (runner.draftCapacity > 0) Object.assign(diffs, await checkDrafts(runner, fx.generate, state.cache, grid, gen, exact));
 
     const prompt = fx.generate.prompt_ids;
     const forced = await runner.generate(prompt, state.cache, grid, { maxNewTokens: 0, answerPrefix: fx.forced_seg.input_ids.slice(prompt.length) });
@@ -131,13 +133,18 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
     try {
       const state = await q.prefillImage(patches, grid, slots);
       const gen = await q.generate(fx.generate.prompt_ids, state.cache, grid, { maxNewTokens: fx.generate.max_new_tokens });
+      // The same draft checks on the int8 decoder, reported but not required: its activations are quantized with
+      // one scale per call, so a drafted token's logits come from another rounding than a pass of its own, and a
+      // random model's near-ties can then go the other way (its plain int8 answer already differs from float32's).
+      const drafts: Record<string, boolean> = {};
+      if (q.draftCapacity > 0) await checkDrafts(q, fx.generate, state.cache, grid, gen, drafts);
       const prompt = fx.generate.prompt_ids;
       const forced = await q.generate(prompt, state.cache, grid, { maxNewTokens: 0, answerPrefix: fx.forced_seg.input_ids.slice(prompt.length) });
       const got = (await q.maskLogits(forced.segHidden, forced.segCount, await state.pixelFeatures())).data as Float32Array;
       const want = decodeF32(fx.forced_seg.mask_logits);
       const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
       const r = { generatedIdsEqual: sameList(gen.tokenIds, fx.generate.output_ids), maskIoU: maskIoU(got, want), maskLogitsRelDiff: maxAbsDiff(got, want) / scale };
-      int8 = { ...r, ok: r.generatedIdsEqual && r.maskIoU >= INT8_MIN_MASK_IOU };
+      int8 = { ...r, ...(q.draftCapacity > 0 ? { drafts } : {}), ok: r.generatedIdsEqual && r.maskIoU >= INT8_MIN_MASK_IOU };
     } finally {
       await q.release();
     }
@@ -146,3 +153,30 @@ export async function checkParity(modelDir: string, tolerance: number): Promise<
   return { model: model.dir, tolerance, diffs, exact, ...(int8 ? { int8 } : {}), ok };
 }
 
+
+function sameList(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  return a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+}
+
+/**
+ * A drafted answer must change nothing but the number of decoder passes. The model's own answer as the draft:
+ * every drafted token kept, in one pass for the draft. A draft that leaves it after one token: the same answer,
+ * and a cache cut back to what was kept. Returns the largest cache differences from plain decoding.
+ */
+async function checkDrafts(runner: ModelRunner, want: { prompt_ids: number[]; max_new_tokens: number }, start: KvCache, grid: Grid,
+  plain: GenerateResult, exact: Record<string, boolean>): Promise<Record<string, number>> {
+  const own = plain.tokenIds.slice(0, runner.draftCapacity);
+  const accepted = await runner.generate(want.prompt_ids, start, grid, { maxNewTokens: want.max_new_tokens, draft: own });
+  exact['draft.own.ids'] = sameList(accepted.tokenIds, plain.tokenIds);
+  exact['draft.own.kept'] = accepted.draftAccepted === own.length;
+  exact['draft.own.passes'] = accepted.passes === plain.passes - own.length;
+  exact['draft.own.cacheLength'] = accepted.cache.length === plain.cache.length;
+  const vocab = runner.model.config.model.vocab_size;
+  const wrong = [...own.slice(0, 1), ((own[1] ?? 0) + 1) % vocab, ...own.slice(2)];
+  const left = await runner.generate(want.prompt_ids, start, grid, { maxNewTokens: want.max_new_tokens, draft: wrong });
+  exact['draft.wrong.ids'] = sameList(left.tokenIds, plain.tokenIds);
+  exact['draft.wrong.kept'] = left.draftAccepted === Math.min(1, plain.tokenIds.length);
+  exact['draft.wrong.cacheLength'] = left.cache.length === plain.cache.length;
+  const cacheDiff = (a: KvCache) => Math.max(...a.tensors.map((t, i) => t.dims[2] === plain.cache.tensors[i].dims[2] ? maxAbsDiff(t.data as Float32Array, plain.cache.tensors[i].data as Float32Array) : Infinity));
+  return { 'draft.own.cache': cacheDiff(accepted.cache), 'draft.wrong.cache': cacheDiff(left.cache) };
+}

@@ -323,9 +323,10 @@ def _export_pixel_graphs(model, out_dir: str) -> None:
 
 
 def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False, attention: str = "matmul",
-                  int8_form: str = "projections") -> None:
+                  int8_form: str = "projections", logits_rows: int = 1) -> None:
     """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check);
-    int8_form: what the int8 variant quantizes (onnx_decoder.INT8_FORMS)."""
+    int8_form: what the int8 variant quantizes (onnx_decoder.INT8_FORMS); logits_rows: how many last rows the LM
+    head reads (onnx_decoder.build_decoder_from; the TorchScript decoder has one)."""
     import torch
 
     cfg = model.config
@@ -343,29 +344,33 @@ def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool 
     for name in io["decoder"]["outputs"][2:]:
         axes[name] = {2: "T"}
     if decoder_graph == "torch":
+        if logits_rows != 1:
+            raise UsageError("the TorchScript decoder computes the last row's logits only (logits_rows 1)")
         _onnx_export(decoder, (torch.randn(1, s, cfg.hidden_size), torch.zeros(1, 1, s, s + past_len),
                                torch.zeros(3, 1, s, dtype=torch.long), *past),
                      os.path.join(out_dir, "decoder.onnx"), io["decoder"]["inputs"], io["decoder"]["outputs"], axes)
     else:
         from pixel_sail.onnx_decoder import build_decoder
 
-        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], attention=attention)
+        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], attention=attention, logits_rows=logits_rows)
         save_graph(proto, os.path.join(out_dir, "decoder.onnx"))
         del proto
     if int8:
         from pixel_sail.onnx_decoder import build_decoder
 
         proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8", attention=attention,
-                              int8_form=int8_form)
+                              int8_form=int8_form, logits_rows=logits_rows)
         save_graph(proto, os.path.join(out_dir, INT8_DECODER))
         del proto
     _export_pixel_graphs(model, out_dir)
 
 
-def config_document(cfg, name: str, extra: dict = None, int8: bool = False, attention: str = "matmul") -> dict:
+def config_document(cfg, name: str, extra: dict = None, int8: bool = False, attention: str = "matmul",
+                    logits_rows: int = 1) -> dict:
     """config.json. ``attention`` "fused" is recorded as graphs.decoder.image_attention: the engine then lets
     onnxruntime's memory arena serve the decoder (with the batched attention a 1024-px prefill's score tensors
-    are ~1 GB each, and an arena keeps every such block)."""
+    are ~1 GB each, and an arena keeps every such block). ``logits_rows`` above 1 is recorded as
+    graphs.decoder.logits_rows: the engine then checks a drafted answer in the prompt's pass."""
     from pixel_sail.config import CHAT_LAYOUT, IMAGENET_MEAN, IMAGENET_STD
     from pixel_sail.prompts import engine_prompts
 
@@ -384,6 +389,8 @@ def config_document(cfg, name: str, extra: dict = None, int8: bool = False, atte
     }
     if attention == "fused":
         doc["graphs"]["decoder"]["image_attention"] = "fused"
+    if logits_rows > 1:
+        doc["graphs"]["decoder"]["logits_rows"] = logits_rows
     if extra:
         doc.update(extra)
     return doc
@@ -579,7 +586,8 @@ def load_checkpoint(path: str):
 
 
 def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = True, extra: dict = None,
-                     decoder_graph: str = "built", int8: bool = False, attention: str = "matmul", int8_form: str = "projections") -> None:
+                     decoder_graph: str = "built", int8: bool = False, attention: str = "matmul", int8_form: str = "projections",
+                     logits_rows: int = 1) -> None:
     """Writes into a temporary sibling directory and renames it into place, so a failed export never
     leaves a directory that looks complete."""
     from pixel_sail.atomic_dir import atomic_directory
@@ -591,12 +599,12 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
     with atomic_directory(out, keep=("MODEL_CARD.md",)) as tmp:
         if decoder_graph == "torch" and attention != "matmul":
             raise UsageError("the fused attention exists only in the built decoder, not with --torch-decoder")
-        export_graphs(model, tmp, decoder_graph, int8, attention, int8_form)
+        export_graphs(model, tmp, decoder_graph, int8, attention, int8_form, logits_rows=logits_rows)
         _write_tokenizer_files(tmp, tok_doc)
         if fixtures:
             write_fixtures(model, tok, tmp)
         with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as fh:
-            json.dump(config_document(model.config, name, extra, int8, attention), fh, indent=2)
+            json.dump(config_document(model.config, name, extra, int8, attention, logits_rows), fh, indent=2)
 
 
 def _write_tokenizer_files(folder: str, tok_doc: dict) -> None:

@@ -181,7 +181,7 @@ def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "
 
 def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], names: Iterable[str], inputs: List[str],
                        outputs: List[str], weights: str = "float32", sink: Callable = None, attention: str = "matmul",
-                       int8_form: str = "projections", down: str = None, int8_lm_head: bool = None):
+                       int8_form: str = "projections", down: str = None, int8_lm_head: bool = None, logits_rows: int = 1):
     """The decoder ModelProto from weights read one at a time: ``get(name)`` returns the float32 array of a
     ``single_transformer`` state-dict entry (``model.layers.0.self_attn.q_proj.weight``, ``lm_head.weight`` …),
     ``names`` lists the entries there are (a tied model has no ``lm_head.weight``), and ``sink`` (optional)
@@ -212,7 +212,15 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
     overall 49.08): the per-token scales are the safer form, not a measured rescue.
 
     ``down`` ("float32", "per_tensor", "per_token") and ``int8_lm_head`` override the form's choices (for
-    measurements and tests). Attention itself and the norms always stay float32."""
+    measurements and tests). Attention itself and the norms always stay float32.
+
+    ``logits_rows``: the LM head reads the last min(S, logits_rows) rows, so ``logits`` is [1, R, vocab]. With
+    more than one row the engine checks a drafted answer in the same pass as the prompt (a segment prompt's
+    `It is [SEG].`): row j is the prediction after token S−R+j, so one run tells how much of the draft the model
+    would have said itself (ModelRunner.generate). At the paper's vocabulary the head costs about as much for 8
+    rows as for 1 (it reads 136 M int8 weights either way). An int8 head over several rows takes one activation
+    scale per row (``_linear_per_token``): with one scale per tensor, the last row's logits would depend on the
+    rows drafted beside it. 1 (export.py's default) writes the graph as before, byte for byte."""
     if weights not in ("float32", "int8"):
         raise ValueError(f"weights must be float32 or int8, not {weights}")
     if attention not in ATTENTION:
@@ -226,6 +234,8 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
         raise ValueError(f"down must be one of {', '.join(DOWN_FORMS)}, not {down}")
     if weights == "float32":
         down, int8_lm_head = "float32", False
+    if not (isinstance(logits_rows, int) and logits_rows >= 1):
+        raise ValueError(f"logits_rows must be a positive integer, not {logits_rows!r}")
     from onnx import TensorProto, helper
 
     names = set(names)
@@ -346,11 +356,13 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
         gamma = sd["model.norm.weight"] if last else sd[f"model.layers.{i + 1}.input_layernorm.weight"]
         normed, _, _, x = g.op("SkipSimplifiedLayerNormalization", [mlp, x, g.const(f"ln_next_{i}", gamma)],
                                outputs=4, domain=MS, epsilon=eps, graph_output=outputs[1] if last else None)
-    last_row = g.one("Slice", [normed, g.const("last_start", np.array([-1], np.int64)),
+    last_row = g.one("Slice", [normed, g.const("last_start", np.array([-logits_rows], np.int64)),
                                g.const("last_end", np.array([np.iinfo(np.int64).max], np.int64)),
                                g.const("last_axis", np.array([1], np.int64))])
     lm = sd["lm_head.weight"] if "lm_head.weight" in names else sd["model.embed_tokens.weight"]
-    if int8_lm_head:
+    if int8_lm_head and logits_rows > 1:
+        _linear_per_token(g, last_row, "lm_head", lm.T, graph_output=outputs[0])
+    elif int8_lm_head:
         linear(last_row, "lm_head", lm.T, graph_output=outputs[0])
     else:
         g.nodes.append(helper.make_node("MatMul", [last_row, g.const("w_lm_head", lm.T)], [outputs[0]], name="lm_head"))
@@ -360,7 +372,7 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
                     helper.make_tensor_value_info(mask_in, f32, [1, 1, "S", "T"]),
                     helper.make_tensor_value_info(pos_in, TensorProto.INT64, [3, 1, "S"])]
     graph_inputs += [helper.make_tensor_value_info(n, f32, [1, kvh, "P", d]) for n in inputs[3:]]
-    graph_outputs = [helper.make_tensor_value_info(outputs[0], f32, [1, 1, cfg.vocab_size]),
+    graph_outputs = [helper.make_tensor_value_info(outputs[0], f32, [1, 1 if logits_rows == 1 else "R", cfg.vocab_size]),
                      helper.make_tensor_value_info(outputs[1], f32, [1, "S", h])]
     graph_outputs += [helper.make_tensor_value_info(n, f32, [1, kvh, "T", d]) for n in outputs[2:]]
     graph = helper.make_graph(g.nodes, "pixel_sail_decoder", graph_inputs, graph_outputs, initializer=g.inits)
