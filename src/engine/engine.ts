@@ -172,6 +172,12 @@ const cacheBytes = (c: KvCache) => c.tensors.reduce((s, t) => s + tensorBytes(t)
 export class Engine {
   private readonly images: LruCache<PreparedImage>;
   private readonly conversations: LruCache<Conversation>;
+  /**
+   * The draft for the next segment answer: the last complete one with a mask. Training teaches several
+   * phrasings (`Sure, [SEG].`, `It is [SEG].` …) and a trained model keeps to one of them; until it has
+   * answered once, the reference's own answer.
+   */
+  private segmentDraft?: number[];
   private readonly batchImages: LruCache<PreparedImage>;
   private readonly prefetches = new Map<string, Prefetch>();
   private readonly decoded = new LruCache<DecodedImage>(DECODED_CACHE_BYTES);
@@ -450,9 +456,9 @@ export class Engine {
     if (opts.shouldStop?.()) throw new EngineError('cancelled');
     await opts.onProgress?.({ stage: 'generate' });
     const t2 = performance.now();
-    // A segment prompt's trained answer is `It is [SEG].`: drafted, the model checks it in the prompt's own pass
-    // (where the decoder returns the rows for it) and the answer costs one pass instead of one per token.
-    const draft = mode.segFallback ? this.codec.encode(this.model.config.prompts.segmentAnswerPrefix) : undefined;
+    // A segment prompt's answer is drafted: the model checks it in the prompt's own pass (where the decoder returns
+    // the rows for it), and a kept draft costs one pass instead of one per token.
+    const draft = mode.segFallback ? (this.segmentDraft ?? this.codec.encode(this.model.config.prompts.segmentAnswerPrefix)) : undefined;
     let gen = await this.runner.generate(promptIds, start, image.grid, {
       maxNewTokens,
       draft,
@@ -465,6 +471,9 @@ export class Engine {
     timings.decoderPasses = gen.passes;
     timings.firstPass = round(gen.firstPassMs);
     if (draft && this.runner.draftCapacity >= draft.length) timings.draftAccepted = gen.draftAccepted;
+    if (mode.segFallback && gen.segCount > 0 && gen.stoppedBy === 'stop-token' && gen.tokenIds.length <= this.runner.draftCapacity) {
+      this.segmentDraft = gen.tokenIds;
+    }
     let answer = this.codec.decode(gen.tokenIds);
     let answerParts = this.codec.answerParts(gen.tokenIds);
     const noTarget = answer.includes(this.model.config.prompts.noTargetMarker);
