@@ -173,7 +173,7 @@ export class Engine {
   private readonly images: LruCache<PreparedImage>;
   private readonly conversations: LruCache<Conversation>;
   /**
-   * The draft for the next segment answer: the last complete one with a mask. Training teaches several
+   * The draft for the next segment answer: the last complete one that found a target. Training teaches several
    * phrasings (`Sure, [SEG].`, `It is [SEG].` …) and a trained model keeps to one of them; until it has
    * answered once, the reference's own answer.
    */
@@ -471,12 +471,12 @@ export class Engine {
     timings.decoderPasses = gen.passes;
     timings.firstPass = round(gen.firstPassMs);
     if (draft && this.runner.draftCapacity >= draft.length) timings.draftAccepted = gen.draftAccepted;
-    if (mode.segFallback && gen.segCount > 0 && gen.stoppedBy === 'stop-token' && gen.tokenIds.length <= this.runner.draftCapacity) {
-      this.segmentDraft = gen.tokenIds;
-    }
     let answer = this.codec.decode(gen.tokenIds);
     let answerParts = this.codec.answerParts(gen.tokenIds);
     const noTarget = answer.includes(this.model.config.prompts.noTargetMarker);
+    if (mode.segFallback && gen.segCount > 0 && !noTarget && gen.stoppedBy === 'stop-token' && gen.tokenIds.length <= this.runner.draftCapacity) {
+      this.segmentDraft = gen.tokenIds;
+    }
     if (mode.segFallback && gen.segCount === 0 && !noTarget) {
       // The reference's fallback: answer "It is [SEG]." and read the mask from that prefill.
       const prefix = this.model.config.prompts.segmentAnswerPrefix;
