@@ -167,6 +167,8 @@ function testOnlyBlockPrefill() {
 }
 
 const tensorBytes = (t: { data: unknown }) => (t.data as Float32Array).byteLength;
+/** A full collection where the process allows one (the worker is started with --expose-gc). */
+const collectGarbage = () => (globalThis as { gc?: () => void }).gc?.();
 const cacheBytes = (c: KvCache) => c.tensors.reduce((s, t) => s + tensorBytes(t), 0);
 
 export class Engine {
@@ -293,6 +295,12 @@ export class Engine {
     await opts.onProgress?.({ stage: 'prefill', patches: grid.gh * grid.gw, side: Math.max(img.modelWidth, img.modelHeight) });
     if (opts.shouldStop?.()) throw new EngineError('cancelled');
     testOnlyBlockPrefill();
+    // The state about to be built evicts older ones once it is stored; evicted first, they are not held beside
+    // the prefill and the upsampler's bands (a 1024-px 0.5B state is 383 MB). The collection frees their
+    // buffers now rather than after the new ones are allocated (the worker runs with --expose-gc).
+    const expected = this.runner.stateBytes(grid);
+    const stored = expected.kv + expected.visionHidden + expected.features;
+    if (cache.makeRoom(stored <= cache.budget ? stored : expected.kv + expected.visionHidden) > 0) collectGarbage();
     let state = await this.runner.prefillImage(patches, grid, slots);
     let size = cacheBytes(state.cache) + state.pixelFeatureBytes + tensorBytes(state.visionHidden);
     const lean = size - state.pixelFeatureBytes;
@@ -355,9 +363,12 @@ export class Engine {
   private keepConversation(id: string, image: PreparedImage, cache: KvCache): void {
     if (this.conversations.set(id, { image, cache }, cacheBytes(cache) + image.bytes)) return;
     const { state, key } = image;
+    // Only the patch hidden states: a closure over `state` would hold its features and KV cache (368 MB at
+    // 1024 px with the 0.5B model) for as long as the conversation, after the image cache had let them go.
+    const visionHidden = state.visionHidden;
     const features = (hooks?: UpsampleHooks) => {
       const held = this.images.get(key);
-      return held ? held.state.pixelFeatures(hooks) : this.runner.upsample(state.visionHidden, hooks);
+      return held ? held.state.pixelFeatures(hooks) : this.runner.upsample(visionHidden, hooks);
     };
     const lean: PreparedImage = { ...image, state: { ...this.withoutFeatures(state, features), cache: this.runner.emptyCache() }, bytes: tensorBytes(state.visionHidden) };
     this.conversations.set(id, { image: lean, cache }, cacheBytes(cache) + lean.bytes);

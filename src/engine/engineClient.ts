@@ -121,6 +121,8 @@ export class EngineClient extends EventEmitter {
     this.starting ??= new Promise<ReadyInfo>((resolve, reject) => {
       const child = fork(this.options.workerPath, [], {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        // The engine collects after evicting image states, so their hundreds of MB go back before the next prefill.
+        execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), '--expose-gc'],
         env: workerEnv(process.env, this.options.config),
       });
       this.child = child;

@@ -35,6 +35,19 @@ export class LruCache<V> {
     return true;
   }
 
+  /** Evicts least recently used entries until `bytes` more would fit; returns how many it evicted. */
+  makeRoom(bytes: number): number {
+    let evicted = 0;
+    for (const [k, v] of this.map) {
+      if (this.total + bytes <= this.budgetBytes) break;
+      this.map.delete(k);
+      this.total -= v.bytes;
+      this.onEvict?.(k, v.value);
+      evicted++;
+    }
+    return evicted;
+  }
+
   delete(key: string): void {
     const old = this.map.get(key);
     if (old) {

@@ -236,6 +236,16 @@ export class ModelRunner {
     return { float16, bytes: float16 ? float32Bytes / 2 : float32Bytes };
   }
 
+  /** Bytes of the image state prefillImage returns for `grid`: the block's KV cache, the patch hidden states, the features. */
+  stateBytes(grid: Grid): { kv: number; visionHidden: number; features: number } {
+    const { num_hidden_layers: layers, num_key_value_heads: kvh, hidden_size: h } = this.sizes;
+    return {
+      kv: 2 * layers * kvh * imageBlockLength(grid) * this.model.headDim * 4,
+      visionHidden: grid.gh * grid.gw * h * 4,
+      features: this.featureLayout(grid).bytes,
+    };
+  }
+
   private get sizes() {
     return this.model.config.model;
   }
