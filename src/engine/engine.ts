@@ -2,6 +2,7 @@
 // mask), describe (region → caption) and ask (question about regions → text and masks, multi-turn).
 // Image states are cached per (image content, prompt set) in a byte-bounded LRU, so follow-up questions
 // skip the image block and the upsampler. The worker process and the CLI both drive this class.
+import { collectGarbage } from './collectGarbage';
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -167,8 +168,6 @@ function testOnlyBlockPrefill() {
 }
 
 const tensorBytes = (t: { data: unknown }) => (t.data as Float32Array).byteLength;
-/** A full collection where the process allows one (the worker is started with --expose-gc). */
-const collectGarbage = () => (globalThis as { gc?: () => void }).gc?.();
 const cacheBytes = (c: KvCache) => c.tensors.reduce((s, t) => s + tensorBytes(t), 0);
 
 export class Engine {

@@ -1,6 +1,7 @@
 // Runs the four exported graphs with onnxruntime-node and implements the reference inference flow:
 // image block prefill (bidirectional) → cached KV + upsampled pixel features; then per question a causal
 // text prefill and greedy decoding with the KV cache; [SEG] hidden states → mask logits.
+import { collectGarbage } from './collectGarbage';
 import './ortTelemetryOff'; // before onnxruntime-node: see the module
 import * as ort from 'onnxruntime-node';
 import * as path from 'node:path';
@@ -188,7 +189,11 @@ export class ModelRunner {
     const arena = arenaGraphs(model, large);
     const sessions = {} as Record<GraphName, ort.InferenceSession>;
     for (const name of GRAPH_NAMES) {
-      const graphOptions = arena.has(name) ? sessionOptions : { ...sessionOptions, enableCpuMemArena: false };
+      // A memory pattern is one block per input shape, served from the arena: a paper-size decoder sees many shapes
+      // (a 4,098-token prefill, a 30-token prompt pass, one-token steps) and the arena grew by another block on a
+      // later prefill (+480 MB retained after two 1024-px prefills with the 0.5B model); tensor by tensor, the
+      // arena reuses what the first prefill freed.
+      const graphOptions = arena.has(name) ? (large ? { ...sessionOptions, enableMemPattern: false } : sessionOptions) : { ...sessionOptions, enableCpuMemArena: false };
       sessions[name] = await openSession(model, model.graphPath(name, name === 'decoder' ? options.weights : undefined), graphOptions);
       const spec = model.config.graphs[name];
       for (const input of spec.inputs) {
@@ -347,6 +352,8 @@ export class ModelRunner {
       const kept = up.subarray((band.start - band.inStart) * perRow, (band.end - band.inStart) * perRow);
       const half = (await toFloat16.run({ x: new ort.Tensor('float32', kept, [kept.length]) })).y.data as Uint16Array;
       store.set(half, band.start * perRow);
+      // The band's float32 and float16 copies (up to bandBytes each) are garbage now: freed before the next band.
+      collectGarbage();
     }
     return new ort.Tensor('float16', store, [f * gh, f * gw, d]);
   }
