@@ -2,14 +2,18 @@
 // pixelSail.modelPath to its folder and use the editor — a text prompt, a click, a box, Describe, a chat
 // question, Ctrl+S — through the same clicks and keys as the other UI tests. Not part of `npm test`: with
 // the random 0.5B model each prompt is a prefill of minutes on 2 CPU cores.
-//   npm run check:large-model -- DIR [--max-input-side 512] [--chat-tokens 32]
+//   npm run check:large-model -- DIR [--max-input-side 512] [--chat-tokens 32] [--picture-side 1024]
+// The picture is media/samples/scene.png (512 px); --picture-side enlarges it first, so that with
+// --max-input-side 0 a paper-size model reads a 1024-px picture (4,096 patches) through the editor.
 // Each step's wall time (from the user's action to the answer on screen), the progress texts the editor
 // showed, and the answers go to results/large-model-check.json; screenshots to results/ui-screenshots/large-*.png.
 // The weights of a random model answer nonsense: the check is that every action ends in an answer, a mask or
 // a caption on screen, without an error, and that the saved file holds the objects.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import type { FrameLocator, Page } from 'playwright-core';
 import { fitView } from '../../webview-ui/viewport';
 import { eventually, openChat, openFromExplorer, repoRoot, runSteps, screenshot, webview, withWorkbench } from './harness';
@@ -26,10 +30,12 @@ const CHAT_TOKENS = flag('--chat-tokens', 32);
 /** One action may take this long (a 1024-px prefill of the 0.5B model took 4 min under load). */
 const STEP_MS = 40 * 60 * 1000;
 const IMAGE = 'scenes/scene.png';
-const SIZE = 512;
+const SIZE = flag('--picture-side', 512);
+/** A position on the 512-px sample, on the picture the check opens. */
+const onPicture = (v: number) => Math.round((v * SIZE) / 512);
 /** Inside the green hexagon and the yellow shape of media/samples/scene.png. */
-const GREEN = { x: 322, y: 451 };
-const YELLOW_BOX = { x0: 20, y0: 160, x1: 125, y1: 265 };
+const GREEN = { x: onPicture(322), y: onPicture(451) };
+const YELLOW_BOX = { x0: onPicture(20), y0: onPicture(160), x1: onPicture(125), y1: onPicture(265) };
 
 interface StepRecord { step: string; seconds: number; progress: string[]; outcome: string }
 const records: StepRecord[] = [];
@@ -61,9 +67,16 @@ async function timed(step: string, editor: FrameLocator, act: () => Promise<void
 
 async function main(): Promise<number> {
   if (!modelDir || !fs.existsSync(path.join(modelDir, 'config.json'))) {
-    console.error('usage: npm run check:large-model -- MODEL_DIR [--max-input-side 512] [--chat-tokens 32] (MODEL_DIR holds config.json)');
+    console.error('usage: npm run check:large-model -- MODEL_DIR [--max-input-side 512] [--chat-tokens 32] [--picture-side 512] (MODEL_DIR holds config.json)');
     return 2;
   }
+  if (!(Number.isInteger(SIZE) && SIZE >= 64 && SIZE <= 4096)) {
+    console.error('--picture-side must be a whole number of pixels from 64 to 4096');
+    return 2;
+  }
+  const sample = path.join(repoRoot, 'media/samples/scene.png');
+  const picture = SIZE === 512 ? sample : path.join(os.tmpdir(), `pixel-sail-large-check-${SIZE}.png`);
+  if (picture !== sample) await sharp(sample).resize(SIZE, SIZE, { kernel: 'lanczos3' }).png().toFile(picture);
   const model = path.resolve(modelDir);
   const modelName = JSON.parse(fs.readFileSync(path.join(model, 'config.json'), 'utf8')).name as string;
   let result: [number, number] = [0, 1];
@@ -71,7 +84,7 @@ async function main(): Promise<number> {
   await withWorkbench(
     (dir) => {
       fs.mkdirSync(path.join(dir, 'scenes'));
-      fs.copyFileSync(path.join(repoRoot, 'media/samples/scene.png'), path.join(dir, IMAGE));
+      fs.copyFileSync(picture, path.join(dir, IMAGE));
       fs.mkdirSync(path.join(dir, '.vscode'));
       fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({
         'pixelSail.modelPath': model,
@@ -189,7 +202,7 @@ async function main(): Promise<number> {
             await category.fill('');
             await category.pressSequentially('drawn');
             await editor.getByRole('button', { name: 'Polygon', exact: true }).click();
-            const corners = [[-45, -45], [45, -45], [45, 45], [-45, 45], [-44, -44]].map(([dx, dy]) => ({ x: GREEN.x + dx, y: GREEN.y + dy }));
+            const corners = [[-45, -45], [45, -45], [45, 45], [-45, 45], [-44, -44]].map(([dx, dy]) => ({ x: GREEN.x + onPicture(dx), y: GREEN.y + onPicture(dy) }));
             for (const c of corners) {
               const at = await pageAt(editor, c);
               await page.mouse.click(at.x, at.y); // the last click, on the first vertex, closes the polygon

@@ -227,3 +227,37 @@ def test_export_rebuilds_the_shipped_decoders_byte_for_byte(tmp_path):
                     "--no-fixtures"], check=True, capture_output=True)
     for f in ("decoder.onnx", "decoder.int8.onnx"):
         assert filecmp.cmp(out / f, os.path.join(SHIPPED, f), shallow=False), f
+
+
+@needs_ort
+@pytest.mark.parametrize("weights,form", [("float32", "projections"), ("int8", "projections"), ("int8", "full")])
+def test_logits_rows_are_the_last_rows_predictions(model_and_io, tmp_path, weights, form):
+    """logits_rows R: `logits` is [1, R, vocab] and row j is the LM head on last_hidden's row S−R+j — the
+    prediction a drafted token is checked against. float32: the last row equals the single-row graph's; the
+    int8 forms' head takes one activation scale per row then (its rounding may differ slightly from the
+    single-row head's, so it is compared to the float32 head on the same rows). A graph shorter than R rows
+    returns all of them."""
+    import onnx
+    from pixel_sail.onnx_decoder import build_decoder
+
+    model, io = model_and_io
+    lm = model.single_transformer.lm_head.weight.detach().numpy().astype(np.float32)
+    for s, past in ((9, 0), (3, 6)):
+        feeds = _decoder_feeds(model.config, io, s, past, seed=20 + s)
+        rows = build_decoder(model, io["inputs"], io["outputs"], weights=weights, int8_form=form, logits_rows=4)
+        onnx.checker.check_model(rows)
+        one = build_decoder(model, io["inputs"], io["outputs"], weights=weights, int8_form=form)
+        got, single = _run(rows, feeds, tmp_path, f"rows{s}"), _run(one, feeds, tmp_path, f"one{s}")
+        r = min(4, s)
+        assert got["logits"].shape == (1, r, model.config.vocab_size)
+        hidden = got["last_hidden"][0, s - r:]  # the final norm's output rows
+        want = hidden @ lm.T
+        if weights == "float32":
+            np.testing.assert_allclose(got["logits"][0], want, rtol=1e-4, atol=1e-4)
+            np.testing.assert_array_equal(got["logits"][0, -1], single["logits"][0, 0])
+        else:
+            assert _rel(got["logits"][0], want) < 0.03
+            assert _rel(got["logits"][0, -1:], single["logits"][0]) < 0.03
+            assert (got["logits"][0].argmax(-1) == want.argmax(-1)).mean() >= 0.75
+    with pytest.raises(ValueError, match="logits_rows"):
+        build_decoder(model, io["inputs"], io["outputs"], logits_rows=0)
