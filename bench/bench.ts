@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--model DIR] [--runs N] [--batch-images N] [--batch-lanes N] [--batch-only] [--no-torch] [--gemm-only] [--attention]`: engine latency on generated 512-px scenes, all
+// `npm run bench [-- --json] [--model DIR] [--runs N] [--batch-images N] [--batch-lanes N] [--batch-only] [--no-torch] [--gemm-only] [--attention] [--drafts [--split DIR] [--prompts N]]`: engine latency on generated 512-px scenes, all
 // measured in one run — new image + text prompt, follow-up text on the cached image, visual prompt →
 // mask, decode speed, worker peak RSS, a folder job's images/s — plus the engine against the PyTorch reference (same weights,
 // inputs and thread count) and the transformer's FLOP/s against this machine's measured GEMM peak.
@@ -22,6 +22,7 @@ import { defaultModelPath, loadModelDir } from '../src/engine/modelDir';
 import { patchify } from '../src/engine/preprocess';
 import { imageBlockLength } from '../src/engine/sequence';
 import { attentionBench, attentionChild } from './attention';
+import { draftBench } from './drafts';
 import { payloadBench } from './payload';
 import { decoderFlops, scaleBench } from './scale';
 
@@ -165,6 +166,10 @@ async function main() {
     process.stdout.write(asJson ? JSON.stringify({ threads, gemmPeak: peak, gemmPeakInt8: int8 }) + '\n'
       : `GEMM peak ${round(peak.gflops)} GFLOP/s best, ${round(peak.gflopsP50)} p50 (${peak.n}³ float32, ${threads} threads)\n` +
         `int8 GEMM peak ${round(int8.gflops)} GOP/s best, ${round(int8.gflopsP50)} p50 (${int8.n}³, DynamicQuantizeMatMul, as the int8 decoder's projections; ${threads} threads)\n`);
+    return;
+  }
+  if (argv.includes('--drafts')) {
+    await draftBench({ modelPath, split: path.resolve(opt('--split', 'training/cache/val200')), prompts: Math.max(1, Number(opt('--prompts', '120'))), threads, log }, asJson);
     return;
   }
   if (argv.includes('--payload')) {
