@@ -137,18 +137,23 @@ def _checked_tokenizer(tok_doc: dict):
 # The drafted answer a segment prompt gets (`It is [SEG].`, 5 tokens in Qwen's vocabulary) needs its length + 1
 # rows; 8 leaves room for a longer draft.
 LOGITS_ROWS = 8
+# A 1024-px prefill is 4,098 tokens: 5 chunks of 820 rows per MLP. onnxruntime's arena keeps a run's largest
+# working set for the session's life; whole, the 0.5B model's MLP alone is ~0.5 GB of it (see onnx_decoder.py).
+MLP_CHUNK_ROWS = 1024
 
 
 def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max_long_side: int = 1024, fixtures: bool = True,
             int8: bool = False, rope_theta: float = None, prompt_overlap: str = "given_order", streaming: bool = None,
-            attention: str = "fused", int8_form: str = "full", logits_rows: int = None) -> dict:
+            attention: str = "fused", int8_form: str = "full", logits_rows: int = None, mlp_chunk_rows: int = None) -> dict:
     """streaming (default: whenever no parity fixtures are asked for): read the checkpoint tensor by tensor and
     write each graph's weights as they come (pixel_sail/streaming_export.py), so memory stays near the largest
     tensor instead of the model; the files are the same as the in-memory path's. Fixtures run the PyTorch
-    reference, which needs the whole model in memory. logits_rows (default LOGITS_ROWS): see --logits-rows."""
+    reference, which needs the whole model in memory. logits_rows (default LOGITS_ROWS) and mlp_chunk_rows
+    (default MLP_CHUNK_ROWS): see --logits-rows and --mlp-chunk-rows."""
     from pixel_sail import exporting as export
 
     logits_rows = LOGITS_ROWS if logits_rows is None else logits_rows
+    mlp_chunk_rows = MLP_CHUNK_ROWS if mlp_chunk_rows is None else mlp_chunk_rows
     if streaming is None:
         streaming = not fixtures
     if streaming and fixtures:
@@ -180,7 +185,7 @@ def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max
         source = WeightSource(mapped)
         info["parameters"] = check_fits(cfg, source)
         del state
-        export_model_dir_streaming(cfg, source, tok_doc, out, name, extra, int8, attention, int8_form, logits_rows)
+        export_model_dir_streaming(cfg, source, tok_doc, out, name, extra, int8, attention, int8_form, logits_rows, mlp_chunk_rows)
         return info
 
     from pixel_sail.model import PixelSail
@@ -196,7 +201,7 @@ def convert(checkpoint: str, llm_config: str, tokenizer_path: str, out: str, max
         raise ConversionError(f"checkpoint does not fit the architecture: missing {missing_keys[:4]}, unexpected {result.unexpected_keys[:4]}")
     tokenizer = _checked_tokenizer(tok_doc)
     export.export_model_dir(model.eval(), tokenizer, tok_doc, out, name, fixtures=fixtures, extra=extra, int8=int8, attention=attention,
-                            int8_form=int8_form, logits_rows=logits_rows)
+                            int8_form=int8_form, logits_rows=logits_rows, mlp_chunk_rows=mlp_chunk_rows)
     info["parameters"] = sum(p.numel() for p in model.parameters())
     return info
 
@@ -230,7 +235,13 @@ def main(argv=None) -> int:
                     help=f"how many last rows the decoder's LM head reads (default {LOGITS_ROWS}): the engine then checks a segment "
                          "answer it drafts (`It is [SEG].`) in the prompt's own pass instead of one pass per token; 1 writes "
                          "the single-row head of models/default")
+    ap.add_argument("--mlp-chunk-rows", type=int, default=MLP_CHUNK_ROWS,
+                    help=f"the most tokens one MLP product takes in a long call (default {MLP_CHUNK_ROWS}; 0: all): a 1024-px "
+                         "prefill then runs each MLP in 5 chunks, and onnxruntime's arena keeps that working set, not the whole one")
     args = ap.parse_args(argv)
+    if args.mlp_chunk_rows < 0:
+        print("convert_official.py: error: --mlp-chunk-rows must be 0 or more", file=sys.stderr)
+        return 2
     if args.logits_rows < 1:
         print("convert_official.py: error: --logits-rows must be at least 1", file=sys.stderr)
         return 2
@@ -244,7 +255,7 @@ def main(argv=None) -> int:
     try:
         info = convert(args.checkpoint, args.llm_config, args.tokenizer, args.out, args.max_long_side, not args.no_fixtures, args.int8,
                        args.rope_theta, args.prompt_overlap, streaming=False if args.in_memory else None, attention=args.attention,
-                       int8_form=args.int8_form, logits_rows=args.logits_rows)
+                       int8_form=args.int8_form, logits_rows=args.logits_rows, mlp_chunk_rows=args.mlp_chunk_rows)
     except ConversionError as exc:
         print(f"convert_official.py: error: {exc}", file=sys.stderr)
         return 2

@@ -168,6 +168,8 @@ function testOnlyBlockPrefill() {
 }
 
 const tensorBytes = (t: { data: unknown }) => (t.data as Float32Array).byteLength;
+/** Above this many bytes of features an image's prefill is followed by a collection (see prepare). */
+const LARGE_STATE_FEATURE_BYTES = 32 * 2 ** 20;
 const cacheBytes = (c: KvCache) => c.tensors.reduce((s, t) => s + tensorBytes(t), 0);
 
 export class Engine {
@@ -301,6 +303,9 @@ export class Engine {
     const stored = expected.kv + expected.visionHidden + expected.features;
     if (cache.makeRoom(stored <= cache.budget ? stored : expected.kv + expected.visionHidden) > 0) collectGarbage();
     let state = await this.runner.prefillImage(patches, grid, slots);
+    // A large image's prefill leaves ~200 MB of garbage (its attention mask alone is 67 MB at 1024 px, the KV
+    // and hidden-state copies more): collected before the upsampler's bands allocate beside it.
+    if (expected.features > LARGE_STATE_FEATURE_BYTES) collectGarbage();
     let size = cacheBytes(state.cache) + state.pixelFeatureBytes + tensorBytes(state.visionHidden);
     const lean = size - state.pixelFeatureBytes;
     if (size > cache.budget && lean <= cache.budget) {

@@ -323,10 +323,11 @@ def _export_pixel_graphs(model, out_dir: str) -> None:
 
 
 def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool = False, attention: str = "matmul",
-                  int8_form: str = "projections", logits_rows: int = 1) -> None:
+                  int8_form: str = "projections", logits_rows: int = 1, mlp_chunk_rows: int = 0) -> None:
     """decoder_graph: "built" (onnx_decoder.py, the shipped form) or "torch" (TorchScript export, a cross-check);
     int8_form: what the int8 variant quantizes (onnx_decoder.INT8_FORMS); logits_rows: how many last rows the LM
-    head reads (onnx_decoder.build_decoder_from; the TorchScript decoder has one)."""
+    head reads (onnx_decoder.build_decoder_from; the TorchScript decoder has one); mlp_chunk_rows: the most rows
+    one MLP product takes (0: all)."""
     import torch
 
     cfg = model.config
@@ -344,22 +345,23 @@ def export_graphs(model, out_dir: str, decoder_graph: str = "built", int8: bool 
     for name in io["decoder"]["outputs"][2:]:
         axes[name] = {2: "T"}
     if decoder_graph == "torch":
-        if logits_rows != 1:
-            raise UsageError("the TorchScript decoder computes the last row's logits only (logits_rows 1)")
+        if logits_rows != 1 or mlp_chunk_rows:
+            raise UsageError("the TorchScript decoder computes the last row's logits and the MLP whole (logits_rows 1, mlp_chunk_rows 0)")
         _onnx_export(decoder, (torch.randn(1, s, cfg.hidden_size), torch.zeros(1, 1, s, s + past_len),
                                torch.zeros(3, 1, s, dtype=torch.long), *past),
                      os.path.join(out_dir, "decoder.onnx"), io["decoder"]["inputs"], io["decoder"]["outputs"], axes)
     else:
         from pixel_sail.onnx_decoder import build_decoder
 
-        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], attention=attention, logits_rows=logits_rows)
+        proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], attention=attention, logits_rows=logits_rows,
+                              mlp_chunk_rows=mlp_chunk_rows)
         save_graph(proto, os.path.join(out_dir, "decoder.onnx"))
         del proto
     if int8:
         from pixel_sail.onnx_decoder import build_decoder
 
         proto = build_decoder(model, io["decoder"]["inputs"], io["decoder"]["outputs"], weights="int8", attention=attention,
-                              int8_form=int8_form, logits_rows=logits_rows)
+                              int8_form=int8_form, logits_rows=logits_rows, mlp_chunk_rows=mlp_chunk_rows)
         save_graph(proto, os.path.join(out_dir, INT8_DECODER))
         del proto
     _export_pixel_graphs(model, out_dir)
@@ -587,7 +589,7 @@ def load_checkpoint(path: str):
 
 def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = True, extra: dict = None,
                      decoder_graph: str = "built", int8: bool = False, attention: str = "matmul", int8_form: str = "projections",
-                     logits_rows: int = 1) -> None:
+                     logits_rows: int = 1, mlp_chunk_rows: int = 0) -> None:
     """Writes into a temporary sibling directory and renames it into place, so a failed export never
     leaves a directory that looks complete."""
     from pixel_sail.atomic_dir import atomic_directory
@@ -599,7 +601,7 @@ def export_model_dir(model, tok, tok_doc, out: str, name: str, fixtures: bool = 
     with atomic_directory(out, keep=("MODEL_CARD.md",)) as tmp:
         if decoder_graph == "torch" and attention != "matmul":
             raise UsageError("the fused attention exists only in the built decoder, not with --torch-decoder")
-        export_graphs(model, tmp, decoder_graph, int8, attention, int8_form, logits_rows=logits_rows)
+        export_graphs(model, tmp, decoder_graph, int8, attention, int8_form, logits_rows=logits_rows, mlp_chunk_rows=mlp_chunk_rows)
         _write_tokenizer_files(tmp, tok_doc)
         if fixtures:
             write_fixtures(model, tok, tmp)

@@ -45,8 +45,11 @@ class _Graph:
         self._sink = sink
 
     def const(self, name: str, value: np.ndarray) -> str:
+        """An initializer; a name already made is returned as it is (a weight read by two subgraphs is stored once)."""
         from onnx import numpy_helper
 
+        if name in self.names:
+            return name
         value = np.ascontiguousarray(value)
         self.names.add(name)
         self.inits.append(self._sink(name, value) if self._sink else numpy_helper.from_array(value, name))
@@ -82,6 +85,23 @@ class _Graph:
         self._n += 1
         return helper.make_graph(nodes, f"branch_{self._n}", [], [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)])
 
+    def loop_body(self, build) -> object:
+        """A ``Loop`` body of the nodes ``build(i)`` appends, ``i`` the iteration number (int64 scalar); its one
+        result is the loop's scan output (stacked along a new first axis). No loop-carried values."""
+        from onnx import TensorProto, helper
+
+        self._n += 1
+        it, cond_in, cond_out = f"loop_{self._n}_i", f"loop_{self._n}_cond", f"loop_{self._n}_cond_out"
+        outer, self.nodes = self.nodes, []
+        try:
+            out = build(it)
+            nodes = self.nodes + [helper.make_node("Identity", [cond_in], [cond_out], name=f"loop_{self._n}_keep")]
+        finally:
+            self.nodes = outer
+        return helper.make_graph(nodes, f"loop_{self._n}",
+                                 [helper.make_tensor_value_info(it, TensorProto.INT64, []), helper.make_tensor_value_info(cond_in, TensorProto.BOOL, [])],
+                                 [helper.make_tensor_value_info(cond_out, TensorProto.BOOL, []), helper.make_tensor_value_info(out, TensorProto.FLOAT, None)])
+
 
 def _f32(t) -> np.ndarray:
     return t.detach().cpu().float().numpy()
@@ -113,6 +133,9 @@ def column_quantized(w: np.ndarray, block: int = 8192):
 
 def _linear_per_tensor(g: _Graph, x: str, name: str, w: np.ndarray, b: np.ndarray = None, graph_output: str = None) -> str:
     """x · w (+ b): int8 weights, activations quantized by DynamicQuantizeMatMul with one scale per tensor."""
+    if f"w_{name}" in g.names:  # quantized once already (the same weights in another subgraph)
+        ins = [x, f"w_{name}", f"s_{name}", f"z_{name}"] + ([f"b_{name}"] if b is not None else [])
+        return g.one("DynamicQuantizeMatMul", ins, domain=MS, graph_output=graph_output)
     q, col_scale = column_quantized(w)
     ins = [x, g.const(f"w_{name}", q), g.const(f"s_{name}", col_scale), g.const(f"z_{name}", np.zeros(w.shape[1], np.int8))]
     if b is not None:
@@ -181,7 +204,8 @@ def build_decoder(model, inputs: List[str], outputs: List[str], weights: str = "
 
 def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], names: Iterable[str], inputs: List[str],
                        outputs: List[str], weights: str = "float32", sink: Callable = None, attention: str = "matmul",
-                       int8_form: str = "projections", down: str = None, int8_lm_head: bool = None, logits_rows: int = 1):
+                       int8_form: str = "projections", down: str = None, int8_lm_head: bool = None, logits_rows: int = 1,
+                       mlp_chunk_rows: int = 0):
     """The decoder ModelProto from weights read one at a time: ``get(name)`` returns the float32 array of a
     ``single_transformer`` state-dict entry (``model.layers.0.self_attn.q_proj.weight``, ``lm_head.weight`` …),
     ``names`` lists the entries there are (a tied model has no ``lm_head.weight``), and ``sink`` (optional)
@@ -220,7 +244,14 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
     would have said itself (ModelRunner.generate). At the paper's vocabulary the head costs about as much for 8
     rows as for 1 (it reads 136 M int8 weights either way). An int8 head over several rows takes one activation
     scale per row (``_linear_per_token``): with one scale per tensor, the last row's logits would depend on the
-    rows drafted beside it. 1 (export.py's default) writes the graph as before, byte for byte."""
+    rows drafted beside it. 1 (export.py's default) writes the graph as before, byte for byte.
+
+    ``mlp_chunk_rows`` C > 0: a call of more than C tokens runs each layer's MLP at most C rows at a time (a
+    ``Loop`` over ⌈S / C⌉ equal chunks, the last zero-padded), so its intermediates are C rows, not S: at a 1024-px prefill (4,098 tokens) the
+    0.5B model's gate|up product alone is 160 MB, and onnxruntime's arena keeps the largest working set a run had
+    for the session's life. Calls of up to C tokens (prompts, decoding) are one chunk. The rows are
+    independent in float32 (the same values); in int8 each chunk's activations get their own scale. 0 (the
+    default) writes the graph as before."""
     if weights not in ("float32", "int8"):
         raise ValueError(f"weights must be float32 or int8, not {weights}")
     if attention not in ATTENTION:
@@ -236,6 +267,8 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
         down, int8_lm_head = "float32", False
     if not (isinstance(logits_rows, int) and logits_rows >= 1):
         raise ValueError(f"logits_rows must be a positive integer, not {logits_rows!r}")
+    if not (isinstance(mlp_chunk_rows, int) and mlp_chunk_rows >= 0):
+        raise ValueError(f"mlp_chunk_rows must be 0 or a positive integer, not {mlp_chunk_rows!r}")
     from onnx import TensorProto, helper
 
     names = set(names)
@@ -286,6 +319,26 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
         mask_zero = g.one("And", [g.one("Equal", [g.one("ReduceMin", [mask_in], keepdims=0), zero]),
                                   g.one("Equal", [g.one("ReduceMax", [mask_in], keepdims=0), zero])])
         use_fused = g.one("And", [no_past, mask_zero])
+
+    if mlp_chunk_rows:
+        i64 = lambda name, v: g.const(name, np.array(v, np.int64))  # noqa: E731
+        chunk = i64("mlp_chunk", [mlp_chunk_rows])
+        calls = g.one("Gather", [g.one("Shape", [x_in]), i64("mlp_dim1", [1])], axis=0)  # [1]: S
+        # n = ⌈S / C⌉ chunks of ⌈S / n⌉ rows: the padding stays below n rows (4,098 tokens, C = 1024: 5 × 820).
+        one = i64("mlp_one", [1])
+        n_chunks = g.one("Div", [g.one("Add", [calls, i64("mlp_chunk_less1", [mlp_chunk_rows - 1])]), chunk])
+        rows = g.one("Div", [g.one("Sub", [g.one("Add", [calls, n_chunks]), one]), n_chunks])
+        pads = g.one("Concat", [i64("mlp_pads_head", [0, 0, 0, 0]), g.one("Sub", [g.one("Mul", [n_chunks, rows]), calls]),
+                                i64("mlp_pads_tail", [0])], axis=0)
+        chunked_shape = g.one("Concat", [n_chunks, rows, i64("mlp_width", [h])], axis=0)
+        trips = g.one("Squeeze", [n_chunks, i64("mlp_axis0", [0])])
+        merged_shape = i64("mlp_merged", [1, -1, h])
+
+        def mlp_chunked(x: str, rows_fn) -> str:
+            chunks = g.one("Reshape", [g.one("Pad", [x, pads]), chunked_shape])  # [n, C, H]
+            body = g.loop_body(lambda it: rows_fn(g.one("Unsqueeze", [g.one("Gather", [chunks, it], axis=0), "mlp_axis0"])))
+            stacked = g.one("Loop", [trips, ""], body=body)  # [n, 1, C, H]
+            return g.one("Slice", [g.one("Reshape", [stacked, merged_shape]), i64("mlp_start", [0]), calls, "mlp_dim1"])
 
     def linear(x: str, name: str, w: np.ndarray, b: np.ndarray = None, quantize: bool = True, graph_output: str = None) -> str:
         """x · w (+ b) with w as [in, out]."""
@@ -345,13 +398,21 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
                                [attn, x, g.const(f"ln_post_{i}", sd[p + "post_attention_layernorm.weight"])],
                                outputs=4, domain=MS, epsilon=eps)
         w_gu = np.concatenate([sd[p + "mlp.gate_proj.weight"].T, sd[p + "mlp.up_proj.weight"].T], axis=1)
-        gate, up = g.op("Split", [linear(normed, f"gate_up_{i}", w_gu), split_mlp], outputs=2, axis=-1)
-        act = g.one("Mul", [g.one("Mul", [gate, g.one("Sigmoid", [gate])]), up])
         w_down = sd[p + "mlp.down_proj.weight"].T
-        if down == "per_token":
-            mlp = _linear_per_token(g, act, f"down_{i}", w_down)
+
+        def mlp_rows(x: str, i=i, w_gu=w_gu, w_down=w_down) -> str:
+            gate, up = g.op("Split", [linear(x, f"gate_up_{i}", w_gu), split_mlp], outputs=2, axis=-1)
+            act = g.one("Mul", [g.one("Mul", [gate, g.one("Sigmoid", [gate])]), up])
+            if down == "per_token":
+                return _linear_per_token(g, act, f"down_{i}", w_down)
+            return linear(act, f"down_{i}", w_down, quantize=down == "per_tensor")
+
+        if mlp_chunk_rows:
+            # Every call through the loop (one chunk up to C tokens): a second MLP node on the same weights (an If
+            # with the whole product for short calls) made onnxruntime prepack them twice, +230 MB at the 0.5B shapes.
+            mlp = mlp_chunked(normed, mlp_rows)
         else:
-            mlp = linear(act, f"down_{i}", w_down, quantize=down == "per_tensor")
+            mlp = mlp_rows(normed)
         last = i == cfg.num_hidden_layers - 1
         gamma = sd["model.norm.weight"] if last else sd[f"model.layers.{i + 1}.input_layernorm.weight"]
         normed, _, _, x = g.op("SkipSimplifiedLayerNormalization", [mlp, x, g.const(f"ln_next_{i}", gamma)],

@@ -90,7 +90,7 @@ def check_fits(cfg, source: WeightSource, pixel_model=None) -> int:
 
 
 def export_graphs_streaming(cfg, source: WeightSource, out_dir: str, int8: bool = False, attention: str = "matmul",
-                            int8_form: str = "projections", logits_rows: int = 1) -> None:
+                            int8_form: str = "projections", logits_rows: int = 1, mlp_chunk_rows: int = 0) -> None:
     import torch
     from pixel_sail import exporting
     from pixel_sail.onnx_decoder import build_decoder_from
@@ -111,7 +111,8 @@ def export_graphs_streaming(cfg, source: WeightSource, out_dir: str, int8: bool 
         sink = exporting.ExternalDataWriter(os.path.join(out_dir, file))
         try:
             proto = build_decoder_from(cfg, lambda name: source.f32(ST + name), st_names, io["inputs"], io["outputs"],
-                                       weights, sink=sink, attention=attention, int8_form=int8_form, logits_rows=logits_rows)
+                                       weights, sink=sink, attention=attention, int8_form=int8_form, logits_rows=logits_rows,
+                                       mlp_chunk_rows=mlp_chunk_rows)
         except BaseException:
             sink.abandon()
             raise
@@ -121,7 +122,7 @@ def export_graphs_streaming(cfg, source: WeightSource, out_dir: str, int8: bool 
 
 def export_model_dir_streaming(cfg, source: WeightSource, tok_doc: dict, out: str, name: str, extra: dict = None,
                                int8: bool = False, attention: str = "matmul", int8_form: str = "projections",
-                               logits_rows: int = 1) -> None:
+                               logits_rows: int = 1, mlp_chunk_rows: int = 0) -> None:
     """The model directory export_model_dir writes (without parity fixtures), atomically, from ``source``."""
     from pixel_sail import exporting
     from pixel_sail.atomic_dir import atomic_directory
@@ -131,7 +132,7 @@ def export_model_dir_streaming(cfg, source: WeightSource, tok_doc: dict, out: st
     if not os.access(parent, os.W_OK):
         raise exporting.UsageError(f"output directory {parent} is not writable")
     with atomic_directory(out, keep=("MODEL_CARD.md",)) as tmp:
-        export_graphs_streaming(cfg, source, tmp, int8, attention, int8_form, logits_rows)
+        export_graphs_streaming(cfg, source, tmp, int8, attention, int8_form, logits_rows, mlp_chunk_rows)
         exporting._write_tokenizer_files(tmp, tok_doc)
         with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as fh:
             json.dump(exporting.config_document(cfg, name, extra, int8, attention, logits_rows), fh, indent=2)

@@ -261,3 +261,32 @@ def test_logits_rows_are_the_last_rows_predictions(model_and_io, tmp_path, weigh
             assert (got["logits"][0].argmax(-1) == want.argmax(-1)).mean() >= 0.75
     with pytest.raises(ValueError, match="logits_rows"):
         build_decoder(model, io["inputs"], io["outputs"], logits_rows=0)
+
+
+@needs_ort
+@pytest.mark.parametrize("weights,form", [("float32", "projections"), ("int8", "full")])
+def test_mlp_in_row_chunks_matches_one_product(model_and_io, tmp_path, weights, form):
+    """mlp_chunk_rows C: a call of more than C tokens runs each MLP over ⌈S / C⌉ equal chunks, zero-padded (S = 9,
+    C = 4: three chunks of 3 rows; S = 10: three of 4, the last padded by 2); a shorter call runs it whole. float32: the same outputs as the graph
+    without chunks (to float32 summation order); int8: each chunk's activations get their own scale, so within the
+    int8 forms' error. Both: the weights are stored once (no initializer twice)."""
+    import onnx
+    from pixel_sail.onnx_decoder import build_decoder
+
+    model, io = model_and_io
+    chunked = build_decoder(model, io["inputs"], io["outputs"], weights=weights, int8_form=form, mlp_chunk_rows=4)
+    onnx.checker.check_model(chunked)
+    names = [t.name for t in chunked.graph.initializer]
+    assert len(names) == len(set(names))
+    whole = build_decoder(model, io["inputs"], io["outputs"], weights=weights, int8_form=form)
+    assert sum(t.ByteSize() for t in chunked.graph.initializer) < 1.01 * sum(t.ByteSize() for t in whole.graph.initializer)
+    for s, past in ((9, 0), (3, 6), (8, 0), (10, 2)):
+        feeds = _decoder_feeds(model.config, io, s, past, seed=40 + s)
+        a, b = _run(chunked, feeds, tmp_path, f"chunked{s}"), _run(whole, feeds, tmp_path, f"whole{s}")
+        for name in ("logits", "last_hidden", io["outputs"][-1]):
+            if weights == "float32":
+                np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-5, err_msg=f"{name} at S={s}")
+            else:
+                assert _rel(a[name], b[name]) < 0.03, (name, s)
+    with pytest.raises(ValueError, match="mlp_chunk_rows"):
+        build_decoder(model, io["inputs"], io["outputs"], mlp_chunk_rows=-1)
