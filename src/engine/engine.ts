@@ -2,10 +2,10 @@
 // mask), describe (region → caption) and ask (question about regions → text and masks, multi-turn).
 // Image states are cached per (image content, prompt set) in a byte-bounded LRU, so follow-up questions
 // skip the image block and the upsampler. The worker process and the CLI both drive this class.
-import { collectGarbage } from './collectGarbage';
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { collectGarbage } from './collectGarbage';
 import { DecodedImage, DEFAULT_MAX_IMAGE_PIXELS, ImageInputError, loadImageForModel, loadMask } from './imageLoader';
 import { readInputFile } from './inputFile';
 import { checkTask } from './taskSchema';

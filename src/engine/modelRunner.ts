@@ -1,10 +1,10 @@
 // Runs the four exported graphs with onnxruntime-node and implements the reference inference flow:
 // image block prefill (bidirectional) → cached KV + upsampled pixel features; then per question a causal
 // text prefill and greedy decoding with the KV cache; [SEG] hidden states → mask logits.
-import { collectGarbage } from './collectGarbage';
 import './ortTelemetryOff'; // before onnxruntime-node: see the module
 import * as ort from 'onnxruntime-node';
 import * as path from 'node:path';
+import { collectGarbage } from './collectGarbage';
 import type { GraphName, ModelDir } from './modelDir';
 import { GRAPH_NAMES, ModelDirError } from './modelDir';
 import { attentionMask, Grid, imageBlockLength, NO_PROMPT, NON_VISION, positionIds } from './sequence';
@@ -407,8 +407,8 @@ export class ModelRunner {
       // Logits row k predicts the token after input position S − R + k; the last input token's row is the one
       // before the draft's. Keep the drafted tokens while the model predicts each one itself.
       const vocab = r.lastLogits.length;
-      const rows = r.logits.length / vocab;
-      const rowAfter = (pos: number) => argmax(r.logits.subarray((pos - (input.length + draft.length - rows)) * vocab, (pos - (input.length + draft.length - rows) + 1) * vocab));
+      const firstRowAt = input.length + draft.length - r.logits.length / vocab; // the position of logits row 0
+      const rowAfter = (pos: number) => argmax(r.logits.subarray((pos - firstRowAt) * vocab, (pos - firstRowAt + 1) * vocab));
       let kept = 0;
       next = rowAfter(input.length - 1);
       while (kept < draft.length && next === draft[kept] && !stopIds.has(next) && !options.shouldStop?.()) {

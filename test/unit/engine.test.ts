@@ -2,6 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import sharp from 'sharp';
 import { Engine, EngineError, inputSide, missingCudaProvider } from '../../src/engine/engine';
 import { loadImageForModel } from '../../src/engine/imageLoader';
@@ -416,6 +418,34 @@ describe('input side cap (pixelSail.maxInputSide)', () => {
 });
 
 describe('image cache at paper sizes', () => {
+  it('lets an image state go when the image cache does, though a conversation kept without its features came from it', async () => {
+    // A conversation too large for its share keeps the image without its features (the next test). It must not
+    // hold them some other way: once the image cache lets the state go, nothing may keep its features alive
+    // (a closure over the state did: 368 MB per conversation at 1024 px with the 0.5B model).
+    const small = await Engine.open(modelDir, { device: 'cpu', cacheBudgetMb: 0.4 });
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    let features: WeakRef<object> | undefined;
+    const upsample = small.runner.upsample.bind(small.runner);
+    small.runner.upsample = async (...args) => {
+      const t = await upsample(...args);
+      features ??= new WeakRef(t);
+      return t;
+    };
+    try {
+      const first = await small.run({ kind: 'segment', image: sample, text: 'the red box', maxNewTokens: 4 });
+      assert.ok(features?.deref(), 'the mask ran the upsampler');
+      (small as unknown as { images: { makeRoom(bytes: number): number } }).images.makeRoom(Infinity);
+      await new Promise((r) => setImmediate(r));
+      gc();
+      assert.equal(features?.deref(), undefined, 'the features outlived the image cache');
+      const next = await small.run({ kind: 'ask', image: sample, regions: [], text: 'And the blue one?', maxNewTokens: 3, conversationId: first.conversationId });
+      assert.equal(typeof next.answer, 'string', 'the conversation itself is still there');
+    } finally {
+      await small.close();
+    }
+  });
+
   it('keeps a conversation whose image state alone exceeds the conversations\' share: the next turn continues it, with the same answers and masks', async () => {
     // 0.4 MB: 0.3 MB for images holds this picture's state with its features (123 kB), the 0.1 MB for
     // conversations does not hold the conversation's KV cache and those features together.

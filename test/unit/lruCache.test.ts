@@ -22,6 +22,20 @@ describe('LruCache (a byte budget, least recently used evicted first)', () => {
     assert.deepEqual([c.size, c.bytes, c.get('e')], [1, 9, 'E']);
   });
 
+  it('makes room for a coming entry: evicts the least recently used until it would fit, and no more', () => {
+    const evicted: string[] = [];
+    const c = new LruCache<string>(10, (k) => evicted.push(k));
+    c.set('a', 'A', 3);
+    c.set('b', 'B', 3);
+    c.set('c', 'C', 3);
+    c.get('a'); // b is now the least recent
+    assert.equal(c.makeRoom(1), 0, '9 + 1 fits the budget');
+    assert.equal(c.makeRoom(4), 1);
+    assert.deepEqual([evicted, c.size, c.bytes], [['b'], 2, 6]);
+    assert.equal(c.makeRoom(11), 2, 'more than the budget: everything goes');
+    assert.deepEqual([evicted, c.size, c.bytes], [['b', 'c', 'a'], 0, 0]);
+  });
+
   it('refuses a value larger than the whole budget, keeping what it holds', () => {
     const c = new LruCache<number>(10);
     assert.equal(new LruCache<number>(10).set('exact', 0, 10), true, 'a value of exactly the budget fits');
