@@ -168,7 +168,7 @@ function testOnlyBlockPrefill() {
 }
 
 const tensorBytes = (t: { data: unknown }) => (t.data as Float32Array).byteLength;
-/** Above this many bytes of features an image's prefill is followed by a collection (see prepare). */
+/** Above this many bytes (an image's features; evicted states) the engine collects garbage at once (see prepare). */
 const LARGE_STATE_FEATURE_BYTES = 32 * 2 ** 20;
 const cacheBytes = (c: KvCache) => c.tensors.reduce((s, t) => s + tensorBytes(t), 0);
 
@@ -298,10 +298,11 @@ export class Engine {
     testOnlyBlockPrefill();
     // The state about to be built evicts older ones once it is stored; evicted first, they are not held beside
     // the prefill and the upsampler's bands (a 1024-px 0.5B state is 383 MB). The collection frees their
-    // buffers now rather than after the new ones are allocated (the worker runs with --expose-gc).
+    // buffers now rather than after the new ones are allocated (the worker runs with --expose-gc); small states
+    // (the shipped model's, a folder job's next image) are left to V8, a collection per image would cost more.
     const expected = this.runner.stateBytes(grid);
     const stored = expected.kv + expected.visionHidden + expected.features;
-    if (cache.makeRoom(stored <= cache.budget ? stored : expected.kv + expected.visionHidden) > 0) collectGarbage();
+    if (cache.makeRoom(stored <= cache.budget ? stored : expected.kv + expected.visionHidden) > LARGE_STATE_FEATURE_BYTES) collectGarbage();
     let state = await this.runner.prefillImage(patches, grid, slots);
     // A large image's prefill leaves ~200 MB of garbage (its attention mask alone is 67 MB at 1024 px, the KV
     // and hidden-state copies more): collected before the upsampler's bands allocate beside it.

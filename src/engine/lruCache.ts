@@ -35,7 +35,7 @@ export class LruCache<V> {
     return true;
   }
 
-  /** Evicts least recently used entries until `bytes` more would fit; returns how many it evicted. */
+  /** Evicts least recently used entries until `bytes` more would fit; returns the bytes it evicted. */
   makeRoom(bytes: number): number {
     let evicted = 0;
     for (const [k, v] of this.map) {
@@ -43,7 +43,7 @@ export class LruCache<V> {
       this.map.delete(k);
       this.total -= v.bytes;
       this.onEvict?.(k, v.value);
-      evicted++;
+      evicted += v.bytes;
     }
     return evicted;
   }

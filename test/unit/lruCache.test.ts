@@ -30,9 +30,9 @@ describe('LruCache (a byte budget, least recently used evicted first)', () => {
     c.set('c', 'C', 3);
     c.get('a'); // b is now the least recent
     assert.equal(c.makeRoom(1), 0, '9 + 1 fits the budget');
-    assert.equal(c.makeRoom(4), 1);
+    assert.equal(c.makeRoom(4), 3, 'the bytes evicted');
     assert.deepEqual([evicted, c.size, c.bytes], [['b'], 2, 6]);
-    assert.equal(c.makeRoom(11), 2, 'more than the budget: everything goes');
+    assert.equal(c.makeRoom(11), 6, 'more than the budget: everything goes');
     assert.deepEqual([evicted, c.size, c.bytes], [['b', 'c', 'a'], 0, 0]);
   });
 
