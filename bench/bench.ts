@@ -169,7 +169,11 @@ async function main() {
     return;
   }
   if (argv.includes('--drafts')) {
-    await draftBench({ modelPath, split: path.resolve(opt('--split', 'training/cache/val200')), prompts: Math.max(1, Number(opt('--prompts', '120'))), threads, log }, asJson);
+    const prompts = Number(opt('--prompts', '120'));
+    if (!Number.isInteger(prompts) || prompts < 1) throw new Error(`--prompts takes a whole number of referring expressions, not ${opt('--prompts', '')}`);
+    const split = path.resolve(opt('--split', 'training/cache/val200'));
+    if (!fs.existsSync(path.join(split, 'ground_truth.json'))) throw new Error(`--split ${split} has no ground_truth.json (make one with training/generate.py)`);
+    await draftBench({ modelPath, split, prompts, threads, log }, asJson);
     return;
   }
   if (argv.includes('--payload')) {

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../src/engine/engine';
 import type { EngineAnswer, EngineTask } from '../src/engine/types';
+import { addIou, gIoU, newIou } from '../src/eval/metrics';
 import { decodeRle } from '../src/masks/rle';
 
 export interface DraftOptions {
@@ -20,13 +21,9 @@ export interface DraftOptions {
 }
 
 function maskIoU(a: EngineAnswer['masks'][number], b: EngineAnswer['masks'][number]): number {
-  const x = decodeRle(a.rle), y = decodeRle(b.rle);
-  let inter = 0, union = 0;
-  for (let i = 0; i < x.length; i++) {
-    inter += x[i] & y[i];
-    union += x[i] | y[i];
-  }
-  return union ? inter / union : 1;
+  const acc = newIou();
+  addIou(acc, decodeRle(a.rle), decodeRle(b.rle));
+  return gIoU(acc);
 }
 
 const sameMasks = (a: EngineAnswer, b: EngineAnswer) => a.masks.length === b.masks.length && a.masks.every((m, i) => maskIoU(m, b.masks[i]) === 1);

@@ -402,12 +402,18 @@ export class ModelRunner {
     let passes = 1;
     input.forEach((id, i) => id === segId && segRows.push(r.hidden.slice(i * h, (i + 1) * h)));
     const out: number[] = [];
-    let next = argmax(r.lastLogits);
-    if (draft.length > 0) {
+    let next: number;
+    if (draft.length === 0) {
+      next = argmax(r.lastLogits);
+    } else {
       // Logits row k predicts the token after input position S − R + k; the last input token's row is the one
       // before the draft's. Keep the drafted tokens while the model predicts each one itself.
       const vocab = r.lastLogits.length;
-      const firstRowAt = input.length + draft.length - r.logits.length / vocab; // the position of logits row 0
+      const rows = r.logits.length / vocab;
+      if (rows < draft.length + 1) {
+        throw new Error(`the decoder returned ${rows} logits row(s) where config.json's graphs.decoder.logits_rows promises ${draft.length + 1} or more: the model folder is inconsistent; convert it again`);
+      }
+      const firstRowAt = input.length + draft.length - rows; // the position of logits row 0
       const rowAfter = (pos: number) => argmax(r.logits.subarray((pos - firstRowAt) * vocab, (pos - firstRowAt + 1) * vocab));
       let kept = 0;
       next = rowAfter(input.length - 1);

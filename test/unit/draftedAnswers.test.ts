@@ -78,6 +78,20 @@ describe('drafted segment answers (shipped weights, 8 logits rows)', function ()
     assert.ok(passes < plainPasses, `${passes} passes drafted, ${plainPasses} plain`);
   });
 
+  it('refuses a model folder whose config.json promises more logits rows than its decoder returns, naming the cause', async () => {
+    const lying = path.join(tmp, 'lying');
+    fs.cpSync(path.join(repo, 'models/default'), lying, { recursive: true });
+    const config = JSON.parse(fs.readFileSync(path.join(lying, 'config.json'), 'utf8'));
+    config.graphs.decoder.logits_rows = 8;
+    fs.writeFileSync(path.join(lying, 'config.json'), JSON.stringify(config));
+    const e = await Engine.open(lying, { device: 'cpu', cacheBudgetMb: 64 });
+    try {
+      await assert.rejects(e.run({ kind: 'segment', image: images[0].file, text: images[0].expressions[0] }), /returned 1 logits row\(s\) where config\.json's graphs\.decoder\.logits_rows promises/);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('drafts only segment answers: a question is decoded as before', async () => {
     const img = images[0];
     const x = await a.run({ kind: 'ask', image: img.file, text: 'What is in this image?', regions: [], maxNewTokens: 12 });

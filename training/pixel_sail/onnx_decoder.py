@@ -45,11 +45,8 @@ class _Graph:
         self._sink = sink
 
     def const(self, name: str, value: np.ndarray) -> str:
-        """An initializer; a name already made is returned as it is (a weight read by two subgraphs is stored once)."""
         from onnx import numpy_helper
 
-        if name in self.names:
-            return name
         value = np.ascontiguousarray(value)
         self.names.add(name)
         self.inits.append(self._sink(name, value) if self._sink else numpy_helper.from_array(value, name))
@@ -133,9 +130,6 @@ def column_quantized(w: np.ndarray, block: int = 8192):
 
 def _linear_per_tensor(g: _Graph, x: str, name: str, w: np.ndarray, b: np.ndarray = None, graph_output: str = None) -> str:
     """x · w (+ b): int8 weights, activations quantized by DynamicQuantizeMatMul with one scale per tensor."""
-    if f"w_{name}" in g.names:  # quantized once already (the same weights in another subgraph)
-        ins = [x, f"w_{name}", f"s_{name}", f"z_{name}"] + ([f"b_{name}"] if b is not None else [])
-        return g.one("DynamicQuantizeMatMul", ins, domain=MS, graph_output=graph_output)
     q, col_scale = column_quantized(w)
     ins = [x, g.const(f"w_{name}", q), g.const(f"s_{name}", col_scale), g.const(f"z_{name}", np.zeros(w.shape[1], np.int8))]
     if b is not None:
@@ -246,10 +240,10 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
     scale per row (``_linear_per_token``): with one scale per tensor, the last row's logits would depend on the
     rows drafted beside it. 1 (export.py's default) writes the graph as before, byte for byte.
 
-    ``mlp_chunk_rows`` C > 0: a call of more than C tokens runs each layer's MLP at most C rows at a time (a
-    ``Loop`` over ⌈S / C⌉ equal chunks, the last zero-padded), so its intermediates are C rows, not S: at a 1024-px prefill (4,098 tokens) the
-    0.5B model's gate|up product alone is 160 MB, and onnxruntime's arena keeps the largest working set a run had
-    for the session's life. Calls of up to C tokens (prompts, decoding) are one chunk. The rows are
+    ``mlp_chunk_rows`` C > 0: each layer's MLP runs at most C rows at a time (a ``Loop`` over ⌈S / C⌉ equal
+    chunks, the last zero-padded), so its intermediates are C rows, not S: at a 1024-px prefill (4,098 tokens)
+    the 0.5B model's gate|up product alone is 160 MB, and onnxruntime's arena keeps the largest working set a run
+    had for the session's life. Calls of up to C tokens (prompts, decoding) are one chunk. The rows are
     independent in float32 (the same values); in int8 each chunk's activations get their own scale. 0 (the
     default) writes the graph as before."""
     if weights not in ("float32", "int8"):
@@ -333,12 +327,13 @@ def build_decoder_from(cfg: PixelSailConfig, get: Callable[[str], np.ndarray], n
         chunked_shape = g.one("Concat", [n_chunks, rows, i64("mlp_width", [h])], axis=0)
         trips = g.one("Squeeze", [n_chunks, i64("mlp_axis0", [0])])
         merged_shape = i64("mlp_merged", [1, -1, h])
+        start = i64("mlp_start", [0])
 
         def mlp_chunked(x: str, rows_fn) -> str:
             chunks = g.one("Reshape", [g.one("Pad", [x, pads]), chunked_shape])  # [n, C, H]
             body = g.loop_body(lambda it: rows_fn(g.one("Unsqueeze", [g.one("Gather", [chunks, it], axis=0), "mlp_axis0"])))
             stacked = g.one("Loop", [trips, ""], body=body)  # [n, 1, C, H]
-            return g.one("Slice", [g.one("Reshape", [stacked, merged_shape]), i64("mlp_start", [0]), calls, "mlp_dim1"])
+            return g.one("Slice", [g.one("Reshape", [stacked, merged_shape]), start, calls, "mlp_dim1"])
 
     def linear(x: str, name: str, w: np.ndarray, b: np.ndarray = None, quantize: bool = True, graph_output: str = None) -> str:
         """x · w (+ b) with w as [in, out]."""
