@@ -24,9 +24,10 @@ VAL=training/cache/val200
 # warm-up. Segments 1-2 added easy shape scenes and left distillation out (no teacher pool on that machine);
 # both regressed, so from segment 3 the default is the shipped recipe again and one variable changes at a time.
 # EASY=N adds N easy shape scenes per group; DISTILL=none trains without the teacher; PHOTO=N adds N real-photo
-# box/click/scribble prompts per group (train.py --photo-prompts; its targets: training/photo_targets.py).
+# box/click/scribble prompts per group (train.py --photo-prompts; its targets: training/photo_targets.py);
+# MASK_REPEATS=N takes N optimizer steps on each mask-carrying batch (train.py --mask-repeats; >1 weights masks up).
 DISTILL=${DISTILL:-training/cache/distill-192}
-RECIPE="--dense-masks --lr ${LR:-1e-4} --warmup-steps 30 --total-steps 1000000 --easy-shape ${EASY:-0} --photo-prompts ${PHOTO:-0}"
+RECIPE="--dense-masks --lr ${LR:-1e-4} --warmup-steps 30 --total-steps 1000000 --easy-shape ${EASY:-0} --photo-prompts ${PHOTO:-0} --mask-repeats ${MASK_REPEATS:-1}"
 [ "$DISTILL" = none ] || RECIPE="$RECIPE --distill $DISTILL"
 export OMP_NUM_THREADS="$THREADS"
 

@@ -45,6 +45,18 @@ async function askPolicy(): Promise<'skip' | 'add' | 'replace' | undefined> {
   return pick?.value;
 }
 
+/**
+ * An engine that cannot start ends a job with one error. It offers the two places a user fixes it from, and an
+ * error with actions stays on screen until dismissed (VS Code hides one without actions after a few seconds,
+ * which a user away from the screen during a long job would never see).
+ */
+function reportEngineStart(message: string, output: vscode.OutputChannel): void {
+  void Promise.resolve(vscode.window.showErrorMessage(message, 'Open Settings', 'Show Output')).then((choice) => {
+    if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', '@ext:pixel-sail.pixel-sail');
+    else if (choice === 'Show Output') output.show(true);
+  });
+}
+
 export function registerAnnotateFolder(context: vscode.ExtensionContext, engines: EngineService, output: vscode.OutputChannel, store: JobStore): vscode.Disposable {
   return vscode.commands.registerCommand('pixelSail.annotateFolder', async (folder?: vscode.Uri, givenArg?: unknown): Promise<RunSummary & { job: string; stopped?: string } | undefined> => {
     // From the Explorer the second argument is the list of selected items, not the job's settings.
@@ -75,7 +87,8 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
         info = await client.start();
       } catch (e) {
         if (!(e instanceof EngineStartError)) throw e;
-        void vscode.window.showErrorMessage(`Pixel-SAIL: no job was started: the engine could not start: ${e.message}`);
+        output.appendLine(`no job was started in ${target}: the engine could not start: ${e.message}`);
+        reportEngineStart(`Pixel-SAIL: no job was started: the engine could not start: ${e.message}`, output);
         return undefined;
       }
       manifest = await createJob(root, { prompts: specs.map(parsePromptSpec), policy, under, model: { name: info.model.name, hash: modelHash(resolveModelPath(context)) } });
@@ -116,7 +129,7 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
       for (const f of e.summary.failed) output.appendLine(`job ${job.id}: failed ${f.file}: ${f.error}`);
       output.appendLine(`job ${job.id}: stopped with ${e.done} of ${e.total} images done: the engine could not start: ${e.reason}`);
       // The cause first: a long message shows its first line until the notification is expanded.
-      void vscode.window.showErrorMessage(`Pixel-SAIL: the job stopped, as the engine could not start: ${e.reason} — ${e.done} of ${count(e.total, 'image')} are done; once this is fixed, run the command on the folder again to resume.`);
+      reportEngineStart(`Pixel-SAIL: the job stopped, as the engine could not start: ${e.reason} — ${e.done} of ${count(e.total, 'image')} are done; once this is fixed, run the command on the folder again to resume.`, output);
       return { ...e.summary, job: job.id, stopped: e.reason };
     }
     for (const f of summary.failed) output.appendLine(`job ${job.id}: failed ${f.file}: ${f.error}`);
