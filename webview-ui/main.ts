@@ -15,7 +15,7 @@ import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/edi
 import { elapsedSeconds, progressLine, stageText } from '../src/engine/progressText';
 import { PROGRESS_AFTER_MS } from '../src/editor/progressDelay';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
-import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
+import { closesPolygon, nextSize, pressBesideImageDraws, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
@@ -1127,9 +1127,7 @@ canvas.addEventListener('pointerdown', (e) => {
   }
   if (e.button !== 0 && e.button !== 2) return;
   const right = e.button === 2;
-  // Drawing starts on the image: a press beside it (to focus the editor, say) draws nothing.
-  // A polygon already begun may take vertices beside the image (clamped to its edge), for objects at the border.
-  if (!pixel && view.tool !== 'select' && !(view.tool === 'polygon' && view.polygon.length)) return;
+  if (!pixel && !pressBesideImageDraws(view.tool, view.polygon.length)) return;
   switch (view.tool) {
     case 'select': {
       const vertex = right ? undefined : vertexAt(s);

@@ -390,6 +390,22 @@ async function main(): Promise<number> {
           await acceptButton().click(); // Category still says "shape"
           await objectButton('#3 shape').waitFor({ timeout: 10000 });
         }],
+        ['a box dragged from beside the image (an object at its border) gives a candidate', async () => {
+          await focusImage();
+          await page.keyboard.press('r');
+          await view.measure();
+          // From 30 image pixels left of the image (the canvas's margin) across the yellow hexagon at the left.
+          const [bx0, by0] = view.screenOf(-30, 168);
+          const [bx1, by1] = view.screenOf(118, 256);
+          assert.ok(bx0 > view.left + 2, 'the press lands in the canvas, beside the image');
+          await page.mouse.move(bx0, by0);
+          await page.mouse.down();
+          await page.mouse.move((bx0 + bx1) / 2, (by0 + by1) / 2, { steps: 3 });
+          await page.mouse.move(bx1, by1, { steps: 3 });
+          await page.mouse.up();
+          await eventually('the candidate of the box dragged from beside the image', () => acceptButton().isEnabled(), 60000);
+          await screenshot(page, '11b-box-from-beside');
+        }],
         ['saved: each visual-prompt object holds its regions (the click on the pixel under the pointer) and exactly the engine\'s mask for them', async () => {
           await focusImage();
           await page.keyboard.press('Control+s');
