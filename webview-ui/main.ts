@@ -8,7 +8,7 @@ import type { CategoryChoice, ChatRegionView, EngineView, FromWebview, HostTimin
 import { toWebviewSchema } from '../src/editor/protocol';
 import { parseHostMessage } from './hostMessage';
 import type { Rle } from '../src/masks/rle';
-import { categoryChoice, readableAnswer } from './choices';
+import { categoryChoice, noCategoryForKey, readableAnswer } from './choices';
 import { decodedOf, maskHas } from './overlay';
 import { candidateLayer as paintCandidateLayer, colourLayer, drawLayer, drawObjects, Layer } from './layers';
 import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
@@ -933,7 +933,11 @@ function recategorise(choice: CategoryChoice | undefined) {
 /** 1–9 pick a category: it accepts the candidate, or re-categorises the selected object. */
 function shortcut(digit: number) {
   const c = view.categories[digit - 1];
-  if (!c) return;
+  if (!c) {
+    // Said only when the key had something to act on; otherwise a stray digit stays quiet.
+    if (view.candidate || view.selected !== undefined) answerText.textContent = noCategoryForKey(digit, view.categories.length);
+    return;
+  }
   categoryBox.value = c.name;
   if (view.candidate) accept({ id: c.id });
   else recategorise({ id: c.id });

@@ -406,6 +406,16 @@ async function main(): Promise<number> {
           await eventually('the candidate of the box dragged from beside the image', () => acceptButton().isEnabled(), 60000);
           await screenshot(page, '11b-box-from-beside');
         }],
+        ['a 1–9 key without its category says so, and keeps the candidate', async () => {
+          const answer = editor.locator('#answer');
+          await focusImage();
+          await page.keyboard.press('9');
+          await eventually('the answer line to say there is no category 9', async () =>
+            /^No category 9: 1–\d+ are listed\. Type a new name in Category and press Enter\.$/.test((await answer.textContent()) ?? ''), 10000);
+          assert.equal(await acceptButton().isEnabled(), true, 'the candidate is still there');
+          await page.keyboard.press('Escape');
+          await eventually('Escape to clear the box and its candidate', async () => !(await acceptButton().isEnabled()), 10000);
+        }],
         ['saved: each visual-prompt object holds its regions (the click on the pixel under the pointer) and exactly the engine\'s mask for them', async () => {
           await focusImage();
           await page.keyboard.press('Control+s');
