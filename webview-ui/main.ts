@@ -32,6 +32,15 @@ const canvas = $<HTMLCanvasElement>('canvas');
 const ctx = canvas.getContext('2d')!;
 const promptBox = document.getElementById('prompt') as unknown as VscodeTextfield;
 const answerText = $('answer');
+/**
+ * The answer line says `text`. The line is one line cut with an ellipsis (a long text must not re-flow the
+ * toolbar), so the whole text is also its tooltip: every message goes through here, or the tooltip of a cut
+ * message would still read an earlier answer.
+ */
+function say(text: string) {
+  answerText.textContent = text;
+  answerText.title = text;
+}
 // The Category box stays a native <input> with a <datalist>: it must take a freely typed new name as well
 // as a listed one, with Enter to accept, and the platform control does that with its own accessibility.
 const categoryBox = $<HTMLInputElement>('category');
@@ -779,11 +788,11 @@ function chatMasksAfterObjectsChanged(openBefore: number) {
   if (!m) return;
   const open = openChatMasks().length;
   if (open === openBefore || !answerText.textContent?.startsWith("The chat's")) return;
-  answerText.textContent = open === 0
+  say(open === 0
     ? "The chat's mask is now an object (Ctrl+Z undoes it)."
     : open === m.masks.length
       ? chatMasksNote(open)
-      : `${open} more of the chat's masks on the canvas (amber).`;
+      : `${open} more of the chat's masks on the canvas (amber).`);
 }
 
 function chatMasksNote(n: number) {
@@ -887,7 +896,7 @@ function hoverChatRegion(pixel: { x: number; y: number } | undefined, screen: { 
 /** Add to chat: the visual prompt's marks become the chat's next region(s); the host answers addedToChat or chatFailed. */
 function addToChat() {
   if (isEmptyRegionPrompt(view.regionPrompt)) {
-    answerText.textContent = 'Mark a region first (Positive point, Box or Scribble), then Add to chat.';
+    say('Mark a region first (Positive point, Box or Scribble), then Add to chat.');
     return;
   }
   send({ type: 'addToChat', prompt: view.regionPrompt });
@@ -913,7 +922,7 @@ function zoomToFit() {
 function accept(choice = categoryChoice(categoryBox.value, view.categories)) {
   if (!view.candidate) return;
   if (!choice) {
-    answerText.textContent = 'Choose a category first: type a name or press 1–9.';
+    say('Choose a category first: type a name or press 1–9.');
     categoryBox.focus();
     return;
   }
@@ -935,7 +944,7 @@ function shortcut(digit: number) {
   const c = view.categories[digit - 1];
   if (!c) {
     // Said only when the key had something to act on; otherwise a stray digit stays quiet.
-    if (view.candidate || view.selected !== undefined) answerText.textContent = noCategoryForKey(digit, view.categories.length);
+    if (view.candidate || view.selected !== undefined) say(noCategoryForKey(digit, view.categories.length));
     return;
   }
   categoryBox.value = c.name;
@@ -957,7 +966,7 @@ promptBox.addEventListener('keydown', (e) => {
   } else if (e.key === 'Escape') {
     e.preventDefault();
     promptBox.value = '';
-    answerText.textContent = '';
+    say('');
     reject();
   }
 });
@@ -1077,12 +1086,12 @@ function setShowMasks(show: boolean) {
 
 function finishPolygon() {
   if (view.polygon.length < 3) {
-    answerText.textContent = 'A polygon needs at least three vertices.';
+    say('A polygon needs at least three vertices.');
     return;
   }
   const choice = categoryChoice(categoryBox.value, view.categories);
   if (!choice) {
-    answerText.textContent = 'Choose a category first (type a name or press 1–9), then close the polygon.';
+    say('Choose a category first (type a name or press 1–9), then close the polygon.');
     categoryBox.focus();
     return;
   }
@@ -1098,12 +1107,12 @@ function finishStroke(points: { x: number; y: number }[]) {
     return;
   }
   if (view.tool === 'eraser') {
-    answerText.textContent = 'Select an object to erase from first.';
+    say('Select an object to erase from first.');
     return;
   }
   const choice = categoryChoice(categoryBox.value, view.categories);
   if (!choice) {
-    answerText.textContent = 'Choose a category for the new object first (type a name or press 1–9), or select an object to paint onto.';
+    say('Choose a category for the new object first (type a name or press 1–9), or select an object to paint onto.');
     return;
   }
   send({ type: 'stroke', mode: 'brush', category: choice, stroke });
@@ -1440,7 +1449,7 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
     case 'busy':
       if (msg.postedAt !== undefined) performance.mark('pixel-sail:busy-received', { detail: msg.postedAt });
       view.busy = true;
-      answerText.textContent = `Segmenting “${msg.prompt}”…`;
+      say(`Segmenting “${msg.prompt}”…`);
       startRunning('prompt');
       return;
     case 'progress': {
@@ -1453,8 +1462,7 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
       view.busy = false;
       view.candidate = undefined;
       stopRunning('prompt');
-      answerText.textContent = `Cancelled “${msg.prompt}”.`;
-      answerText.title = answerText.textContent;
+      say(`Cancelled “${msg.prompt}”.`);
       renderCandidate();
       renderControls();
       return;
@@ -1464,8 +1472,7 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
       view.busy = false;
       stopRunning('prompt');
       view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle, bbox: msg.mask.bbox } : undefined;
-      answerText.textContent = msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : `No target (${msg.ms} ms)`;
-      answerText.title = msg.answer;
+      say(msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : `No target (${msg.ms} ms)`);
       view.pendingPaintMark = true;
       renderCandidate();
       renderControls();
@@ -1474,7 +1481,7 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
       // Accepted or rejected: the next object starts from a clean visual prompt.
       view.candidate = undefined;
       view.regionPrompt = emptyRegionPrompt();
-      answerText.textContent = chatNoteAfterClear;
+      say(chatNoteAfterClear);
       chatNoteAfterClear = '';
       renderCandidate();
       renderControls();
@@ -1483,22 +1490,21 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
       view.busy = false;
       stopRunning('prompt');
       view.candidate = undefined;
-      answerText.textContent = `Failed: ${msg.message}`;
-      answerText.title = msg.message;
+      say(`Failed: ${msg.message}`);
       renderCandidate();
       renderControls();
       return;
     case 'describing':
       view.describing = msg.id;
       startRunning('describe');
-      answerText.textContent = `Describing #${msg.id}…`;
+      say(`Describing #${msg.id}…`);
       renderControls();
       renderObjects();
       return;
     case 'described':
       view.describing = undefined;
       stopRunning('describe');
-      answerText.textContent = msg.caption !== null ? `#${msg.id}: ${msg.caption}` : `Describe failed: ${msg.message ?? 'no caption'}`;
+      say(msg.caption !== null ? `#${msg.id}: ${msg.caption}` : `Describe failed: ${msg.message ?? 'no caption'}`);
       renderControls();
       renderObjects();
       return;
@@ -1522,18 +1528,16 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
       return;
     case 'chatMasks':
       setChatMasks({ turnId: msg.turnId, masks: msg.masks });
-      answerText.textContent = chatMasksNote(msg.masks.length);
+      say(chatMasksNote(msg.masks.length));
       return;
     case 'addedToChat':
-      answerText.textContent = `Added to the chat as region ${msg.regions.join(', ')}.`;
-      answerText.title = answerText.textContent;
+      say(`Added to the chat as region ${msg.regions.join(', ')}.`);
       // Clearing the marks clears their candidate too; the host's candidateCleared must not wipe this note.
       chatNoteAfterClear = answerText.textContent;
       clearRegionPrompt();
       return;
     case 'chatFailed':
-      answerText.textContent = `Add to chat failed: ${msg.message}`;
-      answerText.title = msg.message;
+      say(`Add to chat failed: ${msg.message}`);
       return;
     case 'benchEcho':
       benchEchoed(msg);

@@ -416,6 +416,16 @@ async function main(): Promise<number> {
           await page.keyboard.press('Escape');
           await eventually('Escape to clear the box and its candidate', async () => !(await acceptButton().isEnabled()), 10000);
         }],
+        ['a message cut short in the answer line has the whole text as its tooltip', async () => {
+          const answer = editor.locator('#answer');
+          // Add to chat (C) with no marks: the editor's own message, longer than the line at this window size.
+          await focusImage();
+          await page.keyboard.press('c');
+          await eventually('the answer line to say what to mark first', async () => /^Mark a region first/.test((await answer.textContent()) ?? ''), 10000);
+          assert.ok(await answer.evaluate((e) => e.scrollWidth > e.clientWidth), 'the message is cut at the default window size');
+          assert.equal(await answer.getAttribute('title'), await answer.textContent(), 'the tooltip is this message, not an earlier answer');
+          await screenshot(page, '11c-answer-cut');
+        }],
         ['saved: each visual-prompt object holds its regions (the click on the pixel under the pointer) and exactly the engine\'s mask for them', async () => {
           await focusImage();
           await page.keyboard.press('Control+s');
