@@ -5,6 +5,7 @@ import type { AnswerPart, QuestionPart } from '../src/engine/questionParts';
 import { maskLabel, regionLabel } from '../src/engine/questionParts';
 import type { AnswerProgressView, ChatStateView, MaskView, ToChat, TurnView } from '../src/chat/protocol';
 import { toChatSchema } from '../src/chat/protocol';
+import { objectOptions } from './chatObjects';
 import { parseHostMessage } from './hostMessage';
 import { elapsedSeconds, elapsedText, stageText } from '../src/engine/progressText';
 import { ChatError, parseMessage } from '../src/chat/conversation';
@@ -277,7 +278,8 @@ function render() {
     return wrap;
   }));
   const chosen = objectSel.value;
-  objectSel.replaceChildren(...state.objects.map((o) => new Option(o.label, String(o.id))));
+  // Without an image the problem line says to open one; the list stays empty then.
+  objectSel.replaceChildren(...(state.image ? objectOptions(state.objects) : []).map((o) => Object.assign(new Option(o.label, o.value, o.disabled, o.disabled), { disabled: o.disabled })));
   if (state.objects.some((o) => String(o.id) === chosen)) objectSel.value = chosen;
   addBtn.disabled = !state.objects.length || !state.image;
   const atBottom = turnsEl.scrollHeight - turnsEl.scrollTop - turnsEl.clientHeight < 40;

@@ -12,4 +12,10 @@ export function categoryChoice(text: string, categories: readonly Category[]): C
   return { name: t };
 }
 
+/** What the answer line says when 1–9 is pressed for a category the list does not have (yet). */
+export function noCategoryForKey(digit: number, categories: number): string {
+  const listed = categories === 0 ? 'there are no categories yet' : categories === 1 ? 'only 1 is listed' : `1–${categories} are listed`;
+  return `No category ${digit}: ${listed}. Type a new name in Category and press Enter.`;
+}
+
 export { readableAnswer } from '../src/editor/readableText';

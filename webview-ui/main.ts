@@ -8,14 +8,14 @@ import type { CategoryChoice, ChatRegionView, EngineView, FromWebview, HostTimin
 import { toWebviewSchema } from '../src/editor/protocol';
 import { parseHostMessage } from './hostMessage';
 import type { Rle } from '../src/masks/rle';
-import { categoryChoice, readableAnswer } from './choices';
+import { categoryChoice, noCategoryForKey, readableAnswer } from './choices';
 import { decodedOf, maskHas } from './overlay';
 import { candidateLayer as paintCandidateLayer, colourLayer, drawLayer, drawObjects, Layer } from './layers';
 import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/editor/regionPrompt';
 import { elapsedSeconds, progressLine, stageText } from '../src/engine/progressText';
 import { PROGRESS_AFTER_MS } from '../src/editor/progressDelay';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
-import { closesPolygon, nextSize, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
+import { closesPolygon, nextSize, pressBesideImageDraws, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
@@ -32,6 +32,15 @@ const canvas = $<HTMLCanvasElement>('canvas');
 const ctx = canvas.getContext('2d')!;
 const promptBox = document.getElementById('prompt') as unknown as VscodeTextfield;
 const answerText = $('answer');
+/**
+ * The answer line says `text`. The line is one line cut with an ellipsis (a long text must not re-flow the
+ * toolbar), so the whole text is also its tooltip: every message goes through here, or the tooltip of a cut
+ * message would still read an earlier answer.
+ */
+function say(text: string) {
+  answerText.textContent = text;
+  answerText.title = text;
+}
 // The Category box stays a native <input> with a <datalist>: it must take a freely typed new name as well
 // as a listed one, with Enter to accept, and the platform control does that with its own accessibility.
 const categoryBox = $<HTMLInputElement>('category');
@@ -779,11 +788,11 @@ function chatMasksAfterObjectsChanged(openBefore: number) {
   if (!m) return;
   const open = openChatMasks().length;
   if (open === openBefore || !answerText.textContent?.startsWith("The chat's")) return;
-  answerText.textContent = open === 0
+  say(open === 0
     ? "The chat's mask is now an object (Ctrl+Z undoes it)."
     : open === m.masks.length
       ? chatMasksNote(open)
-      : `${open} more of the chat's masks on the canvas (amber).`;
+      : `${open} more of the chat's masks on the canvas (amber).`);
 }
 
 function chatMasksNote(n: number) {
@@ -887,7 +896,7 @@ function hoverChatRegion(pixel: { x: number; y: number } | undefined, screen: { 
 /** Add to chat: the visual prompt's marks become the chat's next region(s); the host answers addedToChat or chatFailed. */
 function addToChat() {
   if (isEmptyRegionPrompt(view.regionPrompt)) {
-    answerText.textContent = 'Mark a region first (Positive point, Box or Scribble), then Add to chat.';
+    say('Mark a region first (Positive point, Box or Scribble), then Add to chat.');
     return;
   }
   send({ type: 'addToChat', prompt: view.regionPrompt });
@@ -913,7 +922,7 @@ function zoomToFit() {
 function accept(choice = categoryChoice(categoryBox.value, view.categories)) {
   if (!view.candidate) return;
   if (!choice) {
-    answerText.textContent = 'Choose a category first: type a name or press 1–9.';
+    say('Choose a category first: type a name or press 1–9.');
     categoryBox.focus();
     return;
   }
@@ -933,7 +942,11 @@ function recategorise(choice: CategoryChoice | undefined) {
 /** 1–9 pick a category: it accepts the candidate, or re-categorises the selected object. */
 function shortcut(digit: number) {
   const c = view.categories[digit - 1];
-  if (!c) return;
+  if (!c) {
+    // Said only when the key had something to act on; otherwise a stray digit stays quiet.
+    if (view.candidate || view.selected !== undefined) say(noCategoryForKey(digit, view.categories.length));
+    return;
+  }
   categoryBox.value = c.name;
   if (view.candidate) accept({ id: c.id });
   else recategorise({ id: c.id });
@@ -953,7 +966,7 @@ promptBox.addEventListener('keydown', (e) => {
   } else if (e.key === 'Escape') {
     e.preventDefault();
     promptBox.value = '';
-    answerText.textContent = '';
+    say('');
     reject();
   }
 });
@@ -1073,12 +1086,12 @@ function setShowMasks(show: boolean) {
 
 function finishPolygon() {
   if (view.polygon.length < 3) {
-    answerText.textContent = 'A polygon needs at least three vertices.';
+    say('A polygon needs at least three vertices.');
     return;
   }
   const choice = categoryChoice(categoryBox.value, view.categories);
   if (!choice) {
-    answerText.textContent = 'Choose a category first (type a name or press 1–9), then close the polygon.';
+    say('Choose a category first (type a name or press 1–9), then close the polygon.');
     categoryBox.focus();
     return;
   }
@@ -1094,12 +1107,12 @@ function finishStroke(points: { x: number; y: number }[]) {
     return;
   }
   if (view.tool === 'eraser') {
-    answerText.textContent = 'Select an object to erase from first.';
+    say('Select an object to erase from first.');
     return;
   }
   const choice = categoryChoice(categoryBox.value, view.categories);
   if (!choice) {
-    answerText.textContent = 'Choose a category for the new object first (type a name or press 1–9), or select an object to paint onto.';
+    say('Choose a category for the new object first (type a name or press 1–9), or select an object to paint onto.');
     return;
   }
   send({ type: 'stroke', mode: 'brush', category: choice, stroke });
@@ -1127,9 +1140,7 @@ canvas.addEventListener('pointerdown', (e) => {
   }
   if (e.button !== 0 && e.button !== 2) return;
   const right = e.button === 2;
-  // Drawing starts on the image: a press beside it (to focus the editor, say) draws nothing.
-  // A polygon already begun may take vertices beside the image (clamped to its edge), for objects at the border.
-  if (!pixel && view.tool !== 'select' && !(view.tool === 'polygon' && view.polygon.length)) return;
+  if (!pixel && !pressBesideImageDraws(view.tool, view.polygon.length)) return;
   switch (view.tool) {
     case 'select': {
       const vertex = right ? undefined : vertexAt(s);
@@ -1438,7 +1449,7 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
     case 'busy':
       if (msg.postedAt !== undefined) performance.mark('pixel-sail:busy-received', { detail: msg.postedAt });
       view.busy = true;
-      answerText.textContent = `Segmenting “${msg.prompt}”…`;
+      say(`Segmenting “${msg.prompt}”…`);
       startRunning('prompt');
       return;
     case 'progress': {
@@ -1451,8 +1462,7 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
       view.busy = false;
       view.candidate = undefined;
       stopRunning('prompt');
-      answerText.textContent = `Cancelled “${msg.prompt}”.`;
-      answerText.title = answerText.textContent;
+      say(`Cancelled “${msg.prompt}”.`);
       renderCandidate();
       renderControls();
       return;
@@ -1462,8 +1472,7 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
       view.busy = false;
       stopRunning('prompt');
       view.candidate = msg.mask ? { prompt: msg.prompt, rle: msg.mask.rle, bbox: msg.mask.bbox } : undefined;
-      answerText.textContent = msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : `No target (${msg.ms} ms)`;
-      answerText.title = msg.answer;
+      say(msg.mask ? `${readableAnswer(msg.answer) || 'Found'} (${msg.mask.area} px, ${msg.ms} ms)` : `No target (${msg.ms} ms)`);
       view.pendingPaintMark = true;
       renderCandidate();
       renderControls();
@@ -1472,7 +1481,7 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
       // Accepted or rejected: the next object starts from a clean visual prompt.
       view.candidate = undefined;
       view.regionPrompt = emptyRegionPrompt();
-      answerText.textContent = chatNoteAfterClear;
+      say(chatNoteAfterClear);
       chatNoteAfterClear = '';
       renderCandidate();
       renderControls();
@@ -1481,22 +1490,21 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
       view.busy = false;
       stopRunning('prompt');
       view.candidate = undefined;
-      answerText.textContent = `Failed: ${msg.message}`;
-      answerText.title = msg.message;
+      say(`Failed: ${msg.message}`);
       renderCandidate();
       renderControls();
       return;
     case 'describing':
       view.describing = msg.id;
       startRunning('describe');
-      answerText.textContent = `Describing #${msg.id}…`;
+      say(`Describing #${msg.id}…`);
       renderControls();
       renderObjects();
       return;
     case 'described':
       view.describing = undefined;
       stopRunning('describe');
-      answerText.textContent = msg.caption !== null ? `#${msg.id}: ${msg.caption}` : `Describe failed: ${msg.message ?? 'no caption'}`;
+      say(msg.caption !== null ? `#${msg.id}: ${msg.caption}` : `Describe failed: ${msg.message ?? 'no caption'}`);
       renderControls();
       renderObjects();
       return;
@@ -1520,18 +1528,16 @@ window.addEventListener('message', async (event: MessageEvent<unknown>) => {
       return;
     case 'chatMasks':
       setChatMasks({ turnId: msg.turnId, masks: msg.masks });
-      answerText.textContent = chatMasksNote(msg.masks.length);
+      say(chatMasksNote(msg.masks.length));
       return;
     case 'addedToChat':
-      answerText.textContent = `Added to the chat as region ${msg.regions.join(', ')}.`;
-      answerText.title = answerText.textContent;
+      say(`Added to the chat as region ${msg.regions.join(', ')}.`);
       // Clearing the marks clears their candidate too; the host's candidateCleared must not wipe this note.
       chatNoteAfterClear = answerText.textContent;
       clearRegionPrompt();
       return;
     case 'chatFailed':
-      answerText.textContent = `Add to chat failed: ${msg.message}`;
-      answerText.title = msg.message;
+      say(`Add to chat failed: ${msg.message}`);
       return;
     case 'benchEcho':
       benchEchoed(msg);

@@ -39,6 +39,17 @@ export function closesPolygon(vertices: readonly { x: number; y: number }[], scr
   return Math.hypot(first.x - screen.x, first.y - screen.y) <= radius;
 }
 
+/**
+ * Whether a press beside the image (in the canvas's margin) starts what the tool draws. Drawing starts on the
+ * image, so a press beside it (to focus the editor, say) draws nothing; but a polygon already begun takes
+ * vertices there (clamped to the edge), and a box may start there: dragging from outside in is how one frames
+ * an object at the image's border, the part inside the image is what the model gets (regionPrompt.ts clamps
+ * it), and a press without a drag is still no box. Select handles a press beside the image itself.
+ */
+export function pressBesideImageDraws(tool: Tool, polygonVertices: number): boolean {
+  return tool === 'select' || tool === 'box' || (tool === 'polygon' && polygonVertices > 0);
+}
+
 /** Drops points closer than `minGap` image pixels to the previous one: a stroke keeps its shape, not every mouse event. */
 export function thinPath(points: readonly { x: number; y: number }[], minGap: number): { x: number; y: number }[] {
   const out: { x: number; y: number }[] = [];

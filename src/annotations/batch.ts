@@ -67,6 +67,13 @@ export function shardOf(fileName: string, n: number): number {
   return h % n;
 }
 
+/** What a user is told for a folder with no image to annotate: which files count, and where they are looked for. */
+export function noImagesMessage(folder: string): string {
+  const kinds = IMAGE_EXTENSIONS.map((e) => e.slice(1)).join(', ');
+  // What to do comes first: a notification shows its first line until it is expanded.
+  return `Pixel-SAIL: ${folder} has no images to annotate; choose the folder that holds them (${kinds}, in it or its subfolders; folders whose name starts with "." are skipped).`;
+}
+
 /** Images under root (relative, `/`-separated, sorted by bytes), skipping dot-folders such as .pixel-sail. */
 export function listImages(root: string): string[] {
   const out: string[] = [];

@@ -95,6 +95,31 @@ export class AnswerStream {
   }
 }
 
+/**
+ * An answer's parts once its masks are known: a mask reference without a mask ("No target [SEG]." has a
+ * [SEG] but no mask) would point at nothing, so it goes, and the words around it join as readableAnswer
+ * joins them ("No target." rather than "No target .").
+ */
+export function withoutMissingMasks(parts: readonly AnswerPart[], masks: number): AnswerPart[] {
+  const out: AnswerPart[] = [];
+  let dropped = false;
+  for (const p of parts) {
+    if (p.kind === 'mask' && p.index >= masks) {
+      dropped = true;
+      continue;
+    }
+    const prev = out[out.length - 1];
+    if (dropped && p.kind === 'text' && prev?.kind === 'text') {
+      const left = prev.text.replace(/[ \t]+$/, '');
+      const right = p.text.replace(/^[ \t]+/, '');
+      const space = !/^[.,;:!?]/.test(right) && (left !== prev.text || right !== p.text) ? ' ' : '';
+      prev.text = left + space + right;
+    } else out.push({ ...p });
+    dropped = false;
+  }
+  return out;
+}
+
 const RAW_SPECIAL = /<Prompt(\d+)>|\[SEG\]|<\|[a-z_]+\|>|<\/?vision>|<vpatch>|<vrow_sep>|<vframe_sep>|<NO_Prompt>|<\/?p>/g;
 
 /**

@@ -49,7 +49,12 @@ async function main(): Promise<number> {
   fs.cpSync(path.join(repoRoot, 'models', 'default'), broken, { recursive: true });
   for (const f of fs.readdirSync(broken).filter((x) => x.startsWith('decoder') && x.endsWith('.onnx'))) fs.truncateSync(path.join(broken, f), 1000);
   await withWorkbench(
-    (dir) => fs.cpSync(scenes, path.join(dir, 'dataset'), { recursive: true }),
+    (dir) => {
+      fs.cpSync(scenes, path.join(dir, 'dataset'), { recursive: true });
+      // A folder a user might pick by mistake: notes, no images.
+      fs.mkdirSync(path.join(dir, 'notes'));
+      fs.writeFileSync(path.join(dir, 'notes', 'readme.txt'), 'labelling guide');
+    },
     async ({ workspace, page }: { workspace: string; page: Page }) => {
       const notification = (text: string | RegExp) => page.locator('.notification-toast', { hasText: text });
       // Menu items of the development extension appear once the window has scanned it; a click while
@@ -75,6 +80,31 @@ async function main(): Promise<number> {
       const states = () => Object.values(job()?.images ?? {}).map((i) => i.state);
 
       result = await runSteps('Pixel-SAIL batch annotation, driven as a user would', [
+        ['Annotate Folder with Pixel-SAIL… on a folder without images says so at once, asks nothing and starts no job', async () => {
+          const warning = notification(/notes has no images to annotate; choose the folder that holds them \(png, jpg, jpeg, webp, tif, tiff, gif, in it or its subfolders/);
+          await eventually('"Annotate Folder with Pixel-SAIL…" in the notes folder\'s context menu', async () => {
+            await page.getByRole('treeitem', { name: 'notes', exact: true }).click({ button: 'right', timeout: 180000 });
+            const entry = page.getByRole('menuitem', { name: 'Annotate Folder with Pixel-SAIL…' });
+            if (await entry.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
+              await entry.click();
+              if (await entry.isVisible().catch(() => false)) await page.keyboard.press('Enter');
+              if (await warning.or(quickField()).first().waitFor({ timeout: 10000 }).then(() => true, () => false)) return true;
+            }
+            await page.keyboard.press('Escape');
+            return false;
+          }, 240000);
+          await eventually('the warning', () => warning.isVisible(), 30000);
+          assert.equal(await quickInput().isVisible(), false, 'no categories are asked for');
+          assert.equal(manifests(workspace).length, 0, 'no job was made');
+          // The toast slides in from the bottom: the screenshot waits until it is wholly on screen.
+          await eventually('the warning wholly on screen', async () => {
+            const box = await warning.boundingBox();
+            return !!box && box.y + box.height <= (page.viewportSize()?.height ?? 0);
+          }, 10000);
+          await screenshot(page, 'batch-00-no-images');
+          await warning.hover();
+          await warning.getByRole('button', { name: /Clear Notification/ }).first().click({ timeout: 5000 }).catch(() => {});
+        }],
         ['right-click the folder → Annotate Folder with Pixel-SAIL… asks for the categories and the policy, then shows progress', async () => {
           await folderMenu('Annotate Folder with Pixel-SAIL…', quickField);
           const input = quickField();

@@ -462,6 +462,21 @@ async function main(): Promise<number> {
         await page.keyboard.press('Control+z');
         await eventually('the conversation back', async () => (await chat.locator('li.answer').count()) >= 2, 30000);
       }],
+      ['with every object deleted in the editor, the chat\'s Object list says where a region comes from', async () => {
+        const editor = await editorFrame(page);
+        const objects = editor.getByRole('list', { name: 'Objects' }).getByRole('button');
+        const select = chat.getByRole('combobox', { name: 'Object' });
+        await eventually('every object deleted', async () => {
+          if ((await objects.count()) === 0) return true;
+          await objects.first().click();
+          await page.keyboard.press('Delete');
+          return false;
+        }, 60000);
+        await eventually('the Object list to say there are none', async () =>
+          (await select.locator('option').allTextContents()).join('|') === 'No objects yet: mark a region in the editor, then Add to chat (C)', 30000);
+        assert.equal(await chat.getByRole('button', { name: 'Add region' }).isEnabled(), false);
+        await screenshot(page, 'chat-07b-no-objects');
+      }],
     ], () => screenshot(page, 'chat-failure').then(() => {
       keepLogs(userDataDir, 'chat-failure-logs');
       fs.writeFileSync(path.join(repoRoot, 'results', 'ui-screenshots', 'chat-failure-console.txt'), consoleErrors.join('\n'));

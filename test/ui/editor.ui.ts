@@ -390,6 +390,42 @@ async function main(): Promise<number> {
           await acceptButton().click(); // Category still says "shape"
           await objectButton('#3 shape').waitFor({ timeout: 10000 });
         }],
+        ['a box dragged from beside the image (an object at its border) gives a candidate', async () => {
+          await focusImage();
+          await page.keyboard.press('r');
+          await view.measure();
+          // From 30 image pixels left of the image (the canvas's margin) across the yellow hexagon at the left.
+          const [bx0, by0] = view.screenOf(-30, 168);
+          const [bx1, by1] = view.screenOf(118, 256);
+          assert.ok(bx0 > view.left + 2, 'the press lands in the canvas, beside the image');
+          await page.mouse.move(bx0, by0);
+          await page.mouse.down();
+          await page.mouse.move((bx0 + bx1) / 2, (by0 + by1) / 2, { steps: 3 });
+          await page.mouse.move(bx1, by1, { steps: 3 });
+          await page.mouse.up();
+          await eventually('the candidate of the box dragged from beside the image', () => acceptButton().isEnabled(), 60000);
+          await screenshot(page, '11b-box-from-beside');
+        }],
+        ['a 1–9 key without its category says so, and keeps the candidate', async () => {
+          const answer = editor.locator('#answer');
+          await focusImage();
+          await page.keyboard.press('9');
+          await eventually('the answer line to say there is no category 9', async () =>
+            /^No category 9: 1–\d+ are listed\. Type a new name in Category and press Enter\.$/.test((await answer.textContent()) ?? ''), 10000);
+          assert.equal(await acceptButton().isEnabled(), true, 'the candidate is still there');
+          await page.keyboard.press('Escape');
+          await eventually('Escape to clear the box and its candidate', async () => !(await acceptButton().isEnabled()), 10000);
+        }],
+        ['a message cut short in the answer line has the whole text as its tooltip', async () => {
+          const answer = editor.locator('#answer');
+          // Add to chat (C) with no marks: the editor's own message, longer than the line at this window size.
+          await focusImage();
+          await page.keyboard.press('c');
+          await eventually('the answer line to say what to mark first', async () => /^Mark a region first/.test((await answer.textContent()) ?? ''), 10000);
+          assert.ok(await answer.evaluate((e) => e.scrollWidth > e.clientWidth), 'the message is cut at the default window size');
+          assert.equal(await answer.getAttribute('title'), await answer.textContent(), 'the tooltip is this message, not an earlier answer');
+          await screenshot(page, '11c-answer-cut');
+        }],
         ['saved: each visual-prompt object holds its regions (the click on the pixel under the pointer) and exactly the engine\'s mask for them', async () => {
           await focusImage();
           await page.keyboard.press('Control+s');

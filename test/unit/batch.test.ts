@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createJob, JobStoppedError, listImages, readManifest, RunProgress, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
+import { createJob, JobStoppedError, listImages, noImagesMessage, readManifest, RunProgress, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
 import { mergeCoco, MergeError } from '../../src/annotations/cocoMerge';
 import { Engine } from '../../src/engine/engine';
 import { EngineClient } from '../../src/engine/engineClient';
@@ -448,5 +448,20 @@ describe('merging shard exports', () => {
     // The same name at another size (the image was replaced between the shards' runs): refused, not merged.
     const other = write(dir, 'other.json', [{ id: 1, file_name: 'x.png', width: 20, height: 40 }]);
     assert.throws(() => mergeCoco([a, other]), (e: Error) => e instanceof MergeError && e.message === `x.png is in both ${a} and ${other} with different content: were they exported from different runs?`);
+  });
+});
+
+describe('a folder without images', () => {
+  it('is named with the image kinds that count and where they are looked for', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-no-images-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'notes.txt'), 'no images here');
+      fs.mkdirSync(path.join(dir, '.hidden'));
+      fs.writeFileSync(path.join(dir, '.hidden', 'a.png'), '');
+      assert.deepEqual(listImages(dir), [], 'a text file and a dot-folder hold no images to annotate');
+      assert.equal(noImagesMessage('notes'), 'Pixel-SAIL: notes has no images to annotate; choose the folder that holds them (png, jpg, jpeg, webp, tif, tiff, gif, in it or its subfolders; folders whose name starts with "." are skipped).');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

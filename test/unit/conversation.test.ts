@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Conversation } from '../../src/annotations/conversationSchema';
 import { applyEdit, AnnotationState, describeEdit, invertEdit, setCaption, stateFromFile, stateToFile } from '../../src/annotations/document';
 import { parseAnnotationFile, readAnnotationFile, StoreFormatError, writeAnnotationFile } from '../../src/annotations/store';
-import { addRegion, AnswerStream, answerPartsFromText, ChatError, engineRegions, freshContextReason, markAccepted, messageText, newConversation, parseMessage, regionSetKey, upgradeConversation, withTurns } from '../../src/chat/conversation';
+import { addRegion, AnswerStream, answerPartsFromText, ChatError, engineRegions, freshContextReason, markAccepted, messageText, newConversation, parseMessage, regionSetKey, upgradeConversation, withoutMissingMasks, withTurns } from '../../src/chat/conversation';
 import { loadModelDir } from '../../src/engine/modelDir';
 import { TextCodec } from '../../src/engine/tokenizer';
 
@@ -54,6 +54,19 @@ describe('chat conversation model', () => {
     const s = new AnswerStream();
     for (const [t, sp] of [['It', false], [' is', false], [' ', false], ['<Prompt0>', true], ['<Prompt1>', false], ['.', false], ['[SEG]', true], ['<|endoftext|>', true]] as [string, boolean][]) s.push(t, sp);
     assert.deepEqual(s.parts, [{ kind: 'text', text: 'It is ' }, { kind: 'region', region: 1 }, { kind: 'text', text: '<Prompt1>.' }, { kind: 'mask', index: 0 }]);
+  });
+
+  it('drops a mask reference the answer has no mask for, and joins the words around it as a person writes them', () => {
+    const stream = new AnswerStream();
+    for (const [t, special] of [['No', false], [' target', false], [' ', false], ['[SEG]', true], ['.', false]] as const) stream.push(t, special);
+    assert.deepEqual(withoutMissingMasks(stream.parts, 0), [{ kind: 'text', text: 'No target.' }]);
+    // With its mask the reference stays, and the text is untouched.
+    assert.deepEqual(withoutMissingMasks(stream.parts, 1), stream.parts);
+    // Between words one space is left; a region chip is not text and is kept as it is.
+    assert.deepEqual(withoutMissingMasks([{ kind: 'text', text: 'the cat ' }, { kind: 'mask', index: 0 }, { kind: 'text', text: ' and ' }, { kind: 'region', region: 1 }], 0),
+      [{ kind: 'text', text: 'the cat and ' }, { kind: 'region', region: 1 }]);
+    assert.deepEqual(withoutMissingMasks([{ kind: 'text', text: 'Sure, ' }, { kind: 'mask', index: 0 }, { kind: 'mask', index: 1 }, { kind: 'text', text: '.' }], 1),
+      [{ kind: 'text', text: 'Sure, ' }, { kind: 'mask', index: 0 }, { kind: 'text', text: '.' }]);
   });
 
   it('reads raw tokens out of stored text answers (the CLI writes "<Prompt0>: a red circle")', () => {

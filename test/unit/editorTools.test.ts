@@ -14,7 +14,7 @@ import { readableAnswer, readableAnswerParts } from '../../src/editor/readableTe
 import { answerPartsFromText } from '../../src/chat/conversation';
 import { fillPolygons } from '../../src/masks/polygons';
 import { decodeRle, encodeMask, maskBbox } from '../../src/masks/rle';
-import { closesPolygon, nextSize, thinPath, TOOL_KEYS } from '../../webview-ui/tools';
+import { closesPolygon, nextSize, pressBesideImageDraws, thinPath, TOOL_KEYS } from '../../webview-ui/tools';
 import { fitView, panBy, pixelAt, toImage, toScreen, zoomAt, zoomStep, zoomTo } from '../../webview-ui/viewport';
 
 const H = 20;
@@ -283,6 +283,15 @@ describe('editor tool helpers', () => {
     assert.equal(closesPolygon(tri, { x: 24, y: 22 }, v), true);
     assert.equal(closesPolygon(tri, { x: 40, y: 40 }, v), false);
     assert.equal(closesPolygon(tri.slice(0, 2), { x: 20, y: 20 }, v), false);
+  });
+
+  it('a box may be dragged from beside the image (an object at the border); other marks start on the image', () => {
+    assert.equal(pressBesideImageDraws('box', 0), true);
+    assert.equal(pressBesideImageDraws('select', 0), true);
+    assert.equal(pressBesideImageDraws('polygon', 2), true, 'a polygon already begun takes vertices at the edge');
+    for (const tool of ['positive', 'negative', 'scribble', 'brush', 'eraser', 'polygon'] as const) assert.equal(pressBesideImageDraws(tool, 0), false, tool);
+    // What the model gets of a box dragged from beside the image is its part inside.
+    assert.deepEqual(clampBox({ x: -12.5, y: 3, w: 20, h: 5 }, image), { x: 0, y: 3, w: 7.5, h: 5 });
   });
 
   it('thinning a path keeps its ends and drops points closer than the gap', () => {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { categoryChoice, readableAnswer } from '../../webview-ui/choices';
+import { categoryChoice, noCategoryForKey, readableAnswer } from '../../webview-ui/choices';
 
 const categories = [
   { id: 3, name: 'Hexagon', color: '#e6194b' },
@@ -13,6 +13,12 @@ describe('editor webview helpers', () => {
     assert.deepEqual(categoryChoice('3', categories), { name: '3' }, 'a digit without a category is a name');
     assert.deepEqual(categoryChoice('circle', categories), { name: 'circle' });
     assert.equal(categoryChoice('   ', categories), undefined);
+  });
+
+  it('a 1–9 key without its category says what is listed and what to do instead', () => {
+    assert.equal(noCategoryForKey(1, 0), 'No category 1: there are no categories yet. Type a new name in Category and press Enter.');
+    assert.equal(noCategoryForKey(2, 1), 'No category 2: only 1 is listed. Type a new name in Category and press Enter.');
+    assert.equal(noCategoryForKey(9, 4), 'No category 9: 1–4 are listed. Type a new name in Category and press Enter.');
   });
 
   it('shows the model answer without [SEG] placeholders', () => {

@@ -18,7 +18,7 @@ import type { ChatRegion, Conversation, StoredRegionSpec, Turn } from '../../ann
 import { acceptCandidate, AnnotationEdit, setCaption } from '../../annotations/document';
 import { readableAnswerParts } from '../../editor/readableText';
 import type { Annotation } from '../../annotations/schema';
-import { addRegion, AnswerStream, ChatError, engineRegions, freshContextReason, newConversation, regionSetKey, withTurns } from '../../chat/conversation';
+import { addRegion, AnswerStream, ChatError, engineRegions, freshContextReason, newConversation, regionSetKey, withoutMissingMasks, withTurns } from '../../chat/conversation';
 import type { AnswerProgressView, ChatStateView, MaskView, ToChat, TurnView } from '../../chat/protocol';
 import { EngineRequestError } from '../../engine/engineClient';
 import { AnswerPart, fillTemplate, QuestionPart, shownAnswerText } from '../../engine/question';
@@ -294,7 +294,7 @@ export class ChatController implements vscode.Disposable {
       }
       // "No target [SEG]." has a [SEG] but no mask: a mask reference without a mask would point at nothing.
       const masks = answer.masks.length;
-      const parts = (answer.answerParts ?? []).filter((p) => p.kind !== 'mask' || p.index < masks);
+      const parts = withoutMissingMasks(answer.answerParts ?? [], masks);
       const empty = !parts.some((p) => p.kind !== 'text' || p.text.trim()) && answer.masks.length === 0;
       answerTurn = empty
         ? { kind: 'answer', id: pending.answerId, parts, masks: [], status: 'failed', message: 'The model answered nothing. Rephrase the question, or ask about a region (Describe next to its chip).' }

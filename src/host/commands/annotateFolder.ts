@@ -3,9 +3,10 @@
 // count, rate and time left. A folder with an unfinished job is offered to resume it. The job itself
 // (manifest, store writes, resume without loss or duplicates) is src/annotations/batch.ts; images open in an
 // editor get their results through the editor's document (ImageEditorProvider.jobStore).
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { folderInStore } from '../../annotations/store';
-import { createJob, JobManifest, JobStoppedError, JobStore, modelHash, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
+import { createJob, JobManifest, JobStoppedError, JobStore, listImages, modelHash, noImagesMessage, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
 import { EngineStartError } from '../../engine/engineClient';
 import type { EngineService } from '../engineService';
 import { resolveModelPath } from '../settings';
@@ -65,6 +66,12 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
     if (!target) return undefined;
     // The store belongs to the dataset root (the workspace folder holding the folder), as the editor's does.
     const { root, under } = folderInStore(target, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
+    // A folder without images would take the categories and the policy, load the model and end with "0 images",
+    // leaving a user to guess why; say so at once instead (a resumed job keeps its own list).
+    if (!given?.resume && !listImages(target).length) {
+      void vscode.window.showWarningMessage(noImagesMessage(path.basename(target)));
+      return undefined;
+    }
     const client = engines.get();
     let manifest: JobManifest | undefined;
     if (given?.resume) manifest = readManifest(root, given.resume);
