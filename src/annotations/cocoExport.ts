@@ -61,6 +61,16 @@ export interface ExportReport {
   skipped: string[];
 }
 
+/**
+ * Where an export is offered to be saved: in the dataset root, since every `file_name` is relative to it, so a
+ * loader given the JSON's own folder as its image root (detectron2's `image_root`, mmdetection's `data_prefix`)
+ * finds the images. A subfolder's export is named after it (`train/images` → `train-images.coco.json`).
+ */
+export function defaultExportFile(root: string, under = ''): string {
+  const name = under.split('/').filter(Boolean).join('-');
+  return path.join(root, `${name || 'annotations'}.coco.json`);
+}
+
 /** Every annotation file under ROOT/.pixel-sail/annotations, as file_name → parsed file. */
 async function readStore(root: string): Promise<Map<string, AnnotationFile>> {
   const dir = path.join(root, STORE_DIR, 'annotations');

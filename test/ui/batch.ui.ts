@@ -235,9 +235,10 @@ async function main(): Promise<number> {
           await folderMenu('Export COCO JSON…', quickField);
           await quickInput().getByRole('option', { name: /Polygons/ }).click();
           await quickInput().getByRole('option', { name: /Accepted and proposed objects/ }).click();
-          // code-server's simple save dialog is a quick input holding the path, the folder's own by default.
-          await eventually('the save dialog', async () => ((await quickField().inputValue()) ?? '').endsWith('annotations.coco.json'));
-          await quickField().fill(out);
+          // code-server's simple save dialog is a quick input holding the path: by default the dataset root's
+          // dataset.coco.json, beside the folder its file_names start with. OK takes it as offered.
+          await eventually('the save dialog', async () => ((await quickField().inputValue()) ?? '').endsWith('.coco.json'));
+          assert.equal(await quickField().inputValue(), out, 'offered in the dataset root, named after the folder');
           // The simple dialog checks a typed path as it changes; OK is pressed once it shows the path, and
           // again if the dialog is still open (a press while it was still checking can be ignored).
           await eventually('the save dialog to take the path', async () => {
@@ -252,6 +253,7 @@ async function main(): Promise<number> {
           assert.equal(coco.annotations.length, stores.reduce((n, s) => n + s.length, 0));
           assert.deepEqual(coco.categories.map((c: { name: string }) => c.name), ['circle', 'square']);
           for (const a of coco.annotations) assert.ok(Array.isArray(a.segmentation) && a.segmentation.length > 0, 'polygons');
+          for (const i of coco.images) assert.ok(fs.existsSync(path.join(path.dirname(out), i.file_name)), `${i.file_name} from the export's folder`);
           await screenshot(page, 'batch-06-exported');
         }],
       ], () => screenshot(page, 'batch-failure').then(() => undefined));

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { exportCoco } from '../../src/annotations/cocoExport';
+import { defaultExportFile, exportCoco } from '../../src/annotations/cocoExport';
 import { exportYolo } from '../../src/annotations/yoloExport';
 
 const repo = path.resolve(__dirname, '../../..');
@@ -134,6 +134,15 @@ describe('COCO export', function () {
       assert.equal(a.pixel_sail.status, 'accepted', 'only accepted objects by default');
       assert.ok(!('ignore' in a));
     }
+  });
+
+  it('is offered to be saved in the dataset root, where every file_name resolves, a subfolder\'s named after it', async () => {
+    assert.equal(defaultExportFile(root), path.join(root, 'annotations.coco.json'));
+    assert.equal(defaultExportFile(root, 'scenes/images'), path.join(root, 'scenes-images.coco.json'));
+    const { coco } = await exportCoco(root, { under: 'scenes' });
+    const beside = path.dirname(defaultExportFile(root, 'scenes'));
+    assert.ok(coco.images.length >= 6);
+    for (const image of coco.images) assert.ok(fs.existsSync(path.join(beside, image.file_name)), `${image.file_name} from the export's folder`);
   });
 
   it('RLE: column-major string counts that decode (independently) to the object\'s mask, with its pixel count and tight box', async () => {

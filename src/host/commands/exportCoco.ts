@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import writeFileAtomic from 'write-file-atomic';
-import { exportCoco, ExportOptions } from '../../annotations/cocoExport';
+import { defaultExportFile, exportCoco, ExportOptions } from '../../annotations/cocoExport';
 import { folderInStore, StoreFormatError } from '../../annotations/store';
 import { ImageEditorProvider } from '../editor/imageEditorProvider';
 import { count } from '../../words';
@@ -58,6 +58,11 @@ function dirtyEditorsUnder(root: string): vscode.Tab[] {
     !path.relative(root, t.input.uri.fsPath).startsWith('..'));
 }
 
+/** Said when the file is not beside the dataset root: its image paths are relative to the root, not to it. */
+function imagesFrom(root: string, out: string): string {
+  return path.resolve(path.dirname(out)) === path.resolve(root) ? '' : ` (its image paths are relative to ${root})`;
+}
+
 export function registerExportCoco(output: vscode.OutputChannel): vscode.Disposable {
   return vscode.commands.registerCommand('pixelSail.exportCoco', async (uri?: vscode.Uri, givenArg?: unknown): Promise<ExportCommandResult | undefined> => {
     // From the Explorer the second argument is the list of selected items, not the export's options.
@@ -80,7 +85,7 @@ export function registerExportCoco(output: vscode.OutputChannel): vscode.Disposa
     const options: ExportOptions = { ...picked, ...(under ? { under } : {}) };
     let out = given?.out;
     if (!out) {
-      const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(folder, 'annotations.coco.json')), filters: { 'COCO JSON': ['json'] }, title: 'Export COCO JSON' });
+      const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(defaultExportFile(root, under)), filters: { 'COCO JSON': ['json'] }, title: 'Export COCO JSON' });
       if (!target) return undefined;
       out = target.fsPath;
     }
@@ -92,7 +97,7 @@ export function registerExportCoco(output: vscode.OutputChannel): vscode.Disposa
       await writeFileAtomic(out, JSON.stringify(coco) + '\n');
       for (const s of skipped) output.appendLine(`export: left out ${s}`);
       const note = skipped.length ? ` ${skipped.length} object${skipped.length > 1 ? 's were' : ' was'} left out (see the Pixel-SAIL output).` : '';
-      void vscode.window.showInformationMessage(`Pixel-SAIL: exported ${count(coco.images.length, 'image')} and ${count(coco.annotations.length, 'annotation')} to ${path.basename(out)}.${note}`, 'Open').then((a) => {
+      void vscode.window.showInformationMessage(`Pixel-SAIL: exported ${count(coco.images.length, 'image')} and ${count(coco.annotations.length, 'annotation')} to ${path.basename(out)}${imagesFrom(root, out)}.${note}`, 'Open').then((a) => {
         if (a === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(out!));
       });
       return { out, images: coco.images.length, annotations: coco.annotations.length, skipped };
