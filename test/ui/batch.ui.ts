@@ -65,9 +65,12 @@ async function main(): Promise<number> {
           const entry = page.getByRole('menuitem', { name: item });
           if (await entry.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
             await entry.click();
-            // A click lost on a menu that is still settling leaves the item highlighted: Enter chooses it.
+            const opened = (ms: number) => opens().waitFor({ timeout: ms }).then(() => true, () => false);
+            // A click lost on a menu that is still settling leaves the item highlighted: Enter chooses it. Only
+            // then: a menu still closing after a click that worked would let Enter answer the pick it opened.
+            if (await opened(3000)) return true;
             if (await entry.isVisible().catch(() => false)) await page.keyboard.press('Enter');
-            if (await opens().waitFor({ timeout: 10000 }).then(() => true, () => false)) return true;
+            if (await opened(10000)) return true;
           }
           await screenshot(page, `batch-retry-menu`).catch(() => {});
           await page.keyboard.press('Escape');
@@ -177,7 +180,9 @@ async function main(): Promise<number> {
           await screenshot(page, 'batch-03-resume-question');
           await dialog.getByRole('button', { name: 'Resume It' }).click();
           await eventually('the job to end', async () => states().every((x) => x === 'done'), 300000);
-          await eventually('the summary', () => notification(/Pixel-SAIL: \d+ images, \d+ objects? proposed, 0 skipped\./).isVisible(), 30000);
+          // The resumed job's own summary, not the cancelled run's (which says the same words, then Cancelled).
+          await eventually('the summary', () => notification(/Pixel-SAIL: \d+ images, \d+ objects? proposed, 0 skipped\.(?! Cancelled)/).isVisible(), 30000);
+          await screenshot(page, 'batch-03b-resumed-summary');
           assert.equal(manifests(workspace).length, 1, 'resumed, not a second job');
           assert.equal(job().id, id);
         }],
