@@ -229,10 +229,13 @@ export async function openFromExplorer(page: Page, file: string, opened: () => P
     const item = page.getByRole('menuitem', { name: 'Segment with Prompt' });
     if (await item.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
       await item.click();
+      const editorOpens = (ms: number) => eventually(`the editor of ${file}`, async () => (await opened()) || undefined, ms).then(() => true, () => false);
       // A click can reach a menu that is still settling and be lost while the item stays highlighted
-      // (seen on a busy CI machine for minutes on end); Enter then chooses the highlighted item.
+      // (seen on a busy CI machine for minutes on end); Enter then chooses the highlighted item. Only then:
+      // after a click that worked, an Enter while the menu closes would go to the editor it opened.
+      if (await editorOpens(3000)) return true;
       if (await item.isVisible().catch(() => false)) await page.keyboard.press('Enter');
-      if (await eventually(`the editor of ${file}`, async () => (await opened()) || undefined, 30000).then(() => true, () => false)) return true;
+      if (await editorOpens(30000)) return true;
     }
     await screenshot(page, `retry-open-${file}`).catch(() => {});
     await page.keyboard.press('Escape');
