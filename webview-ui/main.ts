@@ -15,6 +15,7 @@ import { emptyRegionPrompt, isEmptyRegionPrompt, RegionPrompt } from '../src/edi
 import { elapsedSeconds, progressLine, stageText } from '../src/engine/progressText';
 import { PROGRESS_AFTER_MS } from '../src/editor/progressDelay';
 import { fitView, panBy, pixelAt, toImage, toScreen, Viewport, zoomAt, zoomStep, zoomTo } from './viewport';
+import { statusLineText } from './statusLine';
 import { closesPolygon, nextSize, pressBesideImageDraws, roundCoord, thinPath, Tool, TOOL_KEYS } from './tools';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
@@ -654,15 +655,11 @@ reviewNext.addEventListener('click', () => send({ type: 'goTo', which: 'nextUnre
 acceptAllButton.addEventListener('click', () => send({ type: 'acceptAll' }));
 
 function renderStatus() {
-  const parts = [`${imageWidth()}×${imageHeight()}`, `${view.objects.length} object${view.objects.length === 1 ? '' : 's'}`];
-  if (view.engine.state === 'starting') parts.push('loading the model…');
-  else if (view.engine.state === 'ready') parts.push(view.engine.summary);
-  parts.push(`${Math.round(view.viewport.scale * 100)} %`);
-  if (view.pointer) {
-    const x = Math.floor(view.pointer.x), y = Math.floor(view.pointer.y);
-    if (x >= 0 && y >= 0 && x < imageWidth() && y < imageHeight()) parts.push(`pixel ${x}, ${y}`);
-  }
-  statusLine.textContent = `${view.name} · ${parts.join(' · ')}`;
+  statusLine.textContent = statusLineText({
+    name: view.name, width: imageWidth(), height: imageHeight(), objects: view.objects.length,
+    engine: view.engine.state === 'starting' ? 'loading the model…' : view.engine.state === 'ready' ? view.engine.summary : undefined,
+    zoomPercent: Math.round(view.viewport.scale * 100), pointer: view.pointer,
+  });
 }
 
 function renderBanner() {

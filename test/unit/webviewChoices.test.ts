@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { categoryChoice, noCategoryForKey, readableAnswer } from '../../webview-ui/choices';
+import { statusLineText } from '../../webview-ui/statusLine';
 
 const categories = [
   { id: 3, name: 'Hexagon', color: '#e6194b' },
@@ -13,6 +14,13 @@ describe('editor webview helpers', () => {
     assert.deepEqual(categoryChoice('3', categories), { name: '3' }, 'a digit without a category is a name');
     assert.deepEqual(categoryChoice('circle', categories), { name: 'circle' });
     assert.equal(categoryChoice('   ', categories), undefined);
+  });
+
+  it('the status line: size, objects, engine, zoom and the pixel under the pointer; "loading the image…" before it decodes, never 0×0', () => {
+    const facts = { name: 'a.png', width: 640, height: 480, objects: 1, engine: 'default on CPU, int8', zoomPercent: 100, pointer: { x: 12.7, y: 479.2 } };
+    assert.equal(statusLineText(facts), 'a.png · 640×480 · 1 object · default on CPU, int8 · 100 % · pixel 12, 479');
+    assert.equal(statusLineText({ ...facts, objects: 0, pointer: { x: 640, y: 3 } }), 'a.png · 640×480 · 0 objects · default on CPU, int8 · 100 %', 'the pointer beside the image');
+    assert.equal(statusLineText({ ...facts, width: 0, height: 0, objects: 0, engine: 'loading the model…' }), 'a.png · loading the image… · 0 objects · loading the model… · 100 %');
   });
 
   it('a 1–9 key without its category says what is listed and what to do instead', () => {
