@@ -76,17 +76,21 @@ export function noImagesMessage(folder: string): string {
 
 /** Images under root (relative, `/`-separated, sorted by bytes), skipping dot-folders such as .pixel-sail. */
 export function listImages(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) out.push(path.relative(root, full).split(path.sep).join('/'));
-    }
-  };
-  walk(root);
-  return out.sort(byteOrder);
+  return [...imageFiles(root)].sort(byteOrder);
+}
+
+/** Whether root holds any image listImages would list; stops at the first, as a big dataset's walk is long. */
+export function hasImages(root: string): boolean {
+  return !imageFiles(root).next().done;
+}
+
+function* imageFiles(root: string, dir = root): Generator<string> {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) yield* imageFiles(root, full);
+    else if (e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) yield path.relative(root, full).split(path.sep).join('/');
+  }
 }
 
 export function parsePromptSpec(spec: string): { label: string; expression: string } {

@@ -135,6 +135,14 @@ async function main(): Promise<number> {
       // A click on the image's top-left corner (background) puts the keyboard focus in the editor
       // without selecting anything.
       const focusImage = () => editor.locator('canvas').click({ position: { x: 4, y: 4 } });
+      /** A Box-tool drag from one page point to another, through a midpoint, as a hand moves. */
+      const dragBox = async ([x0, y0]: [number, number], [x1, y1]: [number, number]) => {
+        await page.mouse.move(x0, y0);
+        await page.mouse.down();
+        await page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, { steps: 3 });
+        await page.mouse.move(x1, y1, { steps: 3 });
+        await page.mouse.up();
+      };
       // An attempt counts once the editor for that image is on screen.
       const openFromExplorer = (file: string) =>
         openInEditor(page, file, async () => ((await editor.locator('#status').textContent({ timeout: 1000 })) ?? '').startsWith(`scenes/${file}`));
@@ -366,13 +374,7 @@ async function main(): Promise<number> {
           // A box around the yellow hexagon, dragged with the Box tool (key R).
           await page.keyboard.press('r');
           await view.measure();
-          const [bx0, by0] = view.screenOf(25, 168);
-          const [bx1, by1] = view.screenOf(118, 256);
-          await page.mouse.move(bx0, by0);
-          await page.mouse.down();
-          await page.mouse.move((bx0 + bx1) / 2, (by0 + by1) / 2, { steps: 3 });
-          await page.mouse.move(bx1, by1, { steps: 3 });
-          await page.mouse.up();
+          await dragBox(view.screenOf(25, 168), view.screenOf(118, 256));
           await eventually('the box candidate', () => acceptButton().isEnabled(), 60000);
           await screenshot(page, '10-box-candidate');
           await acceptButton().click(); // Category still says "shape"
@@ -395,14 +397,9 @@ async function main(): Promise<number> {
           await page.keyboard.press('r');
           await view.measure();
           // From 30 image pixels left of the image (the canvas's margin) across the yellow hexagon at the left.
-          const [bx0, by0] = view.screenOf(-30, 168);
-          const [bx1, by1] = view.screenOf(118, 256);
-          assert.ok(bx0 > view.left + 2, 'the press lands in the canvas, beside the image');
-          await page.mouse.move(bx0, by0);
-          await page.mouse.down();
-          await page.mouse.move((bx0 + bx1) / 2, (by0 + by1) / 2, { steps: 3 });
-          await page.mouse.move(bx1, by1, { steps: 3 });
-          await page.mouse.up();
+          const from = view.screenOf(-30, 168);
+          assert.ok(from[0] > view.left + 2, 'the press lands in the canvas, beside the image');
+          await dragBox(from, view.screenOf(118, 256));
           await eventually('the candidate of the box dragged from beside the image', () => acceptButton().isEnabled(), 60000);
           await screenshot(page, '11b-box-from-beside');
         }],

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createJob, JobStoppedError, listImages, noImagesMessage, readManifest, RunProgress, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
+import { createJob, hasImages, JobStoppedError, listImages, noImagesMessage, readManifest, RunProgress, runJob, shardOf, storeFiles } from '../../src/annotations/batch';
 import { mergeCoco, MergeError } from '../../src/annotations/cocoMerge';
 import { Engine } from '../../src/engine/engine';
 import { EngineClient } from '../../src/engine/engineClient';
@@ -459,6 +459,11 @@ describe('a folder without images', () => {
       fs.mkdirSync(path.join(dir, '.hidden'));
       fs.writeFileSync(path.join(dir, '.hidden', 'a.png'), '');
       assert.deepEqual(listImages(dir), [], 'a text file and a dot-folder hold no images to annotate');
+      assert.equal(hasImages(dir), false);
+      fs.mkdirSync(path.join(dir, 'sub'));
+      fs.writeFileSync(path.join(dir, 'sub', 'b.PNG'), '');
+      assert.equal(hasImages(dir), true, 'an image in a subfolder counts, as listImages lists it');
+      assert.deepEqual(listImages(dir), ['sub/b.PNG']);
       assert.equal(noImagesMessage('notes'), 'Pixel-SAIL: notes has no images to annotate; choose the folder that holds them (png, jpg, jpeg, webp, tif, tiff, gif, in it or its subfolders; folders whose name starts with "." are skipped).');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { folderInStore } from '../../annotations/store';
-import { createJob, JobManifest, JobStoppedError, JobStore, listImages, modelHash, noImagesMessage, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
+import { createJob, JobManifest, JobStoppedError, JobStore, hasImages, modelHash, noImagesMessage, parsePromptSpec, readManifest, runJob, RunSummary, unfinishedJobs } from '../../annotations/batch';
 import { EngineStartError } from '../../engine/engineClient';
 import type { EngineService } from '../engineService';
 import { resolveModelPath } from '../settings';
@@ -68,7 +68,7 @@ export function registerAnnotateFolder(context: vscode.ExtensionContext, engines
     const { root, under } = folderInStore(target, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
     // A folder without images would take the categories and the policy, load the model and end with "0 images",
     // leaving a user to guess why; say so at once instead (a resumed job keeps its own list).
-    if (!given?.resume && !listImages(target).length) {
+    if (!given?.resume && !hasImages(target)) {
       void vscode.window.showWarningMessage(noImagesMessage(path.basename(target)));
       return undefined;
     }
